@@ -1,0 +1,302 @@
+//! One error type for the whole crate.
+//!
+//! Every failure carries a stable, machine-readable [`ErrorCode`] (a snake_case
+//! string shared with JavaScript as `err.code`), a human message that says what
+//! to fix, and a `retryable` flag that is true only for transient conditions
+//! (network failures, timeouts, HTTP 5xx).
+//!
+//! Messages never contain tokens, authorization codes, `state` values or PKCE
+//! verifiers.
+
+use core::fmt;
+
+/// Stable machine-readable error codes. Existing codes are never renamed.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    // ---- options / programming errors ----
+    /// The options passed to a constructor or function are invalid.
+    InvalidOptions,
+
+    // ---- JWT / JWKS verification (RFC 7515, 7517, 7518, 7519, 8725) ----
+    /// The token is not a well-formed compact JWS / JWT.
+    Malformed,
+    /// The header `alg` is not in the allow-list.
+    AlgNotAllowed,
+    /// No key in the JWK Set matches the token.
+    NoMatchingKey,
+    /// The signature does not verify.
+    BadSignature,
+    /// `exp` is in the past (beyond the clock tolerance).
+    Expired,
+    /// `nbf` (or `iat`) is in the future (beyond the clock tolerance).
+    NotYetValid,
+    /// `iss` is not one of the accepted issuers.
+    IssuerMismatch,
+    /// `aud` does not contain an accepted audience.
+    AudienceMismatch,
+    /// A required claim is absent.
+    MissingClaim,
+    /// A claim has the wrong type or value.
+    InvalidClaim,
+    /// The header `typ` is not the required one.
+    TypMismatch,
+    /// The header lists a `crit` extension we do not implement.
+    CritUnsupported,
+    /// The JWK Set could not be fetched.
+    JwksFetchFailed,
+    /// The JWK Set is not valid or holds no usable key.
+    JwksInvalid,
+
+    // ---- browser client (RFC 6749, 7636, 9207, 9700) ----
+    /// The callback's `state` matches no pending flow.
+    StateUnknown,
+    /// The callback's `state` belongs to a flow older than `stateTtlSec`.
+    StateExpired,
+    /// The callback's `state` was already used.
+    StateReused,
+    /// `sessionStorage` is not usable (blocked third-party storage, private mode).
+    StateStorageUnavailable,
+    /// RFC 9207 `iss` differs from the expected issuer.
+    IssMismatch,
+    /// RFC 9207 `iss` is required but absent.
+    IssMissing,
+    /// The authorization server answered with an `error`.
+    AuthorizationDenied,
+    /// The callback URL is not a valid callback.
+    InvalidCallback,
+    /// The extension backend rejected the handoff or could not be reached.
+    HandoffFailed,
+    /// The browser blocked the login popup.
+    PopupBlocked,
+    /// The user closed the login popup before finishing.
+    PopupClosed,
+    /// A message came from an origin that is not allowed.
+    OriginNotAllowed,
+    /// The requested navigation or flow is not possible in this context.
+    NavigationUnavailable,
+    /// There is no session (not logged in, or it expired).
+    NotLoggedIn,
+
+    // ---- backend helpers ----
+    /// The token endpoint answered with an OAuth error or an unusable response.
+    TokenEndpointError,
+    /// A request failed at the network level (connection, timeout, body cap).
+    NetworkError,
+    /// The server does not support the requested login flow.
+    Unsupported,
+    /// The private key / access key is invalid.
+    InvalidKey,
+}
+
+impl ErrorCode {
+    /// Every code, in declaration order (used to publish the TypeScript union).
+    pub const ALL: &'static [ErrorCode] = &[
+        Self::InvalidOptions,
+        Self::Malformed,
+        Self::AlgNotAllowed,
+        Self::NoMatchingKey,
+        Self::BadSignature,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::IssuerMismatch,
+        Self::AudienceMismatch,
+        Self::MissingClaim,
+        Self::InvalidClaim,
+        Self::TypMismatch,
+        Self::CritUnsupported,
+        Self::JwksFetchFailed,
+        Self::JwksInvalid,
+        Self::StateUnknown,
+        Self::StateExpired,
+        Self::StateReused,
+        Self::StateStorageUnavailable,
+        Self::IssMismatch,
+        Self::IssMissing,
+        Self::AuthorizationDenied,
+        Self::InvalidCallback,
+        Self::HandoffFailed,
+        Self::PopupBlocked,
+        Self::PopupClosed,
+        Self::OriginNotAllowed,
+        Self::NavigationUnavailable,
+        Self::NotLoggedIn,
+        Self::TokenEndpointError,
+        Self::NetworkError,
+        Self::Unsupported,
+        Self::InvalidKey,
+    ];
+
+    /// The stable snake_case string (`err.code` in JavaScript).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidOptions => "invalid_options",
+            Self::Malformed => "malformed",
+            Self::AlgNotAllowed => "alg_not_allowed",
+            Self::NoMatchingKey => "no_matching_key",
+            Self::BadSignature => "bad_signature",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::IssuerMismatch => "issuer_mismatch",
+            Self::AudienceMismatch => "audience_mismatch",
+            Self::MissingClaim => "missing_claim",
+            Self::InvalidClaim => "invalid_claim",
+            Self::TypMismatch => "typ_mismatch",
+            Self::CritUnsupported => "crit_unsupported",
+            Self::JwksFetchFailed => "jwks_fetch_failed",
+            Self::JwksInvalid => "jwks_invalid",
+            Self::StateUnknown => "state_unknown",
+            Self::StateExpired => "state_expired",
+            Self::StateReused => "state_reused",
+            Self::StateStorageUnavailable => "state_storage_unavailable",
+            Self::IssMismatch => "iss_mismatch",
+            Self::IssMissing => "iss_missing",
+            Self::AuthorizationDenied => "authorization_denied",
+            Self::InvalidCallback => "invalid_callback",
+            Self::HandoffFailed => "handoff_failed",
+            Self::PopupBlocked => "popup_blocked",
+            Self::PopupClosed => "popup_closed",
+            Self::OriginNotAllowed => "origin_not_allowed",
+            Self::NavigationUnavailable => "navigation_unavailable",
+            Self::NotLoggedIn => "not_logged_in",
+            Self::TokenEndpointError => "token_endpoint_error",
+            Self::NetworkError => "network_error",
+            Self::Unsupported => "unsupported",
+            Self::InvalidKey => "invalid_key",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The OAuth 2.0 error triple an authorization server or token endpoint sent
+/// (RFC 6749 §4.1.2.1, §5.2).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OAuthErrorFields {
+    /// `error`
+    pub error: String,
+    /// `error_description`
+    pub error_description: Option<String>,
+    /// `error_uri`
+    pub error_uri: Option<String>,
+}
+
+/// The crate's error: a code, a message that says what to fix, and details.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    code: ErrorCode,
+    message: String,
+    retryable: bool,
+    status: Option<u16>,
+    oauth: Option<Box<OAuthErrorFields>>,
+}
+
+impl Error {
+    /// A non-retryable error.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            retryable: false,
+            status: None,
+            oauth: None,
+        }
+    }
+
+    /// Marks the error as transient (network failure, timeout, HTTP 5xx).
+    #[must_use]
+    pub fn retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
+    /// Attaches the HTTP status that caused the error. A 5xx status, 408 or
+    /// 429 makes the error retryable.
+    #[must_use]
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        if status >= 500 || status == 408 || status == 429 {
+            self.retryable = true;
+        }
+        self
+    }
+
+    /// Attaches the OAuth error fields the server sent.
+    #[must_use]
+    pub fn with_oauth(mut self, fields: OAuthErrorFields) -> Self {
+        self.oauth = Some(Box::new(fields));
+        self
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The message (never contains secrets).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// True only for transient failures worth retrying.
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+
+    /// The HTTP status involved, if any.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// The OAuth `error`, `error_description`, `error_uri` the server sent, if any.
+    pub fn oauth(&self) -> Option<&OAuthErrorFields> {
+        self.oauth.as_deref()
+    }
+
+    /// Shorthand for an [`ErrorCode::InvalidOptions`] error.
+    pub fn options(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidOptions, message)
+    }
+
+    /// Shorthand for an [`ErrorCode::Malformed`] error.
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Malformed, message)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "duplicate code {s}");
+            assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{s}");
+        }
+    }
+
+    #[test]
+    fn status_5xx_is_retryable_4xx_is_not() {
+        assert!(Error::new(ErrorCode::HandoffFailed, "x").with_status(503).is_retryable());
+        assert!(!Error::new(ErrorCode::HandoffFailed, "x").with_status(400).is_retryable());
+        assert_eq!(Error::malformed("m").to_string(), "malformed: m");
+    }
+}

@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+#![forbid(unsafe_code)]
+
+mod error;
+pub mod json;
+
+pub mod jose;
+pub mod jwks;
+pub mod server;
+pub mod oauth;
+pub mod platform;
+
+#[cfg(all(target_arch = "wasm32", any(feature = "client", feature = "verifier")))]
+mod wasm;
+
+pub use error::{Error, ErrorCode, OAuthErrorFields, Result};

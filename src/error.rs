@@ -289,14 +289,21 @@ mod tests {
         for code in ErrorCode::ALL {
             let s = code.as_str();
             assert!(seen.insert(s), "duplicate code {s}");
-            assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{s}");
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{s}"
+            );
         }
     }
 
     #[test]
     fn status_5xx_is_retryable_4xx_is_not() {
-        assert!(Error::new(ErrorCode::HandoffFailed, "x").with_status(503).is_retryable());
-        assert!(!Error::new(ErrorCode::HandoffFailed, "x").with_status(400).is_retryable());
+        assert!(Error::new(ErrorCode::HandoffFailed, "x")
+            .with_status(503)
+            .is_retryable());
+        assert!(!Error::new(ErrorCode::HandoffFailed, "x")
+            .with_status(400)
+            .is_retryable());
         assert_eq!(Error::malformed("m").to_string(), "malformed: m");
     }
 }

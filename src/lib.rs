@@ -15,11 +15,14 @@ pub mod json;
 
 pub mod jose;
 pub mod jwks;
-pub mod server;
 pub mod oauth;
 pub mod platform;
+pub mod server;
 
-#[cfg(all(target_arch = "wasm32", any(feature = "client", feature = "verifier")))]
+#[cfg(all(
+    target_arch = "wasm32",
+    any(feature = "client", feature = "verifier", feature = "server")
+))]
 mod wasm;
 
 pub use error::{Error, ErrorCode, OAuthErrorFields, Result};

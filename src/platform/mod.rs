@@ -53,7 +53,7 @@ impl Clock for SystemClock {
 
 #[cfg(target_arch = "wasm32")]
 fn wasm_now_ms() -> u64 {
-    #[cfg(any(feature = "client", feature = "verifier"))]
+    #[cfg(any(feature = "client", feature = "verifier", feature = "server"))]
     {
         let ms = js_sys::Date::now();
         if ms.is_finite() && ms > 0.0 {
@@ -120,7 +120,12 @@ impl Storage for MemoryStorage {
     }
 
     fn keys(&self) -> Result<Vec<String>> {
-        Ok(self.entries.borrow().iter().map(|(k, _)| k.clone()).collect())
+        Ok(self
+            .entries
+            .borrow()
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect())
     }
 }
 

@@ -1,1 +1,25 @@
-//! wasm facade
+//! The `#[wasm_bindgen]` facade: converts values and errors, nothing else.
+//!
+//! Each npm entry is a separate build with one cargo feature (`client`,
+//! `verifier`, `server`), so a worker that only verifies tokens never
+//! downloads the browser client.
+
+mod error;
+
+
+use wasm_bindgen::prelude::*;
+
+/// The crate version (the npm package reports the same).
+#[wasm_bindgen(js_name = crateVersion)]
+pub fn crate_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// Every error code, for the TypeScript union and for `switch` statements.
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> Vec<JsValue> {
+    crate::ErrorCode::ALL
+        .iter()
+        .map(|c| JsValue::from_str(c.as_str()))
+        .collect()
+}

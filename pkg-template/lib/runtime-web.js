@@ -1,0 +1,41 @@
+// Browsers and workerd: WebCrypto (crypto.subtle) with cached CryptoKeys,
+// fetch and crypto taken from globalThis (never from `window`).
+
+const HASH = { 256: 'SHA-256', 384: 'SHA-384', 512: 'SHA-512' };
+
+function importParams(alg) {
+  const bits = alg.slice(2);
+  switch (alg.slice(0, 2)) {
+    case 'ES': return { name: 'ECDSA', namedCurve: `P-${bits}` };
+    case 'RS': return { name: 'RSASSA-PKCS1-v1_5', hash: HASH[bits] };
+    case 'PS': return { name: 'RSA-PSS', hash: HASH[bits] };
+    default: return { name: 'Ed25519' };
+  }
+}
+
+function verifyParams(alg) {
+  const bits = alg.slice(2);
+  switch (alg.slice(0, 2)) {
+    case 'ES': return { name: 'ECDSA', hash: HASH[bits] };
+    case 'RS': return { name: 'RSASSA-PKCS1-v1_5' };
+    case 'PS': return { name: 'RSA-PSS', saltLength: Number(bits) / 8 };
+    default: return { name: 'Ed25519' };
+  }
+}
+
+const encoder = new TextEncoder();
+
+export const webRuntime = {
+  name: 'web',
+  /** Imports a public JWK (object) for `alg`; resolves to a CryptoKey. */
+  importKey(jwk, alg) {
+    return globalThis.crypto.subtle.importKey('jwk', jwk, importParams(alg), false, ['verify']);
+  },
+  /** Verifies `signature` over the ASCII `signingInput`; resolves to a boolean. */
+  verify(alg, key, signingInput, signature) {
+    return globalThis.crypto.subtle.verify(verifyParams(alg), key, signature, encoder.encode(signingInput));
+  },
+  fetch: (input, init) => globalThis.fetch(input, init),
+  now: () => Date.now(),
+  encode: (s) => encoder.encode(s),
+};

@@ -1,0 +1,10 @@
+// extension-sso/server: JS layer over the wasm core (filled in by its issue).
+import { runtimeSlot } from './common.js';
+import { crateVersion, errorCodes } from '../wasm/server/extension_sso_server.js';
+
+const runtime = runtimeSlot('server');
+/** @internal called by the loader */
+export const installRuntime = runtime.install;
+/** @internal called by the browser loader once the wasm is ready */
+export const markReady = runtime.markReady;
+export { crateVersion, errorCodes };

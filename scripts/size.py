@@ -1,0 +1,52 @@
+"""Gzip size of each npm entry: what a browser or worker downloads for it.
+
+An entry's size is the sum of its files gzipped one by one at level 9: the
+browser loader, the JS layer (lib/<entry>.js, lib/runtime-web.js, lib/common.js),
+the wasm-bindgen glue and the optimised .wasm.
+"""
+import gzip
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def entry_files(pkg, name):
+    files = [pkg / f"{name}.browser.js", pkg / "lib" / f"{name}.js",
+             pkg / "lib" / "runtime-web.js", pkg / "lib" / "common.js"]
+    files += sorted((pkg / "wasm" / name).glob("*"))
+    return [f for f in files if f.is_file()]
+
+
+def gz(path):
+    return len(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
+
+
+def report(pkg, entries):
+    """Prints a table; returns the names of entries over their budget."""
+    over = []
+    print(f"{'entry':<10} {'wasm':>9} {'wasm gz':>9} {'js gz':>8} {'total gz':>9} {'budget':>8}")
+    for entry in entries:
+        name = entry["name"]
+        files = entry_files(pkg, name)
+        if not files:
+            continue
+        wasm = [f for f in files if f.suffix == ".wasm"]
+        raw = sum(f.stat().st_size for f in wasm)
+        wasm_gz = sum(gz(f) for f in wasm)
+        js_gz = sum(gz(f) for f in files if f.suffix == ".js")
+        total = wasm_gz + js_gz
+        budget = entry.get("budget-gzip-bytes")
+        flag = ""
+        if budget and total > budget:
+            over.append(name)
+            flag = "  OVER"
+        print(f"{name:<10} {raw:>9} {wasm_gz:>9} {js_gz:>8} {total:>9} {budget or '-':>8}{flag}")
+    return over
+
+
+if __name__ == "__main__":
+    with open(ROOT / "wasm-pack.toml", "rb") as f:
+        cfg = tomllib.load(f)
+    sys.exit(1 if report(ROOT / cfg["package"]["out-dir"], cfg["entry"]) else 0)

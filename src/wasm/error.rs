@@ -1,0 +1,41 @@
+//! Crate errors as real JS `Error` objects with `.code` and `.retryable`.
+
+use crate::Error;
+use js_sys::Reflect;
+use wasm_bindgen::JsValue;
+
+fn set(target: &JsValue, key: &str, value: &JsValue) {
+    // Setting a property on a fresh Error object cannot fail; if it ever
+    // did, the error would still reach the caller, only poorer.
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+/// Builds `new Error(message)` with `name = "ExtensionSsoError"`, `code`,
+/// `retryable`, and when known `status`, `error`, `error_description`,
+/// `error_uri`.
+pub fn to_js_error(err: &Error) -> JsValue {
+    let js = js_sys::Error::new(err.message());
+    js.set_name("ExtensionSsoError");
+    let value: JsValue = js.into();
+    set(&value, "code", &JsValue::from_str(err.code().as_str()));
+    set(&value, "retryable", &JsValue::from_bool(err.is_retryable()));
+    if let Some(status) = err.status() {
+        set(&value, "status", &JsValue::from_f64(f64::from(status)));
+    }
+    if let Some(oauth) = err.oauth() {
+        set(&value, "error", &JsValue::from_str(&oauth.error));
+        if let Some(d) = &oauth.error_description {
+            set(&value, "error_description", &JsValue::from_str(d));
+        }
+        if let Some(u) = &oauth.error_uri {
+            set(&value, "error_uri", &JsValue::from_str(u));
+        }
+    }
+    value
+}
+
+impl From<Error> for JsValue {
+    fn from(err: Error) -> JsValue {
+        to_js_error(&err)
+    }
+}

@@ -1,0 +1,29 @@
+//! wasm-bindgen tests that need a real browser (Chromium and Firefox).
+#![cfg(target_arch = "wasm32")]
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+fn really_runs_in_a_browser() {
+    let global = js_sys::global();
+    assert!(
+        global.dyn_ref::<web_sys::Window>().is_some(),
+        "not a window global"
+    );
+}
+
+#[wasm_bindgen_test]
+fn errors_reach_js_as_error_objects_with_code() {
+    let err = extension_sso::Error::new(extension_sso::ErrorCode::StateUnknown, "no pending login")
+        .with_status(503);
+    let js: wasm_bindgen::JsValue = err.into();
+    let e = js.dyn_ref::<js_sys::Error>().expect("an Error instance");
+    assert_eq!(String::from(e.message()), "no pending login");
+    let get = |k: &str| js_sys::Reflect::get(&js, &k.into()).unwrap();
+    assert_eq!(get("code").as_string().as_deref(), Some("state_unknown"));
+    assert_eq!(get("retryable").as_bool(), Some(true));
+    assert_eq!(get("status").as_f64(), Some(503.0));
+}

@@ -6,7 +6,6 @@
 
 mod error;
 
-
 use wasm_bindgen::prelude::*;
 
 /// The crate version (the npm package reports the same).

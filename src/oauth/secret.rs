@@ -1,0 +1,104 @@
+//! Secret values (RFC 6749 §10.3, §10.5, §10.12; RFC 7636 §7.1): newtypes whose
+//! `Debug` prints `[redacted]`, so a stray `{:?}` or a logged error never leaks
+//! a token, an authorization code, a `state` or a PKCE verifier.
+
+use core::fmt;
+
+macro_rules! secret_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a value.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
+            /// The raw value.
+            ///
+            /// # Security warning
+            ///
+            /// Never log, display or persist the result outside the places
+            /// this crate documents (`sessionStorage` flow records, the
+            /// handoff request body).
+            pub fn expose_secret(&self) -> &str {
+                &self.0
+            }
+
+            /// Compares with `other` in time independent of where they differ.
+            pub fn ct_eq(&self, other: &str) -> bool {
+                constant_time_eq(self.0.as_bytes(), other.as_bytes())
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "([redacted])"))
+            }
+        }
+    };
+}
+
+secret_newtype!(
+    /// The OAuth `state` (RFC 6749 §10.12), or the one-time nonce that binds
+    /// a Matrix or auth-service flow; also the key of the flow record.
+    State
+);
+secret_newtype!(
+    /// A PKCE `code_verifier` (RFC 7636 §4.1).
+    PkceVerifier
+);
+secret_newtype!(
+    /// An authorization `code` (RFC 6749 §4.1.2).
+    AuthorizationCode
+);
+secret_newtype!(
+    /// A Matrix `loginToken` (Matrix client-server API, SSO client login).
+    LoginToken
+);
+secret_newtype!(
+    /// An OAuth access token (RFC 6749 §1.4) or a Matrix `access_token`.
+    AccessToken
+);
+secret_newtype!(
+    /// An OpenID Connect ID Token (OIDC Core §2).
+    IdToken
+);
+
+/// Byte comparison whose time depends only on the lengths.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_is_redacted() {
+        let printed = format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?}",
+            State::new("s3cr3t-state"),
+            PkceVerifier::new("s3cr3t-verifier"),
+            AuthorizationCode::new("s3cr3t-code"),
+            LoginToken::new("s3cr3t-login"),
+            AccessToken::new("s3cr3t-at"),
+            IdToken::new("s3cr3t-id"),
+        );
+        assert!(!printed.contains("s3cr3t"), "{printed}");
+        assert_eq!(printed.matches("[redacted]").count(), 6);
+        assert!(printed.starts_with("State([redacted])"));
+    }
+
+    #[test]
+    fn constant_time_eq_compares() {
+        assert!(State::new("abc").ct_eq("abc"));
+        assert!(!State::new("abc").ct_eq("abd"));
+        assert!(!State::new("abc").ct_eq("abcd"));
+    }
+}

@@ -1,0 +1,426 @@
+//! Sessions: parsing the answer of the token handoff or of the token
+//! endpoint (RFC 6749 §5.1, §5.2), and the identity claims of a session.
+//!
+//! Refresh tokens are never kept in a [`Session`]: a browser cannot hold one
+//! safely (RFC 9700 §4.14, OAuth 2.0 for Browser-Based Applications §6), so a
+//! `refresh_token` member is dropped and only reported by
+//! [`Session::refresh_token_dropped`]. Renewing a session is the backend's
+//! job (the handoff endpoint keeps its refresh token server-side), or a new
+//! login.
+
+use super::secret::{AccessToken, IdToken};
+use crate::json::{self, Object, Value};
+use crate::{Error, ErrorCode, OAuthErrorFields, Result};
+use base64ct::{Base64UrlUnpadded, Encoding};
+
+/// A session is treated as over this many seconds before `expires_at`, so a
+/// token is not sent just as it expires.
+pub const EXPIRY_MARGIN_SEC: u64 = 10;
+
+/// Largest response body parsed, in bytes.
+pub const MAX_BODY_LEN: usize = 256 * 1024;
+
+/// Largest `expires_in` honoured (one year); larger values are clamped.
+const MAX_EXPIRES_IN_SEC: u64 = 365 * 24 * 3600;
+
+/// A logged-in session, as returned to the application. Tokens are redacted
+/// in `Debug`. Keep it in memory; persisting it is the application's opt-in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Session {
+    /// `access_token`; `None` for a cookie-only session.
+    pub access_token: Option<AccessToken>,
+    /// `token_type` as sent (usually `Bearer`).
+    pub token_type: Option<String>,
+    /// `now + expires_in` (seconds since the epoch), when the server said.
+    pub expires_at: Option<u64>,
+    /// `id_token` (OpenID Connect), unverified.
+    pub id_token: Option<IdToken>,
+    /// `scope` granted (RFC 6749 §5.1).
+    pub scope: Option<String>,
+    /// Matrix `user_id`.
+    pub user_id: Option<String>,
+    /// Matrix `device_id`.
+    pub device_id: Option<String>,
+    /// Matrix `well_known["m.homeserver"].base_url`, the server to use from now on.
+    pub homeserver_base_url: Option<String>,
+    /// True when the session lives only in an HttpOnly cookie (handoff with
+    /// `cookieSession`, or the auth service's `sid`).
+    pub cookie_only: bool,
+    /// True when the answer carried a `refresh_token`, which was dropped.
+    pub refresh_token_dropped: bool,
+}
+
+impl Session {
+    /// True until [`EXPIRY_MARGIN_SEC`] before `expires_at`; a session
+    /// without an expiry is live until logout.
+    pub fn is_live(&self, now: u64) -> bool {
+        match self.expires_at {
+            Some(expires_at) => now.saturating_add(EXPIRY_MARGIN_SEC) < expires_at,
+            None => true,
+        }
+    }
+
+    /// The identity claims of the session, decoded from the ID Token, or
+    /// else from a JWT access token, without verifying any signature
+    /// (`verified: false`). Errors with `not_logged_in` when there is no JWT
+    /// to read (a cookie-only or opaque-token session: read a userinfo
+    /// endpoint instead).
+    pub fn unverified_identity(&self) -> Result<Identity> {
+        if let Some(id_token) = &self.id_token {
+            return decode_unverified_claims(id_token.expose_secret(), IdentitySource::IdToken);
+        }
+        match &self.access_token {
+            Some(at) if at.expose_secret().split('.').count() == 3 => {
+                decode_unverified_claims(at.expose_secret(), IdentitySource::AccessToken)
+            }
+            _ => Err(Error::new(
+                ErrorCode::NotLoggedIn,
+                "the session has no JWT to read claims from (opaque or cookie-only session): use a userinfo endpoint",
+            )),
+        }
+    }
+}
+
+/// Where identity claims come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// The session's ID Token payload.
+    IdToken,
+    /// The session's access token payload (a JWT).
+    AccessToken,
+    /// A userinfo endpoint read over https (the auth service's `/userinfo`).
+    UserInfo,
+}
+
+/// Identity claims for `getUserIdentity()`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Identity {
+    /// The claims object.
+    pub claims: Object,
+    /// False when decoded from a JWT without signature verification: do not
+    /// authorise anything with these claims. The facade sets it to true after
+    /// verifying the token with a `JwksVerifier`. True for claims answered by
+    /// the auth service's `/userinfo`, which checked its own session cookie.
+    pub verified: bool,
+    /// Where the claims come from.
+    pub source: IdentitySource,
+}
+
+/// Decodes the payload of a compact JWS (RFC 7515 §7.1) without verifying
+/// it. Errors with `malformed` for anything but three base64url parts with a
+/// JSON object payload.
+pub fn decode_unverified_claims(jwt: &str, source: IdentitySource) -> Result<Identity> {
+    if jwt.len() > MAX_BODY_LEN {
+        return Err(Error::malformed("the token is too long to decode"));
+    }
+    let mut parts = jwt.split('.');
+    let (Some(_header), Some(payload), Some(_signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::malformed(
+            "the token is not a compact JWS (three base64url parts separated by dots)",
+        ));
+    };
+    let bytes = Base64UrlUnpadded::decode_vec(payload)
+        .map_err(|_| Error::malformed("the token payload is not base64url without padding"))?;
+    match json::parse_bytes(&bytes) {
+        Ok(Value::Object(claims)) => Ok(Identity {
+            claims,
+            verified: false,
+            source,
+        }),
+        _ => Err(Error::malformed("the token payload is not a JSON object")),
+    }
+}
+
+/// Who answered, for error codes and messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenSource {
+    /// The extension backend's `tokenHandoffUrl` (errors: `handoff_failed`).
+    Handoff,
+    /// The authorization server's token endpoint, called by a public client
+    /// (errors: `token_endpoint_error`).
+    TokenEndpoint,
+}
+
+impl TokenSource {
+    fn code(self) -> ErrorCode {
+        match self {
+            Self::Handoff => ErrorCode::HandoffFailed,
+            Self::TokenEndpoint => ErrorCode::TokenEndpointError,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Handoff => "the token handoff endpoint (tokenHandoffUrl)",
+            Self::TokenEndpoint => "the token endpoint",
+        }
+    }
+}
+
+/// Parses the answer to a handoff or token request (RFC 6749 §5.1, §5.2).
+///
+/// - non-2xx: `handoff_failed` / `token_endpoint_error` with the status
+///   (retryable for 5xx, 408, 429) and the OAuth error fields when the body
+///   has them;
+/// - 2xx with an empty body or `{}`: a cookie-only session when
+///   `cookie_session` is set (handoff only), else an error;
+/// - 2xx JSON: `access_token` (non-empty string) is required; `expires_in`
+///   (a number, or a string of digits) gives `expires_at = now + expires_in`;
+///   `token_type`, `scope`, `id_token`, and Matrix `user_id`, `device_id`,
+///   `well_known` are kept; `refresh_token` is dropped.
+pub fn parse_token_response(
+    source: TokenSource,
+    status: u16,
+    body: &str,
+    now: u64,
+    cookie_session: bool,
+) -> Result<Session> {
+    let fail = |message: String| Error::new(source.code(), message);
+    if !(200..=299).contains(&status) {
+        let mut err = fail(format!("{} answered HTTP {status}", source.name())).with_status(status);
+        if let Some(fields) = oauth_error_fields(body) {
+            err = err.with_oauth(fields);
+        }
+        return Err(err);
+    }
+    if body.len() > MAX_BODY_LEN {
+        return Err(fail(format!(
+            "{} answered a body larger than {MAX_BODY_LEN} bytes",
+            source.name()
+        )));
+    }
+    let cookie_allowed = cookie_session && source == TokenSource::Handoff;
+    if body.trim().is_empty() {
+        return if cookie_allowed {
+            Ok(Session {
+                cookie_only: true,
+                ..Session::default()
+            })
+        } else {
+            Err(fail(format!(
+                "{} answered an empty body; it must answer JSON with access_token (or set cookieSession: true \
+                 if the backend keeps the session in a cookie)",
+                source.name()
+            )))
+        };
+    }
+    let Ok(Value::Object(obj)) = json::parse(body) else {
+        return Err(fail(format!(
+            "{} did not answer a JSON object",
+            source.name()
+        )));
+    };
+    if obj.is_empty() && cookie_allowed {
+        return Ok(Session {
+            cookie_only: true,
+            ..Session::default()
+        });
+    }
+    session_from_object(&obj, now)
+        .map_err(|what| fail(format!("{} answered {what}", source.name())))
+}
+
+fn optional_string(obj: &Object, name: &str) -> std::result::Result<Option<String>, String> {
+    match obj.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        Some(_) => Err(format!("a \"{name}\" that is not a non-empty string")),
+    }
+}
+
+/// Builds a session from a token response object; the error says what is wrong.
+pub(crate) fn session_from_object(obj: &Object, now: u64) -> std::result::Result<Session, String> {
+    let Some(access_token) = optional_string(obj, "access_token")? else {
+        return Err("no access_token".to_owned());
+    };
+    let expires_in = match obj.get("expires_in") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if *n >= 0.0 && n.is_finite() => Some(n.floor() as u64),
+        Some(Value::String(s))
+            if !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            s.parse::<u64>().ok()
+        }
+        Some(_) => return Err("an expires_in that is not a non-negative number".to_owned()),
+    };
+    let expires_at = expires_in.map(|secs| now.saturating_add(secs.min(MAX_EXPIRES_IN_SEC)));
+    let homeserver_base_url = obj
+        .get("well_known")
+        .and_then(Value::as_object)
+        .and_then(|wk| wk.get("m.homeserver"))
+        .and_then(Value::as_object)
+        .and_then(|hs| hs.get_str("base_url"))
+        .filter(|url| super::url::parse_authority(url).is_some_and(|a| a.is_secure_or_loopback()))
+        .map(str::to_owned);
+    Ok(Session {
+        access_token: Some(AccessToken::new(access_token)),
+        token_type: optional_string(obj, "token_type")?,
+        expires_at,
+        id_token: optional_string(obj, "id_token")?.map(IdToken::new),
+        scope: optional_string(obj, "scope")?,
+        user_id: optional_string(obj, "user_id")?,
+        device_id: optional_string(obj, "device_id")?,
+        homeserver_base_url,
+        cookie_only: false,
+        refresh_token_dropped: obj.get("refresh_token").is_some(),
+    })
+}
+
+/// The OAuth error triple of an error body (RFC 6749 §5.2), if it has one.
+pub(crate) fn oauth_error_fields(body: &str) -> Option<OAuthErrorFields> {
+    if body.len() > MAX_BODY_LEN {
+        return None;
+    }
+    let value = json::parse(body).ok()?;
+    let obj = value.as_object()?;
+    Some(OAuthErrorFields {
+        error: obj.get_str("error")?.to_owned(),
+        error_description: obj.get_str("error_description").map(str::to_owned),
+        error_uri: obj.get_str("error_uri").map(str::to_owned),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handoff(status: u16, body: &str) -> Result<Session> {
+        parse_token_response(TokenSource::Handoff, status, body, 1000, false)
+    }
+
+    #[test]
+    fn full_response() {
+        let s = handoff(
+            200,
+            r#"{"access_token":"at","token_type":"Bearer","expires_in":3599,"refresh_token":"rt",
+                "scope":"openid","id_token":"a.b.c"}"#,
+        )
+        .unwrap();
+        assert_eq!(s.access_token.as_ref().unwrap().expose_secret(), "at");
+        assert_eq!(s.expires_at, Some(4599));
+        assert_eq!(s.token_type.as_deref(), Some("Bearer"));
+        assert_eq!(s.id_token.as_ref().unwrap().expose_secret(), "a.b.c");
+        assert!(s.refresh_token_dropped);
+        assert!(!format!("{s:?}").contains("\"at\""));
+        assert!(s.is_live(4588));
+        assert!(!s.is_live(4589));
+    }
+
+    #[test]
+    fn expires_in_forms() {
+        assert_eq!(
+            handoff(200, r#"{"access_token":"a","expires_in":"60"}"#)
+                .unwrap()
+                .expires_at,
+            Some(1060)
+        );
+        assert_eq!(
+            handoff(200, r#"{"access_token":"a","expires_in":12.9}"#)
+                .unwrap()
+                .expires_at,
+            Some(1012)
+        );
+        assert_eq!(
+            handoff(200, r#"{"access_token":"a"}"#).unwrap().expires_at,
+            None
+        );
+        assert_eq!(
+            handoff(200, r#"{"access_token":"a","expires_in":1e300}"#)
+                .unwrap()
+                .expires_at,
+            Some(1000 + MAX_EXPIRES_IN_SEC)
+        );
+        let err = handoff(200, r#"{"access_token":"a","expires_in":-1}"#).unwrap_err();
+        assert!(err
+            .message()
+            .ends_with("an expires_in that is not a non-negative number"));
+    }
+
+    #[test]
+    fn errors() {
+        let err = handoff(503, "").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::HandoffFailed);
+        assert_eq!(err.status(), Some(503));
+        assert!(err.is_retryable());
+        let err = handoff(
+            400,
+            r#"{"error":"invalid_grant","error_description":"code used"}"#,
+        )
+        .unwrap_err();
+        assert!(!err.is_retryable());
+        assert_eq!(err.oauth().unwrap().error, "invalid_grant");
+        assert_eq!(
+            handoff(200, r#"{"token_type":"Bearer"}"#)
+                .unwrap_err()
+                .message(),
+            "the token handoff endpoint (tokenHandoffUrl) answered no access_token"
+        );
+        assert!(handoff(200, "<html>")
+            .unwrap_err()
+            .message()
+            .ends_with("did not answer a JSON object"));
+        assert!(handoff(200, r#"{"access_token":42}"#).is_err());
+        assert!(handoff(200, "")
+            .unwrap_err()
+            .message()
+            .contains("cookieSession"));
+        assert!(handoff(200, "{}").is_err());
+        let err = parse_token_response(
+            TokenSource::TokenEndpoint,
+            400,
+            r#"{"error":"invalid_grant"}"#,
+            0,
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::TokenEndpointError);
+    }
+
+    #[test]
+    fn cookie_only_session_when_configured() {
+        for body in ["", "  ", "{}"] {
+            let s = parse_token_response(TokenSource::Handoff, 204, body, 0, true).unwrap();
+            assert!(s.cookie_only && s.access_token.is_none() && s.is_live(u64::MAX));
+        }
+        // Never for a token endpoint.
+        assert!(parse_token_response(TokenSource::TokenEndpoint, 200, "{}", 0, true).is_err());
+    }
+
+    #[test]
+    fn identity_is_unverified() {
+        let payload = Base64UrlUnpadded::encode_string(br#"{"sub":"u1","email":"a@b"}"#);
+        let session = Session {
+            id_token: Some(IdToken::new(format!("eyJhbGciOiJub25lIn0.{payload}.sig"))),
+            ..Session::default()
+        };
+        let identity = session.unverified_identity().unwrap();
+        assert!(!identity.verified);
+        assert_eq!(identity.source, IdentitySource::IdToken);
+        assert_eq!(identity.claims.get_str("sub"), Some("u1"));
+
+        let opaque = Session {
+            access_token: Some(AccessToken::new("opaque")),
+            ..Session::default()
+        };
+        assert_eq!(
+            opaque.unverified_identity().unwrap_err().code(),
+            ErrorCode::NotLoggedIn
+        );
+        for bad in [
+            "a.b",
+            "a.!!.c",
+            "a.b.c.d",
+            &format!("x.{}.y", Base64UrlUnpadded::encode_string(b"[1]")),
+        ] {
+            assert_eq!(
+                decode_unverified_claims(bad, IdentitySource::AccessToken)
+                    .unwrap_err()
+                    .code(),
+                ErrorCode::Malformed,
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,63 @@
+// The packed tarball is what users get: pack pkg/, install it into an empty
+// project, and import every entry in Node and inside workerd.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startWorker } from '../support/workerd.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ENTRIES = ['client', 'verifier', 'server'];
+let project;
+let tarball;
+
+before(() => {
+  project = mkdtempSync(join(tmpdir(), 'ext-sso-pack-'));
+  const out = execFileSync('npm', ['pack', join(ROOT, 'pkg'), '--json', '--pack-destination', project], { encoding: 'utf8' });
+  tarball = JSON.parse(out)[0];
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', join(project, tarball.filename)], { cwd: project, stdio: 'pipe' });
+});
+
+after(() => rmSync(project, { recursive: true, force: true }));
+
+test('the tarball holds exactly the package files', () => {
+  const files = tarball.files.map((f) => f.path).sort();
+  const expected = [
+    'README.md', 'package.json',
+    'index.d.ts', 'client.d.ts', 'verifier.d.ts', 'server.d.ts', 'errors.d.ts',
+    'lib/common.js', 'lib/runtime-node.js', 'lib/runtime-web.js',
+    ...ENTRIES.map((e) => `lib/${e}.js`),
+    ...['index', ...ENTRIES].flatMap((e) => ['node', 'workerd', 'browser'].map((r) => `${e}.${r}.js`)),
+    ...ENTRIES.flatMap((e) => [`wasm/${e}/extension_sso_${e}.js`, `wasm/${e}/extension_sso_${e}_bg.wasm`]),
+  ].sort();
+  assert.deepEqual(files, expected);
+});
+
+for (const spec of ['extension-sso', ...ENTRIES.map((e) => `extension-sso/${e}`)]) {
+  test(`Node imports ${spec} with no manual init`, () => {
+    const script = `import * as m from '${spec}'; console.log(JSON.stringify({ keys: Object.keys(m).sort(), codes: m.errorCodes().length }));`;
+    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: project, encoding: 'utf8' }));
+    assert.ok(out.codes > 10, 'error codes come from the wasm module');
+    assert.ok(out.keys.includes('default'), 'default export init() exists');
+  });
+}
+
+test('workerd imports every entry through the workerd condition', async () => {
+  const source = `
+    import * as root from 'extension-sso';
+    ${ENTRIES.map((e) => `import * as ${e} from 'extension-sso/${e}';`).join('\n')}
+    export default { async fetch() {
+      return Response.json({ root: root.errorCodes().length, ${ENTRIES.map((e) => `${e}: ${e}.errorCodes().length`).join(', ')} });
+    } };`;
+  const worker = await startWorker(source, { resolveDir: project });
+  try {
+    const body = await (await fetch(worker.url + '/')).json();
+    for (const key of ['root', ...ENTRIES]) assert.ok(body[key] > 10, `${key} answered ${body[key]}`);
+  } finally {
+    await worker.stop();
+  }
+});

@@ -1,1 +1,506 @@
-//! (being written)
+//! Remote JWK Set cache policy: a pure state machine, no I/O, no clock.
+//!
+//! The platform layer fetches `jwksUri`; this module decides when to fetch,
+//! what to answer meanwhile, and what a response means. jose's rules
+//! (`cacheMaxAgeSec` 600, `cooldownSec` 30, `timeoutMs` 5000, refetch on an
+//! unknown `kid` once the cooldown is over, 200 only, no redirects), plus:
+//!
+//! - `Cache-Control: max-age` is honoured, clamped to
+//!   `[cooldown_sec, max_age_sec]`; `no-store` / `no-cache` keep the set for
+//!   `cooldown_sec` only (RFC 9111 §5.2.2);
+//! - a *failed* fetch also starts a cooldown, so during an outage requests
+//!   fail fast (`jwks_fetch_failed`, retryable) instead of each waiting for
+//!   the timeout;
+//! - the cooldown is global, so a flood of random `kid`s costs at most one
+//!   fetch per `cooldown_sec`;
+//! - when a refresh fails, the last good set keeps being served for at most
+//!   `stale_if_error_sec` past its expiry (RFC 5861 §4 semantics);
+//! - the body size and the number of keys are capped;
+//! - the cache exports to and imports from a JSON snapshot (for KV or the
+//!   Cache API), validated on import like a fetched set.
+//!
+//! A caller's loop, per token:
+//!
+//! ```text
+//! match cache.plan(now, kid) {
+//!     Plan::UseCached | Plan::UseCachedNoRefetch => verify with cache.usable_keys(now),
+//!     Plan::FailCoolingDown => return Err(cache.cooling_down_error(now)),
+//!     Plan::Fetch => {
+//!         cache.begin_fetch(now);
+//!         match fetch(uri) {                      // platform I/O
+//!             Ok(response) => cache.on_fetch_ok(status, cache_control, body, now),
+//!             Err(e) => Err(cache.on_fetch_error(now, e)),
+//!         }
+//!         // then verify with cache.usable_keys(now), or return the error
+//!     }
+//! }
+//! ```
+
+mod routes;
+
+use std::sync::Arc;
+
+pub use routes::{peek_issuer, IssuerRoute, IssuerRoutes};
+
+use crate::jose::KeySet;
+use crate::json::{self, Value};
+use crate::{Error, ErrorCode, Result};
+
+/// Default `cacheMaxAgeSec`: keys are kept at most 10 minutes (jose).
+pub const DEFAULT_MAX_AGE_SEC: u64 = 600;
+/// Default `cooldownSec`: at most one fetch per 30 s (jose).
+pub const DEFAULT_COOLDOWN_SEC: u64 = 30;
+/// Default stale-if-error window: a last good set is served for at most one
+/// hour past its expiry while refreshes fail. Long enough to ride out an
+/// outage of the key endpoint, short enough that a key withdrawn from the
+/// set stops being accepted soon after the endpoint recovers or not.
+pub const DEFAULT_STALE_IF_ERROR_SEC: u64 = 3600;
+/// Default fetch timeout (jose).
+pub const DEFAULT_TIMEOUT_MS: u64 = 5000;
+/// Default body cap: 256 KiB, far above a set of [`crate::jose::MAX_KEYS`]
+/// RSA-4096 keys.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Upper bound for `max_age_sec` and `stale_if_error_sec` (one week).
+const MAX_WINDOW_SEC: u64 = 7 * 24 * 3600;
+/// Upper bound for `max_body_bytes` (4 MiB).
+const MAX_BODY_CAP: usize = 4 * 1024 * 1024;
+
+/// Cache policy knobs (JS: `cacheMaxAgeSec`, `cooldownSec`, `timeoutMs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// Longest time a fetched set is used without refetching.
+    pub max_age_sec: u64,
+    /// Minimum time between two fetches (successful or not), and the
+    /// shortest lifetime a response can ask for.
+    pub cooldown_sec: u64,
+    /// How long past its expiry the last good set is still served while
+    /// refreshes fail.
+    pub stale_if_error_sec: u64,
+    /// Fetch timeout, for the platform layer.
+    pub timeout_ms: u64,
+    /// Largest response body accepted, for the platform layer and
+    /// [`JwksCache::on_fetch_ok`].
+    pub max_body_bytes: usize,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            max_age_sec: DEFAULT_MAX_AGE_SEC,
+            cooldown_sec: DEFAULT_COOLDOWN_SEC,
+            stale_if_error_sec: DEFAULT_STALE_IF_ERROR_SEC,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl CacheConfig {
+    /// Checks the knobs are coherent (`invalid_options` otherwise).
+    pub fn validate(&self) -> Result<()> {
+        if self.max_age_sec == 0 || self.max_age_sec > MAX_WINDOW_SEC {
+            return Err(Error::options(format!(
+                "cacheMaxAgeSec must be between 1 and {MAX_WINDOW_SEC}"
+            )));
+        }
+        if self.cooldown_sec > self.max_age_sec {
+            return Err(Error::options(
+                "cooldownSec must not be larger than cacheMaxAgeSec",
+            ));
+        }
+        if self.stale_if_error_sec > MAX_WINDOW_SEC {
+            return Err(Error::options(format!(
+                "staleIfErrorSec must be at most {MAX_WINDOW_SEC}"
+            )));
+        }
+        if self.timeout_ms == 0 || self.timeout_ms > 60_000 {
+            return Err(Error::options("timeoutMs must be between 1 and 60000"));
+        }
+        if self.max_body_bytes == 0 || self.max_body_bytes > MAX_BODY_CAP {
+            return Err(Error::options(format!(
+                "maxBodyBytes must be between 1 and {MAX_BODY_CAP}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// How long a response may be used, from its `Cache-Control` header
+    /// (RFC 9111 §5.2.2.1 `max-age`, §5.2.2.4 `no-cache`, §5.2.2.5
+    /// `no-store`), clamped to `[cooldown_sec, max_age_sec]`. A missing,
+    /// malformed or repeated `max-age` means `max_age_sec`.
+    pub fn lifetime_sec(&self, cache_control: Option<&str>) -> u64 {
+        let mut max_age: Option<u64> = None;
+        let mut max_age_seen = 0;
+        let mut no_store = false;
+        for directive in cache_control.unwrap_or_default().split(',') {
+            let directive = directive.trim();
+            let (name, value) = match directive.split_once('=') {
+                Some((name, value)) => (name.trim(), Some(value.trim().trim_matches('"'))),
+                None => (directive, None),
+            };
+            if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
+                no_store = true;
+            } else if name.eq_ignore_ascii_case("max-age") {
+                max_age_seen += 1;
+                max_age = value
+                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                    .map(|v| v.parse::<u64>().unwrap_or(u64::MAX));
+            }
+        }
+        if no_store {
+            return self.cooldown_sec;
+        }
+        match max_age {
+            Some(age) if max_age_seen == 1 => age.clamp(self.cooldown_sec, self.max_age_sec),
+            _ => self.max_age_sec,
+        }
+    }
+}
+
+/// What the caller should do for a token, decided by [`JwksCache::plan`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Verify with the cached set (fresh, or stale within the
+    /// stale-if-error window while a refresh just failed or is in flight).
+    UseCached,
+    /// Fetch the set first: none cached, it expired, or the token's `kid` is
+    /// unknown and the cooldown is over.
+    Fetch,
+    /// The token's `kid` is not in the fresh cached set and the cooldown is
+    /// not over: verify with the cached set (it will answer
+    /// `no_matching_key`) without any network call.
+    UseCachedNoRefetch,
+    /// No usable set and the last fetch failed within the cooldown: answer
+    /// `jwks_fetch_failed` (retryable, see [`JwksCache::cooling_down_error`])
+    /// without any network call.
+    FailCoolingDown,
+}
+
+/// The cache of one remote JWK Set.
+#[derive(Clone, Debug)]
+pub struct JwksCache {
+    config: CacheConfig,
+    keys: Option<Arc<KeySet>>,
+    fetched_at: u64,
+    expires_at: u64,
+    last_attempt_at: Option<u64>,
+    last_failure_at: Option<u64>,
+    last_error: Option<Error>,
+    /// Start of a fetch not yet reported back (trusted for one cooldown).
+    in_flight_since: Option<u64>,
+    /// The last fetch failed (cleared by a successful one).
+    refresh_failed: bool,
+    generation: u64,
+}
+
+impl JwksCache {
+    /// An empty cache (`invalid_options` if `config` is incoherent).
+    pub fn new(config: CacheConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            config,
+            keys: None,
+            fetched_at: 0,
+            expires_at: 0,
+            last_attempt_at: None,
+            last_failure_at: None,
+            last_error: None,
+            in_flight_since: None,
+            refresh_failed: false,
+            generation: 0,
+        })
+    }
+
+    /// The policy.
+    pub fn config(&self) -> &CacheConfig {
+        &self.config
+    }
+
+    /// The last good set, whatever its age.
+    pub fn keys(&self) -> Option<&KeySet> {
+        self.keys.as_deref()
+    }
+
+    /// The set to verify with at `now`: fresh, or expired by less than the
+    /// stale-if-error window while the last refresh failed or a refresh is
+    /// in flight.
+    pub fn usable_keys(&self, now: u64) -> Option<&KeySet> {
+        let keys = self.keys.as_deref()?;
+        if now < self.expires_at {
+            return Some(keys);
+        }
+        let within_stale = now
+            < self
+                .expires_at
+                .saturating_add(self.config.stale_if_error_sec);
+        (within_stale && (self.refresh_failed || self.in_flight(now))).then_some(keys)
+    }
+
+    /// Like [`Self::usable_keys`], as a shared handle the caller can keep
+    /// across an `await` (signature verification with WebCrypto) while the
+    /// cache moves on to a newer set.
+    pub fn usable_keys_shared(&self, now: u64) -> Option<Arc<KeySet>> {
+        self.usable_keys(now)?;
+        self.keys.clone()
+    }
+
+    fn in_flight(&self, now: u64) -> bool {
+        self.cooling(self.in_flight_since, now)
+    }
+
+    /// Increments whenever the cached keys change, so a layer that imported
+    /// them into the runtime (`CryptoKey`s by key index) knows to drop those.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// When the cached set was fetched.
+    pub fn fetched_at(&self) -> Option<u64> {
+        self.keys.as_ref().map(|_| self.fetched_at)
+    }
+
+    /// When the cached set stops being fresh.
+    pub fn expires_at(&self) -> Option<u64> {
+        self.keys.as_ref().map(|_| self.expires_at)
+    }
+
+    /// The error of the last failed fetch, if the last fetch failed.
+    pub fn last_error(&self) -> Option<&Error> {
+        self.last_error.as_ref()
+    }
+
+    fn cooling(&self, since: Option<u64>, now: u64) -> bool {
+        since.is_some_and(|t| now < t.saturating_add(self.config.cooldown_sec))
+    }
+
+    /// Decides what to do for a token with header `kid` at `now`.
+    pub fn plan(&self, now: u64, kid: Option<&str>) -> Plan {
+        let Some(keys) = &self.keys else {
+            // Nothing cached: fetch, unless a fetch just failed. A fetch
+            // in flight for another request is not waited for (in workerd a
+            // promise must not cross requests).
+            return if self.cooling(self.last_failure_at, now) {
+                Plan::FailCoolingDown
+            } else {
+                Plan::Fetch
+            };
+        };
+        if now < self.expires_at {
+            return match kid {
+                Some(kid) if !keys.has_kid(kid) => {
+                    if self.cooling(self.last_attempt_at, now) {
+                        Plan::UseCachedNoRefetch
+                    } else {
+                        Plan::Fetch
+                    }
+                }
+                _ => Plan::UseCached,
+            };
+        }
+        // Expired: serve it stale while a refresh is in flight or has just
+        // failed (within the stale-if-error window); otherwise refresh.
+        let recently_failed = self.cooling(self.last_failure_at, now);
+        if self.usable_keys(now).is_some() {
+            if self.in_flight(now) || recently_failed {
+                Plan::UseCached
+            } else {
+                Plan::Fetch
+            }
+        } else if recently_failed {
+            Plan::FailCoolingDown
+        } else {
+            Plan::Fetch
+        }
+    }
+
+    /// Records that a fetch starts now, so other requests in this isolate
+    /// do not start another refetch for an unknown `kid` meanwhile.
+    pub fn begin_fetch(&mut self, now: u64) {
+        self.record_attempt(now);
+        self.in_flight_since = Some(now);
+    }
+
+    fn record_attempt(&mut self, now: u64) {
+        self.last_attempt_at = Some(self.last_attempt_at.map_or(now, |t| t.max(now)));
+    }
+
+    fn fail(&mut self, now: u64, error: Error) -> Error {
+        self.record_attempt(now);
+        self.in_flight_since = None;
+        self.refresh_failed = true;
+        self.last_failure_at = Some(now);
+        self.last_error = Some(error.clone());
+        error
+    }
+
+    /// Handles a completed HTTP response. Non-200 (redirects included) is
+    /// `jwks_fetch_failed` carrying the status (retryable on 5xx, 408, 429);
+    /// a body over `max_body_bytes`, not JSON or without a usable key is
+    /// `jwks_invalid`. On failure the previous set is kept (see
+    /// [`Self::usable_keys`]).
+    pub fn on_fetch_ok(
+        &mut self,
+        status: u16,
+        cache_control: Option<&str>,
+        body: &[u8],
+        now: u64,
+    ) -> Result<()> {
+        if status != 200 {
+            let hint = if (300..400).contains(&status) {
+                " (redirects are not followed; configure the final URL)"
+            } else {
+                ""
+            };
+            let error = Error::new(
+                ErrorCode::JwksFetchFailed,
+                format!("the JWK Set endpoint answered HTTP {status}; expected 200{hint}"),
+            )
+            .with_status(status);
+            return Err(self.fail(now, error));
+        }
+        if body.len() > self.config.max_body_bytes {
+            let error = Error::new(
+                ErrorCode::JwksInvalid,
+                format!(
+                    "the JWK Set response is {} bytes; at most {} are accepted",
+                    body.len(),
+                    self.config.max_body_bytes
+                ),
+            );
+            return Err(self.fail(now, error));
+        }
+        let keys = match KeySet::from_bytes(body) {
+            Ok(keys) => keys,
+            Err(error) => return Err(self.fail(now, error)),
+        };
+        let lifetime = self.config.lifetime_sec(cache_control);
+        self.record_attempt(now);
+        self.store(keys, now, now.saturating_add(lifetime));
+        self.in_flight_since = None;
+        self.refresh_failed = false;
+        self.last_failure_at = None;
+        self.last_error = None;
+        Ok(())
+    }
+
+    fn store(&mut self, keys: KeySet, fetched_at: u64, expires_at: u64) {
+        if !self.keys.as_ref().is_some_and(|old| old.same_keys(&keys)) {
+            self.generation = self.generation.wrapping_add(1);
+        }
+        self.keys = Some(Arc::new(keys));
+        self.fetched_at = fetched_at;
+        self.expires_at = expires_at;
+    }
+
+    /// Records a fetch that failed without a response (network error,
+    /// timeout, body cap hit while streaming). Returns the error to report:
+    /// `error` itself when it is already `jwks_fetch_failed` or
+    /// `jwks_invalid`, otherwise a retryable `jwks_fetch_failed` wrapping
+    /// its message.
+    pub fn on_fetch_error(&mut self, now: u64, error: Error) -> Error {
+        let error = match error.code() {
+            ErrorCode::JwksFetchFailed | ErrorCode::JwksInvalid => error,
+            _ => Error::new(
+                ErrorCode::JwksFetchFailed,
+                format!("the JWK Set could not be fetched: {}", error.message()),
+            )
+            .retryable(true),
+        };
+        self.fail(now, error)
+    }
+
+    /// The error for [`Plan::FailCoolingDown`]: retryable
+    /// `jwks_fetch_failed` saying when the next attempt may happen.
+    pub fn cooling_down_error(&self, now: u64) -> Error {
+        let retry_in = self
+            .last_failure_at
+            .map(|t| {
+                t.saturating_add(self.config.cooldown_sec)
+                    .saturating_sub(now)
+            })
+            .unwrap_or_default();
+        let cause = self
+            .last_error
+            .as_ref()
+            .map(|e| format!(" (last error: {})", e.message()))
+            .unwrap_or_default();
+        Error::new(
+            ErrorCode::JwksFetchFailed,
+            format!(
+                "the JWK Set is unavailable: the last fetch failed and the next attempt is in \
+                 {retry_in} s (cooldownSec){cause}"
+            ),
+        )
+        .retryable(true)
+    }
+
+    /// A snapshot `{"jwks":{"keys":[...]},"fetchedAt":N,"expiresAt":N}` of
+    /// the cached set (usable keys only), or `None` when nothing is cached.
+    pub fn export(&self) -> Option<String> {
+        let keys = self.keys.as_ref()?;
+        Some(format!(
+            "{{\"jwks\":{},\"fetchedAt\":{},\"expiresAt\":{}}}",
+            keys.to_json(),
+            self.fetched_at,
+            self.expires_at
+        ))
+    }
+
+    /// Loads a snapshot made by [`Self::export`], validated like a fetched
+    /// set. Fails with `jwks_invalid` on garbage, unknown members, an
+    /// expired snapshot (`expiresAt <= now`) or a set without usable keys.
+    /// The snapshot's lifetime is capped at `max_age_sec` from its
+    /// `fetchedAt` and from `now`. Returns false (and keeps the current set)
+    /// when the cache already holds a set fetched later.
+    pub fn import(&mut self, snapshot: &str, now: u64) -> Result<bool> {
+        let invalid = |what: &str| {
+            Error::new(
+                ErrorCode::JwksInvalid,
+                format!(
+                    "the JWK Set snapshot is invalid: {what}; expected \
+                     {{\"jwks\":{{\"keys\":[...]}},\"fetchedAt\":<seconds>,\"expiresAt\":<seconds>}}"
+                ),
+            )
+        };
+        let value = json::parse(snapshot).map_err(|_| invalid("not JSON"))?;
+        let object = value.as_object().ok_or_else(|| invalid("not an object"))?;
+        if object
+            .iter()
+            .any(|(name, _)| !matches!(name, "jwks" | "fetchedAt" | "expiresAt"))
+        {
+            return Err(invalid("unknown member"));
+        }
+        let seconds = |name: &str| {
+            object
+                .get(name)
+                .and_then(Value::as_f64)
+                .filter(|n| *n >= 0.0 && n.fract() == 0.0 && *n < 9.007_199_254_740_992e15)
+                .map(|n| n as u64)
+                .ok_or_else(|| invalid("fetchedAt and expiresAt must be whole seconds"))
+        };
+        let fetched_at = seconds("fetchedAt")?;
+        let expires_at = seconds("expiresAt")?;
+        if fetched_at > expires_at {
+            return Err(invalid("fetchedAt is after expiresAt"));
+        }
+        let expires_at = expires_at
+            .min(fetched_at.saturating_add(self.config.max_age_sec))
+            .min(now.saturating_add(self.config.max_age_sec));
+        if expires_at <= now {
+            return Err(invalid("it has expired"));
+        }
+        let jwks = object
+            .get("jwks")
+            .ok_or_else(|| invalid("jwks is missing"))?;
+        let keys = KeySet::from_value(jwks)?;
+        if self.keys.is_some() && self.fetched_at > fetched_at {
+            return Ok(false);
+        }
+        self.store(keys, fetched_at.min(now), expires_at);
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,196 @@
+//! Registered claim checks (RFC 7519 §4.1, RFC 8725 §3.8-3.10).
+//!
+//! Run during `prepare` but reported only after the signature verified, so a
+//! forged token always fails with `bad_signature` whatever its claims say.
+
+use super::options::{Audience, VerifyOptions};
+use crate::json::{self, Object, Value};
+use crate::{Error, ErrorCode, Result};
+
+/// Longest claim value quoted back in an error message.
+const MAX_QUOTED: usize = 64;
+
+/// A claim value quoted for an error message: JSON-escaped, and cut short so
+/// a hostile token cannot flood logs.
+fn quoted(value: &str) -> String {
+    let mut out = String::new();
+    match value.char_indices().nth(MAX_QUOTED) {
+        Some((cut, _)) => {
+            json::write_string(&mut out, value.get(..cut).unwrap_or_default());
+            out.push_str("...");
+        }
+        None => json::write_string(&mut out, value),
+    }
+    out
+}
+
+fn missing(name: &str, why: &str) -> Error {
+    Error::new(
+        ErrorCode::MissingClaim,
+        format!("the token has no \"{name}\" claim; {why}"),
+    )
+}
+
+fn invalid(name: &str, expected: &str) -> Error {
+    Error::new(
+        ErrorCode::InvalidClaim,
+        format!("the \"{name}\" claim must be {expected}"),
+    )
+}
+
+/// A NumericDate claim (RFC 7519 §2): a JSON number when present.
+fn numeric_date(claims: &Object, name: &str) -> Result<Option<f64>> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => Ok(Some(*n)),
+        Some(_) => Err(invalid(
+            name,
+            "a number of seconds since the epoch (NumericDate)",
+        )),
+    }
+}
+
+/// `aud` as a list of strings: a string or an array of strings
+/// (RFC 7519 §4.1.3).
+pub(crate) fn audiences(claims: &Object) -> Result<Vec<&str>> {
+    match claims.get("aud") {
+        None => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(vec![s.as_str()]),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .ok_or_else(|| invalid("aud", "a string or an array of strings"))
+            })
+            .collect(),
+        Some(_) => Err(invalid("aud", "a string or an array of strings")),
+    }
+}
+
+/// Whole seconds between two NumericDates, for messages (saturating).
+fn seconds_between(later: f64, earlier: f64) -> i64 {
+    (later - earlier).ceil() as i64
+}
+
+/// Checks the claims in the order: types and presence (`exp`, `nbf`, `iat`,
+/// `iss`, `aud`, `sub`, `jti`, required claims), then `iss` and `aud`
+/// values, then the validity window.
+pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Result<()> {
+    // RFC 7519 §4.1.4; RFC 8725 §3.10: an access token without expiry is
+    // never accepted.
+    let exp =
+        numeric_date(claims, "exp")?.ok_or_else(|| missing("exp", "every token must expire"))?;
+    let nbf = numeric_date(claims, "nbf")?;
+    let iat = numeric_date(claims, "iat")?;
+
+    // RFC 7519 §4.1.1, RFC 8725 §3.8: exact issuer match.
+    let iss = match claims.get("iss") {
+        None => return Err(missing("iss", "expected one of the configured issuers")),
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => return Err(invalid("iss", "a string")),
+    };
+    // RFC 7519 §4.1.3: string or array of strings; RFC 8725 §3.9.
+    let aud = audiences(claims)?;
+    if claims.get("aud").is_none() && matches!(options.audience(), Audience::OneOf(_)) {
+        return Err(missing("aud", "expected one of the configured audiences"));
+    }
+    for name in ["sub", "jti"] {
+        if claims.get(name).is_some_and(|v| v.as_str().is_none()) {
+            return Err(invalid(name, "a string"));
+        }
+    }
+    for name in options.required_claims() {
+        if claims.get(name).is_none() {
+            return Err(missing(name, "it is listed in requiredClaims"));
+        }
+    }
+
+    if !options.issuers().iter().any(|accepted| accepted == iss) {
+        return Err(Error::new(
+            ErrorCode::IssuerMismatch,
+            format!(
+                "iss {} is not an accepted issuer; expected one of {}",
+                quoted(iss),
+                list(options.issuers())
+            ),
+        ));
+    }
+    if let Audience::OneOf(accepted) = options.audience() {
+        if !aud.iter().any(|a| accepted.iter().any(|ok| ok == a)) {
+            return Err(Error::new(
+                ErrorCode::AudienceMismatch,
+                format!(
+                    "aud does not contain an accepted audience; expected one of {}",
+                    list(accepted)
+                ),
+            ));
+        }
+    }
+
+    // RFC 7519 §4.1.4-4.1.6 with a symmetric tolerance.
+    let tolerance = options.clock_tolerance_sec();
+    let now_f = now as f64;
+    let tolerance_f = tolerance as f64;
+    if now_f - tolerance_f >= exp {
+        return Err(Error::new(
+            ErrorCode::Expired,
+            format!(
+                "the token expired {} s ago (clock tolerance is {tolerance} s)",
+                seconds_between(now_f, exp)
+            ),
+        ));
+    }
+    if let Some(nbf) = nbf {
+        if nbf > now_f + tolerance_f {
+            return Err(Error::new(
+                ErrorCode::NotYetValid,
+                format!(
+                    "the token is not valid for another {} s (nbf; clock tolerance is {tolerance} s)",
+                    seconds_between(nbf, now_f)
+                ),
+            ));
+        }
+    }
+    // Not required by RFC 7519, but a token issued in the future means a
+    // broken issuer clock or a forged time: reject it like nbf.
+    if let Some(iat) = iat {
+        if iat > now_f + tolerance_f {
+            return Err(Error::new(
+                ErrorCode::NotYetValid,
+                format!(
+                    "the token was issued {} s in the future (iat; clock tolerance is {tolerance} s)",
+                    seconds_between(iat, now_f)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn list(values: &[String]) -> String {
+    let mut out = String::new();
+    for (i, v) in values.iter().take(5).enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&quoted(v));
+    }
+    if values.len() > 5 {
+        out.push_str(", ...");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_escapes_and_truncates() {
+        assert_eq!(quoted("a\"b"), r#""a\"b""#);
+        let long = "é".repeat(100);
+        let q = quoted(&long);
+        assert!(q.ends_with("\"..."));
+        assert_eq!(q.chars().filter(|c| *c == 'é').count(), MAX_QUOTED);
+    }
+}

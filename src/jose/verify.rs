@@ -1,0 +1,503 @@
+//! Compact JWS / JWT verification in three phases (RFC 7515 §5.2,
+//! RFC 7519 §7.2, RFC 8725):
+//!
+//! 1. [`prepare`]: parse, apply the algorithm allow-list, header rules and
+//!    `typ`, select candidate keys, check the signature's shape, evaluate the
+//!    claims (result held back).
+//! 2. The caller verifies the signature with a [`SignatureBackend`] against
+//!    the candidates (synchronously, or asynchronously with WebCrypto).
+//! 3. [`finish`]: `bad_signature` if no candidate verified, else the held
+//!    claim result.
+
+use super::alg::{Algorithm, KeyKind};
+use super::b64;
+use super::claims;
+use super::jwk::{Jwk, KeySet};
+use super::options::{normalize_typ, VerifyOptions};
+use super::scalar::{self, Curve};
+use crate::json::{self, Object, Value};
+use crate::{Error, ErrorCode, Result};
+
+/// Longest token accepted, in bytes (16 KiB). Longer input is `malformed`
+/// before any decoding, bounding the work an unauthenticated caller causes.
+pub const MAX_TOKEN_LENGTH: usize = 16 * 1024;
+
+/// Most candidate keys tried for one token. When a token has no `kid` and
+/// more keys than this fit its algorithm, it fails with `no_matching_key`
+/// (add `kid` to the tokens), so a forged token costs a bounded number of
+/// signature verifications.
+pub const MAX_CANDIDATES: usize = 8;
+
+/// Header members that point at keys elsewhere (RFC 7515 §4.1.2-4.1.6).
+/// They are never used; with `reject_key_hints` their presence fails.
+const KEY_HINT_MEMBERS: &[&str] = &["jku", "jwk", "x5u", "x5c"];
+
+/// A signature verifier for one algorithm and one candidate key.
+///
+/// `key_index` is the key's position in the [`KeySet`], so backends that
+/// import keys into the runtime (`CryptoKey`, `KeyObject`) can cache them.
+/// `signature` has already passed the shape checks (exact length, scalars in
+/// range). Return true only if the signature verifies.
+pub trait SignatureBackend {
+    /// Verifies `signature` over `signing_input` with `key` under `alg`.
+    fn verify(
+        &self,
+        alg: Algorithm,
+        key_index: usize,
+        key: &Jwk,
+        signing_input: &[u8],
+        signature: &[u8],
+    ) -> bool;
+}
+
+/// A token that passed every check that does not need the signature.
+#[derive(Debug)]
+pub struct Prepared<'t> {
+    signing_input: &'t str,
+    signature: Vec<u8>,
+    alg: Algorithm,
+    kid: Option<String>,
+    typ: Option<String>,
+    candidates: Vec<usize>,
+    payload_json: String,
+    claims: Object,
+    claims_result: Result<()>,
+}
+
+impl Prepared<'_> {
+    /// The header `alg`, already in the allow-list.
+    pub fn alg(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The header `kid`, if any.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// ASCII `BASE64URL(header) || '.' || BASE64URL(payload)`
+    /// (RFC 7515 §5.2 step 8).
+    pub fn signing_input(&self) -> &[u8] {
+        self.signing_input.as_bytes()
+    }
+
+    /// The decoded signature, already shape-checked.
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+
+    /// Indices into the [`KeySet`] of the keys to try, in set order
+    /// (never empty, at most [`MAX_CANDIDATES`]).
+    pub fn candidates(&self) -> &[usize] {
+        &self.candidates
+    }
+}
+
+/// A token whose signature verified and whose claims passed.
+#[derive(Clone, Debug)]
+pub struct VerifiedToken {
+    payload_json: String,
+    claims: Object,
+    alg: Algorithm,
+    kid: Option<String>,
+    typ: Option<String>,
+    key_index: usize,
+}
+
+impl VerifiedToken {
+    /// The payload JSON text, exactly as signed (for JS `JSON.parse`).
+    pub fn payload_json(&self) -> &str {
+        &self.payload_json
+    }
+
+    /// Consumes the token, returning the payload JSON text.
+    pub fn into_payload_json(self) -> String {
+        self.payload_json
+    }
+
+    /// The parsed claims set.
+    pub fn claims(&self) -> &Object {
+        &self.claims
+    }
+
+    /// `iss` (RFC 7519 §4.1.1), one of the accepted issuers.
+    pub fn iss(&self) -> &str {
+        self.claims.get_str("iss").unwrap_or_default()
+    }
+
+    /// `sub` (RFC 7519 §4.1.2), if present.
+    pub fn sub(&self) -> Option<&str> {
+        self.claims.get_str("sub")
+    }
+
+    /// `aud` (RFC 7519 §4.1.3) as a list (empty when absent).
+    pub fn aud(&self) -> Vec<&str> {
+        claims::audiences(&self.claims).unwrap_or_default()
+    }
+
+    /// `exp` (RFC 7519 §4.1.4), seconds since the epoch.
+    pub fn exp(&self) -> f64 {
+        self.claims
+            .get("exp")
+            .and_then(Value::as_f64)
+            .unwrap_or_default()
+    }
+
+    /// `nbf` (RFC 7519 §4.1.5), if present.
+    pub fn nbf(&self) -> Option<f64> {
+        self.claims.get("nbf").and_then(Value::as_f64)
+    }
+
+    /// `iat` (RFC 7519 §4.1.6), if present.
+    pub fn iat(&self) -> Option<f64> {
+        self.claims.get("iat").and_then(Value::as_f64)
+    }
+
+    /// The header `alg`.
+    pub fn alg(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The header `kid`, if any.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The header `typ` as sent, if any.
+    pub fn typ(&self) -> Option<&str> {
+        self.typ.as_deref()
+    }
+
+    /// Index in the [`KeySet`] of the key that verified the signature.
+    pub fn key_index(&self) -> usize {
+        self.key_index
+    }
+}
+
+fn malformed(message: &str) -> Error {
+    Error::malformed(message)
+}
+
+/// Splits a compact JWS into its three segments (RFC 7515 §7.1), enforcing
+/// [`MAX_TOKEN_LENGTH`].
+pub(crate) fn split_compact(token: &str) -> Result<(&str, &str, &str)> {
+    if token.len() > MAX_TOKEN_LENGTH {
+        return Err(Error::malformed(format!(
+            "the token is {} bytes; at most {MAX_TOKEN_LENGTH} are accepted",
+            token.len()
+        )));
+    }
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(p), Some(s), None) => Ok((h, p, s)),
+        (_, _, _, Some(_)) => Err(malformed(
+            "expected a compact JWS with 3 dot-separated segments; JWE (5 segments) is not supported",
+        )),
+        _ => Err(malformed("expected a compact JWS with 3 dot-separated segments")),
+    }
+}
+
+/// Decodes a segment that must be base64url of a JSON object.
+pub(crate) fn decode_json_object(segment: &str, what: &str) -> Result<(String, Object)> {
+    let bytes = b64::decode(segment).ok_or_else(|| {
+        Error::malformed(format!(
+            "the {what} segment is not base64url without padding or whitespace (RFC 7515 §2)"
+        ))
+    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::malformed(format!("the {what} is not UTF-8")))?;
+    let value = json::parse(&text)
+        .map_err(|e| Error::malformed(format!("the {what} is not valid JSON ({e})")))?;
+    match value {
+        Value::Object(object) => Ok((text, object)),
+        _ => Err(Error::malformed(format!(
+            "the {what} must be a JSON object"
+        ))),
+    }
+}
+
+/// An optional string header member; another type is `malformed`.
+fn header_str<'a>(header: &'a Object, name: &str) -> Result<Option<&'a str>> {
+    match header.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(Error::malformed(format!(
+            "the header \"{name}\" must be a string"
+        ))),
+    }
+}
+
+/// Header checks (RFC 7515 §4.1, RFC 8725 §3.1, §3.10, §3.11). Returns
+/// `(alg, kid, typ)`.
+fn check_header(
+    header: &Object,
+    options: &VerifyOptions,
+) -> Result<(Algorithm, Option<String>, Option<String>)> {
+    // RFC 7515 §4.1.1 + RFC 8725 §3.1: allow-list before any key lookup.
+    let alg_name =
+        header_str(header, "alg")?.ok_or_else(|| malformed("the header has no \"alg\""))?;
+    let alg = Algorithm::from_name(alg_name).ok_or_else(|| {
+        let reason = if alg_name.eq_ignore_ascii_case("none") {
+            "alg \"none\" (unsecured JWS) is never accepted"
+        } else if alg_name.starts_with("HS") {
+            "HMAC algorithms are never accepted with a JWK Set"
+        } else {
+            "the header alg is not a supported asymmetric algorithm"
+        };
+        Error::new(ErrorCode::AlgNotAllowed, reason)
+    })?;
+    if !options.algorithms().contains(&alg) {
+        return Err(Error::new(
+            ErrorCode::AlgNotAllowed,
+            format!("alg {alg} is not in the algorithms allow-list"),
+        ));
+    }
+
+    // RFC 7515 §4.1.11: we implement no extension, so any crit fails.
+    if let Some(crit) = header.get("crit") {
+        let well_formed = crit
+            .as_array()
+            .is_some_and(|a| !a.is_empty() && a.iter().all(|v| v.as_str().is_some()));
+        if !well_formed {
+            return Err(malformed(
+                "the header \"crit\" must be a non-empty array of strings",
+            ));
+        }
+        return Err(Error::new(
+            ErrorCode::CritUnsupported,
+            "the header lists critical extensions (crit); none are supported",
+        ));
+    }
+    // RFC 7797: unencoded payloads are not supported, even without crit.
+    if header.get("b64").is_some() {
+        return Err(Error::new(
+            ErrorCode::CritUnsupported,
+            "the header has \"b64\" (RFC 7797 unencoded payload), which is not supported",
+        ));
+    }
+    // RFC 8725 §3.10: key hints are never followed.
+    if options.reject_key_hints() {
+        if let Some(name) = KEY_HINT_MEMBERS.iter().find(|m| header.get(m).is_some()) {
+            return Err(Error::malformed(format!(
+                "the header carries \"{name}\" and rejectKeyHints is on; keys come only from \
+                 the JWK Set"
+            )));
+        }
+    }
+
+    let kid = header_str(header, "kid")?.map(str::to_owned);
+    let typ = header_str(header, "typ")?.map(str::to_owned);
+    // RFC 8725 §3.11 explicit typing, compared as media types (RFC 7515 §4.1.9).
+    if let Some(expected) = options.typ() {
+        match typ.as_deref() {
+            None => {
+                return Err(Error::new(
+                    ErrorCode::TypMismatch,
+                    format!("the header has no typ; expected \"{expected}\""),
+                ))
+            }
+            Some(found) if normalize_typ(found) != expected => {
+                return Err(Error::new(
+                    ErrorCode::TypMismatch,
+                    format!("the header typ is not \"{expected}\""),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok((alg, kid, typ))
+}
+
+/// The keys that may have signed a token with `alg` and `kid`, jose's rules:
+/// key type and curve from `alg`, the JWK's `alg` equal when present, `kid`
+/// equal when the token has one (`use` and `key_ops` were checked at load).
+fn candidates(keys: &KeySet, alg: Algorithm, kid: Option<&str>) -> Vec<usize> {
+    let kind = alg.key_kind();
+    keys.keys()
+        .iter()
+        .enumerate()
+        .filter(|(_, key)| {
+            key.kind() == kind
+                && key.alg().map_or(true, |a| a == alg)
+                && kid.map_or(true, |kid| key.kid() == Some(kid))
+        })
+        .map(|(index, _)| index)
+        .collect()
+}
+
+fn bad_signature() -> Error {
+    Error::new(
+        ErrorCode::BadSignature,
+        "the token signature does not verify",
+    )
+}
+
+/// Phase 1: everything but the signature verification itself.
+///
+/// Immediate errors: `malformed`, `alg_not_allowed`, `crit_unsupported`,
+/// `typ_mismatch`, `no_matching_key`, and `bad_signature` for a signature
+/// of impossible shape (e.g. DER-encoded ECDSA, wrong RSA length, scalars
+/// out of range). Claim errors are held until [`finish`].
+pub fn prepare<'t>(
+    token: &'t str,
+    keys: &KeySet,
+    options: &VerifyOptions,
+    now: u64,
+) -> Result<Prepared<'t>> {
+    let (header_b64, payload_b64, signature_b64) = split_compact(token)?;
+    let (_, header) = decode_json_object(header_b64, "header")?;
+    let (alg, kid, typ) = check_header(&header, options)?;
+    let (payload_json, claims) = decode_json_object(payload_b64, "payload")?;
+    let signature = b64::decode(signature_b64).ok_or_else(|| {
+        malformed("the signature segment is not base64url without padding or whitespace")
+    })?;
+
+    let mut candidates = candidates(keys, alg, kid.as_deref());
+    if candidates.is_empty() {
+        return Err(Error::new(
+            ErrorCode::NoMatchingKey,
+            format!(
+                "no key in the JWK Set fits alg {alg}{}",
+                if kid.is_some() {
+                    " and the token kid"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    if candidates.len() > MAX_CANDIDATES {
+        return Err(Error::new(
+            ErrorCode::NoMatchingKey,
+            format!(
+                "{} keys fit alg {alg} and the token has no distinguishing kid; at most \
+                 {MAX_CANDIDATES} are tried (sign tokens with a kid)",
+                candidates.len()
+            ),
+        ));
+    }
+
+    // Signature shape (RFC 7518 §3.4, RFC 8032 §5.1.7, RFC 8017 §8.2.2).
+    let shape_ok = match alg.key_kind() {
+        KeyKind::EcP256 => scalar::ecdsa_signature_in_range(Curve::P256, &signature),
+        KeyKind::EcP384 => scalar::ecdsa_signature_in_range(Curve::P384, &signature),
+        KeyKind::Ed25519 => scalar::ed25519_signature_in_range(&signature),
+        KeyKind::Rsa => {
+            candidates
+                .retain(|i| keys.get(*i).and_then(Jwk::rsa_modulus_len) == Some(signature.len()));
+            !candidates.is_empty()
+        }
+    };
+    if !shape_ok {
+        return Err(bad_signature());
+    }
+
+    let claims_result = claims::check(&claims, options, now);
+    let signing_input = token
+        .get(..header_b64.len() + 1 + payload_b64.len())
+        .ok_or_else(|| malformed("the token could not be split"))?;
+    Ok(Prepared {
+        signing_input,
+        signature,
+        alg,
+        kid,
+        typ,
+        candidates,
+        payload_json,
+        claims,
+        claims_result,
+    })
+}
+
+/// Phase 3: `verified_key` is the index of the candidate whose signature
+/// verified, or `None`. Returns `bad_signature` for `None`, otherwise the
+/// claim result held by [`prepare`]. An index that is not a candidate is a
+/// caller bug and fails with `invalid_options`.
+pub fn finish(prepared: Prepared<'_>, verified_key: Option<usize>) -> Result<VerifiedToken> {
+    let key_index = verified_key.ok_or_else(bad_signature)?;
+    if !prepared.candidates.contains(&key_index) {
+        return Err(Error::options(
+            "finish() was given a key index that prepare() did not offer as a candidate",
+        ));
+    }
+    prepared.claims_result?;
+    Ok(VerifiedToken {
+        payload_json: prepared.payload_json,
+        claims: prepared.claims,
+        alg: prepared.alg,
+        kid: prepared.kid,
+        typ: prepared.typ,
+        key_index,
+    })
+}
+
+/// Runs [`prepare`], tries each candidate with `backend` (the first that
+/// verifies wins; distinct keys cannot both verify one signature), then
+/// [`finish`].
+pub fn verify_with_backend<B: SignatureBackend + ?Sized>(
+    token: &str,
+    keys: &KeySet,
+    options: &VerifyOptions,
+    backend: &B,
+    now: u64,
+) -> Result<VerifiedToken> {
+    let prepared = prepare(token, keys, options, now)?;
+    let verified = prepared.candidates().iter().copied().find(|index| {
+        keys.get(*index).is_some_and(|key| {
+            backend.verify(
+                prepared.alg(),
+                *index,
+                key,
+                prepared.signing_input(),
+                prepared.signature(),
+            )
+        })
+    });
+    finish(prepared, verified)
+}
+
+/// A JWK Set and the options tokens are checked against.
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    keys: KeySet,
+    options: VerifyOptions,
+}
+
+impl Verifier {
+    /// A verifier for `keys` and `options`.
+    pub fn new(keys: KeySet, options: VerifyOptions) -> Self {
+        Self { keys, options }
+    }
+
+    /// The key set.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// The options.
+    pub fn options(&self) -> &VerifyOptions {
+        &self.options
+    }
+
+    /// Phase 1 against this verifier's keys and options (see [`prepare`]).
+    pub fn prepare<'t>(&self, token: &'t str, now: u64) -> Result<Prepared<'t>> {
+        prepare(token, &self.keys, &self.options, now)
+    }
+
+    /// Verifies `token` at time `now` (seconds since the epoch) with any
+    /// backend.
+    pub fn verify_with<B: SignatureBackend + ?Sized>(
+        &self,
+        backend: &B,
+        token: &str,
+        now: u64,
+    ) -> Result<VerifiedToken> {
+        verify_with_backend(token, &self.keys, &self.options, backend, now)
+    }
+
+    /// Verifies `token` at time `now` with the pure-Rust backend.
+    #[cfg(feature = "rust-crypto")]
+    pub fn verify(&self, token: &str, now: u64) -> Result<VerifiedToken> {
+        self.verify_with(&super::rust_crypto::RustCryptoBackend, token, now)
+    }
+}

@@ -1,0 +1,446 @@
+//! Cache policy tests with a fixed clock (seconds are plain numbers here).
+
+use super::*;
+use crate::jose::Audience;
+
+const JWKS_A: &str = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"a","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+const JWKS_B: &str = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"b","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
+
+fn cache() -> JwksCache {
+    JwksCache::new(CacheConfig::default()).unwrap()
+}
+
+/// A cache that fetched `JWKS_A` at `t` with no Cache-Control.
+fn fetched_at(t: u64) -> JwksCache {
+    let mut c = cache();
+    assert_eq!(c.plan(t, None), Plan::Fetch);
+    c.begin_fetch(t);
+    c.on_fetch_ok(200, None, JWKS_A.as_bytes(), t).unwrap();
+    c
+}
+
+#[test]
+fn defaults_refetch_exactly_at_max_age() {
+    let c = fetched_at(1000);
+    assert_eq!(c.plan(1000, Some("a")), Plan::UseCached);
+    assert_eq!(c.plan(1599, Some("a")), Plan::UseCached);
+    assert_eq!(c.plan(1599, None), Plan::UseCached);
+    assert_eq!(c.plan(1600, Some("a")), Plan::Fetch);
+    assert_eq!(c.plan(1600, None), Plan::Fetch);
+    assert!(c.usable_keys(1599).is_some());
+    assert!(c.usable_keys_shared(1599).unwrap().has_kid("a"));
+    assert!(c.usable_keys_shared(1600).is_none());
+    assert!(
+        c.usable_keys(1600).is_none(),
+        "expired and no refresh attempted"
+    );
+    assert_eq!((c.fetched_at(), c.expires_at()), (Some(1000), Some(1600)));
+    assert_eq!(CacheConfig::default().timeout_ms, 5000);
+    assert_eq!(CacheConfig::default().cooldown_sec, 30);
+}
+
+#[test]
+fn cache_control_max_age_is_clamped() {
+    let config = CacheConfig::default();
+    for (header, lifetime) in [
+        (None, 600),
+        (Some("max-age=120"), 120),
+        (Some("public, max-age=120, must-revalidate"), 120),
+        (Some("Max-Age=120"), 120),
+        (Some("max-age=\"120\""), 120),
+        (Some("max-age=5"), 30),
+        (Some("max-age=0"), 30),
+        (Some("max-age=99999"), 600),
+        (Some("max-age=99999999999999999999999"), 600),
+        (Some("max-age=abc"), 600),
+        (Some("max-age=-5"), 600),
+        (Some("max-age="), 600),
+        (Some("max-age=60, max-age=120"), 600),
+        (Some("no-store"), 30),
+        (Some("max-age=300, no-cache"), 30),
+        (Some(""), 600),
+    ] {
+        assert_eq!(config.lifetime_sec(header), lifetime, "{header:?}");
+    }
+    let mut c = cache();
+    c.on_fetch_ok(200, Some("max-age=60"), JWKS_A.as_bytes(), 0)
+        .unwrap();
+    assert_eq!(c.plan(59, None), Plan::UseCached);
+    assert_eq!(c.plan(60, None), Plan::Fetch);
+}
+
+#[test]
+fn unknown_kid_refetches_at_most_once_per_cooldown() {
+    let c = fetched_at(0);
+    assert_eq!(c.plan(1, Some("a")), Plan::UseCached);
+    assert_eq!(c.plan(1, Some("new")), Plan::UseCachedNoRefetch);
+    assert_eq!(c.plan(29, Some("new")), Plan::UseCachedNoRefetch);
+    assert_eq!(c.plan(30, Some("new")), Plan::Fetch);
+
+    // A storm of random kids for 10 minutes: one fetch per cooldown at most.
+    let mut c = fetched_at(0);
+    let mut fetches = 0;
+    for t in 0..600u64 {
+        for i in 0..5 {
+            let kid = format!("random-{t}-{i}");
+            match c.plan(t, Some(&kid)) {
+                Plan::Fetch => {
+                    fetches += 1;
+                    c.begin_fetch(t);
+                    c.on_fetch_ok(200, None, JWKS_A.as_bytes(), t).unwrap();
+                }
+                Plan::UseCachedNoRefetch => {}
+                other => panic!("unexpected {other:?} at {t}"),
+            }
+        }
+    }
+    assert_eq!(fetches, 19, "one per 30 s from t=30 to t=570");
+}
+
+#[test]
+fn a_fetch_in_flight_starts_the_cooldown() {
+    let mut c = fetched_at(0);
+    assert_eq!(c.plan(100, Some("new")), Plan::Fetch);
+    c.begin_fetch(100);
+    // Another request meanwhile does not start a second fetch.
+    assert_eq!(c.plan(101, Some("other")), Plan::UseCachedNoRefetch);
+    // The rotated set arrives with the new kid.
+    c.on_fetch_ok(200, None, JWKS_B.as_bytes(), 102).unwrap();
+    assert_eq!(c.plan(103, Some("b")), Plan::UseCached);
+    assert_eq!(c.plan(103, Some("a")), Plan::UseCachedNoRefetch);
+}
+
+#[test]
+fn failed_fetch_without_a_set_cools_down() {
+    let mut c = cache();
+    assert_eq!(c.plan(0, None), Plan::Fetch);
+    c.begin_fetch(0);
+    let err = c.on_fetch_error(
+        5,
+        Error::new(ErrorCode::NetworkError, "timed out after 5000 ms"),
+    );
+    assert_eq!(err.code(), ErrorCode::JwksFetchFailed);
+    assert!(err.is_retryable());
+    assert!(c.usable_keys(5).is_none());
+    assert_eq!(c.plan(6, None), Plan::FailCoolingDown);
+    assert_eq!(c.plan(34, Some("a")), Plan::FailCoolingDown);
+    let cooling = c.cooling_down_error(20);
+    assert_eq!(cooling.code(), ErrorCode::JwksFetchFailed);
+    assert!(cooling.is_retryable());
+    assert!(
+        cooling.message().contains("next attempt is in 15 s"),
+        "{}",
+        cooling.message()
+    );
+    assert!(
+        cooling.message().contains("timed out"),
+        "{}",
+        cooling.message()
+    );
+    assert_eq!(c.plan(35, None), Plan::Fetch);
+    c.on_fetch_ok(200, None, JWKS_A.as_bytes(), 35).unwrap();
+    assert!(c.last_error().is_none());
+    assert_eq!(c.plan(36, None), Plan::UseCached);
+}
+
+#[test]
+fn non_200_and_bad_bodies_fail_and_keep_the_previous_set() {
+    let mut c = cache();
+    let err = c.on_fetch_ok(503, None, b"", 0).unwrap_err();
+    assert_eq!(
+        (err.code(), err.status(), err.is_retryable()),
+        (ErrorCode::JwksFetchFailed, Some(503), true)
+    );
+    let err = c.on_fetch_ok(404, None, JWKS_A.as_bytes(), 0).unwrap_err();
+    assert_eq!(
+        (err.code(), err.is_retryable()),
+        (ErrorCode::JwksFetchFailed, false)
+    );
+    let err = c.on_fetch_ok(302, None, b"", 0).unwrap_err();
+    assert!(
+        err.message().contains("redirects are not followed"),
+        "{}",
+        err.message()
+    );
+    assert!(c.keys().is_none());
+
+    let mut c = fetched_at(0);
+    let generation = c.generation();
+    let huge = vec![b' '; DEFAULT_MAX_BODY_BYTES + 1];
+    for body in [
+        &huge[..],
+        b"not json",
+        br#"{"keys":[]}"#,
+        br#"{"keys":[{"kty":"oct","k":"AA"}]}"#,
+        &[0xff, 0xfe],
+    ] {
+        let err = c.on_fetch_ok(200, None, body, 600).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::JwksInvalid);
+        assert!(!err.is_retryable());
+        assert!(c.keys().unwrap().has_kid("a"));
+        assert_eq!(c.generation(), generation);
+    }
+}
+
+#[test]
+fn stale_if_error_is_bounded() {
+    let mut c = fetched_at(0);
+    assert_eq!(c.plan(600, None), Plan::Fetch);
+    c.begin_fetch(600);
+    c.on_fetch_error(
+        600,
+        Error::new(ErrorCode::NetworkError, "connection refused"),
+    );
+    // Served stale, no new fetch during the cooldown.
+    assert!(c.usable_keys(600).is_some());
+    assert_eq!(c.plan(601, Some("a")), Plan::UseCached);
+    assert_eq!(c.plan(629, None), Plan::UseCached);
+    // After the cooldown, one retry; if it fails, stale again.
+    let mut fetches = 0;
+    for t in 630..5000u64 {
+        match c.plan(t, Some("a")) {
+            Plan::Fetch => {
+                fetches += 1;
+                c.begin_fetch(t);
+                let _ = c.on_fetch_ok(500, None, b"", t);
+            }
+            Plan::UseCached => assert!(t < 600 + DEFAULT_STALE_IF_ERROR_SEC, "stale at {t}"),
+            Plan::FailCoolingDown => {
+                assert!(t >= 600 + DEFAULT_STALE_IF_ERROR_SEC, "failed early at {t}")
+            }
+            Plan::UseCachedNoRefetch => panic!("kid a is known"),
+        }
+    }
+    // One retry per cooldown over 4370 s.
+    assert!((140..=146).contains(&fetches), "{fetches}");
+    assert!(c
+        .usable_keys(600 + DEFAULT_STALE_IF_ERROR_SEC - 1)
+        .is_some());
+    assert!(c.usable_keys(600 + DEFAULT_STALE_IF_ERROR_SEC).is_none());
+    // Recovery.
+    assert_eq!(c.plan(5030, None), Plan::Fetch);
+    c.on_fetch_ok(200, None, JWKS_A.as_bytes(), 5030).unwrap();
+    assert_eq!(c.plan(5031, None), Plan::UseCached);
+}
+
+#[test]
+fn expired_set_is_served_while_a_refresh_is_in_flight() {
+    let mut c = fetched_at(0);
+    assert_eq!(c.plan(600, None), Plan::Fetch);
+    c.begin_fetch(600);
+    assert_eq!(c.plan(601, None), Plan::UseCached);
+    assert!(c.usable_keys(601).is_some());
+    // A refresh that never reports back is trusted for one cooldown only.
+    assert_eq!(c.plan(630, None), Plan::Fetch);
+    assert!(c.usable_keys(630).is_none());
+}
+
+#[test]
+fn generation_changes_only_when_keys_change() {
+    let mut c = cache();
+    assert_eq!(c.generation(), 0);
+    c.on_fetch_ok(200, None, JWKS_A.as_bytes(), 0).unwrap();
+    assert_eq!(c.generation(), 1);
+    c.on_fetch_ok(200, None, JWKS_A.as_bytes(), 600).unwrap();
+    assert_eq!(c.generation(), 1);
+    c.on_fetch_ok(200, None, JWKS_B.as_bytes(), 1200).unwrap();
+    assert_eq!(c.generation(), 2);
+}
+
+#[test]
+fn export_import_round_trip() {
+    assert!(cache().export().is_none());
+    let mut c = cache();
+    c.on_fetch_ok(200, Some("max-age=300"), JWKS_A.as_bytes(), 1000)
+        .unwrap();
+    let snapshot = c.export().unwrap();
+    assert!(
+        snapshot.starts_with(r#"{"jwks":{"keys":[{"kty":"OKP","kid":"a","crv":"Ed25519""#),
+        "{snapshot}"
+    );
+    assert!(
+        snapshot.ends_with(r#""fetchedAt":1000,"expiresAt":1300}"#),
+        "{snapshot}"
+    );
+
+    let mut other = cache();
+    assert!(other.import(&snapshot, 1100).unwrap());
+    assert_eq!(other.plan(1100, Some("a")), Plan::UseCached);
+    assert_eq!(other.plan(1300, Some("a")), Plan::Fetch);
+    assert_eq!(other.generation(), 1);
+    assert!(other.keys().unwrap().same_keys(c.keys().unwrap()));
+    // Expired snapshots and garbage are jwks_invalid.
+    for (bad, now) in [
+        (snapshot.as_str(), 1300),
+        ("", 0),
+        ("[]", 0),
+        (r#"{"jwks":{"keys":[]},"fetchedAt":0,"expiresAt":10}"#, 0),
+        (r#"{"fetchedAt":0,"expiresAt":10}"#, 0),
+        (r#"{"jwks":{"keys":[]},"fetchedAt":"0","expiresAt":10}"#, 0),
+        (r#"{"jwks":{"keys":[]},"fetchedAt":-1,"expiresAt":10}"#, 0),
+        (r#"{"jwks":{"keys":[]},"fetchedAt":0.5,"expiresAt":10}"#, 0),
+        (r#"{"jwks":{"keys":[]},"fetchedAt":20,"expiresAt":10}"#, 0),
+        (r#"{"jwks":{},"fetchedAt":0,"expiresAt":10,"uat":1}"#, 0),
+    ] {
+        let mut fresh = cache();
+        assert_eq!(
+            fresh.import(bad, now).unwrap_err().code(),
+            ErrorCode::JwksInvalid,
+            "{bad}"
+        );
+        assert!(fresh.keys().is_none());
+    }
+    // A snapshot cannot extend its life beyond max_age.
+    let long = format!(r#"{{"jwks":{JWKS_A},"fetchedAt":0,"expiresAt":999999}}"#);
+    let mut capped = cache();
+    capped.import(&long, 100).unwrap();
+    assert_eq!(capped.expires_at(), Some(600));
+    // An older snapshot does not replace a newer set.
+    let mut newer = fetched_at(5000);
+    assert!(!newer.import(&snapshot, 1100).unwrap());
+    assert_eq!(newer.fetched_at(), Some(5000));
+}
+
+#[test]
+fn config_is_validated() {
+    for bad in [
+        CacheConfig {
+            cooldown_sec: 601,
+            ..CacheConfig::default()
+        },
+        CacheConfig {
+            max_age_sec: 0,
+            cooldown_sec: 0,
+            ..CacheConfig::default()
+        },
+        CacheConfig {
+            stale_if_error_sec: 30 * 24 * 3600,
+            ..CacheConfig::default()
+        },
+        CacheConfig {
+            timeout_ms: 0,
+            ..CacheConfig::default()
+        },
+        CacheConfig {
+            max_body_bytes: 0,
+            ..CacheConfig::default()
+        },
+    ] {
+        assert_eq!(
+            JwksCache::new(bad).unwrap_err().code(),
+            ErrorCode::InvalidOptions,
+            "{bad:?}"
+        );
+    }
+    let zero_cooldown = CacheConfig {
+        cooldown_sec: 0,
+        ..CacheConfig::default()
+    };
+    let mut c = JwksCache::new(zero_cooldown).unwrap();
+    c.on_fetch_ok(200, None, JWKS_A.as_bytes(), 0).unwrap();
+    assert_eq!(c.plan(0, Some("x")), Plan::Fetch);
+}
+
+// ---------------------------------------------------------------- routing
+
+fn token_with_payload(payload: &str) -> String {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    format!(
+        "{}.{}.c2ln",
+        Base64UrlUnpadded::encode_string(br#"{"alg":"ES256"}"#),
+        Base64UrlUnpadded::encode_string(payload.as_bytes())
+    )
+}
+
+#[test]
+fn issuer_routing_picks_the_source_before_any_fetch() {
+    let mut routes = IssuerRoutes::new();
+    routes
+        .add(
+            "https://console.example",
+            "https://console.example/jwks",
+            Audience::one_of(["ext-123"]),
+        )
+        .unwrap();
+    routes
+        .add("https://ext.example", "inline:ext", Audience::Any)
+        .unwrap();
+    assert_eq!(routes.len(), 2);
+    assert_eq!(
+        routes.issuers().collect::<Vec<_>>(),
+        ["https://console.example", "https://ext.example"]
+    );
+
+    let (issuer, route) = routes
+        .route(&token_with_payload(
+            r#"{"iss":"https://ext.example","exp":1}"#,
+        ))
+        .unwrap();
+    assert_eq!(
+        (issuer.as_str(), route.source.as_str()),
+        ("https://ext.example", "inline:ext")
+    );
+    let options = route.verify_options(&issuer).unwrap();
+    assert_eq!(options.issuers(), ["https://ext.example".to_owned()]);
+    assert_eq!(options.audience(), &Audience::Any);
+
+    for (payload, expected) in [
+        (
+            r#"{"iss":"https://evil.example"}"#,
+            ErrorCode::IssuerMismatch,
+        ),
+        (
+            r#"{"iss":"https://console.example/"}"#,
+            ErrorCode::IssuerMismatch,
+        ),
+        (r#"{"sub":"x"}"#, ErrorCode::MissingClaim),
+        (r#"{"iss":1}"#, ErrorCode::InvalidClaim),
+        (r#"{"iss":"a","iss":"b"}"#, ErrorCode::Malformed),
+        (r#"["iss"]"#, ErrorCode::Malformed),
+    ] {
+        assert_eq!(
+            routes
+                .route(&token_with_payload(payload))
+                .unwrap_err()
+                .code(),
+            expected,
+            "{payload}"
+        );
+    }
+    assert_eq!(peek_issuer("a.b").unwrap_err().code(), ErrorCode::Malformed);
+    assert_eq!(
+        peek_issuer(&"a.".repeat(10_000)).unwrap_err().code(),
+        ErrorCode::Malformed
+    );
+
+    let mut dup = routes.clone();
+    assert_eq!(
+        dup.add("https://ext.example", "x", Audience::Any)
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidOptions
+    );
+    assert!(dup.add("", "x", Audience::Any).is_err());
+    assert!(dup
+        .add("https://new.example", "x", Audience::OneOf(vec![]))
+        .is_err());
+}
+
+proptest::proptest! {
+    #[test]
+    fn fetch_results_and_snapshots_never_panic(
+        bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256),
+        status in 0u16..1000,
+        header in "[ -~]{0,40}",
+        now in 0u64..u64::MAX,
+    ) {
+        let mut c = cache();
+        let _ = c.on_fetch_ok(status, Some(&header), &bytes, now);
+        let _ = c.plan(now, Some("k"));
+        let _ = c.usable_keys(now.wrapping_add(1));
+        let _ = c.import(&String::from_utf8_lossy(&bytes), now);
+        let _ = c.cooling_down_error(now);
+        let _ = peek_issuer(&String::from_utf8_lossy(&bytes));
+        let _ = CacheConfig::default().lifetime_sec(Some(&header));
+    }
+}

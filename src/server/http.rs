@@ -1,0 +1,398 @@
+//! I/O-free HTTP values shared by the backend helpers.
+//!
+//! The core never performs a request: builders return an [`HttpRequest`] for
+//! the caller (the wasm facade's `fetch`, or any Rust HTTP client) to send, and
+//! parsers take the [`HttpResponse`] it got back. The handoff handler answers
+//! with an [`HttpResponseOut`].
+//!
+//! `Debug` output of every type here redacts bodies and credential-bearing
+//! headers (`Authorization`, `Cookie`, `Set-Cookie`), because request bodies
+//! hold codes, verifiers and client secrets and responses hold tokens.
+
+use core::fmt;
+
+use crate::{Error, ErrorCode, Result};
+
+/// Default time a caller should wait for the remote server, in milliseconds.
+pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
+
+/// Largest response body the parsers accept (1 MiB). Callers should stop
+/// reading at `MAX_RESPONSE_BYTES + 1` bytes and pass what they have; the
+/// parsers then reject it with `token_endpoint_error`.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// A string that must never be printed: client secrets, authorization codes,
+/// `state`, PKCE verifiers, refresh tokens, Matrix login tokens.
+///
+/// `Debug` prints `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret value.
+    ///
+    /// # Security warning
+    /// Do not log or display the returned string.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+/// A request for the caller to send (RFC 9110 method, target URI, fields, content).
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The absolute target URL.
+    pub url: String,
+    /// Header fields, in order.
+    pub headers: Vec<(String, String)>,
+    /// The request content, if any.
+    pub body: Option<String>,
+    /// How long to wait for the response before failing with a retryable
+    /// `network_error` (see [`timeout_error`]).
+    pub timeout_ms: u32,
+}
+
+impl HttpRequest {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field("body", &self.body.as_ref().map(|b| BodyLen(b.len())))
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
+}
+
+/// A response the caller received.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// Header fields, in order (repeat `Set-Cookie` as separate entries).
+    pub headers: Vec<(String, String)>,
+    /// The content, at most [`MAX_RESPONSE_BYTES`] + 1 bytes.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// A response with a status and a body and no headers.
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+}
+
+impl fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field("body", &BodyLen(self.body.len()))
+            .finish()
+    }
+}
+
+/// A response for the handoff handler to send back to the browser.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpResponseOut {
+    /// The status code.
+    pub status: u16,
+    /// Header fields, in order.
+    pub headers: Vec<(String, String)>,
+    /// The content (JSON, or empty for 204).
+    pub body: String,
+}
+
+impl HttpResponseOut {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+}
+
+impl fmt::Debug for HttpResponseOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponseOut")
+            .field("status", &self.status)
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field("body", &BodyLen(self.body.len()))
+            .finish()
+    }
+}
+
+struct BodyLen(usize);
+
+impl fmt::Debug for BodyLen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{} bytes redacted]", self.0)
+    }
+}
+
+struct RedactedHeaders<'a>(&'a [(String, String)]);
+
+impl fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut list = f.debug_list();
+        for (name, value) in self.0 {
+            if is_credential_header(name) {
+                list.entry(&(name.as_str(), "[redacted]"));
+            } else {
+                list.entry(&(name.as_str(), value.as_str()));
+            }
+        }
+        list.finish()
+    }
+}
+
+fn is_credential_header(name: &str) -> bool {
+    [
+        "authorization",
+        "cookie",
+        "set-cookie",
+        "proxy-authorization",
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h))
+}
+
+/// The first header named `name`, compared case-insensitively (RFC 9110 §5.1).
+pub fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The error a caller should report when sending a request failed at the
+/// network level (DNS, connection refused, TLS). Retryable.
+pub fn network_error(what: &str) -> Error {
+    Error::new(
+        ErrorCode::NetworkError,
+        format!("request to the {what} failed at the network level; retry later"),
+    )
+    .retryable(true)
+}
+
+/// The error a caller should report when a request ran past its
+/// [`HttpRequest::timeout_ms`]. Retryable.
+pub fn timeout_error(what: &str, timeout_ms: u32) -> Error {
+    Error::new(
+        ErrorCode::NetworkError,
+        format!("the {what} did not answer within {timeout_ms} ms; retry later"),
+    )
+    .retryable(true)
+}
+
+/// Checks that `url` is an absolute `https` URL (or `http` on a loopback host,
+/// for development) with no query, fragment or user-info, and returns it
+/// without trailing slashes, ready for a path to be appended (RFC 9700 §2.6:
+/// TLS for every endpoint; RFC 3986 §3).
+pub(crate) fn base_url(option: &str, url: &str) -> Result<String> {
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        if !is_loopback_authority(authority_of(rest)) {
+            return Err(Error::options(format!(
+                "{option} must use https (plain http is only accepted for localhost, 127.0.0.1 and [::1])"
+            )));
+        }
+        rest
+    } else {
+        return Err(Error::options(format!(
+            "{option} must be an absolute https URL, such as https://host.example/path"
+        )));
+    };
+    let authority = authority_of(rest);
+    if authority.is_empty() {
+        return Err(Error::options(format!("{option} has no host")));
+    }
+    if authority.contains('@') {
+        return Err(Error::options(format!(
+            "{option} must not contain user info (name@host): pass credentials through the dedicated options"
+        )));
+    }
+    if url.contains(['?', '#']) {
+        return Err(Error::options(format!(
+            "{option} must not contain a query or a fragment"
+        )));
+    }
+    if url.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\') {
+        return Err(Error::options(format!(
+            "{option} contains spaces, control characters or backslashes"
+        )));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// Like [`base_url`] but keeps the URL exactly as given (a full endpoint URL,
+/// which may carry a query as RFC 6749 §3.2 allows).
+pub(crate) fn endpoint_url(option: &str, url: &str) -> Result<String> {
+    let without_query = url.split('?').next().unwrap_or(url);
+    if url.contains('#') {
+        return Err(Error::options(format!(
+            "{option} must not contain a fragment"
+        )));
+    }
+    base_url(option, without_query)?;
+    Ok(url.to_owned())
+}
+
+fn authority_of(rest: &str) -> &str {
+    rest.split(['/', '?', '#']).next().unwrap_or("")
+}
+
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = if authority.starts_with('[') {
+        authority.split(']').next().map(|h| format!("{h}]"))
+    } else {
+        authority.split(':').next().map(str::to_owned)
+    };
+    matches!(
+        host.as_deref(),
+        Some("localhost") | Some("127.0.0.1") | Some("[::1]")
+    )
+}
+
+/// Percent-encodes like JavaScript's `encodeURIComponent` (RFC 3986 §2.1),
+/// keeping `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
+#[cfg(any(feature = "server", test))]
+pub(crate) fn encode_uri_component(value: &str) -> String {
+    use core::fmt::Write;
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_bodies_and_credentials() {
+        let request = HttpRequest {
+            method: "POST",
+            url: "https://as.example/token".into(),
+            headers: vec![
+                ("Authorization".into(), "Basic c2VjcmV0".into()),
+                ("Accept".into(), "application/json".into()),
+            ],
+            body: Some("code=the-code&client_secret=hunter2".into()),
+            timeout_ms: 1,
+        };
+        let printed = format!("{request:?}");
+        assert!(!printed.contains("c2VjcmV0"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("the-code"), "{printed}");
+        assert!(printed.contains("application/json"), "{printed}");
+
+        let response = HttpResponseOut {
+            status: 200,
+            headers: vec![("Set-Cookie".into(), "sid=tok.en; HttpOnly".into())],
+            body: r#"{"access_token":"tok.en"}"#.into(),
+        };
+        let printed = format!("{response:?}");
+        assert!(!printed.contains("tok.en"), "{printed}");
+        assert_eq!(format!("{:?}", Secret::new("s3cr3t")), "[redacted]");
+    }
+
+    #[test]
+    fn base_url_rules() {
+        assert_eq!(
+            base_url("consoleUrl", "https://console.example/").unwrap(),
+            "https://console.example"
+        );
+        assert_eq!(
+            base_url("consoleUrl", "https://console.example/prefix//").unwrap(),
+            "https://console.example/prefix"
+        );
+        assert_eq!(
+            base_url("u", "http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(base_url("u", "http://[::1]:1/").is_ok());
+        assert!(base_url("u", "http://localhost").is_ok());
+        for bad in [
+            "http://console.example",
+            "http://localhost.evil.example",
+            "ftp://x",
+            "console.example",
+            "https://",
+            "https://user:pw@host",
+            "https://host/?q=1",
+            "https://host/#f",
+            "https://host/a b",
+        ] {
+            let err = base_url("consoleUrl", bad).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidOptions, "{bad}");
+            assert!(err.message().starts_with("consoleUrl"), "{}", err.message());
+        }
+        assert_eq!(
+            endpoint_url("tokenEndpoint", "https://as.example/token?tenant=a").unwrap(),
+            "https://as.example/token?tenant=a"
+        );
+        assert!(endpoint_url("tokenEndpoint", "https://as.example/token#x").is_err());
+    }
+
+    #[test]
+    fn encode_uri_component_matches_javascript() {
+        assert_eq!(encode_uri_component("sc_a-b.c~d"), "sc_a-b.c~d");
+        assert_eq!(encode_uri_component("a/b c:d"), "a%2Fb%20c%3Ad");
+        assert_eq!(encode_uri_component("é!*'()"), "%C3%A9!*'()");
+    }
+
+    #[test]
+    fn helper_errors_are_retryable_network_errors() {
+        let e = timeout_error("token endpoint", 5000);
+        assert_eq!(e.code(), ErrorCode::NetworkError);
+        assert!(e.is_retryable());
+        assert!(e.message().contains("5000 ms"));
+        assert!(network_error("homeserver").is_retryable());
+    }
+}

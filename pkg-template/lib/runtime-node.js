@@ -13,6 +13,8 @@ const encoder = new TextEncoder();
 
 export const nodeRuntime = {
   name: 'node',
+  // importKey and verify answer synchronously.
+  sync: true,
   /** Imports a public JWK (object) for `alg`; synchronous. */
   importKey(jwk) {
     return createPublicKey({ key: jwk, format: 'jwk' });

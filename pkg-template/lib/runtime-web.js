@@ -27,6 +27,8 @@ const encoder = new TextEncoder();
 
 export const webRuntime = {
   name: 'web',
+  // importKey and verify answer with promises.
+  sync: false,
   /** Imports a public JWK (object) for `alg`; resolves to a CryptoKey. */
   importKey(jwk, alg) {
     return globalThis.crypto.subtle.importKey('jwk', jwk, importParams(alg), false, ['verify']);

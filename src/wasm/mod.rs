@@ -5,6 +5,8 @@
 //! downloads the browser client.
 
 mod error;
+#[cfg(feature = "verifier")]
+mod verifier;
 
 use wasm_bindgen::prelude::*;
 

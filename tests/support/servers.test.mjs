@@ -2,6 +2,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
+import { createServer } from 'node:http';
+import { existsSync } from 'node:fs';
 
 import { startConsole } from '../../www/console/server.mjs';
 import { startOidcProvider, obtainAuthorizationCode, pkcePair } from './oidc.mjs';
@@ -131,7 +133,7 @@ describe('dev console (seed 000)', () => {
     assert.equal((await fetch(`${c.localUrl}/api/oauth/token`)).status, 405);
   });
 
-  test('authz route errors, CSRF and single-use interactions', async () => {
+  test('authz route errors, CSRF (form token + Origin) and single-use interactions', async () => {
     assert.equal((await fetch(c.authzUrl('t1', 'nope', 'x'))).status, 404);
     assert.equal((await fetch(c.authzUrl('other-tenant', 'ext1', 'x'))).status, 404);
     assert.equal((await fetch(c.authzUrl('t1', 'ext1'))).status, 400);
@@ -149,7 +151,14 @@ describe('dev console (seed 000)', () => {
       body: new URLSearchParams(fields),
     });
     assert.equal((await submit({ interaction, csrf: 'wrong', user: 'user-ada', decision: 'allow' }, cookie)).status, 403);
-    assert.equal((await submit({ interaction, csrf, user: 'user-ada', decision: 'allow' })).status, 403); // no cookie
+    // a cross-site form post (Origin of another site) is refused
+    const cross = await fetch(`${c.localUrl}${path}`, {
+      method: 'POST', redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://evil.example' },
+      body: new URLSearchParams({ interaction, csrf, user: 'user-ada', decision: 'allow' }),
+    });
+    assert.equal(cross.status, 403);
+    assert.equal((await submit({ interaction: 'made-up', csrf, user: 'user-ada', decision: 'allow' }, cookie)).status, 400);
     const okRes = await submit({ interaction, csrf, user: 'user-ada', decision: 'allow' }, cookie);
     assert.equal(okRes.status, 302);
     const replay = await submit({ interaction, csrf, user: 'user-ada', decision: 'allow' }, cookie);
@@ -164,7 +173,7 @@ describe('dev console (seed 000)', () => {
     assert.match(html, /<iframe[^>]+src="http:\/\/127\.0\.0\.1:9\/extension\/"/);
     assert.doesNotMatch(html, /sandbox=/);
     assert.match(html, /extension-sso:navigate-ack/);
-    assert.match(res.headers.get('content-security-policy'), /frame-src http:\/\/127\.0\.0\.1:9/);
+    assert.match(res.headers.get('content-security-policy'), /frame-src 'self' http:\/\/127\.0\.0\.1:9;/);
     assert.equal((await fetch(c.hostPageUrl('t1', 'ext1').replace(c.url, c.localUrl))).status, 200);
     assert.equal((await fetch(`${c.localUrl}/tenants/t1/extensions/zzz`)).status, 404);
 
@@ -466,5 +475,71 @@ test('jwks server hooks', async () => {
     assert.equal(await pending, 'aborted');
   } finally {
     await s.close().catch(() => {});
+  }
+});
+
+// The host page in a real browser: the top-navigation bridge and navigation 'self' inside the
+// frame, with the console (localhost) and the extension (127.0.0.1) on different sites.
+test('dev console in Chromium: navigation bridge and framed login', { skip: !existsSync(process.env.CHROMIUM || '/usr/bin/chromium') && 'no Chromium' }, async () => {
+  const { launchProfile } = await import('./browser.mjs');
+  const ext = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<!doctype html><title>ext</title><h3 id="ext">Extension</h3><div id="log"></div><script>
+window.addEventListener('message', (e) => { document.getElementById('log').textContent += JSON.stringify(e.data) + '@' + e.origin + ';'; });
+window.go = (url) => parent.postMessage({ type: 'extension-sso:navigate', url }, '*');
+</script>`);
+  });
+  await new Promise((r) => ext.listen(0, '127.0.0.1', r));
+  const extUrl = `http://127.0.0.1:${ext.address().port}/extension/`;
+  const c = await startConsole({
+    publicHostname: 'localhost',
+    extensions: [{ tenantId: 'demo-tenant', extensionId: 'demo-extension', frameUrl: extUrl, callbackUrl: `${extUrl}callback`, name: 'Demo Extension' }],
+  });
+  const browser = await launchProfile();
+  try {
+    const page = await browser.context.newPage();
+    const warnings = [];
+    page.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
+    await page.goto(`${c.url}/`);
+    const frame = await (await page.waitForSelector('#extension-frame')).contentFrame();
+    await frame.waitForSelector('#ext');
+
+    // refused: another console route, a look-alike on another origin
+    await frame.evaluate((u) => window.go(u), `${c.url}/jwks`);
+    await frame.evaluate((u) => window.go(u), 'http://127.0.0.1:9/tenants/demo-tenant/extension/demo-extension/authz?state=x');
+    await frame.evaluate((u) => window.go(u), c.authzUrl('demo-tenant', 'other-extension', 'x'));
+    await page.waitForTimeout(150);
+    assert.equal(page.url(), `${c.url}/`);
+    assert.equal(warnings.filter((w) => w.includes('ignored')).length, 3);
+    assert.equal(await frame.textContent('#log'), '');
+
+    // accepted: this extension's authz route → ack to the frame, then the top navigates
+    const nav = page.waitForURL(/\/authz\?state=st-top$/);
+    await frame.evaluate((u) => window.go(u), c.authzUrl('demo-tenant', 'demo-extension', 'st-top'));
+    await nav;
+    await page.getByText('Alan Turing').click();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL(/\/extension\/callback\?/);
+    const top = new URL(page.url());
+    assert.equal(top.searchParams.get('state'), 'st-top');
+    const tok = await (await postToken(c, { code: top.searchParams.get('code'), state: 'st-top' })).json();
+    assert.equal(jose.decodeJwt(tok.access_token).sub, 'user-alan');
+
+    // navigation 'self': the frame goes to the authz page and comes back to the callback, inside the frame
+    await page.goto(`${c.url}/`);
+    const f2 = await (await page.waitForSelector('#extension-frame')).contentFrame();
+    await f2.waitForSelector('#ext');
+    await f2.evaluate((u) => { window.location.href = u; }, c.authzUrl('demo-tenant', 'demo-extension', 'st-self'));
+    await f2.waitForSelector('button[value="deny"]');
+    await f2.click('button[value="deny"]');
+    await f2.waitForURL(/\/extension\/callback\?/);
+    const inFrame = new URL(f2.url());
+    assert.equal(inFrame.searchParams.get('error'), 'access_denied');
+    assert.equal(inFrame.searchParams.get('state'), 'st-self');
+    assert.equal(page.url(), `${c.url}/`);
+  } finally {
+    await browser.close();
+    await c.close();
+    await new Promise((r) => { ext.close(r); ext.closeAllConnections(); });
   }
 });

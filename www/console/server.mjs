@@ -34,7 +34,6 @@ export const DEMO_USERS = Object.freeze([
 const INTERACTION_TTL_SEC = 600;
 const MAX_JSON_BODY = 16 * 1024;
 const MAX_FORM_BODY = 16 * 1024;
-const CSRF_COOKIE = 'dev_console_csrf';
 
 const b64u = (buf) => Buffer.from(buf).toString('base64url');
 const b64uJson = (obj) => b64u(JSON.stringify(obj));
@@ -72,17 +71,6 @@ function validCallbackUrl(value) {
   } catch {
     return false;
   }
-}
-
-function parseCookies(header) {
-  const out = {};
-  for (const part of String(header || '').split(';')) {
-    const i = part.indexOf('=');
-    if (i < 0) continue;
-    const k = part.slice(0, i).trim();
-    if (k && !(k in out)) out[k] = part.slice(i + 1).trim();
-  }
-  return out;
 }
 
 function readBody(req, limit) {
@@ -270,7 +258,7 @@ export async function startConsole({
       'content-security-policy': csp,
       'x-frame-options': 'SAMEORIGIN',
       'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
+      'referrer-policy': 'same-origin', // not 'no-referrer': that turns the form's Origin header into "null"
       'cache-control': 'no-store',
       ...headers,
     });
@@ -296,7 +284,9 @@ export async function startConsole({
     let config = null;
     if (ext && ext.frameUrl) {
       const frameOrigin = new URL(ext.frameUrl).origin;
-      frameSrc = frameOrigin;
+      // The frame shows the extension, then (navigation 'self') this console's authz page, then the
+      // extension's callback page.
+      frameSrc = [...new Set(["'self'", frameOrigin, ext.callbackUrl ? new URL(ext.callbackUrl).origin : frameOrigin])].join(' ');
       config = {
         frameOrigin,
         authzPath: `/tenants/${encodeURIComponent(ext.tenantId)}/extension/${encodeURIComponent(ext.extensionId)}/authz`,
@@ -356,7 +346,9 @@ export async function startConsole({
     const callbackOrigin = new URL(ext.callbackUrl).origin;
     const userList = users.map((u, i) => `<label class="user"><input type="radio" name="user" value="${esc(u.sub)}"${i === 0 ? ' checked' : ''}>
 <span class="avatar">${initials(u.name)}</span><span><strong>${esc(u.name)}</strong><small>${esc(u.email)}</small></span></label>`).join('');
-    const body = `${topbar('Sign in')}<div class="card">
+    // Framed (navigation 'self' inside the host page): the host page already shows the console header.
+    const framed = req.headers['sec-fetch-dest'] === 'iframe';
+    const body = `${framed ? '' : topbar('Sign in')}<div class="card">
 <h1>Sign in to ${esc(ext.name)}</h1>
 <p><strong>${esc(ext.name)}</strong> (extension of tenant <code>${esc(ext.tenantId)}</code>) wants to use your console identity.</p>
 <form method="post" action="${esc(url.pathname)}">
@@ -367,12 +359,12 @@ export async function startConsole({
 <div class="actions"><button class="secondary" type="submit" name="decision" value="deny">Deny</button>
 <button class="primary" type="submit" name="decision" value="allow">Allow</button></div>
 </form></div>`;
-    // Double submit: the CSRF token is both in the form and in a short-lived cookie scoped to /tenants/.
-    const cookie = `${CSRF_COOKIE}=${csrf}; Path=/tenants/; HttpOnly; SameSite=Lax; Max-Age=${INTERACTION_TTL_SEC}`;
+    // CSRF: the form carries an unguessable token bound server-side to this single-use, short-lived
+    // interaction, and the POST must come from this page's origin. No cookie: this page often runs in
+    // a frame whose navigation the (cross-site) extension started, where browsers may withhold cookies.
     return sendHtml(res, 200, page({ title: `Sign in · ${ext.name}`, body, nonce }), {
       nonce,
       formAction: `'self' ${callbackOrigin}`,
-      headers: { 'set-cookie': cookie },
     });
   }
 
@@ -391,9 +383,10 @@ export async function startConsole({
       if (ix) interactions.delete(id);
       return errorPage(res, 400, 'Login session expired', 'This login page is no longer valid. Start the login again from the extension.', 'interaction_expired');
     }
-    const cookieCsrf = parseCookies(req.headers.cookie)[CSRF_COOKIE];
-    if (ix.tenantId !== ext.tenantId || ix.extensionId !== ext.extensionId
-      || !safeEqual(form.get('csrf') || '', ix.csrf) || !safeEqual(cookieCsrf || '', ix.csrf)) {
+    const origin = req.headers.origin;
+    const sameOrigin = origin === undefined || origin === `http://${req.headers.host}` || origin === issuer;
+    if (!sameOrigin || ix.tenantId !== ext.tenantId || ix.extensionId !== ext.extensionId
+      || !safeEqual(form.get('csrf') || '', ix.csrf)) {
       return errorPage(res, 403, 'Request rejected', 'The form could not be verified (CSRF check failed).', 'csrf_mismatch');
     }
     const decision = form.get('decision');
@@ -402,14 +395,13 @@ export async function startConsole({
     }
     interactions.delete(id); // single use
     const target = new URL(ext.callbackUrl);
-    const clearCookie = `${CSRF_COOKIE}=; Path=/tenants/; HttpOnly; SameSite=Lax; Max-Age=0`;
     if (decision === 'deny') {
       target.searchParams.append('error', 'access_denied');
       target.searchParams.append('error_description', 'The user denied the request');
       target.searchParams.append('state', ix.state);
       if (issInAuthorizationResponse) target.searchParams.append('iss', issuer);
       log(`authz: denied for ${ext.extensionId}`);
-      res.writeHead(302, { location: target.href, 'cache-control': 'no-store', 'set-cookie': clearCookie }).end();
+      res.writeHead(302, { location: target.href, 'cache-control': 'no-store' }).end();
       return undefined;
     }
     const user = users.find((u) => u.sub === form.get('user'));
@@ -421,7 +413,7 @@ export async function startConsole({
     target.searchParams.append('state', ix.state);
     if (issInAuthorizationResponse) target.searchParams.append('iss', issuer);
     log(`authz: code issued for ${ext.extensionId} (${user.sub})`);
-    res.writeHead(302, { location: target.href, 'cache-control': 'no-store', 'set-cookie': clearCookie }).end();
+    res.writeHead(302, { location: target.href, 'cache-control': 'no-store' }).end();
     return undefined;
   }
 

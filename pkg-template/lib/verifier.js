@@ -22,26 +22,19 @@ const ACCEPT = 'application/jwk-set+json, application/json';
 const STALE = Symbol('key set changed');
 const FETCH = 1;
 
-const asText = (v) => (v === undefined || v === null || typeof v === 'string' ? v : JSON.stringify(v));
-
-function normalizeOptions(options) {
+function optionsJson(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw ssoError('invalid_options',
       'JwksVerifier options must be an object: { issuer, audience, jwks | jwksUri, ... }');
   }
-  const opts = { ...options };
-  if (opts.jwks !== undefined) opts.jwks = asText(opts.jwks);
-  if (opts.cache !== undefined) opts.cache = asText(opts.cache);
-  if (opts.issuers !== null && typeof opts.issuers === 'object') {
-    opts.issuers = Object.fromEntries(Object.entries(opts.issuers).map(([iss, route]) => [
-      iss,
-      route !== null && typeof route === 'object' && route.jwks !== undefined ? { ...route, jwks: asText(route.jwks) } : route,
-    ]));
-  }
-  if (opts.now !== undefined && !(typeof opts.now === 'number' && Number.isFinite(opts.now) && opts.now >= 0)) {
+  if (options.now !== undefined && !(typeof options.now === 'number' && Number.isFinite(options.now) && options.now >= 0)) {
     throw ssoError('invalid_options', 'now must be a unix time in seconds (a non-negative number)');
   }
-  return opts;
+  try {
+    return JSON.stringify(options);
+  } catch (cause) {
+    throw ssoError('invalid_options', 'JwksVerifier options must be plain data (JSON-serialisable)', { cause });
+  }
 }
 
 /** Reads a response body, failing fast past `cap` bytes. */
@@ -89,15 +82,15 @@ export class JwksVerifier {
    * @param {object} options  issuer, audience (or null), jwks | jwksUri |
    *   issuers, algorithms, clockToleranceSec, typ, requiredClaims,
    *   rejectKeyHints, cacheMaxAgeSec, cooldownSec, staleIfErrorSec,
-   *   timeoutMs, maxBodyBytes, cache, now.
+   *   timeoutMs, maxBodyBytes, cache, now (see verifier.d.ts).
    */
   constructor(options) {
-    this.#rt = runtime.get();
-    const opts = normalizeOptions(options);
-    const fixed = opts.now;
-    const rt = this.#rt;
+    const rt = runtime.get();
+    const text = optionsJson(options);
+    const fixed = options.now;
+    this.#rt = rt;
     this.#now = fixed !== undefined ? () => fixed : () => rt.now() / 1000;
-    this.#core = new VerifierCore(opts, this.#now());
+    this.#core = new VerifierCore(text, this.#now());
     const n = this.#core.sourceCount();
     this.#remote = Array.from({ length: n }, (_, i) => this.#core.sourceUri(i));
     this.#keyCache = Array.from({ length: n }, () => ({ generation: -1, keys: new Map() }));
@@ -133,18 +126,37 @@ export class JwksVerifier {
     }
   }
 
-  /** A snapshot of the fetched key sets for KV / the Cache API, or undefined. */
+  /**
+   * A snapshot `{ [jwksUri]: { jwks, fetchedAt, expiresAt } }` of the fetched
+   * key sets, to keep in KV or the Cache API and pass back as the `cache`
+   * option (or to `importCache`) in another isolate; undefined when nothing
+   * has been fetched.
+   */
   exportCache() {
-    const text = this.#core.exportCache();
-    return text === undefined ? undefined : JSON.parse(text);
+    let out;
+    this.#remote.forEach((uri, i) => {
+      const text = uri === undefined ? undefined : this.#core.exportSource(i);
+      if (text !== undefined) (out ??= {})[uri] = JSON.parse(text);
+    });
+    return out;
   }
 
   /**
    * Loads a snapshot made by `exportCache()`. Throws `jwks_invalid` when it
-   * is invalid or expired (the `cache` option ignores such snapshots).
+   * is invalid, expired or names a jwksUri this verifier does not use (the
+   * `cache` option silently ignores such snapshots). Returns how many key
+   * sets were loaded.
    */
   importCache(snapshot) {
-    return this.#core.importCache(asText(snapshot), this.#now());
+    const map = typeof snapshot === 'string' ? JSON.parse(snapshot) : snapshot;
+    if (map === null || typeof map !== 'object') {
+      throw ssoError('jwks_invalid', 'the cache snapshot must be the object exportCache() returned');
+    }
+    let loaded = 0;
+    for (const [uri, entry] of Object.entries(map)) {
+      if (this.#core.importSource(uri, JSON.stringify(entry), this.#now())) loaded++;
+    }
+    return loaded;
   }
 
   #keysOf(source, generation) {

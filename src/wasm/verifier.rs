@@ -6,76 +6,136 @@
 //! the signature check with the runtime's crypto (`node:crypto` or
 //! WebCrypto), which is several times faster than pure Rust inside wasm.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use crate::jose::{self, Algorithm, Audience, KeySet, VerifyOptions};
+use crate::json::{self, Object, Value};
 use crate::jwks::{CacheConfig, JwksCache, Plan};
 use crate::{Error, ErrorCode, Result};
 
-/// One string or a list of strings (`issuer`, `audience`).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
+const OPTION_KEYS: &[&str] = &[
+    "issuer",
+    "audience",
+    "algorithms",
+    "clockToleranceSec",
+    "now",
+    "typ",
+    "requiredClaims",
+    "rejectKeyHints",
+    "jwks",
+    "jwksUri",
+    "issuers",
+    "cacheMaxAgeSec",
+    "cooldownSec",
+    "staleIfErrorSec",
+    "timeoutMs",
+    "maxBodyBytes",
+    "cache",
+];
+const ISSUER_ENTRY_KEYS: &[&str] = &["jwks", "jwksUri", "audience"];
+
+/// Typed access to a plain-data options object (the JS layer passes
+/// `JSON.stringify(options)`, so `undefined` members are absent and an
+/// explicit `null` stays `null`).
+struct Opts<'a> {
+    object: &'a Object,
+    what: &'a str,
 }
 
-impl OneOrMany {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            Self::One(s) => vec![s],
-            Self::Many(v) => v,
+impl<'a> Opts<'a> {
+    fn new(value: &'a Value, allowed: &[&str], what: &'a str) -> Result<Self> {
+        let object = value
+            .as_object()
+            .ok_or_else(|| Error::options(format!("{what} must be an object")))?;
+        if let Some((key, _)) = object.iter().find(|(k, _)| !allowed.contains(k)) {
+            return Err(Error::options(format!(
+                "unknown option \"{key}\" in {what}; the options are: {}",
+                allowed.join(", ")
+            )));
+        }
+        Ok(Self { object, what })
+    }
+
+    fn wrong(&self, key: &str, expected: &str) -> Error {
+        Error::options(format!("{key} in {} must be {expected}", self.what))
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.object.get(key)
+    }
+
+    fn string(&self, key: &str) -> Result<Option<&'a str>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(self.wrong(key, "a string")),
+        }
+    }
+
+    fn uint(&self, key: &str) -> Result<Option<u64>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Number(n)) if n.fract() == 0.0 && *n >= 0.0 && *n < 9.0e15 => {
+                Ok(Some(*n as u64))
+            }
+            Some(_) => Err(self.wrong(key, "a whole non-negative number")),
+        }
+    }
+
+    fn boolean(&self, key: &str) -> Result<Option<bool>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(self.wrong(key, "true or false")),
+        }
+    }
+
+    /// A string or a list of strings.
+    fn strings(&self, key: &str) -> Result<Option<Vec<String>>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(value) => strings_of(value)
+                .map(Some)
+                .ok_or_else(|| self.wrong(key, "a string or a list of strings")),
+        }
+    }
+
+    /// `None` when absent, `Some(None)` for an explicit `null`.
+    fn audience(&self) -> Result<Option<Option<Vec<String>>>> {
+        match self.get("audience") {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(_) => self.strings("audience").map(Some),
+        }
+    }
+
+    /// A JSON document given as an object or as JSON text.
+    fn document(&self, key: &str) -> Result<Option<Value>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(text)) => json::parse(text).map(Some).map_err(|e| {
+                Error::new(
+                    ErrorCode::JwksInvalid,
+                    format!("{key} in {} is not valid JSON: {e}", self.what),
+                )
+            }),
+            Some(value @ Value::Object(_)) => Ok(Some(value.clone())),
+            Some(_) => Err(self.wrong(key, "an object or JSON text")),
         }
     }
 }
 
-/// `Some(None)` for an explicit `null`, `None` when the key is absent.
-fn explicit<'de, D, T>(d: D) -> core::result::Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct IssuerEntry {
-    jwks: Option<String>,
-    jwks_uri: Option<String>,
-    #[serde(default, deserialize_with = "explicit")]
-    audience: Option<Option<OneOrMany>>,
-}
-
-/// The options object of `new JwksVerifier(...)` / `JwksVerifier.fromJwks`.
-/// The JS layer has already turned `jwks` and `cache` objects into JSON text.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Options {
-    issuer: Option<OneOrMany>,
-    #[serde(default, deserialize_with = "explicit")]
-    audience: Option<Option<OneOrMany>>,
-    algorithms: Option<Vec<String>>,
-    clock_tolerance_sec: Option<u64>,
-    /// Read by the JS layer (fixed clock); accepted here so it is not "unknown".
-    #[allow(dead_code)]
-    now: Option<f64>,
-    typ: Option<String>,
-    required_claims: Option<Vec<String>>,
-    reject_key_hints: Option<bool>,
-    jwks: Option<String>,
-    jwks_uri: Option<String>,
-    issuers: Option<BTreeMap<String, IssuerEntry>>,
-    cache_max_age_sec: Option<u64>,
-    cooldown_sec: Option<u64>,
-    stale_if_error_sec: Option<u64>,
-    timeout_ms: Option<u64>,
-    max_body_bytes: Option<usize>,
-    cache: Option<String>,
+fn strings_of(value: &Value) -> Option<Vec<String>> {
+    match value {
+        Value::String(s) => Some(vec![s.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => None,
+    }
 }
 
 enum Keys {
@@ -98,19 +158,15 @@ pub struct VerifierCore {
     max_body_bytes: usize,
 }
 
-fn audience_of(value: Option<Option<OneOrMany>>, context: &str) -> Result<Audience> {
+fn audience_of(value: Option<Option<Vec<String>>>, context: &str) -> Result<Audience> {
     match value {
         None => Err(Error::options(format!(
             "audience is required{context}: pass the expected \"aud\" (a string or a list), \
              or audience: null to accept any audience"
         ))),
         Some(None) => Ok(Audience::Any),
-        Some(Some(list)) => Ok(Audience::OneOf(list.into_vec())),
+        Some(Some(list)) => Ok(Audience::OneOf(list)),
     }
-}
-
-fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>> {
-    names.iter().map(|n| n.parse::<Algorithm>()).collect()
 }
 
 fn is_http_url(uri: &str) -> bool {
@@ -118,46 +174,58 @@ fn is_http_url(uri: &str) -> bool {
 }
 
 impl VerifierCore {
-    fn build(opts: Options, now: u64) -> Result<Self> {
-        let algorithms = opts
-            .algorithms
-            .as_deref()
-            .map(parse_algorithms)
-            .transpose()?;
+    fn build(options_json: &str, now: u64) -> Result<Self> {
+        let root = json::parse(options_json)
+            .map_err(|e| Error::options(format!("JwksVerifier options must be plain data: {e}")))?;
+        let opts = Opts::new(&root, OPTION_KEYS, "JwksVerifier options")?;
+        let algorithms = match opts.strings("algorithms")? {
+            Some(names) => Some(
+                names
+                    .iter()
+                    .map(|n| n.parse::<Algorithm>())
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+            None => None,
+        };
+        let tolerance = opts.uint("clockToleranceSec")?;
+        let typ = opts.string("typ")?;
+        let required = opts.strings("requiredClaims")?;
+        let reject_hints = opts.boolean("rejectKeyHints")?.unwrap_or(false);
         let refine = |mut o: VerifyOptions| -> Result<VerifyOptions> {
             if let Some(algs) = &algorithms {
                 o = o.with_algorithms(algs)?;
             }
-            if let Some(t) = opts.clock_tolerance_sec {
+            if let Some(t) = tolerance {
                 o = o.with_clock_tolerance_sec(t)?;
             }
-            if let Some(typ) = &opts.typ {
+            if let Some(typ) = typ {
                 o = o.with_typ(typ)?;
             }
-            if let Some(claims) = &opts.required_claims {
+            if let Some(claims) = &required {
                 o = o.with_required_claims(claims.iter().cloned())?;
             }
-            Ok(o.with_reject_key_hints(opts.reject_key_hints.unwrap_or(false)))
+            Ok(o.with_reject_key_hints(reject_hints))
         };
         let defaults = CacheConfig::default();
+        let max_body = opts.uint("maxBodyBytes")?.map(|b| b as usize);
         let cache_config = CacheConfig {
-            max_age_sec: opts.cache_max_age_sec.unwrap_or(defaults.max_age_sec),
-            cooldown_sec: opts.cooldown_sec.unwrap_or(defaults.cooldown_sec),
+            max_age_sec: opts.uint("cacheMaxAgeSec")?.unwrap_or(defaults.max_age_sec),
+            cooldown_sec: opts.uint("cooldownSec")?.unwrap_or(defaults.cooldown_sec),
             stale_if_error_sec: opts
-                .stale_if_error_sec
+                .uint("staleIfErrorSec")?
                 .unwrap_or(defaults.stale_if_error_sec),
-            timeout_ms: opts.timeout_ms.unwrap_or(defaults.timeout_ms),
-            max_body_bytes: opts.max_body_bytes.unwrap_or(defaults.max_body_bytes),
+            timeout_ms: opts.uint("timeoutMs")?.unwrap_or(defaults.timeout_ms),
+            max_body_bytes: max_body.unwrap_or(defaults.max_body_bytes),
         };
         cache_config.validate()?;
-        let key_source = |jwks: Option<String>, uri: Option<String>, who: &str| -> Result<Keys> {
-            match (jwks, uri) {
+        let key_source = |entry: &Opts, who: &str| -> Result<Keys> {
+            match (entry.document("jwks")?, entry.string("jwksUri")?) {
                 (Some(_), Some(_)) => Err(Error::options(format!(
                     "{who}: pass either jwks or jwksUri, not both"
                 ))),
-                (Some(text), None) => Ok(Keys::Local(Arc::new(KeySet::from_json(&text)?))),
-                (None, Some(uri)) if is_http_url(&uri) => Ok(Keys::Remote {
-                    uri,
+                (Some(doc), None) => Ok(Keys::Local(Arc::new(KeySet::from_value(&doc)?))),
+                (None, Some(uri)) if is_http_url(uri) => Ok(Keys::Remote {
+                    uri: uri.to_owned(),
                     cache: Box::new(JwksCache::new(cache_config)?),
                 }),
                 (None, Some(_)) => Err(Error::options(format!(
@@ -171,50 +239,41 @@ impl VerifierCore {
 
         let mut sources = Vec::new();
         let mut routes = Vec::new();
-        if let Some(issuers) = opts.issuers {
-            if opts.issuer.is_some() || opts.jwks.is_some() || opts.jwks_uri.is_some() {
+        if let Some(issuers) = opts.get("issuers") {
+            if opts.get("issuer").is_some()
+                || opts.get("jwks").is_some()
+                || opts.get("jwksUri").is_some()
+            {
                 return Err(Error::options(
-                    "with issuers: {...} give each issuer its own jwks/jwksUri; \
+                    "with issuers: {...} give each issuer its own jwks or jwksUri; \
                      top-level issuer, jwks and jwksUri are not used",
                 ));
             }
-            if issuers.is_empty() {
-                return Err(Error::options("issuers must name at least one issuer"));
-            }
-            for (issuer, entry) in issuers {
+            let map = issuers
+                .as_object()
+                .filter(|m| !m.is_empty())
+                .ok_or_else(|| {
+                    Error::options("issuers must map at least one issuer to its keys")
+                })?;
+            for (issuer, entry) in map.iter() {
+                let who = format!("issuers[\"{issuer}\"]");
+                let entry = Opts::new(entry, ISSUER_ENTRY_KEYS, &who)?;
                 let context = format!(" for issuer \"{issuer}\"");
-                let audience = match entry.audience {
+                let audience = match entry.audience()? {
                     Some(a) => audience_of(Some(a), &context)?,
-                    None => audience_of(
-                        opts.audience.as_ref().map(|a| {
-                            a.as_ref().map(|l| match l {
-                                OneOrMany::One(s) => OneOrMany::One(s.clone()),
-                                OneOrMany::Many(v) => OneOrMany::Many(v.clone()),
-                            })
-                        }),
-                        &context,
-                    )?,
+                    None => audience_of(opts.audience()?, &context)?,
                 };
-                let keys = key_source(
-                    entry.jwks,
-                    entry.jwks_uri,
-                    &format!("issuers[\"{issuer}\"]"),
-                )?;
-                let options = refine(VerifyOptions::new([issuer.clone()], audience)?)?;
-                routes.push((issuer, sources.len()));
+                let keys = key_source(&entry, &who)?;
+                let options = refine(VerifyOptions::new([issuer], audience)?)?;
+                routes.push((issuer.to_owned(), sources.len()));
                 sources.push(Source { keys, options });
             }
         } else {
-            let issuers = opts
-                .issuer
-                .ok_or_else(|| {
-                    Error::options(
-                        "issuer is required: pass the expected \"iss\" (a string or a list)",
-                    )
-                })?
-                .into_vec();
-            let audience = audience_of(opts.audience, "")?;
-            let keys = key_source(opts.jwks, opts.jwks_uri, "JwksVerifier")?;
+            let issuers = opts.strings("issuer")?.ok_or_else(|| {
+                Error::options("issuer is required: pass the expected \"iss\" (a string or a list)")
+            })?;
+            let audience = audience_of(opts.audience()?, "")?;
+            let keys = key_source(&opts, "JwksVerifier")?;
             let options = refine(VerifyOptions::new(issuers, audience)?)?;
             sources.push(Source { keys, options });
         }
@@ -224,10 +283,14 @@ impl VerifierCore {
             timeout_ms: cache_config.timeout_ms,
             max_body_bytes: cache_config.max_body_bytes,
         };
-        if let Some(snapshot) = opts.cache {
+        if let Some(Value::Object(snapshots)) = opts.document("cache")? {
             // A snapshot that is expired or invalid is ignored: the set is
-            // fetched as if there were none (use importCache() to see why).
-            let _ = core.import_snapshots(&snapshot, now);
+            // fetched as if there were none (importCache() says why).
+            for (uri, snapshot) in snapshots.iter() {
+                if let Some(text) = snapshot_text(snapshot) {
+                    let _ = core.import_source(uri, &text, now);
+                }
+            }
         }
         Ok(core)
     }
@@ -245,31 +308,39 @@ impl VerifierCore {
         }
     }
 
-    fn import_snapshots(&mut self, text: &str, now: u64) -> Result<usize> {
-        let value = crate::json::parse(text).map_err(|e| {
-            Error::new(
-                ErrorCode::JwksInvalid,
-                format!("the cache snapshot is not JSON: {e}"),
-            )
-        })?;
-        let map = value.as_object().ok_or_else(|| {
-            Error::new(
-                ErrorCode::JwksInvalid,
-                "the cache snapshot must be the object exportCache() returned",
-            )
-        })?;
-        let mut imported = 0;
+    /// Loads the snapshot of the remote source fetched from `uri`.
+    fn import_source(&mut self, uri: &str, snapshot: &str, now: u64) -> Result<bool> {
         for source in &mut self.sources {
-            if let Keys::Remote { uri, cache } = &mut source.keys {
-                if let Some(snapshot) = map.get(uri) {
-                    if cache.import(&snapshot.to_json(), now)? {
-                        imported += 1;
-                    }
+            if let Keys::Remote { uri: u, cache } = &mut source.keys {
+                if u == uri {
+                    return cache.import(snapshot, now);
                 }
             }
         }
-        Ok(imported)
+        Err(Error::new(
+            ErrorCode::JwksInvalid,
+            "the cache snapshot names a jwksUri this verifier does not use",
+        ))
     }
+}
+
+/// Snapshots travel inside the options as objects; the cache reads their
+/// JSON text. Rebuilt here from the few shapes a snapshot has (no generic
+/// JSON writer, which would pull float formatting into the wasm).
+fn snapshot_text(value: &Value) -> Option<String> {
+    let object = value.as_object()?;
+    let jwks = KeySet::from_value(object.get("jwks")?).ok()?;
+    let int = |k: &str| {
+        object
+            .get(k)
+            .and_then(Value::as_f64)
+            .filter(|n| n.fract() == 0.0 && *n >= 0.0)
+    };
+    let (fetched, expires) = (int("fetchedAt")? as u64, int("expiresAt")? as u64);
+    Some(format!(
+        "{{\"jwks\":{},\"fetchedAt\":{fetched},\"expiresAt\":{expires}}}",
+        jwks.to_json()
+    ))
 }
 
 fn kid_of(token: &str) -> Option<String> {
@@ -288,12 +359,11 @@ fn now_sec(now: f64) -> u64 {
 
 #[wasm_bindgen]
 impl VerifierCore {
-    /// Parses and validates the options (`invalid_options`, `jwks_invalid`).
+    /// Parses and validates the options, given as `JSON.stringify(options)`
+    /// (`invalid_options`, `jwks_invalid`).
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue, now: f64) -> core::result::Result<VerifierCore, JsValue> {
-        let opts: Options = serde_wasm_bindgen::from_value(options)
-            .map_err(|e| Error::options(format!("invalid JwksVerifier options: {e}")))?;
-        Ok(Self::build(opts, now_sec(now))?)
+    pub fn new(options_json: &str, now: f64) -> core::result::Result<VerifierCore, JsValue> {
+        Ok(Self::build(options_json, now_sec(now))?)
     }
 
     /// How many key sources (1, or one per issuer with `issuers`).
@@ -496,29 +566,26 @@ impl VerifierCore {
         Ok(out)
     }
 
-    /// A JSON snapshot `{ [jwksUri]: {jwks, fetchedAt, expiresAt} }` of every
-    /// remote key set, for KV / the Cache API; `undefined` if none is cached.
-    #[wasm_bindgen(js_name = exportCache)]
-    pub fn export_cache(&self) -> Option<String> {
-        let mut out = crate::json::Object::default();
-        for source in &self.sources {
-            if let Keys::Remote { uri, cache } = &source.keys {
-                if let Some(Ok(v)) = cache.export().map(|s| crate::json::parse(&s)) {
-                    out.insert(uri.clone(), v);
-                }
-            }
+    /// The snapshot `{jwks, fetchedAt, expiresAt}` (JSON text) of remote
+    /// `source`, for KV / the Cache API; `undefined` if nothing is cached.
+    #[wasm_bindgen(js_name = exportSource)]
+    pub fn export_source(&self, source: usize) -> Option<String> {
+        match &self.sources.get(source)?.keys {
+            Keys::Remote { cache, .. } => cache.export(),
+            Keys::Local(_) => None,
         }
-        (!out.is_empty()).then(|| crate::json::Value::Object(out).to_json())
     }
 
-    /// Loads a snapshot made by `exportCache()`; throws `jwks_invalid` when
-    /// it is invalid or expired. Returns how many key sets were loaded.
-    #[wasm_bindgen(js_name = importCache)]
-    pub fn import_cache(
+    /// Loads a snapshot made by `exportSource` for the source fetched from
+    /// `uri`; throws `jwks_invalid` when it is invalid or expired. Returns
+    /// false when a newer set is already cached.
+    #[wasm_bindgen(js_name = importSource)]
+    pub fn import_source_js(
         &mut self,
+        uri: &str,
         snapshot: &str,
         now: f64,
-    ) -> core::result::Result<usize, JsValue> {
-        Ok(self.import_snapshots(snapshot, now_sec(now))?)
+    ) -> core::result::Result<bool, JsValue> {
+        Ok(self.import_source(uri, snapshot, now_sec(now))?)
     }
 }

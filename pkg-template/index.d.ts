@@ -1,0 +1,11 @@
+// extension-sso: everything in one import (the browser client, the JWKS
+// verifier and the backend helpers). For smaller bundles import a subpath:
+// 'extension-sso/client', 'extension-sso/verifier' or 'extension-sso/server'.
+export * from './client.js';
+export * from './verifier.js';
+export * from './server.js';
+export type { ErrorCode, ExtensionSsoError } from './errors.js';
+export { errorCodes, crateVersion } from './errors.js';
+
+/** Loads every entry's WebAssembly module; required (once) in browsers and bundlers, a no-op under Node and workerd. */
+export default function init(): Promise<void>;

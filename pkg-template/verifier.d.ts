@@ -1,0 +1,149 @@
+// extension-sso/verifier: JWT access-token verification against a JWK Set.
+import type { ErrorCode, ExtensionSsoError } from './errors.js';
+export type { ErrorCode, ExtensionSsoError } from './errors.js';
+export { errorCodes, crateVersion } from './errors.js';
+
+/** Asymmetric JWS algorithms we verify (RFC 7518, RFC 8037). `none` and HMAC never pass. */
+export type Algorithm = 'ES256' | 'ES384' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'EdDSA';
+
+/** A public JSON Web Key (RFC 7517). */
+export interface Jwk {
+  kty: 'EC' | 'RSA' | 'OKP' | string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  key_ops?: string[];
+  crv?: string;
+  x?: string;
+  y?: string;
+  n?: string;
+  e?: string;
+  [member: string]: unknown;
+}
+
+/** A JWK Set document (RFC 7517 §5). */
+export interface JwkSet {
+  keys: Jwk[];
+}
+
+/** One cached key set, as `exportCache()` returns it. */
+export interface JwksSnapshot {
+  jwks: JwkSet;
+  /** Unix seconds. */
+  fetchedAt: number;
+  /** Unix seconds; an expired snapshot is ignored. */
+  expiresAt: number;
+}
+
+/** `exportCache()`'s result: one snapshot per `jwksUri`. */
+export type JwksCacheSnapshot = Record<string, JwksSnapshot>;
+
+/** Where an issuer's keys are, when one verifier accepts several issuers. */
+export interface IssuerRoute {
+  /** The issuer's JWK Set (object or JSON text). */
+  jwks?: JwkSet | string;
+  /** Where to fetch the issuer's JWK Set. */
+  jwksUri?: string;
+  /** The audience this issuer's tokens must carry; defaults to the top-level `audience`. */
+  audience?: string | string[] | null;
+}
+
+/** Claim and header rules shared by every form of the options. */
+export interface VerifyRules {
+  /**
+   * Accepted `aud` values (at least one must be in the token). Required:
+   * pass `null` explicitly to accept any audience.
+   */
+  audience: string | string[] | null;
+  /** Allow-list of algorithms; default: every supported asymmetric algorithm. */
+  algorithms?: Algorithm[];
+  /** Clock tolerance for `exp`, `nbf` and `iat`, in seconds. Default 30; 0 allowed; at most 3600. */
+  clockToleranceSec?: number;
+  /** A fixed "now" (unix seconds), for tests. Default: the runtime clock. */
+  now?: number;
+  /** Required header `typ` (media type normalised: `at+jwt` matches `application/at+jwt`). */
+  typ?: string;
+  /** Claims that must be present (`exp` always is). */
+  requiredClaims?: string[];
+  /** Reject tokens whose header carries `jku`, `jwk`, `x5u` or `x5c` (never used either way). Default false. */
+  rejectKeyHints?: boolean;
+}
+
+/** How a remote JWK Set is fetched and cached. */
+export interface RemoteRules {
+  /** Longest time a fetched set is used, in seconds (Cache-Control max-age is honoured below it). Default 600. */
+  cacheMaxAgeSec?: number;
+  /** Shortest time between two fetches, in seconds (after success or failure). Default 30. */
+  cooldownSec?: number;
+  /** How long past expiry the last good set is still served while refreshes fail, in seconds. Default 3600. */
+  staleIfErrorSec?: number;
+  /** Fetch timeout in milliseconds. Default 5000. */
+  timeoutMs?: number;
+  /** Largest JWK Set response accepted, in bytes. Default 262144. */
+  maxBodyBytes?: number;
+  /** A snapshot from `exportCache()` (e.g. kept in KV); invalid or expired snapshots are ignored. */
+  cache?: JwksCacheSnapshot | string;
+}
+
+/** A verifier over one issuer's (or a list of issuers') key set. */
+export interface SingleIssuerOptions extends VerifyRules, RemoteRules {
+  /** Accepted `iss` values (exact match). Required. */
+  issuer: string | string[];
+  /** The JWK Set (object or JSON text); or use `jwksUri`. */
+  jwks?: JwkSet | string;
+  /** Where to fetch the JWK Set (e.g. `https://console.example/jwks`). */
+  jwksUri?: string;
+}
+
+/**
+ * A verifier that picks the key set from the token's `iss` before any
+ * network call, and never fetches for an unknown issuer.
+ */
+export interface RoutedOptions extends Partial<VerifyRules>, RemoteRules {
+  issuers: Record<string, IssuerRoute>;
+}
+
+export type JwksVerifierOptions = SingleIssuerOptions | RoutedOptions;
+
+/** Registered claims plus whatever else the token carries. */
+export interface JwtClaims {
+  iss: string;
+  sub?: string;
+  aud?: string | string[];
+  exp: number;
+  nbf?: number;
+  iat?: number;
+  jti?: string;
+  [claim: string]: unknown;
+}
+
+/**
+ * Verifies JWT access tokens against a JWK Set (RFC 7515, 7517, 7518, 7519,
+ * RFC 8725). Signatures are checked with node:crypto under Node and
+ * WebCrypto elsewhere; keys are imported once and cached.
+ *
+ * @example
+ * const v = new JwksVerifier({ jwksUri: 'https://console.example/jwks', issuer: 'https://console.example', audience: 'ext-123' });
+ * const claims = await v.verify(token);
+ */
+export class JwksVerifier {
+  /** @throws {ExtensionSsoError} `invalid_options`, `jwks_invalid`. */
+  constructor(options: JwksVerifierOptions);
+  /** A verifier over a local JWK Set (object or JSON text). */
+  static fromJwks(jwks: JwkSet | string, options: Omit<SingleIssuerOptions, 'jwks' | 'jwksUri'> | Omit<RoutedOptions, 'issuers'> & { issuer: string | string[] }): JwksVerifier;
+  /**
+   * Resolves to the token's claims, or rejects with an {@link ExtensionSsoError}
+   * whose `code` is one of: malformed, alg_not_allowed, no_matching_key,
+   * bad_signature, expired, not_yet_valid, issuer_mismatch, audience_mismatch,
+   * missing_claim, invalid_claim, typ_mismatch, crit_unsupported,
+   * jwks_fetch_failed (retryable), jwks_invalid.
+   */
+  verify<T extends JwtClaims = JwtClaims>(token: string): Promise<T>;
+  /** The fetched key sets, to keep across isolates (KV, Cache API); undefined if none. */
+  exportCache(): JwksCacheSnapshot | undefined;
+  /** Loads a snapshot; throws `jwks_invalid` if it is invalid or expired. Returns how many sets were loaded. */
+  importCache(snapshot: JwksCacheSnapshot | string): number;
+}
+
+/** Loads the WebAssembly module; required (once) in browsers and bundlers, a no-op under Node and workerd. */
+export default function init(input?: RequestInfo | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;

@@ -1,10 +1,49 @@
-// extension-sso/client: JS layer over the wasm core (filled in by its issue).
+// extension-sso/client: the browser ExtensionClient (wasm) plus a tiny,
+// wasm-free helper for the host page that embeds extensions.
 import { runtimeSlot } from './common.js';
-import { crateVersion, errorCodes } from '../wasm/client/extension_sso_client.js';
+import { ExtensionClient, crateVersion, errorCodes } from '../wasm/client/extension_sso_client.js';
 
 const runtime = runtimeSlot('client');
 /** @internal called by the loader */
 export const installRuntime = runtime.install;
 /** @internal called by the browser loader once the wasm is ready */
 export const markReady = runtime.markReady;
-export { crateVersion, errorCodes };
+export { ExtensionClient, crateVersion, errorCodes };
+
+const NAVIGATE = 'extension-sso:navigate';
+const NAVIGATE_RESULT = 'extension-sso:navigate-result';
+
+function loginUrlAllowed(url, prefixes) {
+  let parsed;
+  try { parsed = new URL(url); } catch { return false; }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) return false;
+  return !prefixes || prefixes.some((p) => url.startsWith(p));
+}
+
+/**
+ * For the HOST page (the console that frames extensions): answers an
+ * extension's `navigation: 'top'` request `{type:'extension-sso:navigate', url}`
+ * by navigating the top-level page to `url`. Messages are accepted only from
+ * `extensionOrigin` (and from `frame`'s window when given); the answer
+ * `{type:'extension-sso:navigate-result', ok}` goes to `extensionOrigin` only.
+ * Needs no wasm and no init(). Returns a function that uninstalls the bridge.
+ */
+export function installHostBridge({ extensionOrigin, frame, allowedUrlPrefixes, navigate } = {}) {
+  if (typeof extensionOrigin !== 'string' || extensionOrigin === '*' || new URL(extensionOrigin).origin !== extensionOrigin) {
+    throw Object.assign(new Error('installHostBridge needs extensionOrigin, an exact origin such as https://ext.example.com (never "*")'),
+      { name: 'ExtensionSsoError', code: 'invalid_options', retryable: false });
+  }
+  const go = navigate ?? ((url) => globalThis.location.assign(url));
+  const onMessage = (event) => {
+    if (event.origin !== extensionOrigin) return;
+    if (frame && event.source !== frame.contentWindow) return;
+    const data = event.data;
+    if (!data || typeof data !== 'object' || data.type !== NAVIGATE) return;
+    const ok = typeof data.url === 'string' && Object.keys(data).length === 2 && loginUrlAllowed(data.url, allowedUrlPrefixes);
+    event.source?.postMessage({ type: NAVIGATE_RESULT, ok }, extensionOrigin);
+    if (ok) go(data.url);
+  };
+  globalThis.addEventListener('message', onMessage);
+  return () => globalThis.removeEventListener('message', onMessage);
+}

@@ -259,7 +259,12 @@ pub(crate) fn session_from_object(obj: &Object, now: u64) -> std::result::Result
         token_type: optional_string(obj, "token_type")?,
         expires_at,
         id_token: optional_string(obj, "id_token")?.map(IdToken::new),
-        scope: optional_string(obj, "scope")?,
+        // oidc-provider answers `"scope": ""` when resource indicators are
+        // on: an empty scope is no scope.
+        scope: match obj.get("scope") {
+            Some(Value::String(s)) if s.is_empty() => None,
+            _ => optional_string(obj, "scope")?,
+        },
         user_id: optional_string(obj, "user_id")?,
         device_id: optional_string(obj, "device_id")?,
         homeserver_base_url,

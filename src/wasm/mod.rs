@@ -4,9 +4,14 @@
 //! `verifier`, `server`), so a worker that only verifies tokens never
 //! downloads the browser client.
 
+#[cfg(feature = "client")]
+mod client;
 mod error;
 #[cfg(feature = "verifier")]
 mod verifier;
+
+#[cfg(feature = "client")]
+pub use client::ExtensionClient;
 
 use wasm_bindgen::prelude::*;
 

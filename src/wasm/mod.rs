@@ -7,6 +7,8 @@
 #[cfg(feature = "client")]
 mod client;
 mod error;
+#[cfg(feature = "server")]
+mod server;
 #[cfg(feature = "verifier")]
 mod verifier;
 

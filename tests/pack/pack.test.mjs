@@ -61,3 +61,48 @@ test('workerd imports every entry through the workerd condition', async () => {
     await worker.stop();
   }
 });
+
+test('the TypeScript types check against a typical use of every entry (tsc --strict)', () => {
+  writeFileSync(join(project, 'usage.ts'), `
+import init, { ExtensionClient, JwksVerifier, exchangeCode, createHandoffHandler, errorCodes } from 'extension-sso';
+import type { ErrorCode, ExtensionSsoError } from 'extension-sso';
+import initClient, { ExtensionClient as Client } from 'extension-sso/client';
+import { JwksVerifier as Verifier } from 'extension-sso/verifier';
+import { ServiceClientTokenProvider, toNodeListener } from 'extension-sso/server';
+
+async function main(token: string): Promise<void> {
+  await init();
+  await initClient();
+  const verifier = new Verifier({ jwksUri: 'https://console.example/jwks', issuer: 'https://console.example', audience: 'ext-123' });
+  const local = JwksVerifier.fromJwks({ keys: [] }, { issuer: 'i', audience: null });
+  const claims = await verifier.verify(token);
+  const exp: number = claims.exp;
+  void local; void exp;
+  const client = new Client({ profile: 'mia-console', consoleUrl: 'https://console.example', tenantId: 't', extensionId: 'e', tokenHandoffUrl: '/api/token', navigation: 'popup' });
+  void client; void ExtensionClient;
+  const tokens = await exchangeCode({ profile: 'mia-console', consoleUrl: 'https://console.example', code: 'c', state: 's' });
+  const at: string = tokens.accessToken;
+  void at;
+  const handler = createHandoffHandler({ profile: 'mia-console', consoleUrl: 'https://console.example', allowedOrigins: ['https://ext.example'], verifier });
+  void toNodeListener(handler);
+  void new ServiceClientTokenProvider('key', 'https://issuer.example');
+  const codes: ErrorCode[] = errorCodes();
+  void codes;
+  try { await verifier.verify(token); } catch (e) {
+    const err = e as ExtensionSsoError;
+    if (err.code === 'expired' || err.retryable) return;
+  }
+}
+void main;
+`);
+  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { strict: true, noEmit: true, target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022', 'dom'], types: [], skipLibCheck: false },
+    files: ['usage.ts'],
+  }));
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  try {
+    execFileSync(process.execPath, [tsc, '-p', project], { cwd: project, encoding: 'utf8', stdio: 'pipe' });
+  } catch (e) {
+    assert.fail(`tsc reported errors:\n${e.stdout}${e.stderr}`);
+  }
+});

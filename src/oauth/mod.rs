@@ -48,10 +48,11 @@ pub use config::{
 pub use flow::{FlowRecord, FLOW_KEY_PREFIX, MAX_PENDING_FLOWS};
 pub use navigation::{
     accept_callback_message, accept_host_reply, callback_goes_to_opener, callback_message,
-    callback_message_origins, host_no_reply_error, navigate_message, plan_navigation,
-    popup_blocked_error, popup_closed_error, FlowStore, MessageVerdict, NavigationAction,
-    NavigationPlan, BROADCAST_CHANNEL_NAME, CALLBACK_MESSAGE_TYPE, HOST_REPLY_TIMEOUT_MS,
-    NAVIGATE_MESSAGE_TYPE, NAVIGATE_RESULT_TYPE, POPUP_FEATURES,
+    callback_message_origins, host_no_reply_error, is_auth_service_web_login_step,
+    navigate_message, plan_navigation, popup_blocked_error, popup_closed_error, FlowStore,
+    MessageVerdict, NavigationAction, NavigationPlan, BROADCAST_CHANNEL_NAME,
+    CALLBACK_MESSAGE_TYPE, HOST_REPLY_TIMEOUT_MS, NAVIGATE_MESSAGE_TYPE, NAVIGATE_RESULT_TYPE,
+    POPUP_FEATURES,
 };
 pub use pkce::{new_state, new_verifier, s256_challenge};
 pub use secret::{AccessToken, AuthorizationCode, IdToken, LoginToken, PkceVerifier, State};

@@ -122,8 +122,21 @@ pub fn plan_navigation(
 
 /// True when a callback page should hand the callback to its opener (popup
 /// mode, opened by our iframe) instead of completing the flow itself.
+/// Except for the auth service's web-login step: see
+/// [`is_auth_service_web_login_step`].
 pub fn callback_goes_to_opener(config: &ClientConfig, has_opener: bool) -> bool {
     config.navigation == Navigation::Popup && has_opener
+}
+
+/// True for the mia-auth-service callback that carries the identity
+/// provider's `code` and `state` (not yet our nonce). The page that receives
+/// it does the `/oauth/token` step itself, in popup mode too: the popup posts
+/// them, so the service sets its cookie, and goes on to the returned
+/// location; only that return (with the nonce) is handed to the opener,
+/// which checks the nonce against its pending flow.
+pub fn is_auth_service_web_login_step(config: &ClientConfig, callback_url: &str) -> bool {
+    matches!(config.profile, ProfileConfig::MiaAuthService(_))
+        && parse_callback(callback_url).is_ok_and(|p| p.nonce.is_none())
 }
 
 fn message(kind: &str, url: &str) -> String {
@@ -325,6 +338,28 @@ mod tests {
         );
         assert!(callback_goes_to_opener(&oauth2_config_popup(), true));
         assert!(!callback_goes_to_opener(&oauth2_config(), true));
+    }
+
+    #[test]
+    fn auth_service_web_login_step_is_done_where_it_lands() {
+        use crate::oauth::config::AuthServiceProfile;
+        let mut c = ClientConfig::new(ProfileConfig::MiaAuthService(AuthServiceProfile {
+            auth_service_url: "https://app.example/auth".into(),
+            app_id: "app".into(),
+            provider_id: "kc".into(),
+            redirect: "/home".into(),
+        }));
+        c.navigation = Navigation::Popup;
+        let web_login = "https://app.example/web-login/oauth/callback?code=c&state=s";
+        assert!(is_auth_service_web_login_step(&c, web_login));
+        assert!(!is_auth_service_web_login_step(
+            &c,
+            "https://app.example/home?ext_sso_nonce=n"
+        ));
+        assert!(!is_auth_service_web_login_step(
+            &oauth2_config_popup(),
+            web_login
+        ));
     }
 
     fn oauth2_config_popup() -> ClientConfig {

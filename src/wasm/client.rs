@@ -16,8 +16,8 @@
 
 use crate::oauth::{
     self, accept_callback_message, accept_host_reply, auth_service, callback_message,
-    callback_message_origins, complete, is_callback, matrix, navigate_message,
-    parse_token_response, plan_navigation, scrubbed_url, start_flow, AccessToken,
+    callback_message_origins, complete, is_auth_service_web_login_step, is_callback, matrix,
+    navigate_message, parse_token_response, plan_navigation, scrubbed_url, start_flow, AccessToken,
     AuthServiceProfile, ClientConfig, Completion, FlowStore, IdToken, Identity, IdentitySource,
     IssPolicy, MatrixProfile, MessageVerdict, MiaConsoleProfile, Navigation, NavigationAction,
     OAuth2Profile, ProfileConfig, ProfileKind, Session, State, TokenSource, BROADCAST_CHANNEL_NAME,
@@ -1029,9 +1029,14 @@ impl Inner {
             }
             (None, None) => self.config()?,
         };
-        if config.navigation == Navigation::Popup && is_current {
+        if config.navigation == Navigation::Popup
+            && is_current
+            && !is_auth_service_web_login_step(&config, url)
+        {
             // This is the popup's callback page: the flow lives in the
-            // opener's memory.
+            // opener's memory. (The auth service's web-login step is done
+            // here, in the popup: it posts code and state to /oauth/token and
+            // goes on to the returned location, which comes back here.)
             deliver_to_opener(window, url, None)?;
             return Ok(Next::Never);
         }

@@ -68,6 +68,9 @@ function withClientDefaults(c) {
  * @param {string} [o.accessTokenAlg='ES256']   'ES256' or 'RS256'
  * @param {number} [o.accessTokenTtl=600]       seconds
  * @param {Record<string, object>} [o.accounts] login → claims (any other login is accepted too)
+ * @param {boolean} [o.jwtAccessTokens=true]  false: no default resource, so access tokens are opaque
+ *   and accepted by the userinfo endpoint (`/me`), as a relying party that reads userinfo needs
+ *   (the seed 004 auth service stand-in); a client may still ask for `resource` explicitly
  */
 export async function startOidcProvider({
   clients = [],
@@ -79,6 +82,7 @@ export async function startOidcProvider({
   accessTokenAlg = 'ES256',
   accessTokenTtl = 600,
   accounts = DEFAULT_ACCOUNTS,
+  jwtAccessTokens = true,
 } = {}) {
   // The issuer needs the port: listen first, then build the provider and plug it in.
   let handler = (req, res) => { res.writeHead(503).end('starting'); };
@@ -106,7 +110,7 @@ export async function startOidcProvider({
       introspection: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? resource,
+        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? (jwtAccessTokens ? resource : undefined),
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, indicator) => {
           if (indicator !== resource) throw new errors.InvalidTarget();

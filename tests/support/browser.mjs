@@ -11,7 +11,12 @@ export const CHROMIUM_ARGS = [
 
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 
-/** A normal (persistent) browser profile: cross-site iframes get storage, as in a regular window. */
+/**
+ * A normal (persistent) browser profile with Chromium's defaults. Chromium
+ * blocks third-party cookies and storage by default here, so a cross-site
+ * iframe gets no sessionStorage; tests that need a user who allows them set
+ * the profile preference (see tests/e2e/demo.test.mjs).
+ */
 export async function launchProfile() {
   const dir = mkdtempSync(join(tmpdir(), 'ext-sso-chromium-'));
   const context = await chromium.launchPersistentContext(dir, { executablePath, headless: true, args: CHROMIUM_ARGS });

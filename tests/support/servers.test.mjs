@@ -172,7 +172,7 @@ describe('dev console (seed 000)', () => {
     assert.match(html, /Dev Console/);
     assert.match(html, /<iframe[^>]+src="http:\/\/127\.0\.0\.1:9\/extension\/"/);
     assert.doesNotMatch(html, /sandbox=/);
-    assert.match(html, /extension-sso:navigate-ack/);
+    assert.match(html, /extension-sso:navigate-result/);
     assert.match(res.headers.get('content-security-policy'), /frame-src 'self' http:\/\/127\.0\.0\.1:9;/);
     assert.equal((await fetch(c.hostPageUrl('t1', 'ext1').replace(c.url, c.localUrl))).status, 200);
     assert.equal((await fetch(`${c.localUrl}/tenants/t1/extensions/zzz`)).status, 404);
@@ -511,16 +511,20 @@ window.go = (url) => parent.postMessage({ type: 'extension-sso:navigate', url },
     await page.waitForTimeout(150);
     assert.equal(page.url(), `${c.url}/`);
     assert.equal(warnings.filter((w) => w.includes('ignored')).length, 3);
-    assert.equal(await frame.textContent('#log'), '');
+    const refused = `${JSON.stringify({ type: 'extension-sso:navigate-result', ok: false })}@${c.url};`;
+    assert.equal(await frame.textContent('#log'), refused.repeat(3), 'the frame hears ok: false (no 3 s wait)');
 
-    // accepted: this extension's authz route → ack to the frame, then the top navigates
-    const nav = page.waitForURL(/\/authz\?state=st-top$/);
+    // accepted: this extension's authz route → ok: true to the frame, then the top navigates; after
+    // consent the console returns to the host page, which frames the callback with code and state
+    const nav = page.waitForURL(/\/authz\?state=st-top&return_to=host$/);
     await frame.evaluate((u) => window.go(u), c.authzUrl('demo-tenant', 'demo-extension', 'st-top'));
     await nav;
     await page.getByText('Alan Turing').click();
     await page.getByRole('button', { name: 'Allow' }).click();
-    await page.waitForURL(/\/extension\/callback\?/);
-    const top = new URL(page.url());
+    await page.waitForURL(c.hostPageUrl('demo-tenant', 'demo-extension')); // callback parameters scrubbed
+    const cbFrame = await (await page.waitForSelector('#extension-frame')).contentFrame();
+    const top = new URL(cbFrame.url());
+    assert.equal(`${top.origin}${top.pathname}`, `${extUrl}callback`);
     assert.equal(top.searchParams.get('state'), 'st-top');
     const tok = await (await postToken(c, { code: top.searchParams.get('code'), state: 'st-top' })).json();
     assert.equal(jose.decodeJwt(tok.access_token).sub, 'user-alan');

@@ -19,7 +19,12 @@
 // Top-navigation bridge (host page): a message { type: 'extension-sso:navigate', url } posted by the
 // framed extension (origin = the frameUrl's origin, source = the iframe's window) whose url is this
 // console's own authz route for that extension makes the top window navigate there; the host answers
-// { type: 'extension-sso:navigate-ack' } to the frame first. Anything else is ignored (and logged).
+// { type: 'extension-sso:navigate-result', ok: true } to the frame first (ok: false when it refuses
+// the URL). Messages from another origin or window are ignored (and logged).
+// A login started through the bridge returns into the frame: the authz route is opened with
+// `return_to=host`, so after consent the console redirects the top window to the host page with
+// the callback parameters (code, state, error*, iss), and the host page frames the extension's
+// callbackUrl with them (then removes them from its own address bar).
 import { createServer } from 'node:http';
 import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign as cryptoSign, timingSafeEqual } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -273,7 +278,9 @@ export async function startConsole({
 
   // -- host page -------------------------------------------------------------------------------
 
-  function hostPage(res, ext) {
+  const CALLBACK_PARAMS = ['code', 'state', 'error', 'error_description', 'error_uri', 'iss'];
+
+  function hostPage(res, ext, url) {
     const nonce = token(16);
     const nav = [...exts.values()].map((e) => {
       const href = `/tenants/${encodeURIComponent(e.tenantId)}/extensions/${encodeURIComponent(e.extensionId)}`;
@@ -291,8 +298,17 @@ export async function startConsole({
         frameOrigin,
         authzPath: `/tenants/${encodeURIComponent(ext.tenantId)}/extension/${encodeURIComponent(ext.extensionId)}/authz`,
       };
+      // Back from a bridge (top-level) login: frame the callback page with the callback parameters.
+      let src = ext.frameUrl;
+      const carried = url ? CALLBACK_PARAMS.filter((k) => url.searchParams.has(k)) : [];
+      if (carried.length && ext.callbackUrl) {
+        const cb = new URL(ext.callbackUrl);
+        for (const k of carried) cb.searchParams.set(k, url.searchParams.get(k));
+        src = cb.href;
+        config.scrub = CALLBACK_PARAMS;
+      }
       mainHtml = `<div class="pagehead"><h2>${esc(ext.name)}</h2><code>${esc(ext.tenantId)} / ${esc(ext.extensionId)}</code></div>
-<div class="frame-wrap"><iframe id="extension-frame" title="${esc(ext.name)}" src="${esc(ext.frameUrl)}" allow="clipboard-write"></iframe></div>`;
+<div class="frame-wrap"><iframe id="extension-frame" title="${esc(ext.name)}" src="${esc(src)}" allow="clipboard-write"></iframe></div>`;
     } else {
       mainHtml = `<div class="card"><h1>No extension to show</h1><p>Register an extension with a frame URL (CLI: <code>--extension-url</code>).</p></div>`;
     }
@@ -300,6 +316,11 @@ export async function startConsole({
 (() => {
   const cfg = ${scriptJson(config)};
   const frame = document.getElementById('extension-frame');
+  if (cfg.scrub) {
+    const here = new URL(location.href);
+    for (const k of cfg.scrub) here.searchParams.delete(k);
+    history.replaceState(history.state, '', here.href);
+  }
   window.addEventListener('message', (event) => {
     const data = event.data;
     if (!data || typeof data !== 'object' || data.type !== 'extension-sso:navigate') return;
@@ -307,18 +328,21 @@ export async function startConsole({
       console.warn('[dev-console] navigate request ignored: unexpected origin or source', event.origin);
       return;
     }
+    const refuse = (why) => {
+      console.warn('[dev-console] navigate request ignored (answered ok: false): ' + why);
+      event.source.postMessage({ type: 'extension-sso:navigate-result', ok: false }, event.origin);
+    };
     let target;
     try { target = new URL(String(data.url), location.href); } catch {
-      console.warn('[dev-console] navigate request ignored: not a URL');
-      return;
+      return refuse('not a URL');
     }
     if (typeof data.url !== 'string' || target.origin !== location.origin || target.pathname !== cfg.authzPath
         || target.username || target.password || target.hash) {
-      console.warn('[dev-console] navigate request ignored: not this extension\\'s authz route', target.pathname);
-      return;
+      return refuse('not this extension\\'s authz route ' + target.pathname);
     }
-    event.source.postMessage({ type: 'extension-sso:navigate-ack' }, event.origin);
+    event.source.postMessage({ type: 'extension-sso:navigate-result', ok: true }, event.origin);
     console.info('[dev-console] top navigation to the authz route requested by the extension');
+    target.searchParams.set('return_to', 'host');
     location.assign(target.href);
   });
 })();
@@ -341,7 +365,15 @@ export async function startConsole({
     sweep();
     const id = token(18);
     const csrf = token(24);
-    interactions.set(id, { csrf, tenantId: ext.tenantId, extensionId: ext.extensionId, state: states[0], expiresAt: nowMs() + INTERACTION_TTL_SEC * 1000 });
+    interactions.set(id, {
+      csrf,
+      tenantId: ext.tenantId,
+      extensionId: ext.extensionId,
+      state: states[0],
+      expiresAt: nowMs() + INTERACTION_TTL_SEC * 1000,
+      // Started by the host page's top-navigation bridge: come back to the host page, which frames the callback.
+      returnToHost: url.searchParams.get('return_to') === 'host' && Boolean(ext.frameUrl),
+    });
     const nonce = token(16);
     const callbackOrigin = new URL(ext.callbackUrl).origin;
     const userList = users.map((u, i) => `<label class="user"><input type="radio" name="user" value="${esc(u.sub)}"${i === 0 ? ' checked' : ''}>
@@ -394,7 +426,9 @@ export async function startConsole({
       return errorPage(res, 400, 'Invalid request', 'Choose Allow or Deny.', 'invalid_request');
     }
     interactions.delete(id); // single use
-    const target = new URL(ext.callbackUrl);
+    const target = ix.returnToHost
+      ? new URL(`/tenants/${encodeURIComponent(ext.tenantId)}/extensions/${encodeURIComponent(ext.extensionId)}`, issuer)
+      : new URL(ext.callbackUrl);
     if (decision === 'deny') {
       target.searchParams.append('error', 'access_denied');
       target.searchParams.append('error_description', 'The user denied the request');
@@ -514,7 +548,7 @@ export async function startConsole({
 
     if (path === '/') {
       if (m !== 'GET' && m !== 'HEAD') return sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'GET' });
-      return hostPage(res, exts.values().next().value);
+      return hostPage(res, exts.values().next().value, url);
     }
     if (path === '/jwks') {
       if (m !== 'GET' && m !== 'HEAD') return sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'GET' });
@@ -536,7 +570,7 @@ export async function startConsole({
       const ext = exts.get(seg[3]);
       if (!ext || ext.tenantId !== seg[1]) return errorPage(res, 404, 'Not found', 'No such extension in this tenant.', 'not_found');
       if (m !== 'GET' && m !== 'HEAD') return errorPage(res, 405, 'Method not allowed', 'Use GET.', 'method_not_allowed');
-      return hostPage(res, ext);
+      return hostPage(res, ext, url);
     }
     if (seg.length === 5 && seg[0] === 'tenants' && seg[2] === 'extension' && seg[4] === 'authz' && seg[1] && seg[3]) {
       const ext = exts.get(seg[3]);

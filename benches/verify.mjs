@@ -1,7 +1,7 @@
 // Benchmark: JwksVerifier.verify vs jose (jwtVerify + createLocalJWKSet),
 // same tokens, same run, rounds interleaved; in Node and inside workerd.
 //
-//   node benches/verify.mjs [--seconds 1] [--rounds 5] [--no-workerd]
+//   node benches/verify.mjs [--seconds 1] [--rounds 5] [--no-workerd] [--no-node]
 //
 // Prints tokens/s for both and the ratio ours/jose per algorithm. No
 // threshold is enforced anywhere: this only measures.
@@ -69,7 +69,7 @@ const joseSet = createLocalJWKSet(jwks);
 const joseVerify = (t) => jwtVerify(t, joseSet, { issuer: ISS, audience: AUD });
 // Both must accept every token before anything is timed.
 for (const alg of ALGS) { await ours.verify(tokens[alg]); await joseVerify(tokens[alg]); }
-print('Node ' + process.version, await compare((t) => ours.verify(t), joseVerify, tokens, ALGS, SECONDS, ROUNDS));
+if (!args.includes('--no-node')) print('Node ' + process.version, await compare((t) => ours.verify(t), joseVerify, tokens, ALGS, SECONDS, ROUNDS));
 
 // Inside workerd the clock only moves on I/O, so the worker runs a fixed
 // number of verifications per request and Node times each request.

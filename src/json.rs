@@ -190,6 +190,7 @@ impl fmt::Display for JsonError {
 /// Parses one JSON document (whitespace around it allowed, nothing else).
 pub fn parse(input: &str) -> Result<Value, JsonError> {
     let mut p = Parser {
+        text: input,
         bytes: input.as_bytes(),
         pos: 0,
     };
@@ -214,6 +215,8 @@ pub fn parse_bytes(input: &[u8]) -> Result<Value, JsonError> {
 }
 
 struct Parser<'a> {
+    /// The input; `bytes` is the same, as bytes.
+    text: &'a str,
     bytes: &'a [u8],
     pos: usize,
 }
@@ -226,10 +229,12 @@ impl Parser<'_> {
         }
     }
 
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
+    #[inline(always)]
     fn next(&mut self) -> Option<u8> {
         let b = self.peek()?;
         self.pos += 1;
@@ -355,13 +360,9 @@ impl Parser<'_> {
             }
             self.digits();
         }
-        let text = self
-            .bytes
-            .get(start..self.pos)
-            .and_then(|b| core::str::from_utf8(b).ok())
-            .ok_or_else(|| self.err("invalid number"))?;
-        match text.parse::<f64>() {
-            Ok(n) if n.is_finite() => Ok(Value::Number(n)),
+        let text = self.bytes.get(start..self.pos).unwrap_or_default();
+        match number_value(text) {
+            Some(n) if n.is_finite() => Ok(Value::Number(n)),
             _ => Err(JsonError {
                 reason: "number out of range",
                 offset: start,
@@ -402,10 +403,11 @@ impl Parser<'_> {
                 self.pos += 1;
             }
             if self.pos > run_start {
+                // The input is a str and the run ends at an ASCII byte, so
+                // this is a char boundary: no UTF-8 check needed.
                 let run = self
-                    .bytes
+                    .text
                     .get(run_start..self.pos)
-                    .and_then(|b| core::str::from_utf8(b).ok())
                     .ok_or_else(|| self.err("invalid UTF-8"))?;
                 out.push_str(run);
             }
@@ -448,6 +450,92 @@ impl Parser<'_> {
             }
         }
     }
+}
+
+/// Exact powers of ten representable in an f64 (10^0 ..= 10^22).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The value of a JSON number already checked against the RFC 8259
+/// grammar.
+///
+/// Not `str::parse::<f64>`: its correctly-rounded slow path carries ~15 kB
+/// of tables and code into the wasm. Numbers with at most 19 significant
+/// digits whose value is an integer below 2^53 or needs at most 22 powers
+/// of ten (every NumericDate, count and option a token or JWK Set carries)
+/// are exact (Clinger's fast path); longer mantissas and larger exponents
+/// are within a few ulps, which no claim check can observe (times are
+/// compared in whole seconds with a tolerance).
+fn number_value(text: &[u8]) -> Option<f64> {
+    let (negative, rest) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let mut mantissa: u64 = 0;
+    let mut digits = 0u32; // significant digits kept in `mantissa`
+    let mut exp10: i64 = 0;
+    let mut i = 0;
+    let mut seen_point = false;
+    while let Some(&b) = rest.get(i) {
+        match b {
+            b'0'..=b'9' => {
+                if mantissa == 0 && b == b'0' {
+                    // Leading zeros carry no significance.
+                    if seen_point {
+                        exp10 -= 1;
+                    }
+                } else if digits < 19 {
+                    mantissa = mantissa * 10 + u64::from(b - b'0');
+                    digits += 1;
+                    if seen_point {
+                        exp10 -= 1;
+                    }
+                } else if !seen_point {
+                    exp10 += 1; // dropped integer digit
+                }
+            }
+            b'.' => seen_point = true,
+            b'e' | b'E' => break,
+            _ => return None,
+        }
+        i += 1;
+    }
+    if let Some(exp) = rest.get(i + 1..) {
+        let (sign, digits) = match exp.split_first() {
+            Some((b'-', d)) => (-1, d),
+            Some((b'+', d)) => (1, d),
+            _ => (1, exp),
+        };
+        let mut e: i64 = 0;
+        for &d in digits {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            e = (e * 10 + i64::from(d - b'0')).min(100_000);
+        }
+        exp10 += sign * e;
+    }
+    let mut value = mantissa as f64;
+    if mantissa != 0 {
+        if exp10 > 0 {
+            let mut e = exp10.min(400);
+            while e > 22 {
+                value *= 1e22;
+                e -= 22;
+            }
+            value *= POW10.get(e as usize).copied().unwrap_or(1.0);
+        } else if exp10 < 0 {
+            let mut e = (-exp10).min(400);
+            while e > 22 {
+                value /= 1e22;
+                e -= 22;
+            }
+            value /= POW10.get(e as usize).copied().unwrap_or(1.0);
+        }
+    }
+    Some(if negative { -value } else { value })
 }
 
 #[cfg(test)]
@@ -505,7 +593,47 @@ mod tests {
         assert_eq!(s, r#""a\"b\\c\u0001\u2028""#);
     }
 
+    #[test]
+    fn numbers() {
+        for (text, n) in [
+            ("0", 0.0),
+            ("-0", -0.0),
+            ("1700000000", 1_700_000_000.0),
+            ("1700000000.5", 1_700_000_000.5),
+            ("-3e2", -300.0),
+            ("2.5E-3", 0.0025),
+            ("0.000001", 1e-6),
+            ("9007199254740993", 9_007_199_254_740_992.0),
+            ("1e-400", 0.0),
+        ] {
+            assert_eq!(parse(text).unwrap().as_f64(), Some(n), "{text}");
+        }
+        // Beyond the fast path: within a few ulps.
+        let big = parse("1e308").unwrap().as_f64().unwrap();
+        assert!((big.to_bits() as i64 - 1e308f64.to_bits() as i64).abs() <= 4);
+        assert!(parse("1.8e308").is_err());
+        assert!(parse(&format!("1{}", "0".repeat(400))).is_err());
+    }
+
     proptest::proptest! {
+        /// Exact where the fast path applies, within a few ulps elsewhere.
+        #[test]
+        fn numbers_agree_with_std(int in 0u64..(1 << 53), frac in 0u32..1_000_000, exp in -30i32..30, neg: bool) {
+            for text in [
+                format!("{}{int}", if neg { "-" } else { "" }),
+                format!("{int}.{frac:06}"),
+                format!("{int}e{exp}"),
+                format!("{frac}.{int}E{exp}"),
+            ] {
+                let ours = number_value(text.as_bytes()).unwrap();
+                let std = text.parse::<f64>().unwrap();
+                let ulps = (ours.to_bits() as i64 - std.to_bits() as i64).unsigned_abs();
+                proptest::prop_assert!(ulps <= 4, "{text}: {ours} vs {std}");
+            }
+            let integer = format!("{int}");
+            proptest::prop_assert_eq!(number_value(integer.as_bytes()), Some(int as f64));
+        }
+
         #[test]
         fn never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
             let _ = parse_bytes(&bytes);

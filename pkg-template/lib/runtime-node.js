@@ -2,37 +2,30 @@
 // faster than WebCrypto for a JWT-sized verify), global fetch, Date.now.
 import { constants, createPublicKey, verify } from 'node:crypto';
 
-const HASH = {
-  ES256: 'sha256', ES384: 'sha384',
-  RS256: 'sha256', RS384: 'sha384', RS512: 'sha512',
-  PS256: 'sha256', PS384: 'sha384', PS512: 'sha512',
-  EdDSA: null,
-};
-
-const encoder = new TextEncoder();
+const HASH = { 256: 'sha256', 384: 'sha384', 512: 'sha512' };
 
 export const nodeRuntime = {
   name: 'node',
   // importKey and verify answer synchronously.
   sync: true,
-  /** Imports a public JWK (object) for `alg`; synchronous. */
-  importKey(jwk) {
-    return createPublicKey({ key: jwk, format: 'jwk' });
-  },
-  /** Verifies `signature` over the ASCII `signingInput`; synchronous boolean. */
-  verify(alg, key, signingInput, signature) {
-    const data = Buffer.from(signingInput, 'latin1');
-    if (alg[0] === 'E' && alg !== 'EdDSA') {
-      return verify(HASH[alg], data, { key, dsaEncoding: 'ieee-p1363' }, signature);
+  /**
+   * Imports a public JWK (object) for `alg`; synchronous. The handle holds
+   * everything `verify` passes to node:crypto, built once per key.
+   */
+  importKey(jwk, alg) {
+    const key = createPublicKey({ key: jwk, format: 'jwk' });
+    const hash = HASH[alg.slice(2)] ?? null;
+    switch (alg.slice(0, 2)) {
+      case 'ES': return { hash, key: { key, dsaEncoding: 'ieee-p1363' } };
+      case 'PS': return { hash, key: { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST } };
+      case 'RS': return { hash, key };
+      default: return { hash: null, key }; // EdDSA
     }
-    if (alg[0] === 'P') {
-      return verify(HASH[alg], data, {
-        key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
-      }, signature);
-    }
-    return verify(HASH[alg], data, key, signature);
   },
+  /** The bytes signed: the ASCII `header.payload` of `token`. */
+  signingInput: (token) => Buffer.from(token.slice(0, token.lastIndexOf('.')), 'latin1'),
+  /** Verifies `signature` over `input` with an imported key; synchronous boolean. */
+  verify: (handle, input, signature) => verify(handle.hash, input, handle.key, signature),
   fetch: (input, init) => globalThis.fetch(input, init),
   now: () => Date.now(),
-  encode: (s) => encoder.encode(s),
 };

@@ -29,15 +29,15 @@ export const webRuntime = {
   name: 'web',
   // importKey and verify answer with promises.
   sync: false,
-  /** Imports a public JWK (object) for `alg`; resolves to a CryptoKey. */
-  importKey(jwk, alg) {
-    return globalThis.crypto.subtle.importKey('jwk', jwk, importParams(alg), false, ['verify']);
+  /** Imports a public JWK (object) for `alg`; resolves to { key: CryptoKey, params }. */
+  async importKey(jwk, alg) {
+    const key = await globalThis.crypto.subtle.importKey('jwk', jwk, importParams(alg), false, ['verify']);
+    return { key, params: verifyParams(alg) };
   },
-  /** Verifies `signature` over the ASCII `signingInput`; resolves to a boolean. */
-  verify(alg, key, signingInput, signature) {
-    return globalThis.crypto.subtle.verify(verifyParams(alg), key, signature, encoder.encode(signingInput));
-  },
+  /** The bytes signed: the ASCII `header.payload` of `token`. */
+  signingInput: (token) => encoder.encode(token.slice(0, token.lastIndexOf('.'))),
+  /** Verifies `signature` over `input` with an imported key; resolves to a boolean. */
+  verify: (handle, input, signature) => globalThis.crypto.subtle.verify(handle.params, handle.key, signature, input),
   fetch: (input, init) => globalThis.fetch(input, init),
   now: () => Date.now(),
-  encode: (s) => encoder.encode(s),
 };

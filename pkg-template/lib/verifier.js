@@ -21,6 +21,8 @@ const IS_WORKERD = typeof navigator !== 'undefined' && navigator.userAgent === '
 const ACCEPT = 'application/jwk-set+json, application/json';
 const STALE = Symbol('key set changed');
 const FETCH = 1;
+/** Algorithm names by the index `prepare` returns (read from the core once). */
+let ALG_NAMES;
 
 function optionsJson(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -77,6 +79,7 @@ export class JwksVerifier {
   /** Per source: { generation, keys: Map<"index:alg", key | Promise<key> | null> } */
   #keyCache;
   #pending;
+  #routed;
 
   /**
    * @param {object} options  issuer, audience (or null), jwks | jwksUri |
@@ -91,6 +94,8 @@ export class JwksVerifier {
     this.#rt = rt;
     this.#now = fixed !== undefined ? () => fixed : () => rt.now() / 1000;
     this.#core = new VerifierCore(text, this.#now());
+    ALG_NAMES ??= VerifierCore.algorithmNames();
+    this.#routed = this.#core.routed;
     const n = this.#core.sourceCount();
     this.#remote = Array.from({ length: n }, (_, i) => this.#core.sourceUri(i));
     this.#keyCache = Array.from({ length: n }, () => ({ generation: -1, keys: new Map() }));
@@ -111,14 +116,25 @@ export class JwksVerifier {
       throw ssoError('malformed', 'the token must be a string (a compact JWS: header.payload.signature)');
     }
     const core = this.#core;
-    const source = core.route(token);
+    const source = this.#routed ? core.route(token) : 0;
     if (this.#remote[source] !== undefined) await this.#ensureKeys(source, token);
     for (let attempt = 0; ; attempt++) {
       const now = this.#now();
       const prepared = core.prepare(source, token, now);
-      let verdict = this.#rt.sync
-        ? this.#verifySync(source, prepared, token, now)
-        : await this.#verifyAsync(source, prepared, token, now);
+      const rt = this.#rt;
+      let verdict;
+      if (rt.sync) {
+        verdict = this.#verifySync(source, prepared, token, now);
+      } else {
+        // Fast path: one candidate whose key is already imported, so the
+        // only await is the signature check itself.
+        const key = prepared.length === 6 ? this.#importedKey(source, prepared) : undefined;
+        if (key !== undefined) {
+          try { verdict = (await rt.verify(key, rt.signingInput(token), prepared[1])) === true; } catch { verdict = false; }
+        } else {
+          verdict = await this.#verifyAsync(source, prepared, token, now);
+        }
+      }
       if (verdict === STALE && attempt === 0) continue;
       if (verdict !== true) throw ssoError('bad_signature', 'the token signature does not verify with any matching key');
       if (prepared[4] !== null) throw prepared[4];
@@ -168,43 +184,62 @@ export class JwksVerifier {
     return slot.keys;
   }
 
+  // Keys are cached per (key index, alg) under the number index * 16 + alg;
+  // a cached value is the runtime's key handle, null when the JWK could not
+  // be imported for that alg, or (async runtimes) a pending import.
+
   #verifySync(source, prepared, token, now) {
-    const [alg, signature, generation] = prepared;
-    const keys = this.#keysOf(source, generation);
-    const input = token.slice(0, token.lastIndexOf('.'));
+    const alg = prepared[0];
+    const keys = this.#keysOf(source, prepared[2]);
+    const rt = this.#rt;
+    let input;
     for (let i = 5; i < prepared.length; i++) {
       const index = prepared[i];
-      const id = `${index}:${alg}`;
+      const id = index * 16 + alg;
       let key = keys.get(id);
       if (key === undefined) {
-        const jwk = this.#core.keyJwk(source, index, generation, now);
+        const jwk = this.#core.keyJwk(source, index, prepared[2], now);
         if (jwk === undefined) return STALE;
-        try { key = this.#rt.importKey(JSON.parse(jwk), alg); } catch { key = null; }
+        try { key = rt.importKey(JSON.parse(jwk), ALG_NAMES[alg]); } catch { key = null; }
         keys.set(id, key);
       }
       if (key === null) continue;
-      try { if (this.#rt.verify(alg, key, input, signature)) return true; } catch { /* not this key */ }
+      input ??= rt.signingInput(token);
+      try { if (rt.verify(key, input, prepared[1])) return true; } catch { /* not this key */ }
     }
     return false;
   }
 
+  /** The imported key of the first candidate, or undefined when not (yet) imported. */
+  #importedKey(source, prepared) {
+    const slot = this.#keyCache[source];
+    if (slot.generation !== prepared[2]) return undefined;
+    const key = slot.keys.get(prepared[5] * 16 + prepared[0]);
+    return key === null || key instanceof Promise ? undefined : key;
+  }
+
   async #verifyAsync(source, prepared, token, now) {
-    const [alg, signature, generation] = prepared;
-    const keys = this.#keysOf(source, generation);
-    const input = token.slice(0, token.lastIndexOf('.'));
+    const alg = prepared[0];
+    const keys = this.#keysOf(source, prepared[2]);
+    const rt = this.#rt;
+    let input;
     for (let i = 5; i < prepared.length; i++) {
       const index = prepared[i];
-      const id = `${index}:${alg}`;
+      const id = index * 16 + alg;
       let key = keys.get(id);
       if (key === undefined) {
-        const jwk = this.#core.keyJwk(source, index, generation, now);
+        const jwk = this.#core.keyJwk(source, index, prepared[2], now);
         if (jwk === undefined) return STALE;
-        key = Promise.resolve().then(() => this.#rt.importKey(JSON.parse(jwk), alg)).catch(() => null);
-        keys.set(id, key);
+        const pending = Promise.resolve().then(() => rt.importKey(JSON.parse(jwk), ALG_NAMES[alg])).catch(() => null);
+        keys.set(id, pending);
+        // Once imported, the key itself replaces the promise (no await per verify).
+        pending.then((k) => { if (keys.get(id) === pending) keys.set(id, k); });
+        key = pending;
       }
-      const resolved = await key;
-      if (resolved === null) continue;
-      try { if (await this.#rt.verify(alg, resolved, input, signature)) return true; } catch { /* not this key */ }
+      if (key instanceof Promise) key = await key;
+      if (key === null) continue;
+      input ??= rt.signingInput(token);
+      try { if (await rt.verify(key, input, prepared[1])) return true; } catch { /* not this key */ }
     }
     return false;
   }

@@ -3,22 +3,115 @@
 //! Padding, whitespace, characters outside the URL-safe alphabet and
 //! non-canonical trailing bits are all rejected, so one byte string has
 //! exactly one encoding (no signature malleability through the encoding).
+//!
+//! A small table-driven codec rather than `base64ct`: everything decoded
+//! here is public (tokens, public keys), so constant time buys nothing, and
+//! this is the hot loop of `prepare` in the size-optimised wasm build.
 
-use base64ct::{Base64UrlUnpadded, Encoding};
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const INVALID: u8 = 0xff;
+
+/// Byte -> 6-bit value, `INVALID` outside the URL-safe alphabet.
+// Indexing in a const initialiser: an out-of-range index would fail the
+// build, never a run.
+#[allow(clippy::indexing_slicing)]
+static DECODE: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 64 {
+        table[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+#[inline(always)]
+fn sextet(byte: u8) -> Option<u32> {
+    match DECODE.get(usize::from(byte)).copied().unwrap_or(INVALID) {
+        INVALID => None,
+        v => Some(u32::from(v)),
+    }
+}
 
 /// Decodes strict unpadded base64url; `None` on any deviation.
 pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
-    Base64UrlUnpadded::decode_vec(text).ok()
+    let input = text.as_bytes();
+    let tail = match input.len() % 4 {
+        0 => 0,
+        2 => 1,
+        3 => 2,
+        // A length of 4n+1 cannot encode whole bytes.
+        _ => return None,
+    };
+    let mut out = vec![0u8; input.len() / 4 * 3 + tail];
+    // Slice patterns rather than iterator adaptors: the size-optimised
+    // build does not inline the latter, and this is the hot loop.
+    let mut src = input;
+    let mut dst: &mut [u8] = &mut out;
+    while let [a, b, c, d, more @ ..] = src {
+        let n = sextet(*a)? << 18 | sextet(*b)? << 12 | sextet(*c)? << 6 | sextet(*d)?;
+        if let [x, y, z, rest @ ..] = core::mem::take(&mut dst) {
+            *x = (n >> 16) as u8;
+            *y = (n >> 8) as u8;
+            *z = n as u8;
+            dst = rest;
+        }
+        src = more;
+    }
+    // 2 chars carry 1 byte (4 spare bits), 3 chars 2 bytes (2 spare bits);
+    // spare bits must be zero (canonical encoding).
+    match (src, dst) {
+        ([], []) => {}
+        ([a, b], [x]) => {
+            let n = sextet(*a)? << 6 | sextet(*b)?;
+            if n & 0xf != 0 {
+                return None;
+            }
+            *x = (n >> 4) as u8;
+        }
+        ([a, b, c], [x, y]) => {
+            let n = sextet(*a)? << 12 | sextet(*b)? << 6 | sextet(*c)?;
+            if n & 0x3 != 0 {
+                return None;
+            }
+            *x = (n >> 10) as u8;
+            *y = (n >> 2) as u8;
+        }
+        _ => return None,
+    }
+    Some(out)
 }
 
 /// Encodes bytes as unpadded base64url.
 pub(crate) fn encode(bytes: &[u8]) -> String {
-    Base64UrlUnpadded::encode_string(bytes)
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    let mut push = |n: u32, shifts: &[u32]| {
+        for shift in shifts {
+            let sym = ALPHABET.get(((n >> shift) & 63) as usize).copied();
+            out.push(char::from(sym.unwrap_or(b'A')));
+        }
+    };
+    let mut rest = bytes;
+    while let [a, b, c, more @ ..] = rest {
+        push(
+            u32::from(*a) << 16 | u32::from(*b) << 8 | u32::from(*c),
+            &[18, 12, 6, 0],
+        );
+        rest = more;
+    }
+    match rest {
+        [a] => push(u32::from(*a) << 16, &[18, 12]),
+        [a, b] => push(u32::from(*a) << 16 | u32::from(*b) << 8, &[18, 12, 6]),
+        _ => {}
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    use proptest::prelude::*;
 
     #[test]
     fn rejects_padding_whitespace_and_non_canonical_bits() {
@@ -26,9 +119,26 @@ mod tests {
         assert_eq!(decode("").unwrap(), b"");
         for bad in [
             "YWI=", "YW I", "YWI\n", " YWI", "YWJ", "YW+", "YW/", "Y", "YWI==", "YQ=", "\u{e9}",
+            "YR", "YWJj=", "YWJjZ",
         ] {
             assert!(decode(bad).is_none(), "accepted {bad:?}");
         }
         assert_eq!(encode(b"ab"), "YWI");
+        assert_eq!(encode(b""), "");
+        assert_eq!(encode(b"\xfb\xff"), "-_8");
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_base64ct(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..80)) {
+            let text = Base64UrlUnpadded::encode_string(&bytes);
+            prop_assert_eq!(encode(&bytes), text.clone());
+            prop_assert_eq!(decode(&text), Some(bytes));
+        }
+
+        #[test]
+        fn decodes_exactly_what_base64ct_decodes(text in "[A-Za-z0-9_=+/ -]{0,12}") {
+            prop_assert_eq!(decode(&text), Base64UrlUnpadded::decode_vec(&text).ok());
+        }
     }
 }

@@ -52,7 +52,7 @@ impl<'a> Opts<'a> {
         if let Some((key, _)) = object.iter().find(|(k, _)| !allowed.contains(k)) {
             return Err(Error::options(format!(
                 "unknown option \"{key}\" in {what}; the options are: {}",
-                allowed.join(", ")
+                comma_list(allowed.iter().copied())
             )));
         }
         Ok(Self { object, what })
@@ -125,6 +125,19 @@ impl<'a> Opts<'a> {
             Some(_) => Err(self.wrong(key, "an object or JSON text")),
         }
     }
+}
+
+/// `a, b, c` (not `[&str]::join`, whose generic copy loop costs ~1 kB of
+/// wasm for two error messages).
+fn comma_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(item);
+    }
+    out
 }
 
 fn strings_of(value: &Value) -> Option<Vec<String>> {
@@ -366,6 +379,22 @@ impl VerifierCore {
         Ok(Self::build(options_json, now_sec(now))?)
     }
 
+    /// The algorithm names, in the order `prepare` numbers them.
+    #[wasm_bindgen(js_name = algorithmNames)]
+    pub fn algorithm_names() -> Vec<JsValue> {
+        Algorithm::ALL
+            .iter()
+            .map(|a| JsValue::from_str(a.as_str()))
+            .collect()
+    }
+
+    /// True when the key source depends on the token's `iss` (issuer
+    /// routing): then call `route` first, else the source is 0.
+    #[wasm_bindgen(getter)]
+    pub fn routed(&self) -> bool {
+        !self.routes.is_empty()
+    }
+
     /// How many key sources (1, or one per issuer with `issuers`).
     #[wasm_bindgen(js_name = sourceCount)]
     pub fn source_count(&self) -> usize {
@@ -405,12 +434,11 @@ impl VerifierCore {
             .find(|(known, _)| *known == iss)
             .map(|(_, i)| *i)
             .ok_or_else(|| {
-                let known: Vec<&str> = self.routes.iter().map(|(k, _)| k.as_str()).collect();
                 Error::new(
                     ErrorCode::IssuerMismatch,
                     format!(
                         "unexpected \"iss\" value; this verifier accepts tokens from {}",
-                        known.join(", ")
+                        comma_list(self.routes.iter().map(|(k, _)| k.as_str()))
                     ),
                 )
                 .into()
@@ -517,7 +545,8 @@ impl VerifierCore {
     /// Parses and checks `token` against `source` at `now` (seconds).
     ///
     /// Returns `[alg, signature, generation, payloadJson, claimError,
-    /// ...candidateKeyIndexes]`. `claimError` (an Error or null) must be
+    /// ...candidateKeyIndexes]`, `alg` as an index into
+    /// [`Self::algorithm_names`]. `claimError` (an Error or null) must be
     /// thrown only after the signature verified (so forged tokens always
     /// answer `bad_signature`); `payloadJson` is null when it is set.
     pub fn prepare(
@@ -544,7 +573,11 @@ impl VerifierCore {
         };
         let prepared = jose::prepare(token, &keys, &src.options, now)?;
         let out = js_sys::Array::new();
-        out.push(&JsValue::from_str(prepared.alg().as_str()));
+        let alg = Algorithm::ALL
+            .iter()
+            .position(|a| *a == prepared.alg())
+            .unwrap_or_default();
+        out.push(&JsValue::from_f64(alg as f64));
         out.push(&js_sys::Uint8Array::from(prepared.signature()).into());
         out.push(&JsValue::from_f64(generation as f64));
         let candidates: Vec<usize> = prepared.candidates().to_vec();

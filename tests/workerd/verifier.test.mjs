@@ -1,0 +1,129 @@
+// The verifier inside the real workerd (WebCrypto backend, the `workerd`
+// export condition): the shared vector suite, a remote JWK Set served on
+// 127.0.0.1, and good tokens still verifying after a burst of bad ones in
+// the same instance (no trap poisons it).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
+import { startWorker } from '../support/workerd.mjs';
+import { startJwksServer } from '../support/jwks-server.mjs';
+import { makeVectors, ISS, AUD, NOW } from '../vectors/make.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const vectors = await makeVectors();
+
+const WORKER = `
+import { JwksVerifier } from 'extension-sso/verifier';
+import { runVectors } from './tests/vectors/run.mjs';
+const remote = new Map();
+const verdict = (p) => p.then((c) => ({ ok: true, iss: c.iss }), (e) => ({ ok: false, code: e.code, retryable: e.retryable, isError: e instanceof Error }));
+export default { async fetch(req) {
+  const { pathname } = new URL(req.url);
+  if (pathname === '/__ready') return new Response('ready');
+  const body = await req.json();
+  if (pathname === '/vectors') {
+    return Response.json({ runtime: navigator.userAgent, results: await runVectors(JwksVerifier, body) });
+  }
+  if (pathname === '/remote') {
+    // One verifier per jwksUri for the life of the isolate, as a worker keeps it.
+    let v = remote.get(body.options.jwksUri);
+    if (!v) { v = new JwksVerifier(body.options); remote.set(body.options.jwksUri, v); }
+    const out = [];
+    for (const t of body.tokens) out.push(await verdict(v.verify(t)));
+    return Response.json({ out, cache: v.exportCache() ?? null });
+  }
+  if (pathname === '/burst') {
+    const v = JwksVerifier.fromJwks(body.jwks, body.options);
+    const before = [];
+    for (const t of body.good) before.push(await verdict(v.verify(t)));
+    const bad = {};
+    for (let i = 0; i < body.rounds; i++) {
+      for (const t of body.bad) { const r = await verdict(v.verify(t)); bad[r.code] = (bad[r.code] ?? 0) + 1; }
+    }
+    const afterwards = [];
+    for (const t of body.good) afterwards.push(await verdict(v.verify(t)));
+    return Response.json({ before, bad, after: afterwards });
+  }
+  return new Response('not found', { status: 404 });
+} };`;
+
+let worker;
+let jwksServer;
+before(async () => {
+  worker = await startWorker(WORKER, { resolveDir: ROOT });
+  jwksServer = await startJwksServer({ jwks: vectors.jwks });
+});
+after(async () => {
+  await worker?.stop();
+  await jwksServer?.close();
+});
+
+async function post(path, body) {
+  const res = await fetch(worker.url + path, { method: 'POST', body: JSON.stringify(body) });
+  const text = await res.text();
+  assert.equal(res.status, 200, `${path}: ${text}\n${worker.logs()}`);
+  return JSON.parse(text);
+}
+
+let vectorRun;
+const vectorResults = () => (vectorRun ??= post('/vectors', vectors));
+
+test('the worker runs inside workerd', async () => {
+  const { runtime, results } = await vectorResults();
+  assert.equal(runtime, 'Cloudflare-Workers');
+  assert.equal(results.length, vectors.cases.length);
+});
+
+for (const [i, c] of vectors.cases.entries()) {
+  test(`workerd vector: ${c.name}`, async () => {
+    const { results } = await vectorResults();
+    assert.equal(results[i].name, c.name);
+    assert.equal(results[i].got, c.expect);
+  });
+}
+
+const goodTokens = () => vectors.cases.filter((c) => c.expect === 'ok' && c.name.includes('signed by jose')).map((c) => c.token);
+
+test('remote JWK Set from 127.0.0.1: fetched once, then served from the cache; the snapshot exports', async () => {
+  const hits = jwksServer.hits();
+  const options = { jwksUri: jwksServer.url, issuer: ISS, audience: AUD, now: NOW };
+  const first = await post('/remote', { options, tokens: goodTokens() });
+  assert.deepEqual(first.out.map((r) => r.ok), goodTokens().map(() => true), JSON.stringify(first.out));
+  assert.equal(jwksServer.hits() - hits, 1);
+  assert.match(jwksServer.lastRequest().headers.accept, /application\/jwk-set\+json/);
+  const second = await post('/remote', { options, tokens: goodTokens() });
+  assert.ok(second.out.every((r) => r.ok));
+  assert.equal(jwksServer.hits() - hits, 1, 'the second request used the cached set');
+  assert.deepEqual(Object.keys(second.cache), [jwksServer.url]);
+  assert.equal(second.cache[jwksServer.url].fetchedAt, NOW);
+});
+
+test('remote JWK Set in workerd: a failing server gives a retryable jwks_fetch_failed', async () => {
+  const failing = await startJwksServer({ jwks: vectors.jwks });
+  try {
+    failing.setStatus(500);
+    const { out } = await post('/remote', { options: { jwksUri: failing.url, issuer: ISS, audience: AUD, now: NOW }, tokens: goodTokens().slice(0, 1) });
+    assert.deepEqual(out[0], { ok: false, code: 'jwks_fetch_failed', retryable: true, isError: true });
+  } finally {
+    await failing.close();
+  }
+});
+
+test('good tokens still verify in the same instance after a burst of bad ones', async () => {
+  const { privateKey } = await import('jose').then((j) => j.generateKeyPair('ES256'));
+  const bad = [
+    // Rejected cases whose options are the plain ones the burst verifier uses.
+    ...vectors.cases.filter((c) => c.expect !== 'ok' && typeof c.token === 'string' && Object.keys(c.options).length === 2)
+      .map((c) => c.token),
+    'a'.repeat(20000), '\u0000.\u0000.\u0000', '....', await new SignJWT({ iss: ISS, aud: AUD, exp: NOW + 60 })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k-ES256' }).sign(privateKey),
+  ];
+  const res = await post('/burst', { jwks: vectors.jwks, options: { issuer: ISS, audience: AUD, now: NOW }, good: goodTokens(), bad, rounds: 5 });
+  assert.ok(res.before.every((r) => r.ok), JSON.stringify(res.before));
+  assert.ok(res.after.every((r) => r.ok), JSON.stringify(res.after));
+  assert.equal(res.bad.undefined, undefined, `every bad token is rejected with a code: ${JSON.stringify(res.bad)}`);
+  assert.equal(Object.values(res.bad).reduce((a, b) => a + b, 0), bad.length * 5);
+  assert.ok(res.bad.bad_signature >= 5 && res.bad.malformed >= 5, JSON.stringify(res.bad));
+});

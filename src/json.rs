@@ -141,15 +141,191 @@ impl Value {
     }
 }
 
-/// Writes an integer-valued number without a fraction; other numbers in
-/// Rust's shortest round-trip form.
+/// Writes an integer-valued number without a fraction; other numbers as the
+/// shortest decimal that reads back as the same double, without exponent
+/// (the form Rust's `{}` prints), by [`write_float`].
 fn write_number(out: &mut String, n: f64) {
     use core::fmt::Write;
     if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
         let _ = write!(out, "{}", n as i64);
     } else {
-        let _ = write!(out, "{n}");
+        write_float(out, n);
     }
+}
+
+/// A finite double as a plain decimal (`0.1`, `-2.5e-7` as `-0.00000025`,
+/// `1e21` as `1000000000000000000000`) with the fewest significant digits
+/// that read back as exactly `n`; `null` for NaN and infinities (which
+/// `Value::Number` never holds).
+///
+/// Small on purpose: `core::fmt`'s float printing (Grisu with a Dragon4
+/// fallback) is ~14 kB of wasm, and the float parser's tables another
+/// ~11 kB. The exact decimal expansions of `n` and of the two midpoints to
+/// its neighbours are computed with a tiny big integer; `n` rounded to 1, 2,
+/// … 17 significant digits is written as soon as it lies between the
+/// midpoints (on one with an even mantissa, as round-half-even reads it).
+/// 17 digits always do.
+fn write_float(out: &mut String, n: f64) {
+    if !n.is_finite() {
+        out.push_str("null");
+        return;
+    }
+    let bits = n.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1 << 52) - 1);
+    // |n| = mantissa · 2^exp
+    let (mantissa, exp) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1 << 52), biased - 1075)
+    };
+    let (digits, mut point) = exact_decimal(mantissa, exp);
+    // The midpoints to the neighbouring doubles (the lower one is closer
+    // when the mantissa is the smallest of its binade).
+    let (low, low_point) = if mantissa == 1 << 52 && biased > 1 {
+        exact_decimal(4 * mantissa - 1, exp - 2)
+    } else {
+        exact_decimal(2 * mantissa - 1, exp - 1)
+    };
+    let (high, high_point) = exact_decimal(2 * mantissa + 1, exp - 1);
+    let ties_read_back = mantissa % 2 == 0;
+    let mut best = digits.clone();
+    let inside = |candidate: &[u8], candidate_point: i32| {
+        let above_low = cmp_decimal(candidate, candidate_point, &low, low_point);
+        let below_high = cmp_decimal(candidate, candidate_point, &high, high_point);
+        (above_low.is_gt() || (ties_read_back && above_low.is_eq()))
+            && (below_high.is_lt() || (ties_read_back && below_high.is_eq()))
+    };
+    'search: for precision in 1..=digits.len().min(17) {
+        // `n` cut to `precision` digits, and that plus one in the last
+        // digit; the closer one first. (Near a power of two the midpoints
+        // are not symmetric: the farther one can be the only one inside.)
+        let down: Vec<u8> = digits.iter().take(precision).copied().collect();
+        let mut up = down.clone();
+        let mut up_point = point;
+        let mut carried = true;
+        for d in up.iter_mut().rev() {
+            if *d == b'9' {
+                *d = b'0';
+            } else {
+                *d += 1;
+                carried = false;
+                break;
+            }
+        }
+        if carried {
+            // 99.. became 00..: it is 10.., one more integer digit.
+            if let Some(first) = up.first_mut() {
+                *first = b'1';
+            }
+            up_point += 1;
+        }
+        let round_up = digits.get(precision).is_some_and(|&d| d >= b'5');
+        let tries = if round_up {
+            [(up, up_point), (down, point)]
+        } else {
+            [(down, point), (up, up_point)]
+        };
+        for (candidate, candidate_point) in tries {
+            if inside(&candidate, candidate_point) {
+                best = candidate;
+                point = candidate_point;
+                break 'search;
+            }
+        }
+    }
+    while best.last() == Some(&b'0') {
+        best.pop();
+    }
+    if n.is_sign_negative() {
+        out.push('-');
+    }
+    let len = best.len() as i32;
+    let push_digits = |out: &mut String, ds: &[u8]| out.extend(ds.iter().map(|&d| char::from(d)));
+    if point <= 0 {
+        out.push_str("0.");
+        for _ in point..0 {
+            out.push('0');
+        }
+        push_digits(out, &best);
+    } else if point >= len {
+        push_digits(out, &best);
+        for _ in len..point {
+            out.push('0');
+        }
+    } else if let (Some(int), Some(frac)) = (best.get(..point as usize), best.get(point as usize..))
+    {
+        push_digits(out, int);
+        out.push('.');
+        push_digits(out, frac);
+    }
+}
+
+/// The exact decimal digits of `mantissa · 2^exp` (`mantissa` > 0, below
+/// 2^56): `(digits, point)` with the value `0.digits · 10^point`, the first
+/// digit non-zero. Base-10⁹ limbs, multiplied by 2^29 or 5^13 at a time
+/// (`m · 2^-k = m · 5^k / 10^k`).
+fn exact_decimal(mantissa: u64, exp: i32) -> (Vec<u8>, i32) {
+    const BASE: u64 = 1_000_000_000;
+    let mut limbs: Vec<u32> = vec![
+        (mantissa % BASE) as u32,
+        (mantissa / BASE % BASE) as u32,
+        (mantissa / BASE / BASE) as u32,
+    ];
+    let (mut left, step, factor, scale) = if exp >= 0 {
+        (exp, 29, 1u64 << 29, 0)
+    } else {
+        (-exp, 13, 1_220_703_125u64, -exp) // 5^13
+    };
+    while left > 0 {
+        let k = left.min(step);
+        let f = if k == step {
+            factor
+        } else if exp >= 0 {
+            1u64 << k
+        } else {
+            5u64.pow(k as u32)
+        };
+        let mut carry = 0u64;
+        for limb in limbs.iter_mut() {
+            let v = u64::from(*limb) * f + carry;
+            *limb = (v % BASE) as u32;
+            carry = v / BASE;
+        }
+        while carry > 0 {
+            limbs.push((carry % BASE) as u32);
+            carry /= BASE;
+        }
+        left -= k;
+    }
+    let mut digits = Vec::with_capacity(limbs.len() * 9);
+    for limb in limbs.iter().rev() {
+        let mut chunk = [b'0'; 9];
+        let mut v = *limb;
+        for d in chunk.iter_mut().rev() {
+            *d = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        digits.extend_from_slice(&chunk);
+    }
+    let lead = digits
+        .iter()
+        .position(|&d| d != b'0')
+        .unwrap_or(digits.len());
+    let digits = digits.get(lead..).map(<[u8]>::to_vec).unwrap_or_default();
+    let point = digits.len() as i32 - scale;
+    (digits, point)
+}
+
+/// Compares `0.a · 10^a_point` with `0.b · 10^b_point` (first digits non-zero).
+fn cmp_decimal(a: &[u8], a_point: i32, b: &[u8], b_point: i32) -> core::cmp::Ordering {
+    a_point.cmp(&b_point).then_with(|| {
+        let digit = |ds: &[u8], i: usize| ds.get(i).copied().unwrap_or(b'0');
+        (0..a.len().max(b.len()))
+            .map(|i| digit(a, i).cmp(&digit(b, i)))
+            .find(|o| o.is_ne())
+            .unwrap_or(core::cmp::Ordering::Equal)
+    })
 }
 
 /// Writes `s` as a quoted, escaped JSON string.
@@ -615,6 +791,64 @@ mod tests {
         assert!(parse(&format!("1{}", "0".repeat(400))).is_err());
     }
 
+    /// The reader is exact on the fast path (up to 19 significant digits,
+    /// exponents up to 22) and within a few ulps beyond it.
+    fn assert_ulps_close(read: Value, n: f64) {
+        let r = read.as_f64().unwrap();
+        let apart = (r.to_bits() as i64)
+            .wrapping_sub(n.to_bits() as i64)
+            .unsigned_abs();
+        assert!(apart <= 4 || r == n, "{n:e} read back as {r:e}");
+    }
+
+    fn number_text(n: f64) -> String {
+        Value::Number(n).to_json()
+    }
+
+    #[test]
+    fn writes_numbers_like_rust_display() {
+        for n in [
+            0.1,
+            -0.1,
+            2.5,
+            1.5e-7,
+            -3.25e-300,
+            5e-324,
+            1e21,
+            9.007_199_254_740_993e15,
+            2.225_073_858_507_201e-308,
+            0.3,
+            123.456,
+            1e-5,
+            -1.0e16,
+            0.1 + 0.2,
+            1.0 / 3.0,
+        ] {
+            assert_eq!(number_text(n), format!("{n}"), "{n:e}");
+            assert_ulps_close(parse(&number_text(n)).unwrap(), n);
+        }
+        // Powers of two (the closer lower midpoint), subnormals, neighbours.
+        for k in -1074i32..1024 {
+            let bits = if k >= -1022 {
+                ((k + 1023) as u64) << 52
+            } else {
+                1 << (k + 1074)
+            };
+            for b in [bits.saturating_sub(1), bits, bits + 1] {
+                let n = f64::from_bits(b);
+                if n > 0.0 && (n.fract() != 0.0 || n >= 9.007_199_254_740_992e15) {
+                    assert_eq!(number_text(n), format!("{n}"), "{n:e}");
+                }
+            }
+        }
+        assert_eq!(number_text(-0.0), "0");
+        assert_eq!(number_text(9.5), "9.5");
+        // The double nearest 1e23 is 99999999999999991611392: rounding carries.
+        assert_eq!(number_text(1e23), format!("1{}", "0".repeat(23)));
+        assert_eq!(number_text(1700000000.0), "1700000000");
+        assert_eq!(number_text(f64::NAN), "null");
+    }
+
     proptest::proptest! {
         /// Exact where the fast path applies, within a few ulps elsewhere.
         #[test]
@@ -632,6 +866,18 @@ mod tests {
             }
             let integer = format!("{int}");
             proptest::prop_assert_eq!(number_value(integer.as_bytes()), Some(int as f64));
+        }
+
+        #[test]
+        fn numbers_read_back_exactly(bits in proptest::num::u64::ANY) {
+            let n = f64::from_bits(bits);
+            if n.is_finite() {
+                let text = number_text(n);
+                assert_ulps_close(parse(&text).unwrap(), n);
+                if n.fract() != 0.0 || n.abs() >= 9.007_199_254_740_992e15 {
+                    proptest::prop_assert_eq!(text, format!("{n}"));
+                }
+            }
         }
 
         #[test]

@@ -33,11 +33,20 @@ function plainObject(value, what) {
   return value;
 }
 
-/** Drops `undefined` members (serde sees them as present otherwise). */
+/** Drops `undefined` members (an explicit `null` stays). */
 function defined(object) {
   const out = {};
   for (const [k, v] of Object.entries(object)) if (v !== undefined) out[k] = v;
   return out;
+}
+
+/** The options as JSON text, the form the wasm core reads them in. */
+function optionsJson(object, what) {
+  try {
+    return JSON.stringify(object);
+  } catch (e) {
+    throw ssoError('invalid_options', `${what} options must be plain data: ${e.message}`);
+  }
 }
 
 /** The response headers as [name, value] pairs, one pair per Set-Cookie. */
@@ -116,7 +125,7 @@ const nowSec = (rt) => rt.now() / 1000;
 export async function exchangeCode(options) {
   const rt = runtime.get();
   const opts = defined(plainObject(options, 'exchangeCode'));
-  const request = exchangeCodeRequest(opts);
+  const request = exchangeCodeRequest(optionsJson(opts, 'exchangeCode'));
   const res = await send(rt, request, 'token endpoint');
   return parseExchangeResponse(opts.profile, res.status, res.headers, res.body, nowSec(rt));
 }
@@ -124,7 +133,7 @@ export async function exchangeCode(options) {
 /** Refreshes tokens with a refresh token (RFC 6749 §6). Resolves like `exchangeCode`. */
 export async function refreshTokens(options) {
   const rt = runtime.get();
-  const request = refreshRequest(defined(plainObject(options, 'refreshTokens')));
+  const request = refreshRequest(optionsJson(defined(plainObject(options, 'refreshTokens')), 'refreshTokens'));
   const res = await send(rt, request, 'token endpoint');
   return parseTokenResponse(res.status, res.headers, res.body, nowSec(rt));
 }
@@ -138,9 +147,10 @@ export async function refreshTokens(options) {
 export async function matrixTokenLogin(options) {
   const rt = runtime.get();
   const opts = defined(plainObject(options, 'matrixTokenLogin'));
-  const login = matrixTokenLoginRequest(opts);
+  const text = optionsJson(opts, 'matrixTokenLogin');
+  const login = matrixTokenLoginRequest(text);
   if (opts.checkLoginFlows !== false) {
-    const res = await send(rt, matrixLoginFlowsRequest(opts), 'homeserver');
+    const res = await send(rt, matrixLoginFlowsRequest(text), 'homeserver');
     checkLoginFlows(res.status, res.headers, res.body);
   }
   const res = await send(rt, login, 'homeserver');
@@ -198,7 +208,7 @@ export function createHandoffHandler(options) {
   if (typeof onError !== 'function') throw ssoError('invalid_options', 'onError must be a function');
   const opts = defined(rest);
   if (opts.session !== undefined && opts.session !== null) opts.session = defined(plainObject(opts.session, 'session'));
-  const core = new HandoffCore(opts);
+  const core = new HandoffCore(optionsJson(opts, 'createHandoffHandler'));
 
   const report = (error, status, request) => {
     try { onError(error, { status, method: request.method, url: request.url }); } catch { /* never let logging fail a request */ }
@@ -324,7 +334,7 @@ export class ServiceClientTokenProvider {
     if (typeof options !== 'string' && issuerUrl !== undefined) {
       throw ssoError('invalid_options', 'pass either ({ accessKey, issuerUrl }) or (accessKey, issuerUrl)');
     }
-    this.#core = new ServiceClientCore(defined(opts));
+    this.#core = new ServiceClientCore(optionsJson(defined(opts), 'ServiceClientTokenProvider'));
     registry?.register(this, this.#core);
   }
 

@@ -61,6 +61,7 @@ pub use session::{
     EXPIRY_MARGIN_SEC,
 };
 pub use url::origin_of;
+pub(crate) use url::split_scheme;
 
 /// Forgets every pending flow (`logout()`); the facade also drops the
 /// in-memory session.

@@ -857,7 +857,8 @@ fn validate_origin(origin: &str) -> Result<()> {
             "each allowedOrigins entry must be an origin such as \"chrome-extension://<id>\" or \"https://ext.example\": lowercase scheme://host[:port], no path, no trailing slash, no wildcard",
         )
     };
-    let (scheme, authority) = origin.split_once("://").ok_or_else(invalid)?;
+    // No scheme has a ':', so this is `split_once("://")`.
+    let (scheme, authority) = crate::oauth::split_scheme(origin).ok_or_else(invalid)?;
     let scheme_ok = scheme
         .bytes()
         .next()

@@ -432,7 +432,10 @@ fn public_members(key: &SigningKey) -> Vec<(&'static str, String)> {
 /// members in lexicographic order, no whitespace (RFC 8037 §2 for OKP).
 fn thumbprint(key: &SigningKey) -> String {
     let mut members = public_members(key);
-    members.sort_by(|a, b| a.0.cmp(b.0));
+    // Lexicographic order: "crv" < "kty" < "x" < "y", and public_members
+    // lists kty, crv first (a swap instead of a sort routine in the wasm).
+    members.swap(0, 1);
+    debug_assert!(members.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0)));
     let mut canonical = String::from("{");
     for (i, (name, value)) in members.iter().enumerate() {
         if i > 0 {

@@ -3,7 +3,7 @@
 //! A thin facade over [`crate::oauth`]: the core decides, this module only
 //! executes — `sessionStorage` (or memory in popup mode; never
 //! `localStorage`), `history.replaceState`, `location.assign`,
-//! `window.open`, `postMessage` / `BroadcastChannel` and `fetch` (gloo-net).
+//! `window.open`, `postMessage` / `BroadcastChannel` and the global `fetch`.
 //!
 //! Promises: methods that may do I/O return a `Promise`. Their synchronous
 //! part (validation, storage checks, `window.open` in popup mode, scrubbing
@@ -14,6 +14,7 @@
 //! or `top` once the host accepted), the page unloads and the returned
 //! `Promise` never settles; the login completes on the callback page.
 
+use super::options::{self, Opts, MAX_SAFE_INTEGER};
 use crate::oauth::{
     self, accept_callback_message, accept_host_reply, auth_service, callback_message,
     callback_message_origins, complete, is_auth_service_web_login_step, is_callback, matrix,
@@ -27,16 +28,15 @@ use crate::platform::{Clock, MemoryStorage, OsRandom, Storage, SystemClock};
 use crate::{json, Error, ErrorCode, Result};
 use core::future::Future;
 use core::pin::Pin;
-use gloo_net::http::Request;
 use js_sys::{Function, Object, Promise, Reflect, JSON};
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde::Deserialize;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::{BroadcastChannel, MessageEvent, RequestCredentials, Window};
+use web_sys::{
+    BroadcastChannel, Headers, MessageEvent, RequestCredentials, RequestInit, Response, Window,
+};
 
 const PROBE_KEY: &str = "extension-sso:probe";
 const SESSION_KEY_PREFIX: &str = "extension-sso:session:";
@@ -44,35 +44,9 @@ const POPUP_POLL_MS: i32 = 500;
 
 // ---------------------------------------------------------------- options
 
-/// `extraParams`: an object of string parameters, kept in insertion order.
-struct Pairs(Vec<(String, String)>);
-
-impl<'de> Deserialize<'de> for Pairs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Pairs;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("an object of string parameters")
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> core::result::Result<Pairs, A::Error> {
-                let mut pairs = Vec::new();
-                while let Some(pair) = map.next_entry::<String, String>()? {
-                    pairs.push(pair);
-                }
-                Ok(Pairs(pairs))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-/// Every key of [`Options`], by its JS name. serde-wasm-bindgen reads only
-/// the fields it knows from a plain object (so `deny_unknown_fields` alone
-/// never sees a typo); the keys are checked against this list first.
+/// Every key of [`Options`], by its JS name. The object's own keys are
+/// checked against this list (`undefined` members included) before it is
+/// read as JSON.
 const OPTION_NAMES: &[&str] = &[
     "profile",
     "authorizationEndpoint",
@@ -117,10 +91,8 @@ fn check_option_names(options: &JsValue) -> Result<()> {
 }
 
 /// The options object of `new ExtensionClient({...})`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Options {
-    profile: String,
+    profile: Option<String>,
     // oauth2
     authorization_endpoint: Option<String>,
     client_id: Option<String>,
@@ -129,7 +101,7 @@ struct Options {
     issuer: Option<String>,
     use_pkce: Option<bool>,
     token_endpoint: Option<String>,
-    extra_params: Option<Pairs>,
+    extra_params: Option<Vec<(String, String)>>,
     // mia-console
     console_url: Option<String>,
     tenant_id: Option<String>,
@@ -152,8 +124,13 @@ struct Options {
     persist_session: Option<bool>,
 }
 
-fn required(profile: &str, name: &str, value: Option<String>) -> Result<String> {
-    value.ok_or_else(|| Error::options(format!("profile '{profile}' needs {name}")))
+/// Requires every option of `present` that `profile` needs. Checked before
+/// any option is moved out, so an early return drops the options whole.
+fn required(profile: &str, present: &[(&str, bool)]) -> Result<()> {
+    match present.iter().find(|(_, is_set)| !*is_set) {
+        Some((name, _)) => Err(Error::options(format!("profile '{profile}' needs {name}"))),
+        None => Ok(()),
+    }
 }
 
 /// Rejects options that belong to another profile (they would be ignored).
@@ -167,13 +144,60 @@ fn foreign(profile: &str, present: &[(&str, bool)]) -> Result<()> {
 }
 
 impl Options {
-    fn into_config(self) -> Result<(ClientConfig, bool)> {
+    /// Reads the options object (`undefined` members dropped, `null` = not set).
+    fn from_js(options: &JsValue) -> Result<Self> {
+        let text = JSON::stringify(options)
+            .ok()
+            .and_then(|t| t.as_string())
+            .ok_or_else(|| Error::options("ExtensionClient options must be plain data"))?;
+        let root = options::parse(&text, "ExtensionClient")?;
+        let o = Opts::new(&root, "ExtensionClient")?;
+        let options = Options {
+            profile: o.string("profile"),
+            authorization_endpoint: o.string("authorizationEndpoint"),
+            client_id: o.string("clientId"),
+            redirect_uri: o.string("redirectUri"),
+            scope: o.string("scope"),
+            issuer: o.string("issuer"),
+            use_pkce: o.boolean("usePkce"),
+            token_endpoint: o.string("tokenEndpoint"),
+            extra_params: o.string_pairs("extraParams"),
+            console_url: o.string("consoleUrl"),
+            tenant_id: o.string("tenantId"),
+            extension_id: o.string("extensionId"),
+            homeserver_url: o.string("homeserverUrl"),
+            idp_id: o.string("idpId"),
+            auth_service_url: o.string("authServiceUrl"),
+            app_id: o.string("appId"),
+            provider_id: o.string("providerId"),
+            redirect: o.string("redirect"),
+            token_handoff_url: o.string("tokenHandoffUrl"),
+            navigation: o.string("navigation"),
+            state_ttl_sec: o.uint("stateTtlSec", MAX_SAFE_INTEGER),
+            iss_policy: o.string("issPolicy"),
+            host_origin: o.string("hostOrigin"),
+            cookie_session: o.boolean("cookieSession"),
+            persist_session: o.boolean("persistSession"),
+        };
+        o.done()?;
+        if options.profile.is_none() {
+            return Err(Error::options(
+                "ExtensionClient options: missing field `profile`",
+            ));
+        }
+        Ok(options)
+    }
+
+    /// Every check that needs no option moved out: the profile, options of
+    /// other profiles, required options, `navigation` and `issPolicy`.
+    fn check(&self) -> Result<(ProfileKind, Navigation, IssPolicy)> {
         let o = self;
-        let kind = ProfileKind::parse(&o.profile).ok_or_else(|| {
-            Error::options(
-                "profile must be 'oauth2', 'mia-console', 'matrix' or 'mia-auth-service'",
-            )
-        })?;
+        let kind =
+            ProfileKind::parse(o.profile.as_deref().unwrap_or_default()).ok_or_else(|| {
+                Error::options(
+                    "profile must be 'oauth2', 'mia-console', 'matrix' or 'mia-auth-service'",
+                )
+            })?;
         let name = kind.as_str();
         let oauth2_only = [
             ("authorizationEndpoint", o.authorization_endpoint.is_some()),
@@ -200,60 +224,63 @@ impl Options {
             ("redirect", o.redirect.is_some()),
         ];
         let redirect_uri = [("redirectUri", o.redirect_uri.is_some())];
-        let profile = match kind {
+        match kind {
             ProfileKind::OAuth2 => {
                 foreign(name, &console_only)?;
                 foreign(name, &matrix_only)?;
                 foreign(name, &auth_service_only)?;
-                let mut p = OAuth2Profile::new(
-                    required(name, "authorizationEndpoint", o.authorization_endpoint)?,
-                    required(name, "clientId", o.client_id)?,
-                    required(name, "redirectUri", o.redirect_uri)?,
-                );
-                p.scope = o.scope;
-                p.issuer = o.issuer;
-                p.use_pkce = o.use_pkce.unwrap_or(true);
-                p.token_endpoint = o.token_endpoint;
-                p.extra_params = o.extra_params.map(|e| e.0).unwrap_or_default();
-                ProfileConfig::OAuth2(p)
+                required(
+                    name,
+                    &[
+                        ("authorizationEndpoint", o.authorization_endpoint.is_some()),
+                        ("clientId", o.client_id.is_some()),
+                        ("redirectUri", o.redirect_uri.is_some()),
+                    ],
+                )?;
             }
             ProfileKind::MiaConsole => {
                 foreign(name, &oauth2_only)?;
                 foreign(name, &redirect_uri)?;
                 foreign(name, &matrix_only)?;
                 foreign(name, &auth_service_only)?;
-                ProfileConfig::MiaConsole(MiaConsoleProfile {
-                    console_url: required(name, "consoleUrl", o.console_url)?,
-                    tenant_id: required(name, "tenantId", o.tenant_id)?,
-                    extension_id: required(name, "extensionId", o.extension_id)?,
-                })
+                required(
+                    name,
+                    &[
+                        ("consoleUrl", o.console_url.is_some()),
+                        ("tenantId", o.tenant_id.is_some()),
+                        ("extensionId", o.extension_id.is_some()),
+                    ],
+                )?;
             }
             ProfileKind::Matrix => {
                 foreign(name, &oauth2_only)?;
                 foreign(name, &console_only)?;
                 foreign(name, &auth_service_only)?;
-                ProfileConfig::Matrix(MatrixProfile {
-                    homeserver_url: required(name, "homeserverUrl", o.homeserver_url)?,
-                    idp_id: o.idp_id,
-                    redirect_uri: required(name, "redirectUri", o.redirect_uri)?,
-                })
+                required(
+                    name,
+                    &[
+                        ("homeserverUrl", o.homeserver_url.is_some()),
+                        ("redirectUri", o.redirect_uri.is_some()),
+                    ],
+                )?;
             }
             ProfileKind::MiaAuthService => {
                 foreign(name, &oauth2_only)?;
                 foreign(name, &redirect_uri)?;
                 foreign(name, &console_only)?;
                 foreign(name, &matrix_only)?;
-                ProfileConfig::MiaAuthService(AuthServiceProfile {
-                    auth_service_url: required(name, "authServiceUrl", o.auth_service_url)?,
-                    app_id: required(name, "appId", o.app_id)?,
-                    provider_id: required(name, "providerId", o.provider_id)?,
-                    redirect: required(name, "redirect", o.redirect)?,
-                })
+                required(
+                    name,
+                    &[
+                        ("authServiceUrl", o.auth_service_url.is_some()),
+                        ("appId", o.app_id.is_some()),
+                        ("providerId", o.provider_id.is_some()),
+                        ("redirect", o.redirect.is_some()),
+                    ],
+                )?;
             }
-        };
-        let mut config = ClientConfig::new(profile);
-        config.token_handoff_url = o.token_handoff_url;
-        config.navigation = match o.navigation.as_deref() {
+        }
+        let navigation = match o.navigation.as_deref() {
             None | Some("self") => Navigation::SelfFrame,
             Some("top") => Navigation::Top,
             Some("popup") => Navigation::Popup,
@@ -263,10 +290,7 @@ impl Options {
                 ))
             }
         };
-        if let Some(ttl) = o.state_ttl_sec {
-            config.state_ttl_sec = ttl;
-        }
-        config.iss_policy = match o.iss_policy.as_deref() {
+        let iss_policy = match o.iss_policy.as_deref() {
             None | Some("if-present") => IssPolicy::IfPresent,
             Some("require") => IssPolicy::Require,
             Some("off") => IssPolicy::Off,
@@ -276,6 +300,52 @@ impl Options {
                 ))
             }
         };
+        Ok((kind, navigation, iss_policy))
+    }
+
+    fn into_config(self) -> Result<(ClientConfig, bool)> {
+        // One early return before anything is moved out (each partial move
+        // followed by `?` made the options' drop code repeat in the wasm).
+        let (kind, navigation, iss_policy) = self.check()?;
+        let o = self;
+        let profile = match kind {
+            ProfileKind::OAuth2 => {
+                let mut p = OAuth2Profile::new(
+                    o.authorization_endpoint.unwrap_or_default(),
+                    o.client_id.unwrap_or_default(),
+                    o.redirect_uri.unwrap_or_default(),
+                );
+                p.scope = o.scope;
+                p.issuer = o.issuer;
+                p.use_pkce = o.use_pkce.unwrap_or(true);
+                p.token_endpoint = o.token_endpoint;
+                p.extra_params = o.extra_params.unwrap_or_default();
+                ProfileConfig::OAuth2(p)
+            }
+            ProfileKind::MiaConsole => ProfileConfig::MiaConsole(MiaConsoleProfile {
+                console_url: o.console_url.unwrap_or_default(),
+                tenant_id: o.tenant_id.unwrap_or_default(),
+                extension_id: o.extension_id.unwrap_or_default(),
+            }),
+            ProfileKind::Matrix => ProfileConfig::Matrix(MatrixProfile {
+                homeserver_url: o.homeserver_url.unwrap_or_default(),
+                idp_id: o.idp_id,
+                redirect_uri: o.redirect_uri.unwrap_or_default(),
+            }),
+            ProfileKind::MiaAuthService => ProfileConfig::MiaAuthService(AuthServiceProfile {
+                auth_service_url: o.auth_service_url.unwrap_or_default(),
+                app_id: o.app_id.unwrap_or_default(),
+                provider_id: o.provider_id.unwrap_or_default(),
+                redirect: o.redirect.unwrap_or_default(),
+            }),
+        };
+        let mut config = ClientConfig::new(profile);
+        config.token_handoff_url = o.token_handoff_url;
+        config.navigation = navigation;
+        if let Some(ttl) = o.state_ttl_sec {
+            config.state_ttl_sec = ttl;
+        }
+        config.iss_policy = iss_policy;
         config.host_origin = o.host_origin;
         config.cookie_session = o.cookie_session.unwrap_or(false);
         config.validate()?;
@@ -426,34 +496,59 @@ struct HttpAnswer {
     location: Option<String>,
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch` (pages and workers alike), as gloo-net binds it.
+    #[wasm_bindgen(js_name = fetch)]
+    fn fetch_request(request: &web_sys::Request) -> Promise;
+}
+
+/// A rejection or failure as text: `"TypeError: Failed to fetch"`.
+fn js_detail(e: JsValue) -> String {
+    match e.dyn_ref::<js_sys::Error>() {
+        Some(err) => format!(
+            "{}: {}",
+            String::from(err.name()),
+            String::from(err.message())
+        ),
+        None => e.as_string().unwrap_or_else(|| "unknown error".to_owned()),
+    }
+}
+
+/// `GET url`, or `POST url` with `(content type, body)`.
 async fn http(
-    method_post: bool,
     url: &str,
-    content_type: &str,
-    body: Option<String>,
+    body: Option<(&str, String)>,
     include_credentials: bool,
 ) -> core::result::Result<HttpAnswer, String> {
-    let builder = if method_post {
-        Request::post(url)
-    } else {
-        Request::get(url)
-    };
-    let builder = builder.credentials(if include_credentials {
+    let init = RequestInit::new();
+    init.set_method(if body.is_some() { "POST" } else { "GET" });
+    init.set_credentials(if include_credentials {
         RequestCredentials::Include
     } else {
         RequestCredentials::SameOrigin
     });
-    let request = match body {
-        Some(body) => builder
-            .header("content-type", content_type)
-            .body(body)
-            .map_err(|e| e.to_string())?,
-        None => builder.build().map_err(|e| e.to_string())?,
-    };
-    let response = request.send().await.map_err(|e| e.to_string())?;
-    let location = response.headers().get("location");
+    if let Some((content_type, body)) = body {
+        let headers = Headers::new().map_err(js_detail)?;
+        headers
+            .set("content-type", content_type)
+            .map_err(js_detail)?;
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&body));
+    }
+    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(js_detail)?;
+    let response: Response = JsFuture::from(fetch_request(&request))
+        .await
+        .map_err(js_detail)?
+        .unchecked_into();
+    let location = response.headers().get("location").ok().flatten();
     let status = response.status();
-    let body = response.text().await.map_err(|e| e.to_string())?;
+    let text = response.text().map_err(js_detail)?;
+    let body = JsFuture::from(text)
+        .await
+        .map_err(js_detail)?
+        .as_string()
+        .unwrap_or_default();
     Ok(HttpAnswer {
         status,
         body,
@@ -552,9 +647,7 @@ impl ExtensionClient {
                 .into());
             }
             check_option_names(&options)?;
-            let parsed: Options = serde_wasm_bindgen::from_value(options)
-                .map_err(|e| Error::options(format!("ExtensionClient options: {e}")))?;
-            let (config, persist) = parsed.into_config()?;
+            let (config, persist) = Options::from_js(&options)?.into_config()?;
             (Some(config), None, persist)
         };
         let inner = Inner {
@@ -731,7 +824,7 @@ async fn check_matrix(config: &ClientConfig) -> Result<()> {
         return Ok(());
     };
     let url = oauth::matrix_login_flows_url(&p.homeserver_url);
-    let answer = http(false, &url, "", None, false)
+    let answer = http(&url, None, false)
         .await
         .map_err(|e| network(ErrorCode::NetworkError, "the homeserver", &e))?;
     matrix::check_login_flows(answer.status, &answer.body, p.idp_id.as_deref()).map(|_| ())
@@ -1056,45 +1149,76 @@ impl Inner {
         config: &ClientConfig,
         completion: Completion,
     ) -> core::result::Result<JsValue, JsValue> {
-        let now = || SystemClock.now_sec();
-        let session = match completion {
-            Completion::Handoff { url, body_json } => {
-                let a = http(true, &url, "application/json", Some(body_json), true)
-                    .await
-                    .map_err(|e| network(ErrorCode::HandoffFailed, "tokenHandoffUrl", &e))?;
-                parse_token_response(
-                    TokenSource::Handoff,
-                    a.status,
-                    &a.body,
-                    now(),
-                    config.cookie_session,
-                )?
-            }
-            Completion::DirectTokenRequest { url, form_body } => {
-                let a = http(
-                    true,
-                    &url,
-                    "application/x-www-form-urlencoded",
-                    Some(form_body),
-                    false,
-                )
-                .await
-                .map_err(|e| network(ErrorCode::NetworkError, "the token endpoint", &e))?;
-                parse_token_response(TokenSource::TokenEndpoint, a.status, &a.body, now(), false)?
-            }
-            Completion::MatrixLogin { url, body_json } => {
-                let a = http(true, &url, "application/json", Some(body_json), false)
-                    .await
-                    .map_err(|e| network(ErrorCode::NetworkError, "the homeserver", &e))?;
-                matrix::parse_login_response(a.status, &a.body, now())?
-            }
+        /// What the answer is read as.
+        enum Answer {
+            Tokens(TokenSource, bool),
+            MatrixLogin,
+            AuthServiceToken,
+            UserInfo,
+        }
+        const JSON_TYPE: &str = "application/json";
+        // One request (one `await`) for every kind of completion keeps the
+        // async state machine small.
+        let (answer, url, body, credentials, code, what) = match completion {
+            Completion::Handoff { url, body_json } => (
+                Answer::Tokens(TokenSource::Handoff, config.cookie_session),
+                url,
+                Some((JSON_TYPE, body_json)),
+                true,
+                ErrorCode::HandoffFailed,
+                "tokenHandoffUrl",
+            ),
+            Completion::DirectTokenRequest { url, form_body } => (
+                Answer::Tokens(TokenSource::TokenEndpoint, false),
+                url,
+                Some(("application/x-www-form-urlencoded", form_body)),
+                false,
+                ErrorCode::NetworkError,
+                "the token endpoint",
+            ),
+            Completion::MatrixLogin { url, body_json } => (
+                Answer::MatrixLogin,
+                url,
+                Some((JSON_TYPE, body_json)),
+                false,
+                ErrorCode::NetworkError,
+                "the homeserver",
+            ),
             Completion::AuthServiceToken { url, body_json } => {
+                if !matches!(config.profile, ProfileConfig::MiaAuthService(_)) {
+                    return Err(unsupported("profile mismatch").into());
+                }
+                (
+                    Answer::AuthServiceToken,
+                    url,
+                    Some((JSON_TYPE, body_json)),
+                    true,
+                    ErrorCode::HandoffFailed,
+                    "the auth service",
+                )
+            }
+            Completion::AuthServiceReturned { userinfo_url } => (
+                Answer::UserInfo,
+                userinfo_url,
+                None,
+                true,
+                ErrorCode::NetworkError,
+                "the auth service",
+            ),
+        };
+        let a = http(&url, body, credentials)
+            .await
+            .map_err(|e| network(code, what, &e))?;
+        let now = SystemClock.now_sec();
+        let session = match answer {
+            Answer::Tokens(source, cookie_session) => {
+                parse_token_response(source, a.status, &a.body, now, cookie_session)?
+            }
+            Answer::MatrixLogin => matrix::parse_login_response(a.status, &a.body, now)?,
+            Answer::AuthServiceToken => {
                 let ProfileConfig::MiaAuthService(p) = &config.profile else {
                     return Err(unsupported("profile mismatch").into());
                 };
-                let a = http(true, &url, "application/json", Some(body_json), true)
-                    .await
-                    .map_err(|e| network(ErrorCode::HandoffFailed, "the auth service", &e))?;
                 let origin = window.location().origin().unwrap_or_default();
                 let next =
                     auth_service::next_location(p, a.status, a.location.as_deref(), &origin)?;
@@ -1104,10 +1228,7 @@ impl Inner {
                     .map_err(|_| unsupported("location.assign failed"))?;
                 return never().await;
             }
-            Completion::AuthServiceReturned { userinfo_url } => {
-                let a = http(false, &userinfo_url, "", None, true)
-                    .await
-                    .map_err(|e| network(ErrorCode::NetworkError, "the auth service", &e))?;
+            Answer::UserInfo => {
                 auth_service::parse_userinfo(a.status, &a.body)?;
                 Session {
                     cookie_only: true,
@@ -1124,7 +1245,7 @@ impl Inner {
     async fn identity(&self) -> core::result::Result<JsValue, JsValue> {
         let config = self.config()?;
         if let ProfileConfig::MiaAuthService(p) = &config.profile {
-            let a = http(false, &auth_service::userinfo_url(p), "", None, true)
+            let a = http(&auth_service::userinfo_url(p), None, true)
                 .await
                 .map_err(|e| network(ErrorCode::NetworkError, "the auth service", &e))?;
             return Ok(identity_to_js(&auth_service::parse_userinfo(

@@ -7,6 +7,8 @@
 #[cfg(feature = "client")]
 mod client;
 mod error;
+#[cfg(any(feature = "client", feature = "server"))]
+mod options;
 #[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "verifier")]

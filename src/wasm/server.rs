@@ -1,7 +1,8 @@
 //! The wasm half of `extension-sso/server`.
 //!
 //! Everything that decides lives in [`crate::server`]; this facade converts
-//! options (serde-wasm-bindgen, `deny_unknown_fields`, camelCase), request
+//! options (JSON text from the JS layer, read strictly: unknown keys and
+//! wrong types are `invalid_options`), request
 //! descriptions (`{ method, url, headers: [[name, value]…], body, timeoutMs,
 //! maxResponseBytes }`) and responses (`status, [[name, value]…], bytes`).
 //! The JS layer (`pkg-template/lib/server.js`) performs the `fetch`, the
@@ -10,8 +11,11 @@
 use std::rc::Rc;
 
 use js_sys::{Array, Object, Reflect};
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::options::{self, Opts};
+use crate::json::Value;
 
 use crate::server::{
     self as srv, ClientAuth, CookieConfig, ExchangeOptions, ExchangeProfile, ExchangeStep,
@@ -55,8 +59,21 @@ fn headers_from_js(headers: JsValue) -> Result<Vec<(String, String)>> {
     if headers.is_undefined() || headers.is_null() {
         return Ok(Vec::new());
     }
-    serde_wasm_bindgen::from_value(headers)
-        .map_err(|_| Error::options("headers must be an array of [name, value] string pairs"))
+    let bad = || Error::options("headers must be an array of [name, value] string pairs");
+    let list = headers.dyn_into::<Array>().map_err(|_| bad())?;
+    list.iter()
+        .map(|pair| {
+            let pair = pair.dyn_into::<Array>().map_err(|_| bad())?;
+            match (
+                pair.length(),
+                pair.get(0).as_string(),
+                pair.get(1).as_string(),
+            ) {
+                (2, Some(name), Some(value)) => Ok((name, value)),
+                _ => Err(bad()),
+            }
+        })
+        .collect()
 }
 
 /// `{ method, url, headers, body, timeoutMs, maxResponseBytes }`.
@@ -202,98 +219,15 @@ fn identity_to_js(identity: &Identity) -> JsValue {
     out.into()
 }
 
-fn options_error(what: &str, e: serde_wasm_bindgen::Error) -> Error {
-    Error::options(format!("invalid {what} options: {e}"))
+/// Reads the options object `json` of `what` (`JSON.stringify` of the
+/// options in the JS layer) and refuses keys other than `allowed`, so a typo
+/// such as `tokenEndpont` fails loudly.
+fn parse_options(json: &str, what: &str) -> Result<Value> {
+    options::parse(json, what)
 }
 
-// ---------------------------------------------------------------------------
-// Strict options
-//
-// serde-wasm-bindgen 0.6 reads a struct by looking up each declared field
-// (`ObjectAccess`), so it never sees the other keys and
-// `#[serde(deny_unknown_fields)]` has no effect. [`strict`] checks the
-// object's own keys against the struct's field list (captured from
-// `deserialize_struct`) before deserializing, so a typo such as
-// `tokenEndpont` fails loudly.
-
-/// The serde field names (after `rename_all`) of the struct `T`.
-fn struct_fields<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
-    use serde::de::{self, Visitor};
-
-    #[derive(Debug)]
-    struct Captured(&'static [&'static str]);
-    impl core::fmt::Display for Captured {
-        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-            f.write_str("captured")
-        }
-    }
-    impl std::error::Error for Captured {}
-    impl de::Error for Captured {
-        fn custom<M: core::fmt::Display>(_: M) -> Self {
-            Captured(&[])
-        }
-    }
-    struct Introspect;
-    impl<'de> de::Deserializer<'de> for Introspect {
-        type Error = Captured;
-        fn deserialize_any<V: Visitor<'de>>(
-            self,
-            _: V,
-        ) -> core::result::Result<V::Value, Captured> {
-            Err(Captured(&[]))
-        }
-        fn deserialize_struct<V: Visitor<'de>>(
-            self,
-            _: &'static str,
-            fields: &'static [&'static str],
-            _: V,
-        ) -> core::result::Result<V::Value, Captured> {
-            Err(Captured(fields))
-        }
-        serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-            bytes byte_buf option unit unit_struct newtype_struct seq tuple
-            tuple_struct map enum identifier ignored_any
-        }
-    }
-    match T::deserialize(Introspect) {
-        Err(Captured(fields)) => fields,
-        Ok(_) => &[],
-    }
-}
-
-/// Deserializes the options object `value` of `what` into `T`, refusing
-/// keys `T` does not declare.
-fn strict<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T> {
-    check_keys::<T>(&value, what)?;
-    serde_wasm_bindgen::from_value(value).map_err(|e| options_error(what, e))
-}
-
-/// Refuses keys of the object `value` that `T` does not declare.
-fn check_keys<T: serde::de::DeserializeOwned>(value: &JsValue, what: &str) -> Result<()> {
-    if !value.is_object() || Array::is_array(value) {
-        return Err(Error::options(format!("{what} options must be an object")));
-    }
-    let fields = struct_fields::<T>();
-    for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
-        let key = key.as_string().unwrap_or_default();
-        if !fields.contains(&key.as_str()) {
-            return Err(Error::options(format!(
-                "unknown option \"{key}\" for {what}; the options are: {}",
-                fields.join(", ")
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// `Some(None)` for an explicit `null`, `None` when the key is absent.
-fn explicit<'de, D, T>(d: D) -> core::result::Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
+fn timeout_ms(o: &Opts) -> Option<u32> {
+    o.uint("timeoutMs", u64::from(u32::MAX)).map(|ms| ms as u32)
 }
 
 fn timeout_of(timeout_ms: Option<u32>) -> Result<u32> {
@@ -312,9 +246,7 @@ fn timeout_of(timeout_ms: Option<u32>) -> Result<u32> {
 // ---------------------------------------------------------------------------
 // exchangeCode / refreshTokens
 
-/// The exchange settings shared by `exchangeCode` and `createHandoffHandler`
-/// (serde's `flatten` cannot be combined with `deny_unknown_fields`, so the
-/// option structs repeat these fields and hand them over with `profile_fields!`).
+/// The exchange settings shared by `exchangeCode` and `createHandoffHandler`.
 struct ProfileFields {
     profile: Option<String>,
     token_endpoint: Option<String>,
@@ -325,21 +257,19 @@ struct ProfileFields {
     auth_service_url: Option<String>,
 }
 
-macro_rules! profile_fields {
-    ($opts:expr) => {
-        ProfileFields {
-            profile: $opts.profile,
-            token_endpoint: $opts.token_endpoint,
-            client_id: $opts.client_id,
-            client_secret: $opts.client_secret,
-            client_auth: $opts.client_auth,
-            console_url: $opts.console_url,
-            auth_service_url: $opts.auth_service_url,
-        }
-    };
-}
-
 impl ProfileFields {
+    fn read(o: &Opts) -> Self {
+        Self {
+            profile: o.string("profile"),
+            token_endpoint: o.string("tokenEndpoint"),
+            client_id: o.string("clientId"),
+            client_secret: o.string("clientSecret"),
+            client_auth: o.string("clientAuth"),
+            console_url: o.string("consoleUrl"),
+            auth_service_url: o.string("authServiceUrl"),
+        }
+    }
+
     fn profile_name(&self) -> &str {
         self.profile.as_deref().unwrap_or("oauth2")
     }
@@ -405,22 +335,20 @@ impl ProfileFields {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ExchangeCodeOptions {
-    profile: Option<String>,
-    token_endpoint: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    client_auth: Option<String>,
-    console_url: Option<String>,
-    auth_service_url: Option<String>,
-    code: Option<String>,
-    state: Option<String>,
-    code_verifier: Option<String>,
-    redirect_uri: Option<String>,
-    timeout_ms: Option<u32>,
-}
+const EXCHANGE_CODE_OPTIONS: &[&str] = &[
+    "profile",
+    "tokenEndpoint",
+    "clientId",
+    "clientSecret",
+    "clientAuth",
+    "consoleUrl",
+    "authServiceUrl",
+    "code",
+    "state",
+    "codeVerifier",
+    "redirectUri",
+    "timeoutMs",
+];
 
 fn profile_placeholder(name: &str) -> Result<ExchangeProfile> {
     // Only the variant matters to the response parser.
@@ -445,17 +373,18 @@ fn profile_placeholder(name: &str) -> Result<ExchangeProfile> {
 
 /// Builds the code-exchange request from the `exchangeCode` options.
 #[wasm_bindgen(js_name = exchangeCodeRequest)]
-pub fn exchange_code_request(options: JsValue) -> JsResult<JsValue> {
-    let opts: ExchangeCodeOptions = strict(options, "exchangeCode")?;
-    let code = opts.code.unwrap_or_default();
-    let (state, code_verifier, redirect_uri, timeout_ms) = (
-        opts.state,
-        opts.code_verifier,
-        opts.redirect_uri,
-        opts.timeout_ms,
-    );
-    let profile = profile_fields!(opts).build()?;
-    let mut exchange = ExchangeOptions::new(profile, code);
+pub fn exchange_code_request(options: &str) -> JsResult<JsValue> {
+    let root = parse_options(options, "exchangeCode")?;
+    let o = Opts::new(&root, "exchangeCode")?;
+    o.only(EXCHANGE_CODE_OPTIONS)?;
+    let profile = ProfileFields::read(&o);
+    let code = o.string("code").unwrap_or_default();
+    let state = o.string("state");
+    let code_verifier = o.string("codeVerifier");
+    let redirect_uri = o.string("redirectUri");
+    let timeout_ms = timeout_ms(&o);
+    o.done()?;
+    let mut exchange = ExchangeOptions::new(profile.build()?, code);
     exchange.state = state.map(Secret::new);
     exchange.code_verifier = code_verifier.map(Secret::new);
     exchange.redirect_uri = redirect_uri;
@@ -479,23 +408,27 @@ pub fn parse_exchange_response(
     Ok(tokens_to_js(&tokens, now_sec(now)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RefreshTokensOptions {
-    profile: Option<String>,
-    token_endpoint: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    client_auth: Option<String>,
-    refresh_token: Option<String>,
-    scope: Option<String>,
-    timeout_ms: Option<u32>,
-}
+const REFRESH_TOKENS_OPTIONS: &[&str] = &[
+    "profile",
+    "tokenEndpoint",
+    "clientId",
+    "clientSecret",
+    "clientAuth",
+    "refreshToken",
+    "scope",
+    "timeoutMs",
+];
 
 /// Builds the refresh request from the `refreshTokens` options.
 #[wasm_bindgen(js_name = refreshRequest)]
-pub fn refresh_request(options: JsValue) -> JsResult<JsValue> {
-    let opts: RefreshTokensOptions = strict(options, "refreshTokens")?;
+pub fn refresh_request(options: &str) -> JsResult<JsValue> {
+    let root = parse_options(options, "refreshTokens")?;
+    let o = Opts::new(&root, "refreshTokens")?;
+    o.only(REFRESH_TOKENS_OPTIONS)?;
+    let opts = ProfileFields::read(&o);
+    let (refresh_token, scope) = (o.string("refreshToken"), o.string("scope"));
+    let timeout_ms = timeout_ms(&o);
+    o.done()?;
     if opts.profile.as_deref().is_some_and(|p| p != "oauth2") {
         return Err(Error::options(
             "refreshTokens only supports the \"oauth2\" profile (RFC 6749 §6)",
@@ -515,9 +448,9 @@ pub fn refresh_request(options: JsValue) -> JsResult<JsValue> {
             client_secret: opts.client_secret.map(Secret::new),
             client_auth,
         },
-        refresh_token: Secret::new(opts.refresh_token.unwrap_or_default()),
-        scope: opts.scope,
-        timeout_ms: timeout_of(opts.timeout_ms)?,
+        refresh_token: Secret::new(refresh_token.unwrap_or_default()),
+        scope,
+        timeout_ms: timeout_of(timeout_ms)?,
     };
     Ok(request_to_js(&srv::refresh_request(&refresh)?))
 }
@@ -538,34 +471,39 @@ pub fn parse_token_response(
 // ---------------------------------------------------------------------------
 // matrixTokenLogin
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct MatrixOptions {
-    homeserver_url: Option<String>,
-    login_token: Option<String>,
-    device_id: Option<String>,
-    initial_device_display_name: Option<String>,
-    timeout_ms: Option<u32>,
-    /// Read by the JS layer; accepted here so it is not "unknown".
-    #[allow(dead_code)]
-    check_login_flows: Option<bool>,
-}
+/// `checkLoginFlows` is read by the JS layer; accepted here so it is not "unknown".
+const MATRIX_OPTIONS: &[&str] = &[
+    "homeserverUrl",
+    "loginToken",
+    "deviceId",
+    "initialDeviceDisplayName",
+    "timeoutMs",
+    "checkLoginFlows",
+];
 
-fn matrix_options(options: JsValue) -> Result<MatrixLoginOptions> {
-    let opts: MatrixOptions = strict(options, "matrixTokenLogin")?;
-    let homeserver_url = opts
-        .homeserver_url
-        .ok_or_else(|| Error::options("homeserverUrl is required"))?;
-    let mut out = MatrixLoginOptions::new(homeserver_url, opts.login_token.unwrap_or_default());
-    out.device_id = opts.device_id;
-    out.initial_device_display_name = opts.initial_device_display_name;
-    out.timeout_ms = timeout_of(opts.timeout_ms)?;
+fn matrix_options(options: &str) -> Result<MatrixLoginOptions> {
+    let root = parse_options(options, "matrixTokenLogin")?;
+    let o = Opts::new(&root, "matrixTokenLogin")?;
+    o.only(MATRIX_OPTIONS)?;
+    o.boolean("checkLoginFlows");
+    let homeserver_url = o.string("homeserverUrl");
+    let login_token = o.string("loginToken");
+    let device_id = o.string("deviceId");
+    let display_name = o.string("initialDeviceDisplayName");
+    let timeout_ms = timeout_ms(&o);
+    o.done()?;
+    let homeserver_url =
+        homeserver_url.ok_or_else(|| Error::options("homeserverUrl is required"))?;
+    let mut out = MatrixLoginOptions::new(homeserver_url, login_token.unwrap_or_default());
+    out.device_id = device_id;
+    out.initial_device_display_name = display_name;
+    out.timeout_ms = timeout_of(timeout_ms)?;
     Ok(out)
 }
 
 /// `GET /_matrix/client/v3/login` for the `matrixTokenLogin` options.
 #[wasm_bindgen(js_name = matrixLoginFlowsRequest)]
-pub fn matrix_login_flows_request(options: JsValue) -> JsResult<JsValue> {
+pub fn matrix_login_flows_request(options: &str) -> JsResult<JsValue> {
     let opts = matrix_options(options)?;
     let mut request = srv::matrix_login_flows_request(&opts.homeserver_url)?;
     request.timeout_ms = opts.timeout_ms;
@@ -582,7 +520,7 @@ pub fn check_login_flows(status: u16, headers: JsValue, body: &[u8]) -> JsResult
 
 /// `POST /_matrix/client/v3/login` with `m.login.token`.
 #[wasm_bindgen(js_name = matrixTokenLoginRequest)]
-pub fn matrix_token_login_request(options: JsValue) -> JsResult<JsValue> {
+pub fn matrix_token_login_request(options: &str) -> JsResult<JsValue> {
     let opts = matrix_options(options)?;
     Ok(request_to_js(&srv::matrix_token_login_request(&opts)?))
 }
@@ -655,50 +593,44 @@ fn error_from_js(
 // ---------------------------------------------------------------------------
 // createHandoffHandler
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct SessionOptions {
-    cookie: Option<String>,
-    secure: Option<bool>,
-    same_site: Option<String>,
-    path: Option<String>,
-    partitioned: Option<bool>,
-}
+const SESSION_OPTIONS: &[&str] = &["cookie", "secure", "sameSite", "path", "partitioned"];
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct HandlerOptions {
-    profile: Option<String>,
-    token_endpoint: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    client_auth: Option<String>,
-    console_url: Option<String>,
-    auth_service_url: Option<String>,
-    redirect_uri: Option<String>,
-    allowed_origins: Option<Vec<String>>,
-    session: Option<SessionOptions>,
-    max_body_bytes: Option<usize>,
-    #[serde(default, deserialize_with = "explicit")]
-    token_path: Option<Option<String>>,
-    #[serde(default, deserialize_with = "explicit")]
-    userinfo_path: Option<Option<String>>,
-    timeout_ms: Option<u32>,
-    cors_max_age_sec: Option<u32>,
-    insecure_expose_refresh_token: Option<bool>,
-}
+const HANDLER_OPTIONS: &[&str] = &[
+    "profile",
+    "tokenEndpoint",
+    "clientId",
+    "clientSecret",
+    "clientAuth",
+    "consoleUrl",
+    "authServiceUrl",
+    "redirectUri",
+    "allowedOrigins",
+    "session",
+    "maxBodyBytes",
+    "tokenPath",
+    "userinfoPath",
+    "timeoutMs",
+    "corsMaxAgeSec",
+    "insecureExposeRefreshToken",
+];
 
-fn cookie_config(session: SessionOptions) -> Result<CookieConfig> {
+fn cookie_config(session: &Opts) -> Result<CookieConfig> {
     let defaults = CookieConfig::default();
+    let name = session.string("cookie");
+    let secure = session.boolean("secure");
+    let same_site = session.string("sameSite");
+    let path = session.string("path");
+    let partitioned = session.boolean("partitioned");
+    session.done()?;
     Ok(CookieConfig {
-        name: session.cookie.unwrap_or(defaults.name),
-        secure: session.secure.unwrap_or(defaults.secure),
-        same_site: match session.same_site.as_deref() {
+        name: name.unwrap_or(defaults.name),
+        secure: secure.unwrap_or(defaults.secure),
+        same_site: match same_site.as_deref() {
             Some(value) => SameSite::parse(value)?,
             None => defaults.same_site,
         },
-        path: session.path.unwrap_or(defaults.path),
-        partitioned: session.partitioned.unwrap_or(defaults.partitioned),
+        path: path.unwrap_or(defaults.path),
+        partitioned: partitioned.unwrap_or(defaults.partitioned),
     })
 }
 
@@ -713,36 +645,38 @@ impl HandoffCore {
     /// Validates the handler options (the JS layer has removed `verifier`
     /// and `onError`).
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> JsResult<HandoffCore> {
-        let session =
-            Reflect::get(&options, &JsValue::from_str("session")).unwrap_or(JsValue::NULL);
-        if !session.is_undefined() && !session.is_null() {
-            check_keys::<SessionOptions>(&session, "createHandoffHandler session")?;
+    pub fn new(options: &str) -> JsResult<HandoffCore> {
+        let what = "createHandoffHandler";
+        let root = parse_options(options, what)?;
+        let o = Opts::new(&root, what)?;
+        let session = o.object("session", "createHandoffHandler session")?;
+        if let Some(session) = &session {
+            session.only(SESSION_OPTIONS)?;
         }
-        let opts: HandlerOptions = strict(options, "createHandoffHandler")?;
-        let profile_name = opts.profile.clone().unwrap_or_else(|| "oauth2".into());
-        if profile_name != "oauth2" && opts.redirect_uri.is_some() {
+        o.only(HANDLER_OPTIONS)?;
+        let profile = ProfileFields::read(&o);
+        let redirect_uri = o.string("redirectUri");
+        let allowed_origins = o.strings("allowedOrigins").unwrap_or_default();
+        let session = session.as_ref().map(cookie_config).transpose()?;
+        let max_body_bytes = o.uint("maxBodyBytes", u64::from(u32::MAX));
+        let token_path = o.explicit_string("tokenPath");
+        let userinfo_path = o.explicit_string("userinfoPath");
+        let timeout_ms = timeout_ms(&o);
+        let cors_max_age_sec = o.uint("corsMaxAgeSec", u64::from(u32::MAX));
+        let expose_refresh = o.boolean("insecureExposeRefreshToken");
+        o.done()?;
+        let profile_name = profile.profile_name().to_owned();
+        if profile_name != "oauth2" && redirect_uri.is_some() {
             return Err(Error::options(format!(
                 "redirectUri is not used by the \"{profile_name}\" profile; remove it"
             ))
             .into());
         }
-        let allowed_origins = opts.allowed_origins.unwrap_or_default();
-        let redirect_uri = opts.redirect_uri;
-        let session = opts.session;
-        let (max_body_bytes, token_path, userinfo_path) =
-            (opts.max_body_bytes, opts.token_path, opts.userinfo_path);
-        let (timeout_ms, cors_max_age_sec, expose_refresh) = (
-            opts.timeout_ms,
-            opts.cors_max_age_sec,
-            opts.insecure_expose_refresh_token,
-        );
-        let profile = profile_fields!(opts).build()?;
-        let mut config = HandoffConfig::new(profile, allowed_origins);
+        let mut config = HandoffConfig::new(profile.build()?, allowed_origins);
         config.redirect_uri = redirect_uri;
-        config.session = session.map(cookie_config).transpose()?;
+        config.session = session;
         if let Some(max) = max_body_bytes {
-            config.max_body_bytes = max;
+            config.max_body_bytes = max as usize;
         }
         if let Some(path) = token_path {
             config.token_path = path;
@@ -752,7 +686,7 @@ impl HandoffCore {
         }
         config.timeout_ms = timeout_of(timeout_ms)?;
         if let Some(max_age) = cors_max_age_sec {
-            config.cors_max_age_sec = max_age;
+            config.cors_max_age_sec = max_age as u32;
         }
         config.insecure_expose_refresh_token = expose_refresh.unwrap_or(false);
         Ok(Self {
@@ -889,13 +823,7 @@ impl UserInfoCall {
 // ---------------------------------------------------------------------------
 // ServiceClientTokenProvider
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ServiceClientOptions {
-    access_key: Option<String>,
-    issuer_url: Option<String>,
-    audience: Option<String>,
-}
+const SERVICE_CLIENT_OPTIONS: &[&str] = &["accessKey", "issuerUrl", "audience"];
 
 /// The wasm half of `ServiceClientTokenProvider` (seed 001).
 #[wasm_bindgen]
@@ -907,17 +835,20 @@ pub struct ServiceClientCore {
 impl ServiceClientCore {
     /// Parses `{ accessKey, issuerUrl, audience? }` (`invalid_key`, `invalid_options`).
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> JsResult<ServiceClientCore> {
-        let opts: ServiceClientOptions = strict(options, "ServiceClientTokenProvider")?;
-        let access_key = opts
-            .access_key
+    pub fn new(options: &str) -> JsResult<ServiceClientCore> {
+        let what = "ServiceClientTokenProvider";
+        let root = parse_options(options, what)?;
+        let o = Opts::new(&root, what)?;
+        o.only(SERVICE_CLIENT_OPTIONS)?;
+        let (access_key, issuer_url) = (o.string("accessKey"), o.string("issuerUrl"));
+        let audience = o.string("audience");
+        o.done()?;
+        let access_key = access_key
             .filter(|k| !k.trim().is_empty())
             .ok_or_else(|| Error::options("accessKey is required"))?;
-        let issuer_url = opts
-            .issuer_url
-            .ok_or_else(|| Error::options("issuerUrl is required"))?;
+        let issuer_url = issuer_url.ok_or_else(|| Error::options("issuerUrl is required"))?;
         let mut inner = srv::ServiceClientTokenProvider::new(&access_key, &issuer_url)?;
-        if let Some(audience) = opts.audience {
+        if let Some(audience) = audience {
             inner = inner.with_audience(audience)?;
         }
         Ok(Self { inner })

@@ -215,6 +215,13 @@ test('options are checked before any request', async () => {
   await rejects(exchangeCode(null), { code: 'invalid_options' });
   await rejects(refreshTokens({ tokenEndpoint: 'https://as.example/token', clientId: 'c', clientSecret: 's' }), { code: 'invalid_options' });
   await rejects(exchangeCode({ ...o, timeoutMs: 0 }), { code: 'invalid_options' });
+  // Wrong types name the option; an explicit null reads as "not set".
+  e = await rejects(exchangeCode({ ...o, timeoutMs: 1.5 }), { code: 'invalid_options' });
+  assert.match(e.message, /timeoutMs must be a whole non-negative number/);
+  e = await rejects(exchangeCode({ ...o, clientId: 5 }), { code: 'invalid_options' });
+  assert.match(e.message, /clientId must be a string/);
+  e = await rejects(exchangeCode({ ...o, clientSecret: null }), { code: 'invalid_options' });
+  await rejects(exchangeCode({ ...o, big: 1n }), { code: 'invalid_options' });
 });
 
 describe('dev console (seed 000, profile mia-console)', () => {
@@ -444,6 +451,9 @@ describe('createHandoffHandler under node:http (toNodeListener)', () => {
     assert.throws(() => createHandoffHandler({ ...o, alowedOrigins: [] }), { code: 'invalid_options', message: /alowedOrigins/ });
     assert.throws(() => createHandoffHandler({ ...o, redirectUri: REDIRECT }), { code: 'invalid_options' });
     assert.equal(typeof createHandoffHandler({ ...o, tokenPath: null, userinfoPath: null }), 'function');
+    assert.throws(() => createHandoffHandler({ ...o, allowedOrigins: EXT_ORIGIN }), { code: 'invalid_options', message: /allowedOrigins must be a list of strings/ });
+    assert.throws(() => createHandoffHandler({ ...o, session: 'sid' }), { code: 'invalid_options', message: /session/ });
+    assert.throws(() => createHandoffHandler({ ...o, session: { secure: 'yes' } }), { code: 'invalid_options', message: /secure must be true or false/ });
   });
 });
 

@@ -148,10 +148,12 @@ export interface Identity {
    * signature verification: display only, never authorise with them. The
    * client entry does not verify tokens; verify on your backend (or with
    * `JwksVerifier` from `extension-sso/verifier`). `true` only for the auth
-   * service's `/userinfo`, which checked its own session cookie.
+   * service's `/userinfo`, which checked its own session cookie, and for the
+   * `identity` your backend answered the handoff with after verifying the
+   * access token (`createHandoffHandler` does: source `'backend'`).
    */
   verified: boolean;
-  source: 'id_token' | 'access_token' | 'userinfo';
+  source: 'backend' | 'id_token' | 'access_token' | 'userinfo';
 }
 
 /**

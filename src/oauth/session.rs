@@ -48,6 +48,10 @@ pub struct Session {
     pub cookie_only: bool,
     /// True when the answer carried a `refresh_token`, which was dropped.
     pub refresh_token_dropped: bool,
+    /// The `identity` object (JSON text) the extension backend answered
+    /// after verifying the access token (`createHandoffHandler` does); only
+    /// read from handoff answers, never from a token endpoint.
+    pub backend_identity: Option<String>,
 }
 
 impl Session {
@@ -57,6 +61,20 @@ impl Session {
         match self.expires_at {
             Some(expires_at) => now.saturating_add(EXPIRY_MARGIN_SEC) < expires_at,
             None => true,
+        }
+    }
+
+    /// The identity the extension backend verified, when its handoff answer
+    /// carried one (`verified: true`, source `Backend`).
+    pub fn backend_identity(&self) -> Option<Identity> {
+        let value = json::parse(self.backend_identity.as_deref()?).ok()?;
+        match value {
+            Value::Object(claims) => Some(Identity {
+                claims,
+                verified: true,
+                source: IdentitySource::Backend,
+            }),
+            _ => None,
         }
     }
 
@@ -84,6 +102,9 @@ impl Session {
 /// Where identity claims come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IdentitySource {
+    /// The extension backend, which verified the access token before
+    /// answering the handoff (`identity` in its answer).
+    Backend,
     /// The session's ID Token payload.
     IdToken,
     /// The session's access token payload (a JWT).
@@ -212,14 +233,23 @@ pub fn parse_token_response(
             source.name()
         )));
     };
-    if obj.is_empty() && cookie_allowed {
+    // The identity our own backend verified (createHandoffHandler answers
+    // it); a token endpoint's answer is never taken as verified identity.
+    let backend_identity = match (source, obj.get("identity")) {
+        (TokenSource::Handoff, Some(identity @ Value::Object(_))) => Some(identity.to_json()),
+        _ => None,
+    };
+    if cookie_allowed && obj.get("access_token").is_none() {
         return Ok(Session {
             cookie_only: true,
+            backend_identity,
             ..Session::default()
         });
     }
-    session_from_object(&obj, now)
-        .map_err(|what| fail(format!("{} answered {what}", source.name())))
+    let mut session = session_from_object(&obj, now)
+        .map_err(|what| fail(format!("{} answered {what}", source.name())))?;
+    session.backend_identity = backend_identity;
+    Ok(session)
 }
 
 fn optional_string(obj: &Object, name: &str) -> std::result::Result<Option<String>, String> {
@@ -270,6 +300,7 @@ pub(crate) fn session_from_object(obj: &Object, now: u64) -> std::result::Result
         homeserver_base_url,
         cookie_only: false,
         refresh_token_dropped: obj.get("refresh_token").is_some(),
+        backend_identity: None,
     })
 }
 
@@ -293,6 +324,32 @@ mod tests {
 
     fn handoff(status: u16, body: &str) -> Result<Session> {
         parse_token_response(TokenSource::Handoff, status, body, 1000, false)
+    }
+
+    #[test]
+    fn backend_identity_only_from_the_handoff() {
+        let body = r#"{"access_token":"a.b.c","identity":{"sub":"u1","email":"a@b.c"}}"#;
+        let s = handoff(200, body).unwrap();
+        let identity = s.backend_identity().unwrap();
+        assert!(identity.verified);
+        assert_eq!(identity.source, IdentitySource::Backend);
+        assert_eq!(identity.claims.get_str("email"), Some("a@b.c"));
+        let direct = parse_token_response(TokenSource::TokenEndpoint, 200, body, 0, false).unwrap();
+        assert_eq!(direct.backend_identity(), None);
+        // Cookie mode: no access_token, the identity still comes through.
+        let cookie = parse_token_response(
+            TokenSource::Handoff,
+            200,
+            r#"{"identity":{"sub":"u1"},"expires_in":60}"#,
+            0,
+            true,
+        )
+        .unwrap();
+        assert!(cookie.cookie_only);
+        assert_eq!(
+            cookie.backend_identity().unwrap().claims.get_str("sub"),
+            Some("u1")
+        );
     }
 
     #[test]

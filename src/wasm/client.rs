@@ -1253,7 +1253,10 @@ impl Inner {
             )?));
         }
         let identity = match &*self.session.borrow() {
-            Some(s) if s.is_live(SystemClock.now_sec()) => s.unverified_identity()?,
+            Some(s) if s.is_live(SystemClock.now_sec()) => match s.backend_identity() {
+                Some(verified) => verified,
+                None => s.unverified_identity()?,
+            },
             _ => {
                 return Err(Error::new(
                     ErrorCode::NotLoggedIn,
@@ -1320,6 +1323,7 @@ impl Inner {
             "homeserver_base_url",
             session.homeserver_base_url.as_deref(),
         );
+        put("backend_identity", session.backend_identity.as_deref());
         if let Some(at) = session.expires_at {
             obj.insert("expires_at", json::Value::Number(at as f64));
         }
@@ -1358,6 +1362,7 @@ impl Inner {
                 .map(|n| n as u64),
             cookie_only: matches!(obj.get("cookie_only"), Some(json::Value::Bool(true))),
             refresh_token_dropped: false,
+            backend_identity: get("backend_identity"),
         };
         if (session.access_token.is_some() || session.cookie_only)
             && session.is_live(SystemClock.now_sec())
@@ -1412,6 +1417,7 @@ fn identity_to_js(identity: &Identity) -> JsValue {
     );
     set(&obj, "verified", &JsValue::from_bool(identity.verified));
     let source = match identity.source {
+        IdentitySource::Backend => "backend",
         IdentitySource::IdToken => "id_token",
         IdentitySource::AccessToken => "access_token",
         IdentitySource::UserInfo => "userinfo",

@@ -31,3 +31,34 @@ export function runtimeSlot(entry) {
     },
   };
 }
+
+/**
+ * Reads a body (a Response or a Request), stopping after `cap` + 1 bytes: a
+ * body over the cap comes back as `cap + 1` zero bytes, for the wasm core
+ * to reject with its own message.
+ */
+export async function readCapped(message, cap) {
+  const declared = Number(message.headers.get('content-length'));
+  if (declared > cap) {
+    await message.body?.cancel().catch(() => {});
+    return new Uint8Array(cap + 1);
+  }
+  if (!message.body) return new Uint8Array(await message.arrayBuffer());
+  const reader = message.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > cap) {
+      await reader.cancel().catch(() => {});
+      return new Uint8Array(cap + 1);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) { out.set(c, at); at += c.byteLength; }
+  return out;
+}

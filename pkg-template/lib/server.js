@@ -4,7 +4,7 @@
 // decision of the handoff handler; this layer does the I/O with the runtime's
 // global fetch (timeout, body cap, network errors) and calls the verifier.
 // Returned tokens are never logged.
-import { runtimeSlot, ssoError } from './common.js';
+import { readCapped, runtimeSlot, ssoError } from './common.js';
 import {
   HandoffCore, ServiceClientCore,
   checkLoginFlows, crateVersion, errorCodes, exchangeCodeRequest, identityFromClaims as identityFromClaimsJson,
@@ -55,33 +55,6 @@ function headerPairs(headers) {
   for (const [name, value] of headers) if (name.toLowerCase() !== 'set-cookie') out.push([name, value]);
   const cookies = typeof headers.getSetCookie === 'function' ? headers.getSetCookie() : [];
   for (const c of cookies) out.push(['set-cookie', c]);
-  return out;
-}
-
-/** Reads a body (a Response or a Request), stopping after `cap` + 1 bytes. */
-async function readCapped(message, cap) {
-  const declared = Number(message.headers.get('content-length'));
-  if (declared > cap) {
-    await message.body?.cancel().catch(() => {});
-    return new Uint8Array(cap + 1);
-  }
-  if (!message.body) return new Uint8Array(await message.arrayBuffer());
-  const reader = message.body.getReader();
-  const chunks = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > cap) {
-      await reader.cancel().catch(() => {});
-      return new Uint8Array(cap + 1);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.byteLength; }
   return out;
 }
 

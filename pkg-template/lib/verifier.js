@@ -5,7 +5,7 @@
 // fetching the JWK Set and checking the signature with the runtime's crypto
 // (node:crypto under Node, WebCrypto in workerd and browsers), with keys
 // imported once and cached.
-import { runtimeSlot, ssoError } from './common.js';
+import { readCapped, runtimeSlot, ssoError } from './common.js';
 import { VerifierCore, crateVersion, errorCodes } from '../wasm/verifier/extension_sso_verifier.js';
 
 const runtime = runtimeSlot('verifier');
@@ -37,33 +37,6 @@ function optionsJson(options) {
   } catch (cause) {
     throw ssoError('invalid_options', 'JwksVerifier options must be plain data (JSON-serialisable)', { cause });
   }
-}
-
-/** Reads a response body, failing fast past `cap` bytes. */
-async function readCapped(res, cap) {
-  const declared = Number(res.headers.get('content-length'));
-  if (declared > cap) {
-    await res.body?.cancel().catch(() => {});
-    return new Uint8Array(cap + 1);
-  }
-  if (!res.body) return new Uint8Array(await res.arrayBuffer());
-  const reader = res.body.getReader();
-  const chunks = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > cap) {
-      await reader.cancel().catch(() => {});
-      return new Uint8Array(cap + 1);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.byteLength; }
-  return out;
 }
 
 /**

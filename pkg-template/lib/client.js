@@ -1,6 +1,6 @@
 // extension-sso/client: the browser ExtensionClient (wasm) plus a tiny,
 // wasm-free helper for the host page that embeds extensions.
-import { runtimeSlot } from './common.js';
+import { runtimeSlot, ssoError } from './common.js';
 import { ExtensionClient, crateVersion, errorCodes } from '../wasm/client/extension_sso_client.js';
 
 const runtime = runtimeSlot('client');
@@ -21,6 +21,10 @@ function loginUrlAllowed(url, prefixes) {
   return !prefixes || prefixes.some((p) => url.startsWith(p));
 }
 
+function isExactOrigin(value) {
+  try { return typeof value === 'string' && new URL(value).origin === value; } catch { return false; }
+}
+
 /**
  * For the HOST page (the console that frames extensions): answers an
  * extension's `navigation: 'top'` request `{type:'extension-sso:navigate', url}`
@@ -30,9 +34,9 @@ function loginUrlAllowed(url, prefixes) {
  * Needs no wasm and no init(). Returns a function that uninstalls the bridge.
  */
 export function installHostBridge({ extensionOrigin, frame, allowedUrlPrefixes, navigate } = {}) {
-  if (typeof extensionOrigin !== 'string' || extensionOrigin === '*' || new URL(extensionOrigin).origin !== extensionOrigin) {
-    throw Object.assign(new Error('installHostBridge needs extensionOrigin, an exact origin such as https://ext.example.com (never "*")'),
-      { name: 'ExtensionSsoError', code: 'invalid_options', retryable: false });
+  if (!isExactOrigin(extensionOrigin)) {
+    throw ssoError('invalid_options',
+      'installHostBridge needs extensionOrigin, an exact origin such as https://ext.example.com (never "*")');
   }
   const go = navigate ?? ((url) => globalThis.location.assign(url));
   const onMessage = (event) => {

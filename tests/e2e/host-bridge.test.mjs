@@ -1,0 +1,87 @@
+// installHostBridge (extension-sso/client) on a host page that frames a
+// cross-site extension: which navigate requests it follows and answers.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchProfile } from '../support/browser.mjs';
+import { startStaticServer } from '../support/static-server.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+let host;
+let extension;
+let browser;
+let page;
+
+before(async () => {
+  // The extension page only relays what the test asks it to post to its parent.
+  extension = await startStaticServer(ROOT, [], {
+    '/frame.html': `<!doctype html><script>
+      window.send = (data) => new Promise((done) => {
+        addEventListener('message', (e) => done({ origin: e.origin, data: e.data }), { once: true });
+        parent.postMessage(data, '*');
+        setTimeout(() => done(null), 1500);
+      });
+    </script>`,
+  });
+  host = await startStaticServer(ROOT, ['pkg'], {
+    '/host.html': `<!doctype html><script type="module">
+      import { installHostBridge } from '/pkg/client.browser.js';
+      window.navigated = [];
+      const frame = document.createElement('iframe');
+      frame.src = '${extension.origin}/frame.html';
+      frame.onload = () => { window.frameReady = true; };
+      document.body.append(frame);
+      window.uninstall = installHostBridge({
+        extensionOrigin: '${extension.origin}', frame,
+        allowedUrlPrefixes: ['https://console.example/tenants/'],
+        navigate: (url) => window.navigated.push(url),
+      });
+      try { installHostBridge({ extensionOrigin: '*' }); } catch (e) { window.starRejected = e.code; }
+    </script>`,
+  });
+  browser = await launchProfile();
+  page = await browser.context.newPage();
+  // The host on "localhost", the extension on "127.0.0.1": different sites.
+  await page.goto(host.origin.replace('127.0.0.1', 'localhost') + '/host.html');
+  await page.waitForFunction(() => window.frameReady === true);
+});
+
+after(async () => {
+  await browser?.close();
+  await host?.close();
+  await extension?.close();
+});
+
+const send = (data) => page.frames()[1].evaluate((d) => window.send(d), data);
+const navigated = () => page.evaluate(() => window.navigated);
+
+test('a wildcard extensionOrigin is refused with invalid_options', async () => {
+  assert.equal(await page.evaluate(() => window.starRejected), 'invalid_options');
+});
+
+test('an allowed login URL is followed and acknowledged to the extension origin only', async () => {
+  const url = 'https://console.example/tenants/t/extension/e/authz?state=abc';
+  const reply = await send({ type: 'extension-sso:navigate', url });
+  assert.deepEqual(reply.data, { type: 'extension-sso:navigate-result', ok: true });
+  assert.deepEqual(await navigated(), [url]);
+});
+
+test('URLs outside the allowed prefixes, non-https URLs and extra members are refused', async () => {
+  for (const message of [
+    { type: 'extension-sso:navigate', url: 'https://evil.example/tenants/x' },
+    { type: 'extension-sso:navigate', url: 'javascript:alert(1)' },
+    { type: 'extension-sso:navigate', url: 'https://console.example/tenants/t', extra: 1 },
+  ]) {
+    const reply = await send(message);
+    assert.deepEqual(reply.data, { type: 'extension-sso:navigate-result', ok: false }, JSON.stringify(message));
+  }
+  assert.equal((await navigated()).length, 1, 'nothing more was followed');
+});
+
+test('other message types get no answer, and an uninstalled bridge is silent', async () => {
+  assert.equal(await send({ type: 'something-else', url: 'https://console.example/tenants/t' }), null);
+  await page.evaluate(() => window.uninstall());
+  assert.equal(await send({ type: 'extension-sso:navigate', url: 'https://console.example/tenants/t/x' }), null);
+  assert.equal((await navigated()).length, 1);
+});

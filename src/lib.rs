@@ -10,6 +10,7 @@
 )]
 #![forbid(unsafe_code)]
 
+mod b64;
 mod error;
 pub mod json;
 

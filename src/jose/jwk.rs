@@ -6,8 +6,8 @@
 //! range-checked so per-token work is only key selection.
 
 use super::alg::{Algorithm, KeyKind};
-use super::b64;
 use super::scalar::{self, Curve};
+use crate::b64;
 use crate::json::{self, Object, Value};
 use crate::{Error, ErrorCode, Result};
 

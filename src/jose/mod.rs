@@ -43,7 +43,7 @@
 //! ```
 
 mod alg;
-mod b64;
+
 mod claims;
 mod jwk;
 mod options;

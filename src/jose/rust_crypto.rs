@@ -7,9 +7,9 @@ use rsa::{BigUint, Pkcs1v15Sign, Pss, RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use super::alg::{Algorithm, KeyKind};
-use super::b64;
 use super::jwk::{Jwk, MAX_RSA_BITS};
 use super::verify::SignatureBackend;
+use crate::b64;
 
 /// A public key decoded once, when its JWK Set is loaded.
 #[derive(Clone, Debug)]

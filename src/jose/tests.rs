@@ -5,8 +5,8 @@
 
 use ed25519_dalek::Signer as _;
 
-use super::b64;
 use super::*;
+use crate::b64;
 use crate::ErrorCode;
 
 const NOW: u64 = 1_700_000_000;

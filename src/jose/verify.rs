@@ -10,11 +10,11 @@
 //!    claim result.
 
 use super::alg::{Algorithm, KeyKind};
-use super::b64;
 use super::claims;
 use super::jwk::{Jwk, KeySet};
 use super::options::{normalize_typ, VerifyOptions};
 use super::scalar::{self, Curve};
+use crate::b64;
 use crate::json::{self, Object, Value};
 use crate::{Error, ErrorCode, Result};
 

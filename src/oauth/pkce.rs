@@ -6,9 +6,9 @@
 //! unreserved alphabet.
 
 use super::secret::{PkceVerifier, State};
+use crate::b64;
 use crate::platform::Random;
 use crate::{Error, ErrorCode, Result};
-use base64ct::{Base64UrlUnpadded, Encoding};
 use sha2::{Digest, Sha256};
 
 /// Random bytes in a `state`, nonce or PKCE verifier.
@@ -19,7 +19,7 @@ pub const ENCODED_LEN: usize = 43;
 fn random_token(random: &dyn Random) -> Result<String> {
     let mut bytes = [0u8; RANDOM_BYTES];
     random.fill(&mut bytes)?;
-    Ok(Base64UrlUnpadded::encode_string(&bytes))
+    Ok(b64::encode(&bytes))
 }
 
 /// A fresh `state` or flow nonce: 256 random bits, base64url (43 chars).
@@ -36,7 +36,7 @@ pub fn new_verifier(random: &dyn Random) -> Result<PkceVerifier> {
 /// The S256 `code_challenge`: BASE64URL(SHA256(ASCII(code_verifier)))
 /// (RFC 7636 §4.2).
 pub fn s256_challenge(verifier: &PkceVerifier) -> String {
-    Base64UrlUnpadded::encode_string(&Sha256::digest(verifier.expose_secret().as_bytes()))
+    b64::encode(&Sha256::digest(verifier.expose_secret().as_bytes()))
 }
 
 /// True for exactly 43 characters of the base64url alphabet.
@@ -88,7 +88,7 @@ mod tests {
             37, 77, 105, 214, 191, 240, 91, 88, 5, 88, 83, 132, 141, 121,
         ];
         assert_eq!(
-            Base64UrlUnpadded::encode_string(&octets),
+            b64::encode(&octets),
             "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
         );
     }

@@ -11,7 +11,6 @@
 use super::secret::{AccessToken, IdToken};
 use crate::json::{self, Object, Value};
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
-use base64ct::{Base64UrlUnpadded, Encoding};
 
 /// A session is treated as over this many seconds before `expires_at`, so a
 /// token is not sent just as it expires.
@@ -142,8 +141,8 @@ pub fn decode_unverified_claims(jwt: &str, source: IdentitySource) -> Result<Ide
             "the token is not a compact JWS (three base64url parts separated by dots)",
         ));
     };
-    let bytes = Base64UrlUnpadded::decode_vec(payload)
-        .map_err(|_| Error::malformed("the token payload is not base64url without padding"))?;
+    let bytes = crate::b64::decode(payload)
+        .ok_or_else(|| Error::malformed("the token payload is not base64url without padding"))?;
     match json::parse_bytes(&bytes) {
         Ok(Value::Object(claims)) => Ok(Identity {
             claims,
@@ -321,6 +320,7 @@ pub(crate) fn oauth_error_fields(body: &str) -> Option<OAuthErrorFields> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64ct::{Base64UrlUnpadded, Encoding};
 
     fn handoff(status: u16, body: &str) -> Result<Session> {
         parse_token_response(TokenSource::Handoff, status, body, 1000, false)

@@ -34,9 +34,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::{
-    BroadcastChannel, Headers, MessageEvent, RequestCredentials, RequestInit, Response, Window,
-};
+use web_sys::{BroadcastChannel, MessageEvent, Response, Window};
 
 const PROBE_KEY: &str = "extension-sso:probe";
 const SESSION_KEY_PREFIX: &str = "extension-sso:session:";
@@ -482,10 +480,10 @@ fn deferred() -> Result<(Promise, Function, Function)> {
     Ok((promise, resolve, reject))
 }
 
-/// A promise that never settles: the page is navigating away.
-async fn never() -> core::result::Result<JsValue, JsValue> {
-    let _ = JsFuture::from(Promise::new(&mut |_, _| {})).await;
-    Ok(JsValue::UNDEFINED)
+/// A promise that never settles: the page is navigating away. (Resolving
+/// a promise with it leaves that promise pending too.)
+fn never() -> JsValue {
+    Promise::new(&mut |_, _| {}).into()
 }
 
 // ------------------------------------------------------------------- http
@@ -498,9 +496,9 @@ struct HttpAnswer {
 
 #[wasm_bindgen]
 extern "C" {
-    /// The global `fetch` (pages and workers alike), as gloo-net binds it.
+    /// The global `fetch` (pages and workers alike), with a plain init object.
     #[wasm_bindgen(js_name = fetch)]
-    fn fetch_request(request: &web_sys::Request) -> Promise;
+    fn fetch_with_init(url: &str, init: &Object) -> Promise;
 }
 
 /// A rejection or failure as text: `"TypeError: Failed to fetch"`.
@@ -521,23 +519,31 @@ async fn http(
     body: Option<(&str, String)>,
     include_credentials: bool,
 ) -> core::result::Result<HttpAnswer, String> {
-    let init = RequestInit::new();
-    init.set_method(if body.is_some() { "POST" } else { "GET" });
-    init.set_credentials(if include_credentials {
-        RequestCredentials::Include
-    } else {
-        RequestCredentials::SameOrigin
-    });
+    // A plain `RequestInit` dictionary (fewer imported bindings than
+    // web-sys' RequestInit / Headers / Request).
+    let init = Object::new();
+    let str = |s: &str| JsValue::from_str(s);
+    set(
+        &init,
+        "method",
+        &str(if body.is_some() { "POST" } else { "GET" }),
+    );
+    set(
+        &init,
+        "credentials",
+        &str(if include_credentials {
+            "include"
+        } else {
+            "same-origin"
+        }),
+    );
     if let Some((content_type, body)) = body {
-        let headers = Headers::new().map_err(js_detail)?;
-        headers
-            .set("content-type", content_type)
-            .map_err(js_detail)?;
-        init.set_headers(&headers);
-        init.set_body(&JsValue::from_str(&body));
+        let headers = Object::new();
+        set(&headers, "content-type", &str(content_type));
+        set(&init, "headers", &headers);
+        set(&init, "body", &str(&body));
     }
-    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(js_detail)?;
-    let response: Response = JsFuture::from(fetch_request(&request))
+    let response: Response = JsFuture::from(fetch_with_init(url, &init))
         .await
         .map_err(js_detail)?
         .unchecked_into();
@@ -770,16 +776,36 @@ fn run(inner: Rc<Inner>, next: Result<Next>) -> Promise {
 fn drive(inner: Rc<Inner>, next: Next) -> Task {
     Box::pin(async move {
         let window = window()?;
-        match next {
-            Next::Value(v) => Ok(v),
-            Next::Never => never().await,
-            Next::MatrixCheckThenAssign { config, url } => {
-                check_matrix(&config).await?;
+        // Matrix: check the homeserver before navigating (one `await` for
+        // every kind of navigation keeps the state machine small).
+        if let Next::MatrixCheckThenAssign { config, .. }
+        | Next::Popup { config, .. }
+        | Next::AskHost { config, .. } = &next
+        {
+            if let Err(e) = check_matrix(config).await {
+                if let Next::Popup { popup, .. } = &next {
+                    let _ = popup.close();
+                }
+                return Err(e.into());
+            }
+        }
+        let (config, completion) = match next {
+            Next::Value(v) => return Ok(v),
+            Next::Never => return Ok(never()),
+            Next::MatrixCheckThenAssign { url, .. } => {
                 window
                     .location()
                     .assign(&url)
                     .map_err(|_| unsupported("location.assign failed"))?;
-                never().await
+                return Ok(never());
+            }
+            Next::AskHost {
+                config,
+                target_origin,
+                url,
+            } => {
+                ask_host(&window, &config, &target_origin, &url).await?;
+                return Ok(never());
             }
             Next::Popup {
                 config,
@@ -787,10 +813,6 @@ fn drive(inner: Rc<Inner>, next: Next) -> Task {
                 url,
                 pending,
             } => {
-                if let Err(e) = check_matrix(&config).await {
-                    let _ = popup.close();
-                    return Err(e.into());
-                }
                 if matches!(config.profile, ProfileConfig::Matrix(_)) {
                     let _ = popup.location().set_href(&url);
                 }
@@ -798,23 +820,12 @@ fn drive(inner: Rc<Inner>, next: Next) -> Task {
                 let allowed = callback_message_origins(&config, &own_origin);
                 let callback = wait_for_popup(&window, &popup, allowed, &config, pending).await;
                 let _ = popup.close();
-                let callback = callback?;
-                let completion = complete(&inner.memory, &SystemClock, &config, &callback)?;
-                inner.finish(&window, &config, completion).await
+                let completion = complete(&inner.memory, &SystemClock, &config, &callback?)?;
+                (config, completion)
             }
-            Next::AskHost {
-                config,
-                target_origin,
-                url,
-            } => {
-                check_matrix(&config).await?;
-                ask_host(&window, &config, &target_origin, &url).await?;
-                never().await
-            }
-            Next::Complete { config, completion } => {
-                inner.finish(&window, &config, completion).await
-            }
-        }
+            Next::Complete { config, completion } => (config, completion),
+        };
+        inner.finish(&window, &config, completion).await
     })
 }
 
@@ -1226,7 +1237,7 @@ impl Inner {
                     .location()
                     .assign(&next)
                     .map_err(|_| unsupported("location.assign failed"))?;
-                return never().await;
+                return Ok(never());
             }
             Answer::UserInfo => {
                 auth_service::parse_userinfo(a.status, &a.body)?;
@@ -1333,6 +1344,7 @@ impl Inner {
         let _ = storage.set(&key, &json::Value::Object(obj).to_json());
     }
 
+    #[inline(never)]
     fn restore_session(&self) {
         if !self.persist_session {
             return;

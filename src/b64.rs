@@ -4,9 +4,14 @@
 //! non-canonical trailing bits are all rejected, so one byte string has
 //! exactly one encoding (no signature malleability through the encoding).
 //!
-//! A small table-driven codec rather than `base64ct`: everything decoded
-//! here is public (tokens, public keys), so constant time buys nothing, and
-//! this is the hot loop of `prepare` in the size-optimised wasm build.
+//! One small table-driven codec for the whole crate rather than `base64ct`:
+//! it is the hot loop of the verifier's `prepare` and the cheapest in the
+//! size-optimised wasm builds. What it decodes is public (tokens, public
+//! keys); what it encodes is public or single-use random values (`state`,
+//! nonces, PKCE verifiers and challenges), so a constant-time codec buys
+//! nothing here. (The server's service-client keys stay with `base64ct`:
+//! private key material is decoded in constant time into a buffer that is
+//! zeroized, and HTTP Basic / PKCS#8 use the standard alphabet.)
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const INVALID: u8 = 0xff;

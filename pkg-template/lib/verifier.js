@@ -160,6 +160,11 @@ export class JwksVerifier {
   // Keys are cached per (key index, alg) under the number index * 16 + alg;
   // a cached value is the runtime's key handle, null when the JWK could not
   // be imported for that alg, or (async runtimes) a pending import.
+  //
+  // #verifySync and #verifyAsync walk the candidates the same way on
+  // purpose: node:crypto answers synchronously, and an `await` per
+  // candidate would cost Node a microtask turn on every verify (the hot
+  // path the benchmark measures); WebCrypto answers with promises.
 
   #verifySync(source, prepared, token, now) {
     const alg = prepared[0];

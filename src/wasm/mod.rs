@@ -7,7 +7,6 @@
 #[cfg(feature = "client")]
 mod client;
 mod error;
-#[cfg(any(feature = "client", feature = "server"))]
 mod options;
 #[cfg(feature = "server")]
 mod server;

@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use wasm_bindgen::prelude::*;
 
+use super::options::{self, Opts, MAX_SAFE_INTEGER};
 use crate::jose::{self, Algorithm, Audience, KeySet, VerifyOptions};
-use crate::json::{self, Object, Value};
+use crate::json::{self, Value};
 use crate::jwks::{CacheConfig, JwksCache, Plan};
 use crate::{Error, ErrorCode, Result};
 
@@ -36,118 +37,27 @@ const OPTION_KEYS: &[&str] = &[
 ];
 const ISSUER_ENTRY_KEYS: &[&str] = &["jwks", "jwksUri", "audience"];
 
-/// Typed access to a plain-data options object (the JS layer passes
-/// `JSON.stringify(options)`, so `undefined` members are absent and an
-/// explicit `null` stays `null`).
-struct Opts<'a> {
-    object: &'a Object,
-    what: &'a str,
-}
-
-impl<'a> Opts<'a> {
-    fn new(value: &'a Value, allowed: &[&str], what: &'a str) -> Result<Self> {
-        let object = value
-            .as_object()
-            .ok_or_else(|| Error::options(format!("{what} must be an object")))?;
-        if let Some((key, _)) = object.iter().find(|(k, _)| !allowed.contains(k)) {
-            return Err(Error::options(format!(
-                "unknown option \"{key}\" in {what}; the options are: {}",
-                comma_list(allowed.iter().copied())
-            )));
-        }
-        Ok(Self { object, what })
-    }
-
-    fn wrong(&self, key: &str, expected: &str) -> Error {
-        Error::options(format!("{key} in {} must be {expected}", self.what))
-    }
-
-    fn get(&self, key: &str) -> Option<&'a Value> {
-        self.object.get(key)
-    }
-
-    fn string(&self, key: &str) -> Result<Option<&'a str>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(self.wrong(key, "a string")),
-        }
-    }
-
-    fn uint(&self, key: &str) -> Result<Option<u64>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Number(n)) if n.fract() == 0.0 && *n >= 0.0 && *n < 9.0e15 => {
-                Ok(Some(*n as u64))
-            }
-            Some(_) => Err(self.wrong(key, "a whole non-negative number")),
-        }
-    }
-
-    fn boolean(&self, key: &str) -> Result<Option<bool>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(self.wrong(key, "true or false")),
-        }
-    }
-
-    /// A string or a list of strings.
-    fn strings(&self, key: &str) -> Result<Option<Vec<String>>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(value) => strings_of(value)
-                .map(Some)
-                .ok_or_else(|| self.wrong(key, "a string or a list of strings")),
-        }
-    }
-
-    /// `None` when absent, `Some(None)` for an explicit `null`.
-    fn audience(&self) -> Result<Option<Option<Vec<String>>>> {
-        match self.get("audience") {
-            None => Ok(None),
-            Some(Value::Null) => Ok(Some(None)),
-            Some(_) => self.strings("audience").map(Some),
-        }
-    }
-
-    /// A JSON document given as an object or as JSON text.
-    fn document(&self, key: &str) -> Result<Option<Value>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::String(text)) => json::parse(text).map(Some).map_err(|e| {
-                Error::new(
-                    ErrorCode::JwksInvalid,
-                    format!("{key} in {} is not valid JSON: {e}", self.what),
-                )
-            }),
-            Some(value @ Value::Object(_)) => Ok(Some(value.clone())),
-            Some(_) => Err(self.wrong(key, "an object or JSON text")),
-        }
+/// `None` when absent, `Some(None)` for an explicit `null` (accept any
+/// audience, on purpose), else the accepted audiences.
+fn audience(o: &Opts) -> Option<Option<Vec<String>>> {
+    match o.raw("audience")? {
+        Value::Null => Some(None),
+        _ => o.string_or_strings("audience").map(Some),
     }
 }
 
-/// `a, b, c` (not `[&str]::join`, whose generic copy loop costs ~1 kB of
-/// wasm for two error messages).
-fn comma_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
-    let mut out = String::new();
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push_str(item);
-    }
-    out
-}
-
-fn strings_of(value: &Value) -> Option<Vec<String>> {
-    match value {
-        Value::String(s) => Some(vec![s.clone()]),
-        Value::Array(items) => items
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        _ => None,
+/// A JSON document (`jwks`, `cache`) given as an object or as JSON text.
+fn document(o: &Opts, key: &str) -> Result<Option<Value>> {
+    match o.get(key) {
+        None => Ok(None),
+        Some(Value::String(text)) => json::parse(text).map(Some).map_err(|e| {
+            Error::new(
+                ErrorCode::JwksInvalid,
+                format!("{key} is not valid JSON: {e}"),
+            )
+        }),
+        Some(value @ Value::Object(_)) => Ok(Some(value.clone())),
+        Some(_) => Ok(o.wrong(key, "an object or JSON text")),
     }
 }
 
@@ -188,10 +98,34 @@ fn is_http_url(uri: &str) -> bool {
 
 impl VerifierCore {
     fn build(options_json: &str, now: u64) -> Result<Self> {
-        let root = json::parse(options_json)
-            .map_err(|e| Error::options(format!("JwksVerifier options must be plain data: {e}")))?;
-        let opts = Opts::new(&root, OPTION_KEYS, "JwksVerifier options")?;
-        let algorithms = match opts.strings("algorithms")? {
+        let root = options::parse(options_json, "JwksVerifier")?;
+        let opts = Opts::new(&root, "JwksVerifier")?;
+        opts.only(OPTION_KEYS)?;
+        let algorithms = opts.string_or_strings("algorithms");
+        let tolerance = opts.uint("clockToleranceSec", MAX_SAFE_INTEGER);
+        let typ = opts.string("typ");
+        let required = opts.string_or_strings("requiredClaims");
+        let reject_hints = opts.boolean("rejectKeyHints").unwrap_or(false);
+        let max_body = opts.uint("maxBodyBytes", MAX_SAFE_INTEGER);
+        let defaults = CacheConfig::default();
+        let cache_config = CacheConfig {
+            max_age_sec: opts
+                .uint("cacheMaxAgeSec", MAX_SAFE_INTEGER)
+                .unwrap_or(defaults.max_age_sec),
+            cooldown_sec: opts
+                .uint("cooldownSec", MAX_SAFE_INTEGER)
+                .unwrap_or(defaults.cooldown_sec),
+            stale_if_error_sec: opts
+                .uint("staleIfErrorSec", MAX_SAFE_INTEGER)
+                .unwrap_or(defaults.stale_if_error_sec),
+            timeout_ms: opts
+                .uint("timeoutMs", MAX_SAFE_INTEGER)
+                .unwrap_or(defaults.timeout_ms),
+            max_body_bytes: max_body.map_or(defaults.max_body_bytes, |b| b as usize),
+        };
+        opts.done()?;
+        cache_config.validate()?;
+        let algorithms = match algorithms {
             Some(names) => Some(
                 names
                     .iter()
@@ -200,10 +134,6 @@ impl VerifierCore {
             ),
             None => None,
         };
-        let tolerance = opts.uint("clockToleranceSec")?;
-        let typ = opts.string("typ")?;
-        let required = opts.strings("requiredClaims")?;
-        let reject_hints = opts.boolean("rejectKeyHints")?.unwrap_or(false);
         let refine = |mut o: VerifyOptions| -> Result<VerifyOptions> {
             if let Some(algs) = &algorithms {
                 o = o.with_algorithms(algs)?;
@@ -211,7 +141,7 @@ impl VerifierCore {
             if let Some(t) = tolerance {
                 o = o.with_clock_tolerance_sec(t)?;
             }
-            if let Some(typ) = typ {
+            if let Some(typ) = &typ {
                 o = o.with_typ(typ)?;
             }
             if let Some(claims) = &required {
@@ -219,20 +149,11 @@ impl VerifierCore {
             }
             Ok(o.with_reject_key_hints(reject_hints))
         };
-        let defaults = CacheConfig::default();
-        let max_body = opts.uint("maxBodyBytes")?.map(|b| b as usize);
-        let cache_config = CacheConfig {
-            max_age_sec: opts.uint("cacheMaxAgeSec")?.unwrap_or(defaults.max_age_sec),
-            cooldown_sec: opts.uint("cooldownSec")?.unwrap_or(defaults.cooldown_sec),
-            stale_if_error_sec: opts
-                .uint("staleIfErrorSec")?
-                .unwrap_or(defaults.stale_if_error_sec),
-            timeout_ms: opts.uint("timeoutMs")?.unwrap_or(defaults.timeout_ms),
-            max_body_bytes: max_body.unwrap_or(defaults.max_body_bytes),
-        };
-        cache_config.validate()?;
         let key_source = |entry: &Opts, who: &str| -> Result<Keys> {
-            match (entry.document("jwks")?, entry.string("jwksUri")?) {
+            let jwks = document(entry, "jwks")?;
+            let jwks_uri = entry.string("jwksUri");
+            entry.done()?;
+            match (jwks, jwks_uri.as_deref()) {
                 (Some(_), Some(_)) => Err(Error::options(format!(
                     "{who}: pass either jwks or jwksUri, not both"
                 ))),
@@ -270,11 +191,12 @@ impl VerifierCore {
                 })?;
             for (issuer, entry) in map.iter() {
                 let who = format!("issuers[\"{issuer}\"]");
-                let entry = Opts::new(entry, ISSUER_ENTRY_KEYS, &who)?;
+                let entry = Opts::new(entry, &who)?;
+                entry.only(ISSUER_ENTRY_KEYS)?;
                 let context = format!(" for issuer \"{issuer}\"");
-                let audience = match entry.audience()? {
+                let audience = match audience(&entry) {
                     Some(a) => audience_of(Some(a), &context)?,
-                    None => audience_of(opts.audience()?, &context)?,
+                    None => audience_of(audience(&opts), &context)?,
                 };
                 let keys = key_source(&entry, &who)?;
                 let options = refine(VerifyOptions::new([issuer], audience)?)?;
@@ -282,10 +204,13 @@ impl VerifierCore {
                 sources.push(Source { keys, options });
             }
         } else {
-            let issuers = opts.strings("issuer")?.ok_or_else(|| {
+            let issuers = opts.string_or_strings("issuer");
+            let audience = audience(&opts);
+            opts.done()?;
+            let issuers = issuers.ok_or_else(|| {
                 Error::options("issuer is required: pass the expected \"iss\" (a string or a list)")
             })?;
-            let audience = audience_of(opts.audience()?, "")?;
+            let audience = audience_of(audience, "")?;
             let keys = key_source(&opts, "JwksVerifier")?;
             let options = refine(VerifyOptions::new(issuers, audience)?)?;
             sources.push(Source { keys, options });
@@ -296,7 +221,7 @@ impl VerifierCore {
             timeout_ms: cache_config.timeout_ms,
             max_body_bytes: cache_config.max_body_bytes,
         };
-        if let Some(Value::Object(snapshots)) = opts.document("cache")? {
+        if let Some(Value::Object(snapshots)) = document(&opts, "cache")? {
             // A snapshot that is expired or invalid is ignored: the set is
             // fetched as if there were none (importCache() says why).
             for (uri, snapshot) in snapshots.iter() {
@@ -438,7 +363,7 @@ impl VerifierCore {
                     ErrorCode::IssuerMismatch,
                     format!(
                         "unexpected \"iss\" value; this verifier accepts tokens from {}",
-                        comma_list(self.routes.iter().map(|(k, _)| k.as_str()))
+                        options::comma_list(self.routes.iter().map(|(k, _)| k.as_str()))
                     ),
                 )
                 .into()

@@ -13,6 +13,7 @@
 //! private key material is decoded in constant time into a buffer that is
 //! zeroized, and HTTP Basic / PKCS#8 use the standard alphabet.)
 
+use crate::prelude::*;
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const INVALID: u8 = 0xff;
 

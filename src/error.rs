@@ -8,6 +8,7 @@
 //! Messages never contain tokens, authorization codes, `state` values or PKCE
 //! verifiers.
 
+use crate::prelude::*;
 use core::fmt;
 
 /// Stable machine-readable error codes. Existing codes are never renamed.
@@ -186,31 +187,37 @@ pub struct OAuthErrorFields {
 }
 
 /// The crate's error: a code, a message that says what to fix, and details.
+///
+/// One pointer wide (the fields live in a box), so `Result<T>` stays small
+/// and cheap to return through every `?`: errors are rare, results are not.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Inner {
     code: ErrorCode,
     message: String,
     retryable: bool,
     status: Option<u16>,
-    oauth: Option<Box<OAuthErrorFields>>,
+    oauth: Option<OAuthErrorFields>,
 }
 
 impl Error {
     /// A non-retryable error.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Inner {
             code,
             message: message.into(),
             retryable: false,
             status: None,
             oauth: None,
-        }
+        }))
     }
 
     /// Marks the error as transient (network failure, timeout, HTTP 5xx).
     #[must_use]
     pub fn retryable(mut self, retryable: bool) -> Self {
-        self.retryable = retryable;
+        self.0.retryable = retryable;
         self
     }
 
@@ -218,9 +225,9 @@ impl Error {
     /// 429 makes the error retryable.
     #[must_use]
     pub fn with_status(mut self, status: u16) -> Self {
-        self.status = Some(status);
+        self.0.status = Some(status);
         if status >= 500 || status == 408 || status == 429 {
-            self.retryable = true;
+            self.0.retryable = true;
         }
         self
     }
@@ -228,33 +235,33 @@ impl Error {
     /// Attaches the OAuth error fields the server sent.
     #[must_use]
     pub fn with_oauth(mut self, fields: OAuthErrorFields) -> Self {
-        self.oauth = Some(Box::new(fields));
+        self.0.oauth = Some(fields);
         self
     }
 
     /// The stable code.
     pub fn code(&self) -> ErrorCode {
-        self.code
+        self.0.code
     }
 
     /// The message (never contains secrets).
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// True only for transient failures worth retrying.
     pub fn is_retryable(&self) -> bool {
-        self.retryable
+        self.0.retryable
     }
 
     /// The HTTP status involved, if any.
     pub fn status(&self) -> Option<u16> {
-        self.status
+        self.0.status
     }
 
     /// The OAuth `error`, `error_description`, `error_uri` the server sent, if any.
     pub fn oauth(&self) -> Option<&OAuthErrorFields> {
-        self.oauth.as_deref()
+        self.0.oauth.as_ref()
     }
 
     /// Shorthand for an [`ErrorCode::InvalidOptions`] error.
@@ -270,11 +277,97 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code.as_str(), self.message)
+        write!(f, "{}: {}", self.0.code.as_str(), self.0.message)
     }
 }
 
-impl std::error::Error for Error {}
+impl core::error::Error for Error {}
+
+/// One part of an error message built by [`msg!`]: text or a number.
+pub(crate) trait Part {
+    /// Appends the part to `out`.
+    fn push_to(&self, out: &mut String);
+}
+
+impl Part for str {
+    fn push_to(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl Part for String {
+    fn push_to(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl<T: Part + ?Sized> Part for &T {
+    fn push_to(&self, out: &mut String) {
+        (**self).push_to(out);
+    }
+}
+
+impl Part for u64 {
+    fn push_to(&self, out: &mut String) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = *self;
+        loop {
+            at -= 1;
+            if let Some(d) = digits.get_mut(at) {
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &d in digits.get(at..).unwrap_or_default() {
+            out.push(char::from(d));
+        }
+    }
+}
+
+impl Part for usize {
+    fn push_to(&self, out: &mut String) {
+        (*self as u64).push_to(out);
+    }
+}
+
+impl Part for u16 {
+    fn push_to(&self, out: &mut String) {
+        u64::from(*self).push_to(out);
+    }
+}
+
+impl Part for i64 {
+    fn push_to(&self, out: &mut String) {
+        if *self < 0 {
+            out.push('-');
+        }
+        self.unsigned_abs().push_to(out);
+    }
+}
+
+/// The parts of a [`msg!`] joined into one string.
+pub(crate) fn join(parts: &[&dyn Part]) -> String {
+    let mut out = String::new();
+    for part in parts {
+        part.push_to(&mut out);
+    }
+    out
+}
+
+/// `msg!("the token is ", len, " bytes")`: a message from text and numbers.
+///
+/// Used instead of `format!` on every path the npm verifier reaches:
+/// `core::fmt`'s machinery costs its wasm several kB.
+macro_rules! msg {
+    ($($part:expr),+ $(,)?) => {
+        $crate::error::join(&[$(&$part as &dyn $crate::error::Part),+])
+    };
+}
+pub(crate) use msg;
 
 /// The crate's result type.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
@@ -294,6 +387,27 @@ mod tests {
                 "{s}"
             );
         }
+    }
+
+    #[test]
+    fn msg_joins_text_and_numbers() {
+        let name = String::from("exp");
+        assert_eq!(
+            msg!(
+                "\"",
+                name,
+                "\" is ",
+                0u64,
+                ", ",
+                18_446_744_073_709_551_615u64,
+                ", ",
+                -42i64,
+                " or ",
+                7usize
+            ),
+            "\"exp\" is 0, 18446744073709551615, -42 or 7"
+        );
+        assert_eq!(msg!(i64::MIN), "-9223372036854775808");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! (RFC 7493 §2.1), a nesting limit, and no panic on any input; and the npm
 //! verifier must stay small. This reader does exactly that and no more.
 
+use crate::prelude::*;
 use core::fmt;
 
 /// Maximum nesting depth of arrays and objects.
@@ -85,6 +86,12 @@ impl Value {
         }
     }
 
+    /// The number as an integer, if it is a whole number below 2^53 in
+    /// magnitude (a JS safe integer; see [`safe_integer`]).
+    pub fn as_safe_integer(&self) -> Option<i64> {
+        self.as_f64().and_then(safe_integer)
+    }
+
     /// The object, if this is one.
     pub fn as_object(&self) -> Option<&Object> {
         match self {
@@ -141,13 +148,21 @@ impl Value {
     }
 }
 
+/// `n` as an integer when it is a whole number below 2^53 in magnitude
+/// (every such integer is exact in a double and in a JS number), else
+/// `None`. (`f64::fract` is not in `core`.)
+pub fn safe_integer(n: f64) -> Option<i64> {
+    const LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
+    (n > -LIMIT && n < LIMIT && (n as i64) as f64 == n).then_some(n as i64)
+}
+
 /// Writes an integer-valued number without a fraction; other numbers as the
 /// shortest decimal that reads back as the same double, without exponent
 /// (the form Rust's `{}` prints), by [`write_float`].
 fn write_number(out: &mut String, n: f64) {
-    use core::fmt::Write;
-    if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
-        let _ = write!(out, "{}", n as i64);
+    use crate::error::Part;
+    if let Some(i) = safe_integer(n) {
+        i.push_to(out);
     } else {
         write_float(out, n);
     }
@@ -341,7 +356,6 @@ fn cmp_decimal(a: &[u8], a_point: i32, b: &[u8], b_point: i32) -> core::cmp::Ord
 
 /// Writes `s` as a quoted, escaped JSON string.
 pub fn write_string(out: &mut String, s: &str) {
-    use core::fmt::Write;
     out.push('"');
     for c in s.chars() {
         match c {
@@ -351,7 +365,10 @@ pub fn write_string(out: &mut String, s: &str) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+                out.push_str("\\u");
+                for shift in [12, 8, 4, 0] {
+                    out.push(char::from_digit((c as u32 >> shift) & 0xf, 16).unwrap_or('0'));
+                }
             }
             c => out.push(c),
         }
@@ -371,6 +388,14 @@ pub struct JsonError {
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} at byte {}", self.reason, self.offset)
+    }
+}
+
+impl crate::error::Part for JsonError {
+    fn push_to(&self, out: &mut String) {
+        out.push_str(self.reason);
+        out.push_str(" at byte ");
+        self.offset.push_to(out);
     }
 }
 

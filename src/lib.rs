@@ -9,6 +9,23 @@
     )
 )]
 #![forbid(unsafe_code)]
+// `no_std` + `alloc` without the `std` feature (the npm verifier entry);
+// tests always have std.
+#![cfg_attr(not(any(feature = "std", test)), no_std)]
+
+extern crate alloc;
+
+/// What the std prelude gives, from `alloc`, for the `no_std` build.
+mod prelude {
+    pub(crate) use alloc::borrow::ToOwned;
+    pub(crate) use alloc::boxed::Box;
+    pub(crate) use alloc::format;
+    pub(crate) use alloc::string::{String, ToString};
+    pub(crate) use alloc::vec;
+    pub(crate) use alloc::vec::Vec;
+
+    pub(crate) use crate::error::msg;
+}
 
 mod b64;
 mod error;

@@ -5,6 +5,7 @@
 
 use super::options::{Audience, VerifyOptions};
 use crate::json::{self, Object, Value};
+use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
 /// Longest claim value quoted back in an error message.
@@ -12,7 +13,7 @@ const MAX_QUOTED: usize = 64;
 
 /// A claim value quoted for an error message: JSON-escaped, and cut short so
 /// a hostile token cannot flood logs.
-fn quoted(value: &str) -> String {
+pub(crate) fn quoted(value: &str) -> String {
     let mut out = String::new();
     match value.char_indices().nth(MAX_QUOTED) {
         Some((cut, _)) => {
@@ -27,14 +28,14 @@ fn quoted(value: &str) -> String {
 fn missing(name: &str, why: &str) -> Error {
     Error::new(
         ErrorCode::MissingClaim,
-        format!("the token has no \"{name}\" claim; {why}"),
+        msg!("the token has no \"", name, "\" claim; ", why),
     )
 }
 
 fn invalid(name: &str, expected: &str) -> Error {
     Error::new(
         ErrorCode::InvalidClaim,
-        format!("the \"{name}\" claim must be {expected}"),
+        msg!("the \"", name, "\" claim must be ", expected),
     )
 }
 
@@ -69,7 +70,13 @@ pub(crate) fn audiences(claims: &Object) -> Result<Vec<&str>> {
 
 /// Whole seconds between two NumericDates, for messages (saturating).
 fn seconds_between(later: f64, earlier: f64) -> i64 {
-    (later - earlier).ceil() as i64
+    let difference = later - earlier;
+    let whole = difference as i64; // towards zero, saturating
+    if (whole as f64) < difference {
+        whole.saturating_add(1)
+    } else {
+        whole
+    }
 }
 
 /// Checks the claims in the order: types and presence (`exp`, `nbf`, `iat`,
@@ -108,9 +115,10 @@ pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Resul
     if !options.issuers().iter().any(|accepted| accepted == iss) {
         return Err(Error::new(
             ErrorCode::IssuerMismatch,
-            format!(
-                "iss {} is not an accepted issuer; expected one of {}",
+            msg!(
+                "iss ",
                 quoted(iss),
+                " is not an accepted issuer; expected one of ",
                 list(options.issuers())
             ),
         ));
@@ -119,8 +127,8 @@ pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Resul
         if !aud.iter().any(|a| accepted.iter().any(|ok| ok == a)) {
             return Err(Error::new(
                 ErrorCode::AudienceMismatch,
-                format!(
-                    "aud does not contain an accepted audience; expected one of {}",
+                msg!(
+                    "aud does not contain an accepted audience; expected one of ",
                     list(accepted)
                 ),
             ));
@@ -134,9 +142,12 @@ pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Resul
     if now_f - tolerance_f >= exp {
         return Err(Error::new(
             ErrorCode::Expired,
-            format!(
-                "the token expired {} s ago (clock tolerance is {tolerance} s)",
-                seconds_between(now_f, exp)
+            msg!(
+                "the token expired ",
+                seconds_between(now_f, exp),
+                " s ago (clock tolerance is ",
+                tolerance,
+                " s)"
             ),
         ));
     }
@@ -144,9 +155,12 @@ pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Resul
         if nbf > now_f + tolerance_f {
             return Err(Error::new(
                 ErrorCode::NotYetValid,
-                format!(
-                    "the token is not valid for another {} s (nbf; clock tolerance is {tolerance} s)",
-                    seconds_between(nbf, now_f)
+                msg!(
+                    "the token is not valid for another ",
+                    seconds_between(nbf, now_f),
+                    " s (nbf; clock tolerance is ",
+                    tolerance,
+                    " s)"
                 ),
             ));
         }
@@ -157,9 +171,12 @@ pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Resul
         if iat > now_f + tolerance_f {
             return Err(Error::new(
                 ErrorCode::NotYetValid,
-                format!(
-                    "the token was issued {} s in the future (iat; clock tolerance is {tolerance} s)",
-                    seconds_between(iat, now_f)
+                msg!(
+                    "the token was issued ",
+                    seconds_between(iat, now_f),
+                    " s in the future (iat; clock tolerance is ",
+                    tolerance,
+                    " s)"
                 ),
             ));
         }

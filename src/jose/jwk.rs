@@ -9,6 +9,7 @@ use super::alg::{Algorithm, KeyKind};
 use super::scalar::{self, Curve};
 use crate::b64;
 use crate::json::{self, Object, Value};
+use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
 /// Maximum number of entries in a JWK Set's `keys` array; a larger set is
@@ -152,8 +153,10 @@ impl KeySet {
     /// curve, weak Ed25519 points) are skipped and listed in [`Self::skipped`].
     pub fn from_json(text: &str) -> Result<Self> {
         let value = json::parse(text).map_err(|e| {
-            invalid(format!(
-                "the JWK Set is not valid JSON ({e}); expected {{\"keys\":[...]}}"
+            invalid(msg!(
+                "the JWK Set is not valid JSON (",
+                e,
+                "); expected {\"keys\":[...]}"
             ))
         })?;
         Self::from_value(&value)
@@ -174,9 +177,12 @@ impl KeySet {
             .and_then(Value::as_array)
             .ok_or_else(|| invalid("the JWK Set must be a JSON object with a \"keys\" array"))?;
         if keys.len() > MAX_KEYS {
-            return Err(invalid(format!(
-                "the JWK Set has {} keys; at most {MAX_KEYS} are accepted",
-                keys.len()
+            return Err(invalid(msg!(
+                "the JWK Set has ",
+                keys.len(),
+                " keys; at most ",
+                MAX_KEYS,
+                " are accepted"
             )));
         }
         let mut set = KeySet {
@@ -196,7 +202,7 @@ impl KeySet {
         if set.keys.is_empty() {
             let mut message = String::from("the JWK Set holds no usable verification key");
             for skipped in set.skipped.iter().take(5) {
-                message.push_str(&format!("; key {}: {}", skipped.index, skipped.reason));
+                message.push_str(&msg!("; key ", skipped.index, ": ", skipped.reason));
             }
             return Err(invalid(message));
         }

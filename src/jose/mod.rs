@@ -65,4 +65,5 @@ pub use verify::{
     MAX_CANDIDATES, MAX_TOKEN_LENGTH,
 };
 
+pub(crate) use claims::quoted;
 pub(crate) use verify::{decode_json_object, split_compact};

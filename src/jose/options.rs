@@ -2,6 +2,7 @@
 //! RFC 8725 §3.8-3.11).
 
 use super::alg::Algorithm;
+use crate::prelude::*;
 use crate::{Error, Result};
 
 /// Default clock tolerance in seconds, applied symmetrically to `exp`,
@@ -49,13 +50,12 @@ pub struct VerifyOptions {
 
 fn non_empty_strings(values: &[String], what: &str) -> Result<()> {
     if values.is_empty() {
-        return Err(Error::options(format!(
-            "{what} must list at least one value"
-        )));
+        return Err(Error::options(msg!(what, " must list at least one value")));
     }
     if values.iter().any(String::is_empty) {
-        return Err(Error::options(format!(
-            "{what} must not contain an empty string"
+        return Err(Error::options(msg!(
+            what,
+            " must not contain an empty string"
         )));
     }
     Ok(())
@@ -106,9 +106,12 @@ impl VerifyOptions {
     /// above [`MAX_CLOCK_TOLERANCE_SEC`].
     pub fn with_clock_tolerance_sec(mut self, seconds: u64) -> Result<Self> {
         if seconds > MAX_CLOCK_TOLERANCE_SEC {
-            return Err(Error::options(format!(
-                "clockToleranceSec is {seconds}; expected at most {MAX_CLOCK_TOLERANCE_SEC} \
-                 (seconds, not milliseconds)"
+            return Err(Error::options(msg!(
+                "clockToleranceSec is ",
+                seconds,
+                "; expected at most ",
+                MAX_CLOCK_TOLERANCE_SEC,
+                " (seconds, not milliseconds)"
             )));
         }
         self.clock_tolerance_sec = seconds;

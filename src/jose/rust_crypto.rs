@@ -2,6 +2,7 @@
 //! as the fallback backend. The npm builds leave it out (feature
 //! `rust-crypto`) and verify with `node:crypto` or WebCrypto instead.
 
+use crate::prelude::*;
 use p256::ecdsa::signature::Verifier as _;
 use rsa::{BigUint, Pkcs1v15Sign, Pss, RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};

@@ -16,6 +16,7 @@ use super::options::{normalize_typ, VerifyOptions};
 use super::scalar::{self, Curve};
 use crate::b64;
 use crate::json::{self, Object, Value};
+use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
 /// Longest token accepted, in bytes (16 KiB). Longer input is `malformed`
@@ -182,9 +183,12 @@ fn malformed(message: &str) -> Error {
 /// [`MAX_TOKEN_LENGTH`].
 pub(crate) fn split_compact(token: &str) -> Result<(&str, &str, &str)> {
     if token.len() > MAX_TOKEN_LENGTH {
-        return Err(Error::malformed(format!(
-            "the token is {} bytes; at most {MAX_TOKEN_LENGTH} are accepted",
-            token.len()
+        return Err(Error::malformed(msg!(
+            "the token is ",
+            token.len(),
+            " bytes; at most ",
+            MAX_TOKEN_LENGTH,
+            " are accepted"
         )));
     }
     let mut parts = token.split('.');
@@ -200,18 +204,22 @@ pub(crate) fn split_compact(token: &str) -> Result<(&str, &str, &str)> {
 /// Decodes a segment that must be base64url of a JSON object.
 pub(crate) fn decode_json_object(segment: &str, what: &str) -> Result<(String, Object)> {
     let bytes = b64::decode(segment).ok_or_else(|| {
-        Error::malformed(format!(
-            "the {what} segment is not base64url without padding or whitespace (RFC 7515 §2)"
+        Error::malformed(msg!(
+            "the ",
+            what,
+            " segment is not base64url without padding or whitespace (RFC 7515 §2)"
         ))
     })?;
     let text = String::from_utf8(bytes)
-        .map_err(|_| Error::malformed(format!("the {what} is not UTF-8")))?;
+        .map_err(|_| Error::malformed(msg!("the ", what, " is not UTF-8")))?;
     let value = json::parse(&text)
-        .map_err(|e| Error::malformed(format!("the {what} is not valid JSON ({e})")))?;
+        .map_err(|e| Error::malformed(msg!("the ", what, " is not valid JSON (", e, ")")))?;
     match value {
         Value::Object(object) => Ok((text, object)),
-        _ => Err(Error::malformed(format!(
-            "the {what} must be a JSON object"
+        _ => Err(Error::malformed(msg!(
+            "the ",
+            what,
+            " must be a JSON object"
         ))),
     }
 }
@@ -221,8 +229,10 @@ fn header_str<'a>(header: &'a Object, name: &str) -> Result<Option<&'a str>> {
     match header.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(Error::malformed(format!(
-            "the header \"{name}\" must be a string"
+        Some(_) => Err(Error::malformed(msg!(
+            "the header \"",
+            name,
+            "\" must be a string"
         ))),
     }
 }
@@ -249,7 +259,7 @@ fn check_header(
     if !options.algorithms().contains(&alg) {
         return Err(Error::new(
             ErrorCode::AlgNotAllowed,
-            format!("alg {alg} is not in the algorithms allow-list"),
+            msg!("alg ", alg.as_str(), " is not in the algorithms allow-list"),
         ));
     }
 
@@ -278,9 +288,10 @@ fn check_header(
     // RFC 8725 §3.10: key hints are never followed.
     if options.reject_key_hints() {
         if let Some(name) = KEY_HINT_MEMBERS.iter().find(|m| header.get(m).is_some()) {
-            return Err(Error::malformed(format!(
-                "the header carries \"{name}\" and rejectKeyHints is on; keys come only from \
-                 the JWK Set"
+            return Err(Error::malformed(msg!(
+                "the header carries \"",
+                name,
+                "\" and rejectKeyHints is on; keys come only from the JWK Set"
             )));
         }
     }
@@ -293,13 +304,13 @@ fn check_header(
             None => {
                 return Err(Error::new(
                     ErrorCode::TypMismatch,
-                    format!("the header has no typ; expected \"{expected}\""),
+                    msg!("the header has no typ; expected \"", expected, "\""),
                 ))
             }
             Some(found) if normalize_typ(found) != expected => {
                 return Err(Error::new(
                     ErrorCode::TypMismatch,
-                    format!("the header typ is not \"{expected}\""),
+                    msg!("the header typ is not \"", expected, "\""),
                 ))
             }
             Some(_) => {}
@@ -356,8 +367,9 @@ pub fn prepare<'t>(
     if candidates.is_empty() {
         return Err(Error::new(
             ErrorCode::NoMatchingKey,
-            format!(
-                "no key in the JWK Set fits alg {alg}{}",
+            msg!(
+                "no key in the JWK Set fits alg ",
+                alg.as_str(),
                 if kid.is_some() {
                     " and the token kid"
                 } else {
@@ -369,10 +381,13 @@ pub fn prepare<'t>(
     if candidates.len() > MAX_CANDIDATES {
         return Err(Error::new(
             ErrorCode::NoMatchingKey,
-            format!(
-                "{} keys fit alg {alg} and the token has no distinguishing kid; at most \
-                 {MAX_CANDIDATES} are tried (sign tokens with a kid)",
-                candidates.len()
+            msg!(
+                candidates.len(),
+                " keys fit alg ",
+                alg.as_str(),
+                " and the token has no distinguishing kid; at most ",
+                MAX_CANDIDATES,
+                " are tried (sign tokens with a kid)"
             ),
         ));
     }

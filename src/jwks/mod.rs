@@ -36,9 +36,10 @@
 //! }
 //! ```
 
+use crate::prelude::*;
 mod routes;
 
-use std::sync::Arc;
+use alloc::sync::Arc;
 
 pub use routes::{peek_issuer, IssuerRoute, IssuerRoutes};
 
@@ -100,8 +101,9 @@ impl CacheConfig {
     /// Checks the knobs are coherent (`invalid_options` otherwise).
     pub fn validate(&self) -> Result<()> {
         if self.max_age_sec == 0 || self.max_age_sec > MAX_WINDOW_SEC {
-            return Err(Error::options(format!(
-                "cacheMaxAgeSec must be between 1 and {MAX_WINDOW_SEC}"
+            return Err(Error::options(msg!(
+                "cacheMaxAgeSec must be between 1 and ",
+                MAX_WINDOW_SEC
             )));
         }
         if self.cooldown_sec > self.max_age_sec {
@@ -110,16 +112,18 @@ impl CacheConfig {
             ));
         }
         if self.stale_if_error_sec > MAX_WINDOW_SEC {
-            return Err(Error::options(format!(
-                "staleIfErrorSec must be at most {MAX_WINDOW_SEC}"
+            return Err(Error::options(msg!(
+                "staleIfErrorSec must be at most ",
+                MAX_WINDOW_SEC
             )));
         }
         if self.timeout_ms == 0 || self.timeout_ms > 60_000 {
             return Err(Error::options("timeoutMs must be between 1 and 60000"));
         }
         if self.max_body_bytes == 0 || self.max_body_bytes > MAX_BODY_CAP {
-            return Err(Error::options(format!(
-                "maxBodyBytes must be between 1 and {MAX_BODY_CAP}"
+            return Err(Error::options(msg!(
+                "maxBodyBytes must be between 1 and ",
+                MAX_BODY_CAP
             )));
         }
         Ok(())
@@ -354,7 +358,12 @@ impl JwksCache {
             };
             let error = Error::new(
                 ErrorCode::JwksFetchFailed,
-                format!("the JWK Set endpoint answered HTTP {status}; expected 200{hint}"),
+                msg!(
+                    "the JWK Set endpoint answered HTTP ",
+                    status,
+                    "; expected 200",
+                    hint
+                ),
             )
             .with_status(status);
             return Err(self.fail(now, error));
@@ -362,10 +371,12 @@ impl JwksCache {
         if body.len() > self.config.max_body_bytes {
             let error = Error::new(
                 ErrorCode::JwksInvalid,
-                format!(
-                    "the JWK Set response is {} bytes; at most {} are accepted",
+                msg!(
+                    "the JWK Set response is ",
                     body.len(),
-                    self.config.max_body_bytes
+                    " bytes; at most ",
+                    self.config.max_body_bytes,
+                    " are accepted"
                 ),
             );
             return Err(self.fail(now, error));
@@ -403,7 +414,7 @@ impl JwksCache {
             ErrorCode::JwksFetchFailed | ErrorCode::JwksInvalid => error,
             _ => Error::new(
                 ErrorCode::JwksFetchFailed,
-                format!("the JWK Set could not be fetched: {}", error.message()),
+                msg!("the JWK Set could not be fetched: ", error.message()),
             )
             .retryable(true),
         };
@@ -423,13 +434,15 @@ impl JwksCache {
         let cause = self
             .last_error
             .as_ref()
-            .map(|e| format!(" (last error: {})", e.message()))
+            .map(|e| msg!(" (last error: ", e.message(), ")"))
             .unwrap_or_default();
         Error::new(
             ErrorCode::JwksFetchFailed,
-            format!(
-                "the JWK Set is unavailable: the last fetch failed and the next attempt is in \
-                 {retry_in} s (cooldownSec){cause}"
+            msg!(
+                "the JWK Set is unavailable: the last fetch failed and the next attempt is in ",
+                retry_in,
+                " s (cooldownSec)",
+                cause
             ),
         )
         .retryable(true)
@@ -439,11 +452,14 @@ impl JwksCache {
     /// the cached set (usable keys only), or `None` when nothing is cached.
     pub fn export(&self) -> Option<String> {
         let keys = self.keys.as_ref()?;
-        Some(format!(
-            "{{\"jwks\":{},\"fetchedAt\":{},\"expiresAt\":{}}}",
+        Some(msg!(
+            "{\"jwks\":",
             keys.to_json(),
+            ",\"fetchedAt\":",
             self.fetched_at,
-            self.expires_at
+            ",\"expiresAt\":",
+            self.expires_at,
+            "}"
         ))
     }
 
@@ -457,9 +473,10 @@ impl JwksCache {
         let invalid = |what: &str| {
             Error::new(
                 ErrorCode::JwksInvalid,
-                format!(
-                    "the JWK Set snapshot is invalid: {what}; expected \
-                     {{\"jwks\":{{\"keys\":[...]}},\"fetchedAt\":<seconds>,\"expiresAt\":<seconds>}}"
+                msg!(
+                    "the JWK Set snapshot is invalid: ",
+                    what,
+                    "; expected {\"jwks\":{\"keys\":[...]},\"fetchedAt\":<seconds>,\"expiresAt\":<seconds>}"
                 ),
             )
         };
@@ -474,9 +491,8 @@ impl JwksCache {
         let seconds = |name: &str| {
             object
                 .get(name)
-                .and_then(Value::as_f64)
-                .filter(|n| *n >= 0.0 && n.fract() == 0.0 && *n < 9.007_199_254_740_992e15)
-                .map(|n| n as u64)
+                .and_then(Value::as_safe_integer)
+                .and_then(|n| u64::try_from(n).ok())
                 .ok_or_else(|| invalid("fetchedAt and expiresAt must be whole seconds"))
         };
         let fetched_at = seconds("fetchedAt")?;

@@ -3,6 +3,7 @@
 
 use crate::jose::{decode_json_object, split_compact, Audience, VerifyOptions};
 use crate::json::Value;
+use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
 /// Reads `iss` from a token's payload without verifying anything else
@@ -76,8 +77,10 @@ impl IssuerRoutes {
         // Validates the audience the same way the verifier will.
         VerifyOptions::new([issuer.as_str()], audience.clone())?;
         if self.get(&issuer).is_some() {
-            return Err(Error::options(format!(
-                "issuer {issuer:?} is routed twice; list each issuer once"
+            return Err(Error::options(msg!(
+                "issuer ",
+                crate::jose::quoted(&issuer),
+                " is routed twice; list each issuer once"
             )));
         }
         self.routes.push((issuer, IssuerRoute { source, audience }));
@@ -116,9 +119,10 @@ impl IssuerRoutes {
             Some(route) => Ok((issuer, route)),
             None => Err(Error::new(
                 ErrorCode::IssuerMismatch,
-                format!(
-                    "the token issuer is not one of the {} configured issuers",
-                    self.routes.len()
+                msg!(
+                    "the token issuer is not one of the ",
+                    self.routes.len(),
+                    " configured issuers"
                 ),
             )),
         }

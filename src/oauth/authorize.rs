@@ -10,6 +10,7 @@ use super::url::{
     append_query, encode_path_segment, encode_query_component, trim_trailing_slashes,
 };
 use crate::platform::{Clock, Random, Storage};
+use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
 /// Query parameter carrying our one-time nonce in the return URL of flows

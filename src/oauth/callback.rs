@@ -12,8 +12,9 @@
 use super::authorize::NONCE_PARAM;
 use super::secret::{AuthorizationCode, LoginToken, State};
 use super::url::{split, MAX_URL_LEN};
+use crate::prelude::*;
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
-use std::borrow::Cow;
+use alloc::borrow::Cow;
 
 /// The parameters [`scrubbed_url`] removes and [`parse_callback`] reads.
 pub const CALLBACK_PARAMS: &[&str] = &[

@@ -32,6 +32,7 @@ use super::secret::{AuthorizationCode, State};
 use super::url::{page_of, trim_trailing_slashes};
 use crate::json::{Object, Value};
 use crate::platform::{Clock, Storage};
+use crate::prelude::*;
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
 use core::fmt;
 

@@ -9,6 +9,7 @@
 //! RFC 8252 §7.3).
 
 use super::url::{check_endpoint, parse_authority, split, Authority, MAX_URL_LEN};
+use crate::prelude::*;
 use crate::{Error, Result};
 
 /// Default lifetime of a pending flow, in seconds.

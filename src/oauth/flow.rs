@@ -24,6 +24,7 @@ use super::config::ProfileKind;
 use super::secret::{PkceVerifier, State};
 use crate::json::{self, Object, Value};
 use crate::platform::Storage;
+use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
 /// Prefix of every flow record key: `extension-sso:flow:<state or nonce>`.
@@ -142,7 +143,7 @@ impl FlowRecord {
 
 fn time_value(value: &Value) -> Option<u64> {
     let n = value.as_f64()?;
-    ((0.0..=MAX_TIME).contains(&n) && n.fract() == 0.0).then_some(n as u64)
+    ((0.0..=MAX_TIME).contains(&n) && crate::json::safe_integer(n).is_some()).then_some(n as u64)
 }
 
 /// The storage key of the flow bound to `state`.

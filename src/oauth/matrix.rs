@@ -10,6 +10,7 @@
 use super::secret::LoginToken;
 use super::session::{session_from_object, Session, MAX_BODY_LEN};
 use crate::json::{self, Object, Value};
+use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
 /// One identity provider the homeserver offers for `m.login.sso`.
@@ -131,7 +132,7 @@ pub fn parse_login_response(status: u16, body: &str, now: u64) -> Result<Session
         return Err(fail("no user_id or device_id"));
     }
     session.expires_at = match obj.get("expires_in_ms").and_then(Value::as_f64) {
-        Some(ms) if ms >= 0.0 => Some(now.saturating_add((ms / 1000.0).floor().min(1e12) as u64)),
+        Some(ms) if ms >= 0.0 => Some(now.saturating_add((ms / 1000.0).min(1e12) as u64)),
         _ => None,
     };
     Ok(session)

@@ -216,7 +216,7 @@ mod proptests {
             let _ = matrix::check_login_flows(status, &s, Some("x"));
             let _ = decode_unverified_claims(&s, IdentitySource::IdToken);
             let _ = FlowRecord::parse(&s);
-            let _ = accept_callback_message(std::slice::from_ref(&s), &s, &s, ProfileKind::Matrix, &State::new("x"));
+            let _ = accept_callback_message(core::slice::from_ref(&s), &s, &s, ProfileKind::Matrix, &State::new("x"));
         }
     }
 }

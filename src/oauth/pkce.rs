@@ -8,6 +8,7 @@
 use super::secret::{PkceVerifier, State};
 use crate::b64;
 use crate::platform::Random;
+use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 use sha2::{Digest, Sha256};
 

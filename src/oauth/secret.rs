@@ -2,6 +2,7 @@
 //! `Debug` prints `[redacted]`, so a stray `{:?}` or a logged error never leaks
 //! a token, an authorization code, a `state` or a PKCE verifier.
 
+use crate::prelude::*;
 use core::fmt;
 
 macro_rules! secret_newtype {

@@ -10,6 +10,7 @@
 
 use super::secret::{AccessToken, IdToken};
 use crate::json::{self, Object, Value};
+use crate::prelude::*;
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
 
 /// A session is treated as over this many seconds before `expires_at`, so a
@@ -251,7 +252,7 @@ pub fn parse_token_response(
     Ok(session)
 }
 
-fn optional_string(obj: &Object, name: &str) -> std::result::Result<Option<String>, String> {
+fn optional_string(obj: &Object, name: &str) -> core::result::Result<Option<String>, String> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
@@ -260,13 +261,13 @@ fn optional_string(obj: &Object, name: &str) -> std::result::Result<Option<Strin
 }
 
 /// Builds a session from a token response object; the error says what is wrong.
-pub(crate) fn session_from_object(obj: &Object, now: u64) -> std::result::Result<Session, String> {
+pub(crate) fn session_from_object(obj: &Object, now: u64) -> core::result::Result<Session, String> {
     let Some(access_token) = optional_string(obj, "access_token")? else {
         return Err("no access_token".to_owned());
     };
     let expires_in = match obj.get("expires_in") {
         None | Some(Value::Null) => None,
-        Some(Value::Number(n)) if *n >= 0.0 && n.is_finite() => Some(n.floor() as u64),
+        Some(Value::Number(n)) if *n >= 0.0 && n.is_finite() => Some(*n as u64),
         Some(Value::String(s))
             if !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit()) =>
         {

@@ -5,6 +5,7 @@
 //!
 //! Nothing here panics on any input.
 
+use crate::prelude::*;
 use crate::{Error, Result};
 
 /// Longest URL accepted anywhere (configuration or callback), in bytes.

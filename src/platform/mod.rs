@@ -6,6 +6,7 @@
 //! `Date.now()`, `crypto.getRandomValues` (through getrandom's JS backend) and
 //! `sessionStorage`.
 
+use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
 /// Wall-clock time in whole seconds since the Unix epoch.
@@ -32,10 +33,13 @@ pub trait Storage {
     fn keys(&self) -> Result<Vec<String>>;
 }
 
-/// The system clock (`SystemTime`; `Date.now()` on wasm32).
+/// The system clock (`SystemTime`; `Date.now()` on wasm32). Natively it
+/// needs the `std` feature.
+#[cfg(any(feature = "std", target_arch = "wasm32"))]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;
 
+#[cfg(any(feature = "std", target_arch = "wasm32"))]
 impl Clock for SystemClock {
     #[cfg(not(target_arch = "wasm32"))]
     fn now_sec(&self) -> u64 {
@@ -92,7 +96,7 @@ impl Clock for FixedClock {
 /// (popup mode when `sessionStorage` is blocked).
 #[derive(Debug, Default)]
 pub struct MemoryStorage {
-    entries: std::cell::RefCell<Vec<(String, String)>>,
+    entries: core::cell::RefCell<Vec<(String, String)>>,
 }
 
 impl Storage for MemoryStorage {

@@ -11,6 +11,7 @@
 //! Responses go through [`parse_token_response`] (RFC 6749 §5.1 / §5.2) or,
 //! profile-aware, [`parse_exchange_response`].
 
+use crate::prelude::*;
 use core::fmt;
 
 use base64ct::{Base64, Encoding};

@@ -9,6 +9,7 @@ use super::http::{
 };
 use super::identity::Identity;
 use crate::json::{self, Object, Value};
+use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
 /// Default cap on the handoff request body (16 KiB).

@@ -9,6 +9,7 @@
 //! headers (`Authorization`, `Cookie`, `Set-Cookie`), because request bodies
 //! hold codes, verifiers and client secrets and responses hold tokens.
 
+use crate::prelude::*;
 use core::fmt;
 
 use crate::{Error, ErrorCode, Result};

@@ -7,6 +7,7 @@
 //! `email`, `groups`).
 
 use crate::json::{self, Object, Value};
+use crate::prelude::*;
 
 /// Who the user is, as far as the verified claims say. Every field is
 /// optional: the host decides which claims it sends.
@@ -38,9 +39,7 @@ impl Identity {
         let either = |primary: &str, fallback: &str| text(primary).or_else(|| text(fallback));
         let id = match claims.get("id") {
             Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 => {
-                Some(format!("{}", *n as i64))
-            }
+            Some(Value::Number(n)) => crate::json::safe_integer(*n).map(|i| i.to_string()),
             _ => None,
         };
         let groups = claims

@@ -12,6 +12,7 @@
 //! `error` and `error` as `error_description`. A used or expired login token
 //! is `403 M_FORBIDDEN`.
 
+use crate::prelude::*;
 use core::fmt;
 
 use super::http::{

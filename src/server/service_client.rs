@@ -1,5 +1,6 @@
 //! Seed 001's service-client token minter (see [`ServiceClientTokenProvider`]).
 
+use crate::prelude::*;
 use core::fmt;
 
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};

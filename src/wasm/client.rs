@@ -25,12 +25,13 @@ use crate::oauth::{
     HOST_REPLY_TIMEOUT_MS, POPUP_FEATURES,
 };
 use crate::platform::{Clock, MemoryStorage, OsRandom, Storage, SystemClock};
+use crate::prelude::*;
 use crate::{json, Error, ErrorCode, Result};
+use alloc::rc::Rc;
+use core::cell::RefCell;
 use core::future::Future;
 use core::pin::Pin;
 use js_sys::{Function, Object, Promise, Reflect, JSON};
-use std::cell::RefCell;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};

@@ -4,6 +4,7 @@
 //! `verifier`, `server`), so a worker that only verifies tokens never
 //! downloads the browser client.
 
+use crate::prelude::*;
 #[cfg(feature = "client")]
 mod client;
 mod error;
@@ -23,6 +24,17 @@ use wasm_bindgen::prelude::*;
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+/// The `no_std` build (the verifier entry) stops at the first panic, as
+/// `panic = "abort"` does with std, without std's panic hook and message
+/// formatting. No input reaches a panic: the crate denies `unwrap`,
+/// `expect`, `panic!` and indexing outside tests, and the JS layer treats a
+/// trap like any wasm-bindgen panic.
+#[cfg(not(feature = "std"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}
 
 /// The crate version (the npm package reports the same).
 #[wasm_bindgen(js_name = crateVersion)]

@@ -11,6 +11,7 @@
 )]
 
 use crate::json::{self, Object, Value};
+use crate::prelude::*;
 use crate::{Error, Result};
 
 /// `Number.MAX_SAFE_INTEGER`: the largest whole number a JS number holds exactly.
@@ -30,7 +31,7 @@ pub(crate) struct Opts<'a> {
 
 /// Parses options passed as `JSON.stringify(options)`.
 pub(crate) fn parse(text: &str, what: &str) -> Result<Value> {
-    json::parse(text).map_err(|e| Error::options(format!("{what} options must be plain data: {e}")))
+    json::parse(text).map_err(|e| Error::options(msg!(what, " options must be plain data: ", e)))
 }
 
 /// `a, b, c` (not `[&str]::join`, whose generic copy loop costs ~1 kB of
@@ -51,7 +52,7 @@ impl<'a> Opts<'a> {
     pub(crate) fn new(value: &'a Value, what: &'a str) -> Result<Self> {
         let object = value
             .as_object()
-            .ok_or_else(|| Error::options(format!("{what} options must be an object")))?;
+            .ok_or_else(|| Error::options(msg!(what, " options must be an object")))?;
         Ok(Self {
             object,
             what,
@@ -63,9 +64,12 @@ impl<'a> Opts<'a> {
     #[inline(never)]
     pub(crate) fn only(&self, allowed: &[&str]) -> Result<()> {
         match self.object.iter().find(|(k, _)| !allowed.contains(k)) {
-            Some((key, _)) => Err(Error::options(format!(
-                "unknown option \"{key}\" for {}; the options are: {}",
+            Some((key, _)) => Err(Error::options(msg!(
+                "unknown option \"",
+                key,
+                "\" for ",
                 self.what,
+                "; the options are: ",
                 comma_list(allowed.iter().copied())
             ))),
             None => Ok(()),
@@ -85,9 +89,13 @@ impl<'a> Opts<'a> {
     pub(crate) fn wrong<T>(&self, key: &str, expected: &str) -> Option<T> {
         let mut error = self.error.borrow_mut();
         if error.is_none() {
-            *error = Some(Error::options(format!(
-                "invalid {} options: {key} must be {expected}",
-                self.what
+            *error = Some(Error::options(msg!(
+                "invalid ",
+                self.what,
+                " options: ",
+                key,
+                " must be ",
+                expected
             )));
         }
         None
@@ -124,7 +132,9 @@ impl<'a> Opts<'a> {
     #[inline(never)]
     pub(crate) fn uint(&self, key: &str, max: u64) -> Option<u64> {
         match self.get(key)? {
-            Value::Number(n) if n.fract() == 0.0 && *n >= 0.0 && *n <= max as f64 => {
+            Value::Number(n)
+                if *n >= 0.0 && *n <= max as f64 && json::safe_integer(*n).is_some() =>
+            {
                 Some(*n as u64)
             }
             _ => self.wrong(key, "a whole non-negative number"),

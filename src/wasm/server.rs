@@ -8,7 +8,8 @@
 //! The JS layer (`pkg-template/lib/server.js`) performs the `fetch`, the
 //! timeout, the body cap and the token verification.
 
-use std::rc::Rc;
+use crate::prelude::*;
+use alloc::rc::Rc;
 
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;

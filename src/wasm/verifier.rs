@@ -6,7 +6,8 @@
 //! the signature check with the runtime's crypto (`node:crypto` or
 //! WebCrypto), which is several times faster than pure Rust inside wasm.
 
-use std::sync::Arc;
+use crate::prelude::*;
+use alloc::sync::Arc;
 
 use wasm_bindgen::prelude::*;
 
@@ -50,12 +51,9 @@ fn audience(o: &Opts) -> Option<Option<Vec<String>>> {
 fn document(o: &Opts, key: &str) -> Result<Option<Value>> {
     match o.get(key) {
         None => Ok(None),
-        Some(Value::String(text)) => json::parse(text).map(Some).map_err(|e| {
-            Error::new(
-                ErrorCode::JwksInvalid,
-                format!("{key} is not valid JSON: {e}"),
-            )
-        }),
+        Some(Value::String(text)) => json::parse(text)
+            .map(Some)
+            .map_err(|e| Error::new(ErrorCode::JwksInvalid, msg!(key, " is not valid JSON: ", e))),
         Some(value @ Value::Object(_)) => Ok(Some(value.clone())),
         Some(_) => Ok(o.wrong(key, "an object or JSON text")),
     }
@@ -83,8 +81,10 @@ pub struct VerifierCore {
 
 fn audience_of(value: Option<Option<Vec<String>>>, context: &str) -> Result<Audience> {
     match value {
-        None => Err(Error::options(format!(
-            "audience is required{context}: pass the expected \"aud\" (a string or a list), \
+        None => Err(Error::options(msg!(
+            "audience is required",
+            context,
+            ": pass the expected \"aud\" (a string or a list), \
              or audience: null to accept any audience"
         ))),
         Some(None) => Ok(Audience::Any),
@@ -154,19 +154,22 @@ impl VerifierCore {
             let jwks_uri = entry.string("jwksUri");
             entry.done()?;
             match (jwks, jwks_uri.as_deref()) {
-                (Some(_), Some(_)) => Err(Error::options(format!(
-                    "{who}: pass either jwks or jwksUri, not both"
+                (Some(_), Some(_)) => Err(Error::options(msg!(
+                    who,
+                    ": pass either jwks or jwksUri, not both"
                 ))),
                 (Some(doc), None) => Ok(Keys::Local(Arc::new(KeySet::from_value(&doc)?))),
                 (None, Some(uri)) if is_http_url(uri) => Ok(Keys::Remote {
                     uri: uri.to_owned(),
                     cache: Box::new(JwksCache::new(cache_config)?),
                 }),
-                (None, Some(_)) => Err(Error::options(format!(
-                    "{who}: jwksUri must be an absolute http(s) URL"
+                (None, Some(_)) => Err(Error::options(msg!(
+                    who,
+                    ": jwksUri must be an absolute http(s) URL"
                 ))),
-                (None, None) => Err(Error::options(format!(
-                    "{who}: pass the keys, as jwks (a JWK Set) or jwksUri (where to fetch it)"
+                (None, None) => Err(Error::options(msg!(
+                    who,
+                    ": pass the keys, as jwks (a JWK Set) or jwksUri (where to fetch it)"
                 ))),
             }
         };
@@ -190,10 +193,10 @@ impl VerifierCore {
                     Error::options("issuers must map at least one issuer to its keys")
                 })?;
             for (issuer, entry) in map.iter() {
-                let who = format!("issuers[\"{issuer}\"]");
+                let who = msg!("issuers[", crate::jose::quoted(issuer), "]");
                 let entry = Opts::new(entry, &who)?;
                 entry.only(ISSUER_ENTRY_KEYS)?;
-                let context = format!(" for issuer \"{issuer}\"");
+                let context = msg!(" for issuer ", crate::jose::quoted(issuer));
                 let audience = match audience(&entry) {
                     Some(a) => audience_of(Some(a), &context)?,
                     None => audience_of(audience(&opts), &context)?,
@@ -271,13 +274,18 @@ fn snapshot_text(value: &Value) -> Option<String> {
     let int = |k: &str| {
         object
             .get(k)
-            .and_then(Value::as_f64)
-            .filter(|n| n.fract() == 0.0 && *n >= 0.0)
+            .and_then(Value::as_safe_integer)
+            .and_then(|n| u64::try_from(n).ok())
     };
-    let (fetched, expires) = (int("fetchedAt")? as u64, int("expiresAt")? as u64);
-    Some(format!(
-        "{{\"jwks\":{},\"fetchedAt\":{fetched},\"expiresAt\":{expires}}}",
-        jwks.to_json()
+    let (fetched, expires) = (int("fetchedAt")?, int("expiresAt")?);
+    Some(msg!(
+        "{\"jwks\":",
+        jwks.to_json(),
+        ",\"fetchedAt\":",
+        fetched,
+        ",\"expiresAt\":",
+        expires,
+        "}"
     ))
 }
 
@@ -361,8 +369,8 @@ impl VerifierCore {
             .ok_or_else(|| {
                 Error::new(
                     ErrorCode::IssuerMismatch,
-                    format!(
-                        "unexpected \"iss\" value; this verifier accepts tokens from {}",
+                    msg!(
+                        "unexpected \"iss\" value; this verifier accepts tokens from ",
                         options::comma_list(self.routes.iter().map(|(k, _)| k.as_str()))
                     ),
                 )
@@ -421,7 +429,7 @@ impl VerifierCore {
         now: f64,
     ) -> JsValue {
         let reason = if timed_out {
-            format!("no answer within {} ms (timeoutMs)", self.timeout_ms)
+            msg!("no answer within ", self.timeout_ms, " ms (timeoutMs)")
         } else {
             message.to_owned()
         };

@@ -92,6 +92,19 @@ impl Value {
         self.as_f64().and_then(safe_integer)
     }
 
+    /// A string or an array of strings, as a list (`issuer: 'a'` or
+    /// `issuer: ['a', 'b']`).
+    pub fn string_list(&self) -> Option<Vec<String>> {
+        match self {
+            Value::String(s) => Some(vec![s.clone()]),
+            Value::Array(items) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => None,
+        }
+    }
+
     /// The object, if this is one.
     pub fn as_object(&self) -> Option<&Object> {
         match self {

@@ -21,8 +21,6 @@ const IS_WORKERD = typeof navigator !== 'undefined' && navigator.userAgent === '
 const ACCEPT = 'application/jwk-set+json, application/json';
 const STALE = Symbol('key set changed');
 const FETCH = 1;
-/** Algorithm names by the index `prepare` returns (read from the core once). */
-let ALG_NAMES;
 
 function optionsJson(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -46,6 +44,8 @@ function optionsJson(options) {
  */
 export class JwksVerifier {
   #core;
+  /** Algorithm names by the index `prepare` returns. */
+  #algNames;
   #rt;
   #now;
   #remote;
@@ -53,6 +53,8 @@ export class JwksVerifier {
   #keyCache;
   #pending;
   #routed;
+  #timeoutMs;
+  #maxBodyBytes;
 
   /**
    * @param {object} options  issuer, audience (or null), jwks | jwksUri |
@@ -67,10 +69,8 @@ export class JwksVerifier {
     this.#rt = rt;
     this.#now = fixed !== undefined ? () => fixed : () => rt.now() / 1000;
     this.#core = new VerifierCore(text, this.#now());
-    ALG_NAMES ??= VerifierCore.algorithmNames();
-    this.#routed = this.#core.routed;
-    const n = this.#core.sourceCount();
-    this.#remote = Array.from({ length: n }, (_, i) => this.#core.sourceUri(i));
+    [this.#routed, this.#timeoutMs, this.#maxBodyBytes, this.#algNames, ...this.#remote] = this.#core.layout();
+    const n = this.#remote.length;
     this.#keyCache = Array.from({ length: n }, () => ({ generation: -1, keys: new Map() }));
     this.#pending = new Array(n);
   }
@@ -178,7 +178,7 @@ export class JwksVerifier {
       if (key === undefined) {
         const jwk = this.#core.keyJwk(source, index, prepared[2], now);
         if (jwk === undefined) return STALE;
-        try { key = rt.importKey(JSON.parse(jwk), ALG_NAMES[alg]); } catch { key = null; }
+        try { key = rt.importKey(JSON.parse(jwk), this.#algNames[alg]); } catch { key = null; }
         keys.set(id, key);
       }
       if (key === null) continue;
@@ -208,7 +208,7 @@ export class JwksVerifier {
       if (key === undefined) {
         const jwk = this.#core.keyJwk(source, index, prepared[2], now);
         if (jwk === undefined) return STALE;
-        const pending = Promise.resolve().then(() => rt.importKey(JSON.parse(jwk), ALG_NAMES[alg])).catch(() => null);
+        const pending = Promise.resolve().then(() => rt.importKey(JSON.parse(jwk), this.#algNames[alg])).catch(() => null);
         keys.set(id, pending);
         // Once imported, the key itself replaces the promise (no await per verify).
         pending.then((k) => { if (keys.get(id) === pending) keys.set(id, k); });
@@ -230,32 +230,29 @@ export class JwksVerifier {
     return pending;
   }
 
+  // `plan` has recorded the fetch as started; `fetched` / `fetchFailed`
+  // answer the error to throw, or undefined when there are keys to use.
   async #fetchKeys(source) {
     const core = this.#core;
-    core.beginFetch(source, this.#now());
     const controller = new AbortController();
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; controller.abort(); }, core.timeoutMs);
+    const timer = setTimeout(() => { timedOut = true; controller.abort(); }, this.#timeoutMs);
     let res;
     let body;
     try {
       res = await this.#rt.fetch(this.#remote[source], {
         method: 'GET', headers: { accept: ACCEPT }, redirect: 'manual', signal: controller.signal,
       });
-      body = await readCapped(res, core.maxBodyBytes);
+      body = await readCapped(res, this.#maxBodyBytes);
     } catch (e) {
-      const error = core.onFetchError(source, String(e?.message ?? e), timedOut, this.#now());
-      if (core.hasUsableKeys(source, this.#now())) return;
+      const error = core.fetchFailed(source, String(e?.message ?? e), timedOut, this.#now());
+      if (error === undefined) return;
       error.cause = e;
       throw error;
     } finally {
       clearTimeout(timer);
     }
-    try {
-      core.onFetchResponse(source, res.status, res.headers.get('cache-control') ?? undefined, body, this.#now());
-    } catch (e) {
-      if (core.hasUsableKeys(source, this.#now())) return;
-      throw e;
-    }
+    const error = core.fetched(source, res.status, res.headers.get('cache-control') ?? undefined, body, this.#now());
+    if (error !== undefined) throw error;
   }
 }

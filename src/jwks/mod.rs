@@ -37,6 +37,7 @@
 //! ```
 
 use crate::prelude::*;
+pub mod config;
 mod routes;
 
 use alloc::sync::Arc;
@@ -470,18 +471,16 @@ impl JwksCache {
     /// `fetchedAt` and from `now`. Returns false (and keeps the current set)
     /// when the cache already holds a set fetched later.
     pub fn import(&mut self, snapshot: &str, now: u64) -> Result<bool> {
-        let invalid = |what: &str| {
-            Error::new(
-                ErrorCode::JwksInvalid,
-                msg!(
-                    "the JWK Set snapshot is invalid: ",
-                    what,
-                    "; expected {\"jwks\":{\"keys\":[...]},\"fetchedAt\":<seconds>,\"expiresAt\":<seconds>}"
-                ),
-            )
-        };
-        let value = json::parse(snapshot).map_err(|_| invalid("not JSON"))?;
-        let object = value.as_object().ok_or_else(|| invalid("not an object"))?;
+        let value = json::parse(snapshot).map_err(|_| invalid_snapshot("not JSON"))?;
+        self.import_value(&value, now)
+    }
+
+    /// [`Self::import`] of an already-parsed snapshot.
+    pub fn import_value(&mut self, snapshot: &Value, now: u64) -> Result<bool> {
+        let invalid = invalid_snapshot;
+        let object = snapshot
+            .as_object()
+            .ok_or_else(|| invalid("not an object"))?;
         if object
             .iter()
             .any(|(name, _)| !matches!(name, "jwks" | "fetchedAt" | "expiresAt"))
@@ -516,6 +515,17 @@ impl JwksCache {
         self.store(keys, fetched_at.min(now), expires_at);
         Ok(true)
     }
+}
+
+fn invalid_snapshot(what: &str) -> Error {
+    Error::new(
+        ErrorCode::JwksInvalid,
+        msg!(
+            "the JWK Set snapshot is invalid: ",
+            what,
+            "; expected {\"jwks\":{\"keys\":[...]},\"fetchedAt\":<seconds>,\"expiresAt\":<seconds>}"
+        ),
+    )
 }
 
 #[cfg(test)]

@@ -1,14 +1,12 @@
-//! Typed access to an options object given as JSON text, for every facade
-//! (no serde: its per-struct deserializers and serde-wasm-bindgen cost
-//! ~20 kB of wasm). The JS layer passes `JSON.stringify(options)`, so
+//! Typed access to an options object given as JSON text, for the client and
+//! server facades (no serde: its per-struct deserializers and
+//! serde-wasm-bindgen cost ~20 kB of wasm; the verifier reads its options
+//! with `jwks::config`). The JS layer passes `JSON.stringify(options)`, so
 //! `undefined` members are absent; an explicit `null` reads as "not set",
-//! except through [`Opts::raw`] and [`Opts::explicit_string`].
+//! except through [`Opts::explicit_string`].
 
 // Each facade uses only some accessors.
-#![cfg_attr(
-    not(all(feature = "client", feature = "server", feature = "verifier")),
-    allow(dead_code)
-)]
+#![cfg_attr(not(all(feature = "client", feature = "server")), allow(dead_code))]
 
 use crate::json::{self, Object, Value};
 use crate::prelude::*;
@@ -34,19 +32,6 @@ pub(crate) fn parse(text: &str, what: &str) -> Result<Value> {
     json::parse(text).map_err(|e| Error::options(msg!(what, " options must be plain data: ", e)))
 }
 
-/// `a, b, c` (not `[&str]::join`, whose generic copy loop costs ~1 kB of
-/// wasm for a couple of error messages).
-pub(crate) fn comma_list<'s>(items: impl Iterator<Item = &'s str>) -> String {
-    let mut out = String::new();
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push_str(item);
-    }
-    out
-}
-
 impl<'a> Opts<'a> {
     /// `value` must be an object; `what` names it in messages.
     pub(crate) fn new(value: &'a Value, what: &'a str) -> Result<Self> {
@@ -64,14 +49,7 @@ impl<'a> Opts<'a> {
     #[inline(never)]
     pub(crate) fn only(&self, allowed: &[&str]) -> Result<()> {
         match self.object.iter().find(|(k, _)| !allowed.contains(k)) {
-            Some((key, _)) => Err(Error::options(msg!(
-                "unknown option \"",
-                key,
-                "\" for ",
-                self.what,
-                "; the options are: ",
-                comma_list(allowed.iter().copied())
-            ))),
+            Some((key, _)) => Err(Error::unknown_option(key, self.what, allowed)),
             None => Ok(()),
         }
     }
@@ -89,14 +67,7 @@ impl<'a> Opts<'a> {
     pub(crate) fn wrong<T>(&self, key: &str, expected: &str) -> Option<T> {
         let mut error = self.error.borrow_mut();
         if error.is_none() {
-            *error = Some(Error::options(msg!(
-                "invalid ",
-                self.what,
-                " options: ",
-                key,
-                " must be ",
-                expected
-            )));
+            *error = Some(Error::wrong_option(self.what, key, expected));
         }
         None
     }
@@ -104,11 +75,6 @@ impl<'a> Opts<'a> {
     /// The member `key`; `None` when absent or `null`.
     pub(crate) fn get(&self, key: &str) -> Option<&'a Value> {
         self.object.get(key).filter(|v| **v != Value::Null)
-    }
-
-    /// The member `key` as written, `null` included.
-    pub(crate) fn raw(&self, key: &str) -> Option<&'a Value> {
-        self.object.get(key)
     }
 
     #[inline(never)]
@@ -160,20 +126,6 @@ impl<'a> Opts<'a> {
             _ => None,
         };
         list.or_else(|| self.wrong(key, "a list of strings"))
-    }
-
-    /// A string or a list of strings (`issuer: 'a'` or `issuer: ['a', 'b']`).
-    #[inline(never)]
-    pub(crate) fn string_or_strings(&self, key: &str) -> Option<Vec<String>> {
-        let list = match self.get(key)? {
-            Value::String(s) => Some(vec![s.clone()]),
-            Value::Array(items) => items
-                .iter()
-                .map(|v| v.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>(),
-            _ => None,
-        };
-        list.or_else(|| self.wrong(key, "a string or a list of strings"))
     }
 
     /// An object whose members are all strings, in document order.

@@ -11,53 +11,12 @@ use alloc::sync::Arc;
 
 use wasm_bindgen::prelude::*;
 
-use super::options::{self, Opts, MAX_SAFE_INTEGER};
-use crate::jose::{self, Algorithm, Audience, KeySet, VerifyOptions};
-use crate::json::{self, Value};
-use crate::jwks::{CacheConfig, JwksCache, Plan};
+use crate::error::comma_list;
+use crate::jose::{self, Algorithm, KeySet, VerifyOptions};
+use crate::json::Value;
+use crate::jwks::config::{self, KeySource};
+use crate::jwks::{JwksCache, Plan};
 use crate::{Error, ErrorCode, Result};
-
-const OPTION_KEYS: &[&str] = &[
-    "issuer",
-    "audience",
-    "algorithms",
-    "clockToleranceSec",
-    "now",
-    "typ",
-    "requiredClaims",
-    "rejectKeyHints",
-    "jwks",
-    "jwksUri",
-    "issuers",
-    "cacheMaxAgeSec",
-    "cooldownSec",
-    "staleIfErrorSec",
-    "timeoutMs",
-    "maxBodyBytes",
-    "cache",
-];
-const ISSUER_ENTRY_KEYS: &[&str] = &["jwks", "jwksUri", "audience"];
-
-/// `None` when absent, `Some(None)` for an explicit `null` (accept any
-/// audience, on purpose), else the accepted audiences.
-fn audience(o: &Opts) -> Option<Option<Vec<String>>> {
-    match o.raw("audience")? {
-        Value::Null => Some(None),
-        _ => o.string_or_strings("audience").map(Some),
-    }
-}
-
-/// A JSON document (`jwks`, `cache`) given as an object or as JSON text.
-fn document(o: &Opts, key: &str) -> Result<Option<Value>> {
-    match o.get(key) {
-        None => Ok(None),
-        Some(Value::String(text)) => json::parse(text)
-            .map(Some)
-            .map_err(|e| Error::new(ErrorCode::JwksInvalid, msg!(key, " is not valid JSON: ", e))),
-        Some(value @ Value::Object(_)) => Ok(Some(value.clone())),
-        Some(_) => Ok(o.wrong(key, "an object or JSON text")),
-    }
-}
 
 enum Keys {
     Local(Arc<KeySet>),
@@ -79,158 +38,40 @@ pub struct VerifierCore {
     max_body_bytes: usize,
 }
 
-fn audience_of(value: Option<Option<Vec<String>>>, context: &str) -> Result<Audience> {
-    match value {
-        None => Err(Error::options(msg!(
-            "audience is required",
-            context,
-            ": pass the expected \"aud\" (a string or a list), \
-             or audience: null to accept any audience"
-        ))),
-        Some(None) => Ok(Audience::Any),
-        Some(Some(list)) => Ok(Audience::OneOf(list)),
-    }
-}
-
-fn is_http_url(uri: &str) -> bool {
-    uri.starts_with("https://") || uri.starts_with("http://")
-}
-
 impl VerifierCore {
     fn build(options_json: &str, now: u64) -> Result<Self> {
-        let root = options::parse(options_json, "JwksVerifier")?;
-        let opts = Opts::new(&root, "JwksVerifier")?;
-        opts.only(OPTION_KEYS)?;
-        let algorithms = opts.string_or_strings("algorithms");
-        let tolerance = opts.uint("clockToleranceSec", MAX_SAFE_INTEGER);
-        let typ = opts.string("typ");
-        let required = opts.string_or_strings("requiredClaims");
-        let reject_hints = opts.boolean("rejectKeyHints").unwrap_or(false);
-        let max_body = opts.uint("maxBodyBytes", MAX_SAFE_INTEGER);
-        let defaults = CacheConfig::default();
-        let cache_config = CacheConfig {
-            max_age_sec: opts
-                .uint("cacheMaxAgeSec", MAX_SAFE_INTEGER)
-                .unwrap_or(defaults.max_age_sec),
-            cooldown_sec: opts
-                .uint("cooldownSec", MAX_SAFE_INTEGER)
-                .unwrap_or(defaults.cooldown_sec),
-            stale_if_error_sec: opts
-                .uint("staleIfErrorSec", MAX_SAFE_INTEGER)
-                .unwrap_or(defaults.stale_if_error_sec),
-            timeout_ms: opts
-                .uint("timeoutMs", MAX_SAFE_INTEGER)
-                .unwrap_or(defaults.timeout_ms),
-            max_body_bytes: max_body.map_or(defaults.max_body_bytes, |b| b as usize),
-        };
-        opts.done()?;
-        cache_config.validate()?;
-        let algorithms = match algorithms {
-            Some(names) => Some(
-                names
-                    .iter()
-                    .map(|n| n.parse::<Algorithm>())
-                    .collect::<Result<Vec<_>>>()?,
-            ),
-            None => None,
-        };
-        let refine = |mut o: VerifyOptions| -> Result<VerifyOptions> {
-            if let Some(algs) = &algorithms {
-                o = o.with_algorithms(algs)?;
-            }
-            if let Some(t) = tolerance {
-                o = o.with_clock_tolerance_sec(t)?;
-            }
-            if let Some(typ) = &typ {
-                o = o.with_typ(typ)?;
-            }
-            if let Some(claims) = &required {
-                o = o.with_required_claims(claims.iter().cloned())?;
-            }
-            Ok(o.with_reject_key_hints(reject_hints))
-        };
-        let key_source = |entry: &Opts, who: &str| -> Result<Keys> {
-            let jwks = document(entry, "jwks")?;
-            let jwks_uri = entry.string("jwksUri");
-            entry.done()?;
-            match (jwks, jwks_uri.as_deref()) {
-                (Some(_), Some(_)) => Err(Error::options(msg!(
-                    who,
-                    ": pass either jwks or jwksUri, not both"
-                ))),
-                (Some(doc), None) => Ok(Keys::Local(Arc::new(KeySet::from_value(&doc)?))),
-                (None, Some(uri)) if is_http_url(uri) => Ok(Keys::Remote {
-                    uri: uri.to_owned(),
-                    cache: Box::new(JwksCache::new(cache_config)?),
-                }),
-                (None, Some(_)) => Err(Error::options(msg!(
-                    who,
-                    ": jwksUri must be an absolute http(s) URL"
-                ))),
-                (None, None) => Err(Error::options(msg!(
-                    who,
-                    ": pass the keys, as jwks (a JWK Set) or jwksUri (where to fetch it)"
-                ))),
-            }
-        };
-
-        let mut sources = Vec::new();
+        let config = config::read(options_json)?;
         let mut routes = Vec::new();
-        if let Some(issuers) = opts.get("issuers") {
-            if opts.get("issuer").is_some()
-                || opts.get("jwks").is_some()
-                || opts.get("jwksUri").is_some()
-            {
-                return Err(Error::options(
-                    "with issuers: {...} give each issuer its own jwks or jwksUri; \
-                     top-level issuer, jwks and jwksUri are not used",
-                ));
+        let mut sources = Vec::with_capacity(config.sources.len());
+        for (index, source) in config.sources.into_iter().enumerate() {
+            if config.routed {
+                if let Some(issuer) = source.options.issuers().first() {
+                    routes.push((issuer.clone(), index));
+                }
             }
-            let map = issuers
-                .as_object()
-                .filter(|m| !m.is_empty())
-                .ok_or_else(|| {
-                    Error::options("issuers must map at least one issuer to its keys")
-                })?;
-            for (issuer, entry) in map.iter() {
-                let who = msg!("issuers[", crate::jose::quoted(issuer), "]");
-                let entry = Opts::new(entry, &who)?;
-                entry.only(ISSUER_ENTRY_KEYS)?;
-                let context = msg!(" for issuer ", crate::jose::quoted(issuer));
-                let audience = match audience(&entry) {
-                    Some(a) => audience_of(Some(a), &context)?,
-                    None => audience_of(audience(&opts), &context)?,
-                };
-                let keys = key_source(&entry, &who)?;
-                let options = refine(VerifyOptions::new([issuer], audience)?)?;
-                routes.push((issuer.to_owned(), sources.len()));
-                sources.push(Source { keys, options });
-            }
-        } else {
-            let issuers = opts.string_or_strings("issuer");
-            let audience = audience(&opts);
-            opts.done()?;
-            let issuers = issuers.ok_or_else(|| {
-                Error::options("issuer is required: pass the expected \"iss\" (a string or a list)")
-            })?;
-            let audience = audience_of(audience, "")?;
-            let keys = key_source(&opts, "JwksVerifier")?;
-            let options = refine(VerifyOptions::new(issuers, audience)?)?;
-            sources.push(Source { keys, options });
+            let keys = match source.keys {
+                KeySource::Local(keys) => Keys::Local(Arc::new(keys)),
+                KeySource::Remote(uri) => Keys::Remote {
+                    uri,
+                    cache: Box::new(JwksCache::new(config.cache)?),
+                },
+            };
+            sources.push(Source {
+                keys,
+                options: source.options,
+            });
         }
         let mut core = Self {
             sources,
             routes,
-            timeout_ms: cache_config.timeout_ms,
-            max_body_bytes: cache_config.max_body_bytes,
+            timeout_ms: config.cache.timeout_ms,
+            max_body_bytes: config.cache.max_body_bytes,
         };
-        if let Some(Value::Object(snapshots)) = document(&opts, "cache")? {
+        if let Some(Value::Object(snapshots)) = &config.snapshots {
             // A snapshot that is expired or invalid is ignored: the set is
             // fetched as if there were none (importCache() says why).
             for (uri, snapshot) in snapshots.iter() {
-                if let Some(text) = snapshot_text(snapshot) {
-                    let _ = core.import_source(uri, &text, now);
-                }
+                let _ = core.import_source(uri, snapshot, now);
             }
         }
         Ok(core)
@@ -250,11 +91,11 @@ impl VerifierCore {
     }
 
     /// Loads the snapshot of the remote source fetched from `uri`.
-    fn import_source(&mut self, uri: &str, snapshot: &str, now: u64) -> Result<bool> {
+    fn import_source(&mut self, uri: &str, snapshot: &Value, now: u64) -> Result<bool> {
         for source in &mut self.sources {
             if let Keys::Remote { uri: u, cache } = &mut source.keys {
                 if u == uri {
-                    return cache.import(snapshot, now);
+                    return cache.import_value(snapshot, now);
                 }
             }
         }
@@ -263,30 +104,17 @@ impl VerifierCore {
             "the cache snapshot names a jwksUri this verifier does not use",
         ))
     }
-}
 
-/// Snapshots travel inside the options as objects; the cache reads their
-/// JSON text. Rebuilt here from the few shapes a snapshot has (no generic
-/// JSON writer, which would pull float formatting into the wasm).
-fn snapshot_text(value: &Value) -> Option<String> {
-    let object = value.as_object()?;
-    let jwks = KeySet::from_value(object.get("jwks")?).ok()?;
-    let int = |k: &str| {
-        object
-            .get(k)
-            .and_then(Value::as_safe_integer)
-            .and_then(|n| u64::try_from(n).ok())
-    };
-    let (fetched, expires) = (int("fetchedAt")?, int("expiresAt")?);
-    Some(msg!(
-        "{\"jwks\":",
-        jwks.to_json(),
-        ",\"fetchedAt\":",
-        fetched,
-        ",\"expiresAt\":",
-        expires,
-        "}"
-    ))
+    /// `undefined` when `source` has keys to verify with at `now` (fresh,
+    /// or stale within the stale-if-error window), else `error`.
+    fn unless_usable(&self, source: usize, now: u64, error: Error) -> JsValue {
+        match self.sources.get(source).map(|s| &s.keys) {
+            Some(Keys::Remote { cache, .. }) if cache.usable_keys(now).is_some() => {
+                JsValue::UNDEFINED
+            }
+            _ => error.into(),
+        }
+    }
 }
 
 fn kid_of(token: &str) -> Option<String> {
@@ -312,47 +140,29 @@ impl VerifierCore {
         Ok(Self::build(options_json, now_sec(now))?)
     }
 
-    /// The algorithm names, in the order `prepare` numbers them.
-    #[wasm_bindgen(js_name = algorithmNames)]
-    pub fn algorithm_names() -> Vec<JsValue> {
-        Algorithm::ALL
-            .iter()
-            .map(|a| JsValue::from_str(a.as_str()))
-            .collect()
-    }
-
-    /// True when the key source depends on the token's `iss` (issuer
-    /// routing): then call `route` first, else the source is 0.
-    #[wasm_bindgen(getter)]
-    pub fn routed(&self) -> bool {
-        !self.routes.is_empty()
-    }
-
-    /// How many key sources (1, or one per issuer with `issuers`).
-    #[wasm_bindgen(js_name = sourceCount)]
-    pub fn source_count(&self) -> usize {
-        self.sources.len()
-    }
-
-    /// The `jwksUri` of a remote source, `undefined` for a local one.
-    #[wasm_bindgen(js_name = sourceUri)]
-    pub fn source_uri(&self, source: usize) -> Option<String> {
-        match self.sources.get(source).map(|s| &s.keys) {
-            Some(Keys::Remote { uri, .. }) => Some(uri.clone()),
-            _ => None,
+    /// What the JS layer needs to know once: `[routed, timeoutMs,
+    /// maxBodyBytes, algorithmNames, ...sourceUris]`. `routed` is true when
+    /// the key source depends on the token's `iss` (call `route` first; else
+    /// the source is 0); `algorithmNames` lists the names in the order
+    /// `prepare` numbers them; a source's URI is `undefined` for a local
+    /// JWK Set.
+    pub fn layout(&self) -> js_sys::Array {
+        let out = js_sys::Array::new();
+        out.push(&JsValue::from_bool(!self.routes.is_empty()));
+        out.push(&JsValue::from_f64(self.timeout_ms as f64));
+        out.push(&JsValue::from_f64(self.max_body_bytes as f64));
+        let names = js_sys::Array::new();
+        for alg in Algorithm::ALL {
+            names.push(&JsValue::from_str(alg.as_str()));
         }
-    }
-
-    /// Fetch timeout in milliseconds.
-    #[wasm_bindgen(getter, js_name = timeoutMs)]
-    pub fn timeout_ms(&self) -> f64 {
-        self.timeout_ms as f64
-    }
-
-    /// Largest JWK Set response accepted, in bytes.
-    #[wasm_bindgen(getter, js_name = maxBodyBytes)]
-    pub fn max_body_bytes(&self) -> usize {
-        self.max_body_bytes
+        out.push(&names);
+        for source in &self.sources {
+            out.push(&match &source.keys {
+                Keys::Remote { uri, .. } => JsValue::from_str(uri),
+                Keys::Local(_) => JsValue::UNDEFINED,
+            });
+        }
+        out
     }
 
     /// The key source for `token`: chosen from its (unverified) `iss` when
@@ -371,63 +181,73 @@ impl VerifierCore {
                     ErrorCode::IssuerMismatch,
                     msg!(
                         "unexpected \"iss\" value; this verifier accepts tokens from ",
-                        options::comma_list(self.routes.iter().map(|(k, _)| k.as_str()))
+                        comma_list(self.routes.iter().map(|(k, _)| k.as_str()))
                     ),
                 )
                 .into()
             })
     }
 
-    /// What to do before verifying: 0 use the cached keys, 1 fetch first,
-    /// 2 use the cached keys without refetching (unknown `kid` within the
-    /// cooldown). Throws `jwks_fetch_failed` while cooling down after a
-    /// failed fetch with no usable keys.
-    pub fn plan(&self, source: usize, token: &str, now: f64) -> core::result::Result<u8, JsValue> {
+    /// What to do before verifying with remote `source`: 0 use the cached
+    /// keys, 1 fetch first (the fetch is recorded as started: call
+    /// `fetched` or `fetchFailed` when it ends), 2 use the cached keys
+    /// without refetching (unknown `kid` within the cooldown). Throws
+    /// `jwks_fetch_failed` while cooling down after a failed fetch with no
+    /// usable keys.
+    pub fn plan(
+        &mut self,
+        source: usize,
+        token: &str,
+        now: f64,
+    ) -> core::result::Result<u8, JsValue> {
         let now = now_sec(now);
-        match &self.source(source)?.keys {
-            Keys::Local(_) => Ok(0),
-            Keys::Remote { cache, .. } => match cache.plan(now, kid_of(token).as_deref()) {
-                Plan::UseCached => Ok(0),
-                Plan::Fetch => Ok(1),
-                Plan::UseCachedNoRefetch => Ok(2),
-                Plan::FailCoolingDown => Err(cache.cooling_down_error(now).into()),
-            },
+        let cache = self.remote(source)?;
+        match cache.plan(now, kid_of(token).as_deref()) {
+            Plan::UseCached => Ok(0),
+            Plan::Fetch => {
+                cache.begin_fetch(now);
+                Ok(1)
+            }
+            Plan::UseCachedNoRefetch => Ok(2),
+            Plan::FailCoolingDown => Err(cache.cooling_down_error(now).into()),
         }
     }
 
-    /// Records that a fetch of `source` starts.
-    #[wasm_bindgen(js_name = beginFetch)]
-    pub fn begin_fetch(&mut self, source: usize, now: f64) -> core::result::Result<(), JsValue> {
-        self.remote(source)?.begin_fetch(now_sec(now));
-        Ok(())
-    }
-
-    /// Hands a completed response to the cache (throws `jwks_fetch_failed`
-    /// or `jwks_invalid`; the previous set, if any, is kept).
-    #[wasm_bindgen(js_name = onFetchResponse)]
-    pub fn on_fetch_response(
+    /// Hands a completed response to the cache of `source`. Returns
+    /// `undefined` when there are keys to verify with (the new set, or the
+    /// previous one kept after a bad response within stale-if-error), else
+    /// the error to throw (`jwks_fetch_failed`, `jwks_invalid`).
+    pub fn fetched(
         &mut self,
         source: usize,
         status: u16,
         cache_control: Option<String>,
         body: &[u8],
         now: f64,
-    ) -> core::result::Result<(), JsValue> {
-        self.remote(source)?
-            .on_fetch_ok(status, cache_control.as_deref(), body, now_sec(now))?;
-        Ok(())
+    ) -> JsValue {
+        let now = now_sec(now);
+        let result = self
+            .remote(source)
+            .and_then(|cache| cache.on_fetch_ok(status, cache_control.as_deref(), body, now));
+        match result {
+            Ok(()) => JsValue::UNDEFINED,
+            Err(error) => self.unless_usable(source, now, error),
+        }
     }
 
-    /// Records a fetch that failed without a usable response and returns
-    /// the error to report (`jwks_fetch_failed`, retryable).
-    #[wasm_bindgen(js_name = onFetchError)]
-    pub fn on_fetch_error(
+    /// Records a fetch of `source` that failed without a usable response.
+    /// Returns `undefined` when the previous keys may still be used
+    /// (stale-if-error), else the error to throw (`jwks_fetch_failed`,
+    /// retryable).
+    #[wasm_bindgen(js_name = fetchFailed)]
+    pub fn fetch_failed(
         &mut self,
         source: usize,
         message: &str,
         timed_out: bool,
         now: f64,
     ) -> JsValue {
+        let now = now_sec(now);
         let reason = if timed_out {
             msg!("no answer within ", self.timeout_ms, " ms (timeoutMs)")
         } else {
@@ -435,19 +255,11 @@ impl VerifierCore {
         };
         let error = Error::new(ErrorCode::NetworkError, reason);
         match self.remote(source) {
-            Ok(cache) => cache.on_fetch_error(now_sec(now), error).into(),
+            Ok(cache) => {
+                let error = cache.on_fetch_error(now, error);
+                self.unless_usable(source, now, error)
+            }
             Err(e) => e.into(),
-        }
-    }
-
-    /// True when the source has keys to verify with now (fresh, or stale
-    /// within the stale-if-error window).
-    #[wasm_bindgen(js_name = hasUsableKeys)]
-    pub fn has_usable_keys(&self, source: usize, now: f64) -> bool {
-        match self.sources.get(source).map(|s| &s.keys) {
-            Some(Keys::Local(_)) => true,
-            Some(Keys::Remote { cache, .. }) => cache.usable_keys(now_sec(now)).is_some(),
-            None => false,
         }
     }
 
@@ -479,7 +291,7 @@ impl VerifierCore {
     ///
     /// Returns `[alg, signature, generation, payloadJson, claimError,
     /// ...candidateKeyIndexes]`, `alg` as an index into
-    /// [`Self::algorithm_names`]. `claimError` (an Error or null) must be
+    /// the `algorithmNames` of [`Self::layout`]. `claimError` (an Error or null) must be
     /// thrown only after the signature verified (so forged tokens always
     /// answer `bad_signature`); `payloadJson` is null when it is set.
     pub fn prepare(
@@ -552,6 +364,12 @@ impl VerifierCore {
         snapshot: &str,
         now: f64,
     ) -> core::result::Result<bool, JsValue> {
-        Ok(self.import_source(uri, snapshot, now_sec(now))?)
+        let snapshot = crate::json::parse(snapshot).map_err(|e| {
+            Error::new(
+                ErrorCode::JwksInvalid,
+                msg!("the cache snapshot is not JSON: ", e),
+            )
+        })?;
+        Ok(self.import_source(uri, &snapshot, now_sec(now))?)
     }
 }

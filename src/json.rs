@@ -58,6 +58,12 @@ impl Object {
         self.0.is_empty()
     }
 
+    /// Removes the member `name` and returns its value.
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        let at = self.0.iter().position(|(k, _)| k == name)?;
+        Some(self.0.remove(at).1)
+    }
+
     /// Adds a member; returns false (and changes nothing) if the name exists.
     pub fn insert(&mut self, name: impl Into<String>, value: Value) -> bool {
         let name = name.into();

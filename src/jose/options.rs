@@ -197,7 +197,7 @@ impl VerifyOptions {
 pub(crate) fn normalize_typ(typ: &str) -> String {
     let lower = typ.to_ascii_lowercase();
     match lower.strip_prefix("application/") {
-        Some(rest) if !rest.contains('/') => rest.to_owned(),
+        Some(rest) if !rest.bytes().any(|b| b == b'/') => rest.to_owned(),
         _ => lower,
     }
 }

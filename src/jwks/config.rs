@@ -164,7 +164,6 @@ pub fn read(options_json: &str) -> Result<VerifierConfig> {
     let mut policy = Policy::default();
     let mut cache = CacheConfig::default();
     let mut issuers = None;
-    let mut snapshots = None;
     for (key, value) in object.iter() {
         if top.read(key, value, WHAT)? {
             continue;
@@ -172,7 +171,7 @@ pub fn read(options_json: &str) -> Result<VerifierConfig> {
         if !OPTION_KEYS.contains(&key) {
             return Err(Error::unknown_option(key, WHAT, OPTION_KEYS));
         }
-        if *value == Value::Null {
+        if matches!(value, Value::Null) {
             continue;
         }
         let who = WHAT;
@@ -199,7 +198,10 @@ pub fn read(options_json: &str) -> Result<VerifierConfig> {
             "maxBodyBytes" => {
                 cache.max_body_bytes = usize::try_from(uint(who, key, value)?).unwrap_or(usize::MAX)
             }
-            "cache" => snapshots = Some(document(key, value)?.into_owned()),
+            // Taken out of the document once it is read (no copy).
+            "cache" if !matches!(value, Value::Object(_) | Value::String(_)) => {
+                return Err(wrong(who, key, "an object or JSON text"))
+            }
             // `now` is read by the JS layer (a fixed clock for tests).
             _ => {}
         }
@@ -235,8 +237,18 @@ pub fn read(options_json: &str) -> Result<VerifierConfig> {
             sources
         }
     };
+    let routed = issuers.is_some();
+    let snapshots = match root {
+        Value::Object(mut members) => members.remove("cache"),
+        _ => None,
+    };
+    let snapshots = match snapshots {
+        Some(Value::String(text)) => Some(parse_document("cache", &text)?),
+        Some(Value::Null) | None => None,
+        object => object,
+    };
     Ok(VerifierConfig {
-        routed: issuers.is_some(),
+        routed,
         sources,
         cache,
         snapshots,
@@ -312,12 +324,15 @@ fn boolean(who: &str, key: &str, value: &Value) -> Result<bool> {
 /// A JSON document given as an object or as JSON text (`jwks`, `cache`).
 fn document<'a>(key: &str, value: &'a Value) -> Result<Cow<'a, Value>> {
     match value {
-        Value::String(text) => json::parse(text)
-            .map(Cow::Owned)
-            .map_err(|e| Error::new(ErrorCode::JwksInvalid, msg!(key, " is not valid JSON: ", e))),
+        Value::String(text) => parse_document(key, text).map(Cow::Owned),
         Value::Object(_) => Ok(Cow::Borrowed(value)),
         _ => Err(wrong(WHAT, key, "an object or JSON text")),
     }
+}
+
+fn parse_document(key: &str, text: &str) -> Result<Value> {
+    json::parse(text)
+        .map_err(|e| Error::new(ErrorCode::JwksInvalid, msg!(key, " is not valid JSON: ", e)))
 }
 
 #[cfg(test)]
@@ -552,5 +567,12 @@ mod tests {
             let e = error(&format!(r#""issuer":"i","audience":"a","jwks":{jwks}"#));
             assert_eq!(e.code(), ErrorCode::JwksInvalid, "{jwks}: {}", e.message());
         }
+        let e = error(r#""issuer":"i","audience":"a","jwksUri":"https://j","cache":"{""#);
+        assert_eq!(e.code(), ErrorCode::JwksInvalid);
+        assert!(
+            e.message().starts_with("cache is not valid JSON"),
+            "{}",
+            e.message()
+        );
     }
 }

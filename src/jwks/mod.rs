@@ -138,10 +138,13 @@ impl CacheConfig {
         let mut max_age: Option<u64> = None;
         let mut max_age_seen = 0;
         let mut no_store = false;
-        for directive in cache_control.unwrap_or_default().split(',') {
-            let directive = directive.trim();
-            let (name, value) = match directive.split_once('=') {
-                Some((name, value)) => (name.trim(), Some(value.trim().trim_matches('"'))),
+        for directive in cache_control.unwrap_or_default().split([',']) {
+            let directive = trim_ows(directive);
+            let (name, value) = match directive.split_once(['=']) {
+                Some((name, value)) => (
+                    trim_ows(name),
+                    Some(trim_ows(value).trim_matches(['"'])),
+                ),
                 None => (directive, None),
             };
             if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
@@ -150,7 +153,11 @@ impl CacheConfig {
                 max_age_seen += 1;
                 max_age = value
                     .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-                    .map(|v| v.parse::<u64>().unwrap_or(u64::MAX));
+                    .map(|v| {
+                        v.bytes().fold(0u64, |n, d| {
+                            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                        })
+                    });
             }
         }
         if no_store {
@@ -161,6 +168,11 @@ impl CacheConfig {
             _ => self.max_age_sec,
         }
     }
+}
+
+/// `s` without optional whitespace around it: SP and HTAB (RFC 9110 §5.6.3).
+fn trim_ows(s: &str) -> &str {
+    s.trim_matches(|c| c == ' ' || c == '\t')
 }
 
 /// What the caller should do for a token, decided by [`JwksCache::plan`].

@@ -141,10 +141,7 @@ impl CacheConfig {
         for directive in cache_control.unwrap_or_default().split([',']) {
             let directive = trim_ows(directive);
             let (name, value) = match directive.split_once(['=']) {
-                Some((name, value)) => (
-                    trim_ows(name),
-                    Some(trim_ows(value).trim_matches(['"'])),
-                ),
+                Some((name, value)) => (trim_ows(name), Some(trim_ows(value).trim_matches(['"']))),
                 None => (directive, None),
             };
             if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {

@@ -92,6 +92,17 @@ impl Prepared<'_> {
     pub fn candidates(&self) -> &[usize] {
         &self.candidates
     }
+
+    /// The payload JSON text, exactly as signed.
+    pub fn payload_json(&self) -> &str {
+        &self.payload_json
+    }
+
+    /// Why the claims fail, if they do: what [`finish`] answers once a
+    /// candidate verified. Report it only after the signature verified.
+    pub fn claims_error(&self) -> Option<&Error> {
+        self.claims_result.as_ref().err()
+    }
 }
 
 /// A token whose signature verified and whose claims passed.

@@ -41,9 +41,6 @@ pub const OPTION_KEYS: &[&str] = &[
 /// The options of one entry of `issuers: { [iss]: {...} }`.
 pub const ISSUER_ENTRY_KEYS: &[&str] = &["jwks", "jwksUri", "audience"];
 
-/// `Number.MAX_SAFE_INTEGER`, the largest whole number option.
-const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
-
 /// Where one source's keys come from.
 #[derive(Clone, Debug)]
 pub enum KeySource {
@@ -118,7 +115,17 @@ impl<'a> Entry<'a> {
     fn read(&mut self, key: &str, value: &'a Value, who: &str) -> Result<bool> {
         match (key, value) {
             ("audience", Value::Null) => self.audience = Some(Audience::Any),
-            ("audience", _) => self.audience = Some(Audience::OneOf(strings(who, key, value)?)),
+            ("audience", _) => {
+                let list = strings(who, key, value)?;
+                if list.is_empty() || list.iter().any(String::is_empty) {
+                    return Err(wrong(
+                        who,
+                        key,
+                        "a non-empty string or list of them (or null to accept any audience)",
+                    ));
+                }
+                self.audience = Some(Audience::OneOf(list));
+            }
             ("jwks" | "jwksUri", Value::Null) => {}
             ("jwks", Value::Object(_) | Value::String(_)) => self.jwks = Some(value),
             ("jwks", _) => return Err(wrong(who, key, "an object or JSON text")),
@@ -310,7 +317,6 @@ fn uint(who: &str, key: &str, value: &Value) -> Result<u64> {
     value
         .as_safe_integer()
         .and_then(|n| u64::try_from(n).ok())
-        .filter(|n| *n <= MAX_SAFE_INTEGER)
         .ok_or_else(|| wrong(who, key, "a whole non-negative number"))
 }
 
@@ -543,7 +549,8 @@ mod tests {
             (r#""audience":"a","issuers":{"i":"https://j"}"#, "issuers[\"i\"] options must be an object"),
             (r#""audience":"a","issuers":{"i":{"jwksuri":"https://j"}}"#, "unknown option \"jwksuri\" for issuers[\"i\"]; the options are: jwks, jwksUri, audience"),
             (r#""issuers":{"i":{"jwksUri":"https://j"}}"#, "audience is required for issuer \"i\""),
-            (r#""audience":"a","issuers":{"i":{"jwksUri":"https://j","audience":""}}"#, "audience"),
+            (r#""audience":"a","issuers":{"i":{"jwksUri":"https://j","audience":""}}"#, "audience must be a non-empty string or list of them (or null to accept any audience)"),
+            (r#""issuer":"i","audience":[],"jwksUri":"https://j""#, "invalid JwksVerifier options: audience must be a non-empty string"),
             ("\"issuer\":[],\"audience\":\"a\",\"jwksUri\":\"https://j\"", "issuer must list at least one value"),
         ];
         assert_invalid(&cases);

@@ -138,20 +138,28 @@ impl CacheConfig {
         let mut max_age: Option<u64> = None;
         let mut max_age_seen = 0;
         let mut no_store = false;
-        for directive in cache_control.unwrap_or_default().split([',']) {
+        // Byte-wise: the grammar is ASCII (RFC 9111 §5.2), and `str`'s
+        // pattern machinery costs the wasm ~1 kB.
+        let header = cache_control.unwrap_or_default().as_bytes();
+        for directive in header.split(|b| *b == b',') {
             let directive = trim_ows(directive);
-            let (name, value) = match directive.split_once(['=']) {
-                Some((name, value)) => (trim_ows(name), Some(trim_ows(value).trim_matches(['"']))),
+            let (name, value) = match directive.iter().position(|b| *b == b'=') {
+                Some(at) => (
+                    trim_ows(directive.get(..at).unwrap_or_default()),
+                    Some(unquote(trim_ows(
+                        directive.get(at + 1..).unwrap_or_default(),
+                    ))),
+                ),
                 None => (directive, None),
             };
-            if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
+            if name.eq_ignore_ascii_case(b"no-store") || name.eq_ignore_ascii_case(b"no-cache") {
                 no_store = true;
-            } else if name.eq_ignore_ascii_case("max-age") {
+            } else if name.eq_ignore_ascii_case(b"max-age") {
                 max_age_seen += 1;
                 max_age = value
-                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                    .filter(|v| !v.is_empty() && v.iter().all(u8::is_ascii_digit))
                     .map(|v| {
-                        v.bytes().fold(0u64, |n, d| {
+                        v.iter().fold(0u64, |n, d| {
                             n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
                         })
                     });
@@ -168,8 +176,22 @@ impl CacheConfig {
 }
 
 /// `s` without optional whitespace around it: SP and HTAB (RFC 9110 §5.6.3).
-fn trim_ows(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
+fn trim_ows(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// A quoted-string's content (`"600"` -> `600`), else `s` as it is.
+fn unquote(s: &[u8]) -> &[u8] {
+    match s {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => s,
+    }
 }
 
 /// What the caller should do for a token, decided by [`JwksCache::plan`].

@@ -7,10 +7,10 @@
 //! WebCrypto), which is several times faster than pure Rust inside wasm.
 
 use crate::prelude::*;
-use alloc::sync::Arc;
 
 use wasm_bindgen::prelude::*;
 
+use super::error::to_js_error;
 use crate::error::comma_list;
 use crate::jose::{self, Algorithm, KeySet, VerifyOptions};
 use crate::json::Value;
@@ -19,7 +19,7 @@ use crate::jwks::{JwksCache, Plan};
 use crate::{Error, ErrorCode, Result};
 
 enum Keys {
-    Local(Arc<KeySet>),
+    Local(KeySet),
     Remote { uri: String, cache: Box<JwksCache> },
 }
 
@@ -50,7 +50,7 @@ impl VerifierCore {
                 }
             }
             let keys = match source.keys {
-                KeySource::Local(keys) => Keys::Local(Arc::new(keys)),
+                KeySource::Local(keys) => Keys::Local(keys),
                 KeySource::Remote(uri) => Keys::Remote {
                     uri,
                     cache: Box::new(JwksCache::new(config.cache)?),
@@ -276,10 +276,8 @@ impl VerifierCore {
     ) -> Option<String> {
         let src = self.sources.get(source)?;
         let (keys, current) = match &src.keys {
-            Keys::Local(keys) => (Arc::clone(keys), 0),
-            Keys::Remote { cache, .. } => {
-                (cache.usable_keys_shared(now_sec(now))?, cache.generation())
-            }
+            Keys::Local(keys) => (keys, 0),
+            Keys::Remote { cache, .. } => (cache.usable_keys(now_sec(now))?, cache.generation()),
         };
         if current as f64 != generation {
             return None;
@@ -303,8 +301,8 @@ impl VerifierCore {
         let now = now_sec(now);
         let src = self.source(source)?;
         let (keys, generation) = match &src.keys {
-            Keys::Local(keys) => (Arc::clone(keys), 0),
-            Keys::Remote { cache, .. } => match cache.usable_keys_shared(now) {
+            Keys::Local(keys) => (keys, 0),
+            Keys::Remote { cache, .. } => match cache.usable_keys(now) {
                 Some(keys) => (keys, cache.generation()),
                 None => {
                     return Err(Error::new(
@@ -316,7 +314,7 @@ impl VerifierCore {
                 }
             },
         };
-        let prepared = jose::prepare(token, &keys, &src.options, now)?;
+        let prepared = jose::prepare(token, keys, &src.options, now)?;
         let out = js_sys::Array::new();
         let alg = Algorithm::ALL
             .iter()
@@ -325,20 +323,17 @@ impl VerifierCore {
         out.push(&JsValue::from_f64(alg as f64));
         out.push(&js_sys::Uint8Array::from(prepared.signature()).into());
         out.push(&JsValue::from_f64(generation as f64));
-        let candidates: Vec<usize> = prepared.candidates().to_vec();
-        let first = candidates.first().copied();
-        match jose::finish(prepared, first) {
-            Ok(verified) => {
-                out.push(&JsValue::from_str(&verified.into_payload_json()));
+        match prepared.claims_error() {
+            None => {
+                out.push(&JsValue::from_str(prepared.payload_json()));
                 out.push(&JsValue::NULL);
             }
-            Err(e) if e.code() == ErrorCode::BadSignature => return Err(e.into()),
-            Err(e) => {
+            Some(e) => {
                 out.push(&JsValue::NULL);
-                out.push(&e.into());
+                out.push(&to_js_error(e));
             }
         }
-        for c in candidates {
+        for &c in prepared.candidates() {
             out.push(&JsValue::from_f64(c as f64));
         }
         Ok(out)

@@ -103,10 +103,13 @@ impl Value {
     pub fn string_list(&self) -> Option<Vec<String>> {
         match self {
             Value::String(s) => Some(vec![s.clone()]),
-            Value::Array(items) => items
-                .iter()
-                .map(|v| v.as_str().map(str::to_owned))
-                .collect(),
+            Value::Array(items) => {
+                let mut list = Vec::with_capacity(items.len());
+                for item in items {
+                    list.push(item.as_str()?.to_owned());
+                }
+                Some(list)
+            }
             _ => None,
         }
     }

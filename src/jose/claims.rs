@@ -52,18 +52,12 @@ fn numeric_date(claims: &Object, name: &str) -> Result<Option<f64>> {
 }
 
 /// `aud` as a list of strings: a string or an array of strings
-/// (RFC 7519 §4.1.3).
-pub(crate) fn audiences(claims: &Object) -> Result<Vec<&str>> {
+/// (RFC 7519 §4.1.3), as the string values (a lone string is a list of one).
+pub(crate) fn audiences(claims: &Object) -> Result<&[Value]> {
     match claims.get("aud") {
-        None => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(vec![s.as_str()]),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .ok_or_else(|| invalid("aud", "a string or an array of strings"))
-            })
-            .collect(),
+        None => Ok(&[]),
+        Some(one @ Value::String(_)) => Ok(core::slice::from_ref(one)),
+        Some(Value::Array(items)) if items.iter().all(|v| v.as_str().is_some()) => Ok(items),
         Some(_) => Err(invalid("aud", "a string or an array of strings")),
     }
 }
@@ -124,7 +118,11 @@ pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Resul
         ));
     }
     if let Audience::OneOf(accepted) = options.audience() {
-        if !aud.iter().any(|a| accepted.iter().any(|ok| ok == a)) {
+        if !aud
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|a| accepted.iter().any(|ok| ok == a))
+        {
             return Err(Error::new(
                 ErrorCode::AudienceMismatch,
                 msg!(

@@ -92,6 +92,14 @@ impl VerifyOptions {
     /// Restricts the accepted algorithms (RFC 8725 §3.1). Fails with
     /// `invalid_options` on an empty list.
     pub fn with_algorithms(mut self, algorithms: &[Algorithm]) -> Result<Self> {
+        self.set_algorithms(algorithms)?;
+        Ok(self)
+    }
+
+    // The `set_*` twins change the options in place (no move of the whole
+    // struct through every `?`, which the wasm builds pay for in size).
+
+    pub(crate) fn set_algorithms(&mut self, algorithms: &[Algorithm]) -> Result<()> {
         if algorithms.is_empty() {
             return Err(Error::options(
                 "algorithms must list at least one algorithm (or be left out for all)",
@@ -99,12 +107,17 @@ impl VerifyOptions {
         }
         self.algorithms = algorithms.to_vec();
         self.algorithms.dedup();
-        Ok(self)
+        Ok(())
     }
 
     /// Sets the clock tolerance (0 allowed). Fails with `invalid_options`
     /// above [`MAX_CLOCK_TOLERANCE_SEC`].
     pub fn with_clock_tolerance_sec(mut self, seconds: u64) -> Result<Self> {
+        self.set_clock_tolerance_sec(seconds)?;
+        Ok(self)
+    }
+
+    pub(crate) fn set_clock_tolerance_sec(&mut self, seconds: u64) -> Result<()> {
         if seconds > MAX_CLOCK_TOLERANCE_SEC {
             return Err(Error::options(msg!(
                 "clockToleranceSec is ",
@@ -115,19 +128,24 @@ impl VerifyOptions {
             )));
         }
         self.clock_tolerance_sec = seconds;
-        Ok(self)
+        Ok(())
     }
 
     /// Requires the header `typ` to equal `typ` after media-type
     /// normalisation (RFC 7515 §4.1.9, RFC 8725 §3.11), e.g. `at+jwt`
     /// (RFC 9068 §2.1) matches `application/at+jwt` and `AT+JWT`.
     pub fn with_typ(mut self, typ: &str) -> Result<Self> {
+        self.set_typ(typ)?;
+        Ok(self)
+    }
+
+    pub(crate) fn set_typ(&mut self, typ: &str) -> Result<()> {
         let normalised = normalize_typ(typ);
         if normalised.is_empty() {
             return Err(Error::options("typ must not be empty"));
         }
         self.typ = Some(normalised);
-        Ok(self)
+        Ok(())
     }
 
     /// Claims that must be present (`exp`, `iss` and, unless
@@ -137,14 +155,18 @@ impl VerifyOptions {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let claims: Vec<String> = claims.into_iter().map(Into::into).collect();
+        self.set_required_claims(claims.into_iter().map(Into::into).collect())?;
+        Ok(self)
+    }
+
+    pub(crate) fn set_required_claims(&mut self, claims: Vec<String>) -> Result<()> {
         if claims.iter().any(String::is_empty) {
             return Err(Error::options(
                 "requiredClaims must not contain an empty string",
             ));
         }
         self.required_claims = claims;
-        Ok(self)
+        Ok(())
     }
 
     /// Rejects (`malformed`) tokens whose header carries `jku`, `jwk`, `x5u`

@@ -144,7 +144,11 @@ impl VerifiedToken {
 
     /// `aud` (RFC 7519 §4.1.3) as a list (empty when absent).
     pub fn aud(&self) -> Vec<&str> {
-        claims::audiences(&self.claims).unwrap_or_default()
+        claims::audiences(&self.claims)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect()
     }
 
     /// `exp` (RFC 7519 §4.1.4), seconds since the epoch.
@@ -202,14 +206,20 @@ pub(crate) fn split_compact(token: &str) -> Result<(&str, &str, &str)> {
             " are accepted"
         )));
     }
-    // Byte positions, not `str::split`: its char searcher is ~1 kB of wasm.
-    let mut dots = token
-        .bytes()
-        .enumerate()
-        .filter(|(_, b)| *b == b'.')
-        .map(|(at, _)| at);
-    match (dots.next(), dots.next(), dots.next()) {
-        (Some(first), Some(second), None) => {
+    // The first three dots, by byte position (not `str::split`: its char
+    // searcher and iterator adapters cost the wasm ~1 kB).
+    let mut dots = [None; 3];
+    let mut found = 0;
+    for (at, byte) in token.bytes().enumerate() {
+        if byte == b'.' {
+            if let Some(slot) = dots.get_mut(found) {
+                *slot = Some(at);
+            }
+            found += 1;
+        }
+    }
+    match dots {
+        [Some(first), Some(second), None] => {
             let segment = |range: core::ops::Range<usize>| token.get(range).unwrap_or_default();
             Ok((
                 segment(0..first),
@@ -217,7 +227,7 @@ pub(crate) fn split_compact(token: &str) -> Result<(&str, &str, &str)> {
                 segment(second + 1..token.len()),
             ))
         }
-        (_, _, Some(_)) => Err(malformed(
+        [_, _, Some(_)] => Err(malformed(
             "expected a compact JWS with 3 dot-separated segments; JWE (5 segments) is not supported",
         )),
         _ => Err(malformed("expected a compact JWS with 3 dot-separated segments")),
@@ -347,16 +357,16 @@ fn check_header(
 /// equal when the token has one (`use` and `key_ops` were checked at load).
 fn candidates(keys: &KeySet, alg: Algorithm, kid: Option<&str>) -> Vec<usize> {
     let kind = alg.key_kind();
-    keys.keys()
-        .iter()
-        .enumerate()
-        .filter(|(_, key)| {
-            key.kind() == kind
-                && key.alg().map_or(true, |a| a == alg)
-                && kid.map_or(true, |kid| key.kid() == Some(kid))
-        })
-        .map(|(index, _)| index)
-        .collect()
+    let mut fitting = Vec::new();
+    for (index, key) in keys.keys().iter().enumerate() {
+        if key.kind() == kind
+            && key.alg().map_or(true, |a| a == alg)
+            && kid.map_or(true, |kid| key.kid() == Some(kid))
+        {
+            fitting.push(index);
+        }
+    }
+    fitting
 }
 
 fn bad_signature() -> Error {

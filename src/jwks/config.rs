@@ -86,16 +86,16 @@ impl Policy {
     fn apply(&self, issuers: Vec<String>, audience: Audience) -> Result<VerifyOptions> {
         let mut options = VerifyOptions::new(issuers, audience)?;
         if let Some(algorithms) = &self.algorithms {
-            options = options.with_algorithms(algorithms)?;
+            options.set_algorithms(algorithms)?;
         }
         if let Some(seconds) = self.tolerance {
-            options = options.with_clock_tolerance_sec(seconds)?;
+            options.set_clock_tolerance_sec(seconds)?;
         }
         if let Some(typ) = &self.typ {
-            options = options.with_typ(typ)?;
+            options.set_typ(typ)?;
         }
         if let Some(claims) = &self.required {
-            options = options.with_required_claims(claims.iter().cloned())?;
+            options.set_required_claims(claims.clone())?;
         }
         Ok(options.with_reject_key_hints(self.reject_key_hints))
     }
@@ -186,13 +186,11 @@ pub fn read(options_json: &str) -> Result<VerifierConfig> {
             "issuer" => top.issuers = Some(strings(who, key, value)?),
             "issuers" => issuers = Some(value),
             "algorithms" => {
-                let names = strings(who, key, value)?;
-                policy.algorithms = Some(
-                    names
-                        .iter()
-                        .map(|n| n.parse())
-                        .collect::<Result<Vec<_>>>()?,
-                );
+                let mut algorithms = Vec::new();
+                for name in strings(who, key, value)? {
+                    algorithms.push(name.parse()?);
+                }
+                policy.algorithms = Some(algorithms);
             }
             "clockToleranceSec" => policy.tolerance = Some(uint(who, key, value)?),
             "typ" => policy.typ = Some(string(who, key, value)?.to_owned()),

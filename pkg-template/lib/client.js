@@ -1,14 +1,16 @@
 // extension-sso/client: the browser ExtensionClient (wasm) plus a tiny,
 // wasm-free helper for the host page that embeds extensions.
 import { runtimeSlot, ssoError } from './common.js';
-import { ExtensionClient, crateVersion, errorCodes } from '../wasm/client/extension_sso_client.js';
+import { ExtensionClient, crateVersion, errorCodeList } from '../wasm/client/extension_sso_client.js';
 
 const runtime = runtimeSlot('client');
 /** @internal called by the loader */
 export const installRuntime = runtime.install;
 /** @internal called by the browser loader once the wasm is ready */
 export const markReady = runtime.markReady;
-export { ExtensionClient, crateVersion, errorCodes };
+export { ExtensionClient, crateVersion };
+/** Every error code (`ErrorCode`). */
+export const errorCodes = () => errorCodeList().split(' ');
 
 const NAVIGATE = 'extension-sso:navigate';
 const NAVIGATE_RESULT = 'extension-sso:navigate-result';

@@ -7,7 +7,7 @@
 import { readCapped, runtimeSlot, ssoError } from './common.js';
 import {
   HandoffCore, ServiceClientCore,
-  checkLoginFlows, crateVersion, errorCodes, exchangeCodeRequest, identityFromClaims as identityFromClaimsJson,
+  checkLoginFlows, crateVersion, errorCodeList, exchangeCodeRequest, identityFromClaims as identityFromClaimsJson,
   matrixLoginFlowsRequest, matrixTokenLoginRequest, networkError, parseExchangeResponse, parseMatrixLogin,
   parseTokenResponse, refreshRequest, timeoutError,
 } from '../wasm/server/extension_sso_server.js';
@@ -17,7 +17,9 @@ const runtime = runtimeSlot('server');
 export const installRuntime = runtime.install;
 /** @internal called by the browser loader once the wasm is ready */
 export const markReady = runtime.markReady;
-export { crateVersion, errorCodes };
+export { crateVersion };
+/** Every error code (`ErrorCode`). */
+export const errorCodes = () => errorCodeList().split(' ');
 
 // wasm objects owned by long-lived JS objects are freed when those are collected.
 const registry = typeof FinalizationRegistry === 'function'

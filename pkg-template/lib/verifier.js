@@ -6,14 +6,16 @@
 // (node:crypto under Node, WebCrypto in workerd and browsers), with keys
 // imported once and cached.
 import { readCapped, runtimeSlot, ssoError } from './common.js';
-import { VerifierCore, crateVersion, errorCodes } from '../wasm/verifier/extension_sso_verifier.js';
+import { VerifierCore, crateVersion, errorCodeList } from '../wasm/verifier/extension_sso_verifier.js';
 
 const runtime = runtimeSlot('verifier');
 /** @internal called by the loader */
 export const installRuntime = runtime.install;
 /** @internal called by the browser loader once the wasm is ready */
 export const markReady = runtime.markReady;
-export { crateVersion, errorCodes };
+export { crateVersion };
+/** Every error code (`ErrorCode`). */
+export const errorCodes = () => errorCodeList().split(' ');
 
 // In workerd a promise created by one request must not be awaited by
 // another, so a pending JWK Set fetch is shared only outside workerd.

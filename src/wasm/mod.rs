@@ -43,11 +43,17 @@ pub fn crate_version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
 
-/// Every error code, for the TypeScript union and for `switch` statements.
-#[wasm_bindgen(js_name = errorCodes)]
-pub fn error_codes() -> Vec<JsValue> {
-    crate::ErrorCode::ALL
-        .iter()
-        .map(|c| JsValue::from_str(c.as_str()))
-        .collect()
+/// Every error code, separated by spaces (the JS layers export the list as
+/// `errorCodes()`, for the TypeScript union and for `switch` statements).
+/// One string costs each entry less wasm and glue than an array.
+#[wasm_bindgen(js_name = errorCodeList)]
+pub fn error_code_list() -> String {
+    let mut list = String::new();
+    for code in crate::ErrorCode::ALL {
+        if !list.is_empty() {
+            list.push(' ');
+        }
+        list.push_str(code.as_str());
+    }
+    list
 }

@@ -225,8 +225,9 @@ export class JwksVerifier {
   }
 
   async #ensureKeys(source, token) {
-    if (this.#core.plan(source, token, this.#now()) !== FETCH) return;
-    if (!IS_WORKERD && this.#pending[source]) return this.#pending[source];
+    const shared = IS_WORKERD ? undefined : this.#pending[source];
+    if (this.#core.plan(source, token, this.#now(), shared === undefined) !== FETCH) return;
+    if (shared !== undefined) return shared;
     const pending = this.#fetchKeys(source).finally(() => { this.#pending[source] = undefined; });
     if (!IS_WORKERD) this.#pending[source] = pending;
     return pending;

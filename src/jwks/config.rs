@@ -181,31 +181,31 @@ pub fn read(options_json: &str) -> Result<VerifierConfig> {
         if matches!(value, Value::Null) {
             continue;
         }
-        let who = WHAT;
         match key {
-            "issuer" => top.issuers = Some(strings(who, key, value)?),
+            "issuer" => top.issuers = Some(strings(WHAT, key, value)?),
             "issuers" => issuers = Some(value),
             "algorithms" => {
                 let mut algorithms = Vec::new();
-                for name in strings(who, key, value)? {
+                for name in strings(WHAT, key, value)? {
                     algorithms.push(name.parse()?);
                 }
                 policy.algorithms = Some(algorithms);
             }
-            "clockToleranceSec" => policy.tolerance = Some(uint(who, key, value)?),
-            "typ" => policy.typ = Some(string(who, key, value)?.to_owned()),
-            "requiredClaims" => policy.required = Some(strings(who, key, value)?),
-            "rejectKeyHints" => policy.reject_key_hints = boolean(who, key, value)?,
-            "cacheMaxAgeSec" => cache.max_age_sec = uint(who, key, value)?,
-            "cooldownSec" => cache.cooldown_sec = uint(who, key, value)?,
-            "staleIfErrorSec" => cache.stale_if_error_sec = uint(who, key, value)?,
-            "timeoutMs" => cache.timeout_ms = uint(who, key, value)?,
+            "clockToleranceSec" => policy.tolerance = Some(uint(WHAT, key, value)?),
+            "typ" => policy.typ = Some(string(WHAT, key, value)?.to_owned()),
+            "requiredClaims" => policy.required = Some(strings(WHAT, key, value)?),
+            "rejectKeyHints" => policy.reject_key_hints = boolean(WHAT, key, value)?,
+            "cacheMaxAgeSec" => cache.max_age_sec = uint(WHAT, key, value)?,
+            "cooldownSec" => cache.cooldown_sec = uint(WHAT, key, value)?,
+            "staleIfErrorSec" => cache.stale_if_error_sec = uint(WHAT, key, value)?,
+            "timeoutMs" => cache.timeout_ms = uint(WHAT, key, value)?,
             "maxBodyBytes" => {
-                cache.max_body_bytes = usize::try_from(uint(who, key, value)?).unwrap_or(usize::MAX)
+                cache.max_body_bytes =
+                    usize::try_from(uint(WHAT, key, value)?).unwrap_or(usize::MAX)
             }
             // Taken out of the document once it is read (no copy).
             "cache" if !matches!(value, Value::Object(_) | Value::String(_)) => {
-                return Err(wrong(who, key, "an object or JSON text"))
+                return Err(wrong(WHAT, key, "an object or JSON text"))
             }
             // `now` is read by the JS layer (a fixed clock for tests).
             _ => {}

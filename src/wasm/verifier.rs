@@ -189,9 +189,10 @@ impl VerifierCore {
     }
 
     /// What to do before verifying with remote `source`: 0 use the cached
-    /// keys, 1 fetch first (the fetch is recorded as started: call
-    /// `fetched` or `fetchFailed` when it ends), 2 use the cached keys
-    /// without refetching (unknown `kid` within the cooldown). Throws
+    /// keys, 1 fetch first, 2 use the cached keys without refetching
+    /// (unknown `kid` within the cooldown). With `start`, a fetch it asks
+    /// for is recorded as started (call `fetched` or `fetchFailed` when it
+    /// ends); without, the caller joins a fetch already under way. Throws
     /// `jwks_fetch_failed` while cooling down after a failed fetch with no
     /// usable keys.
     pub fn plan(
@@ -199,13 +200,16 @@ impl VerifierCore {
         source: usize,
         token: &str,
         now: f64,
+        start: bool,
     ) -> core::result::Result<u8, JsValue> {
         let now = now_sec(now);
         let cache = self.remote(source)?;
         match cache.plan(now, kid_of(token).as_deref()) {
             Plan::UseCached => Ok(0),
             Plan::Fetch => {
-                cache.begin_fetch(now);
+                if start {
+                    cache.begin_fetch(now);
+                }
                 Ok(1)
             }
             Plan::UseCachedNoRefetch => Ok(2),

@@ -67,6 +67,15 @@ export interface VerifyRules {
   requiredClaims?: string[];
   /** Reject tokens whose header carries `jku`, `jwk`, `x5u` or `x5c` (never used either way). Default false. */
   rejectKeyHints?: boolean;
+  /**
+   * Remember up to this many verified tokens (at most 100000; default 0: off),
+   * so verifying the same token again skips parsing and the signature check.
+   * A remembered token answers only while its key set is unchanged and fresh
+   * and its `exp` / `nbf` / `iat` still hold (re-checked on every hit, without
+   * the clock tolerance; otherwise it is verified in full again). Memory: one
+   * entry holds the token and its payload text.
+   */
+  verifiedTokenCacheSize?: number;
 }
 
 /** How a remote JWK Set is fetched and cached. */

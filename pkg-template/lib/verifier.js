@@ -57,12 +57,16 @@ export class JwksVerifier {
   #routed;
   #timeoutMs;
   #maxBodyBytes;
+  /** token -> { payload, exp, nbf, iat, generation } (verifiedTokenCacheSize > 0) */
+  #remembered;
+  #rememberAtMost;
 
   /**
    * @param {object} options  issuer, audience (or null), jwks | jwksUri |
    *   issuers, algorithms, clockToleranceSec, typ, requiredClaims,
    *   rejectKeyHints, cacheMaxAgeSec, cooldownSec, staleIfErrorSec,
-   *   timeoutMs, maxBodyBytes, cache, now (see verifier.d.ts).
+   *   timeoutMs, maxBodyBytes, cache, verifiedTokenCacheSize, now (see
+   *   verifier.d.ts).
    */
   constructor(options) {
     const rt = runtime.get();
@@ -71,7 +75,9 @@ export class JwksVerifier {
     this.#rt = rt;
     this.#now = fixed !== undefined ? () => fixed : () => rt.now() / 1000;
     this.#core = new VerifierCore(text, this.#now());
-    [this.#routed, this.#timeoutMs, this.#maxBodyBytes, this.#algNames, ...this.#remote] = this.#core.layout();
+    [this.#routed, this.#timeoutMs, this.#maxBodyBytes, this.#rememberAtMost, this.#algNames, ...this.#remote] =
+      this.#core.layout();
+    if (this.#rememberAtMost > 0) this.#remembered = new Map();
     const n = this.#remote.length;
     this.#keyCache = Array.from({ length: n }, () => ({ generation: -1, keys: new Map() }));
     this.#pending = new Array(n);
@@ -89,6 +95,11 @@ export class JwksVerifier {
   async verify(token) {
     if (typeof token !== 'string') {
       throw ssoError('malformed', 'the token must be a string (a compact JWS: header.payload.signature)');
+    }
+    const remembered = this.#remembered?.get(token);
+    if (remembered !== undefined) {
+      const claims = this.#recall(token, remembered);
+      if (claims !== undefined) return claims;
     }
     const core = this.#core;
     const source = this.#routed ? core.route(token) : 0;
@@ -113,8 +124,35 @@ export class JwksVerifier {
       if (verdict === STALE && attempt === 0) continue;
       if (verdict !== true) throw ssoError('bad_signature', 'the token signature does not verify with any matching key');
       if (prepared[4] !== null) throw prepared[4];
-      return JSON.parse(prepared[3]);
+      const claims = JSON.parse(prepared[3]);
+      if (this.#remembered !== undefined) this.#remember(token, source, prepared, claims);
+      return claims;
     }
+  }
+
+  // The verified-token cache (verifiedTokenCacheSize). An entry answers only
+  // while everything the full check depends on is unchanged: the key set
+  // (same generation, still fresh, so no fetch is due) and the time claims,
+  // re-checked on every hit without the clock tolerance (stricter than the
+  // full check, which then decides). Claims come back as a new object each
+  // time, so callers cannot change each other's. Oldest entries go first.
+  #remember(token, source, prepared, claims) {
+    const map = this.#remembered;
+    if (map.size >= this.#rememberAtMost) map.delete(map.keys().next().value);
+    map.set(token, {
+      source, payload: prepared[3], generation: prepared[2], exp: claims.exp, nbf: claims.nbf, iat: claims.iat,
+    });
+  }
+
+  #recall(token, entry) {
+    const now = Math.floor(this.#now());
+    const keysUnchanged = this.#remote[entry.source] === undefined ||
+      this.#core.freshGeneration(entry.source, now) === entry.generation;
+    if (keysUnchanged && now < entry.exp && !(entry.nbf > now) && !(entry.iat > now)) {
+      return JSON.parse(entry.payload);
+    }
+    this.#remembered.delete(token);
+    return undefined;
   }
 
   /**

@@ -14,6 +14,9 @@ use crate::json::{self, Object, Value};
 use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
+/// Largest `verifiedTokenCacheSize` (entries).
+pub const MAX_VERIFIED_TOKEN_CACHE: u64 = 100_000;
+
 /// What the options are called in messages.
 const WHAT: &str = "JwksVerifier";
 
@@ -36,6 +39,7 @@ pub const OPTION_KEYS: &[&str] = &[
     "timeoutMs",
     "maxBodyBytes",
     "cache",
+    "verifiedTokenCacheSize",
 ];
 
 /// The options of one entry of `issuers: { [iss]: {...} }`.
@@ -70,6 +74,9 @@ pub struct VerifierConfig {
     pub cache: CacheConfig,
     /// The `cache` option (snapshots from `exportCache()`), if any.
     pub snapshots: Option<Value>,
+    /// `verifiedTokenCacheSize`: how many verified tokens the JS layer may
+    /// remember (0, the default: none).
+    pub verified_token_cache_size: u64,
 }
 
 /// The options every source shares.
@@ -171,6 +178,7 @@ pub fn read(options_json: &str) -> Result<VerifierConfig> {
     let mut policy = Policy::default();
     let mut cache = CacheConfig::default();
     let mut issuers = None;
+    let mut verified_token_cache_size = 0;
     for (key, value) in object.iter() {
         if top.read(key, value, WHAT)? {
             continue;
@@ -202,6 +210,15 @@ pub fn read(options_json: &str) -> Result<VerifierConfig> {
             "maxBodyBytes" => {
                 cache.max_body_bytes =
                     usize::try_from(uint(WHAT, key, value)?).unwrap_or(usize::MAX)
+            }
+            "verifiedTokenCacheSize" => {
+                verified_token_cache_size = uint(WHAT, key, value)?;
+                if verified_token_cache_size > MAX_VERIFIED_TOKEN_CACHE {
+                    return Err(Error::options(msg!(
+                        "verifiedTokenCacheSize must be at most ",
+                        MAX_VERIFIED_TOKEN_CACHE
+                    )));
+                }
             }
             // Taken out of the document once it is read (no copy).
             "cache" if !matches!(value, Value::Object(_) | Value::String(_)) => {
@@ -257,6 +274,7 @@ pub fn read(options_json: &str) -> Result<VerifierConfig> {
         sources,
         cache,
         snapshots,
+        verified_token_cache_size,
     })
 }
 
@@ -359,7 +377,8 @@ mod tests {
             r#""issuer":["https://a.example","https://b.example"],"audience":"ext","jwks":{JWKS},
                "algorithms":["EdDSA"],"clockToleranceSec":0,"typ":"at+jwt","requiredClaims":["sub"],
                "rejectKeyHints":true,"now":1700000000,"cacheMaxAgeSec":60,"cooldownSec":5,
-               "staleIfErrorSec":0,"timeoutMs":100,"maxBodyBytes":1000,"cache":null"#
+               "staleIfErrorSec":0,"timeoutMs":100,"maxBodyBytes":1000,"cache":null,
+               "verifiedTokenCacheSize":500"#
         ))
         .unwrap();
         assert!(!config.routed);
@@ -385,6 +404,7 @@ mod tests {
             }
         );
         assert!(config.snapshots.is_none());
+        assert_eq!(config.verified_token_cache_size, 500);
     }
 
     #[test]
@@ -393,6 +413,7 @@ mod tests {
             read_with(r#""issuer":"https://a.example","audience":null,"jwksUri":"https://a.example/jwks","typ":null"#)
                 .unwrap();
         assert_eq!(config.cache, CacheConfig::default());
+        assert_eq!(config.verified_token_cache_size, 0);
         let source = &config.sources[0];
         assert!(matches!(&source.keys, KeySource::Remote(u) if u == "https://a.example/jwks"));
         assert_eq!(source.options.audience(), &Audience::Any);
@@ -513,6 +534,14 @@ mod tests {
             (
                 r#""maxBodyBytes":9007199254740991"#,
                 "maxBodyBytes must be between 1 and",
+            ),
+            (
+                r#""verifiedTokenCacheSize":100001"#,
+                "verifiedTokenCacheSize must be at most 100000",
+            ),
+            (
+                r#""verifiedTokenCacheSize":-5"#,
+                "verifiedTokenCacheSize must be a whole non-negative number",
             ),
             (
                 r#""requiredClaims":[""]"#,

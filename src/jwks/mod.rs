@@ -291,6 +291,17 @@ impl JwksCache {
         self.generation
     }
 
+    /// The [`Self::generation`] of the cached set while it is fresh at `now`
+    /// (verifying needs no fetch and may use it as is); `None` otherwise. A
+    /// layer that remembers verified tokens trusts an entry only while this
+    /// still names the generation the token was verified with.
+    pub fn fresh_generation(&self, now: u64) -> Option<u64> {
+        match &self.keys {
+            Some(_) if now < self.expires_at => Some(self.generation),
+            _ => None,
+        }
+    }
+
     /// When the cached set was fetched.
     pub fn fetched_at(&self) -> Option<u64> {
         self.keys.as_ref().map(|_| self.fetched_at)

@@ -251,6 +251,25 @@ fn generation_changes_only_when_keys_change() {
 }
 
 #[test]
+fn fresh_generation_only_while_fresh() {
+    assert_eq!(cache().fresh_generation(0), None);
+    let mut c = fetched_at(1000);
+    assert_eq!(c.fresh_generation(1599), Some(1));
+    assert_eq!(
+        c.fresh_generation(1600),
+        None,
+        "expired: a fetch comes first"
+    );
+    // A failed refresh keeps serving the set (stale-if-error), not fresh.
+    c.begin_fetch(1600);
+    c.on_fetch_error(1600, Error::new(ErrorCode::NetworkError, "down"));
+    assert!(c.usable_keys(1601).is_some());
+    assert_eq!(c.fresh_generation(1601), None);
+    c.on_fetch_ok(200, None, JWKS_B.as_bytes(), 1700).unwrap();
+    assert_eq!(c.fresh_generation(1700), Some(2));
+}
+
+#[test]
 fn export_import_round_trip() {
     assert!(cache().export().is_none());
     let mut c = cache();

@@ -36,6 +36,7 @@ pub struct VerifierCore {
     routes: Vec<(String, usize)>,
     timeout_ms: u64,
     max_body_bytes: usize,
+    verified_token_cache_size: u64,
 }
 
 impl VerifierCore {
@@ -66,6 +67,7 @@ impl VerifierCore {
             routes,
             timeout_ms: config.cache.timeout_ms,
             max_body_bytes: config.cache.max_body_bytes,
+            verified_token_cache_size: config.verified_token_cache_size,
         };
         if let Some(Value::Object(snapshots)) = &config.snapshots {
             // A snapshot that is expired or invalid is ignored: the set is
@@ -141,7 +143,7 @@ impl VerifierCore {
     }
 
     /// What the JS layer needs to know once: `[routed, timeoutMs,
-    /// maxBodyBytes, algorithmNames, ...sourceUris]`. `routed` is true when
+    /// maxBodyBytes, verifiedTokenCacheSize, algorithmNames, ...sourceUris]`. `routed` is true when
     /// the key source depends on the token's `iss` (call `route` first; else
     /// the source is 0); `algorithmNames` lists the names in the order
     /// `prepare` numbers them; a source's URI is `undefined` for a local
@@ -151,6 +153,7 @@ impl VerifierCore {
         out.push(&JsValue::from_bool(!self.routes.is_empty()));
         out.push(&JsValue::from_f64(self.timeout_ms as f64));
         out.push(&JsValue::from_f64(self.max_body_bytes as f64));
+        out.push(&JsValue::from_f64(self.verified_token_cache_size as f64));
         let names = js_sys::Array::new();
         for alg in Algorithm::ALL {
             names.push(&JsValue::from_str(alg.as_str()));
@@ -264,6 +267,20 @@ impl VerifierCore {
                 self.unless_usable(source, now, error)
             }
             Err(e) => e.into(),
+        }
+    }
+
+    /// The key set generation a token verified against remote `source` may
+    /// be trusted with at `now` without verifying again: the generation of
+    /// the cached set while it is fresh, else -1 (verify in full: a fetch or
+    /// a stale-if-error decision comes first).
+    #[wasm_bindgen(js_name = freshGeneration)]
+    pub fn fresh_generation(&self, source: usize, now: f64) -> f64 {
+        match self.sources.get(source).map(|s| &s.keys) {
+            Some(Keys::Remote { cache, .. }) => cache
+                .fresh_generation(now_sec(now))
+                .map_or(-1.0, |g| g as f64),
+            _ => -1.0,
         }
     }
 

@@ -127,3 +127,14 @@ test('good tokens still verify in the same instance after a burst of bad ones', 
   assert.equal(Object.values(res.bad).reduce((a, b) => a + b, 0), bad.length * 5);
   assert.ok(res.bad.bad_signature >= 5 && res.bad.malformed >= 5, JSON.stringify(res.bad));
 });
+
+test('verifiedTokenCacheSize in workerd: remembered tokens answer, bad ones are still rejected', async () => {
+  const bad = vectors.cases.filter((c) => c.expect !== 'ok' && typeof c.token === 'string' && Object.keys(c.options).length === 2)
+    .map((c) => c.token);
+  const options = { issuer: ISS, audience: AUD, now: NOW, verifiedTokenCacheSize: 100 };
+  const res = await post('/burst', { jwks: vectors.jwks, options, good: goodTokens(), bad, rounds: 3 });
+  assert.ok(res.before.every((r) => r.ok && r.iss === ISS), JSON.stringify(res.before));
+  assert.ok(res.after.every((r) => r.ok && r.iss === ISS), JSON.stringify(res.after));
+  assert.equal(res.bad.undefined, undefined, JSON.stringify(res.bad));
+  assert.equal(Object.values(res.bad).reduce((a, b) => a + b, 0), bad.length * 3);
+});

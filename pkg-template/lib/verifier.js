@@ -57,7 +57,7 @@ export class JwksVerifier {
   #routed;
   #timeoutMs;
   #maxBodyBytes;
-  /** token -> { payload, exp, nbf, iat, generation } (verifiedTokenCacheSize > 0) */
+  /** token -> { source, payload, generation, exp, nbf, iat } (verifiedTokenCacheSize > 0) */
   #remembered;
   #rememberAtMost;
 

@@ -81,7 +81,9 @@ pub(crate) fn ecdsa_signature_in_range(curve: Curve, signature: &[u8]) -> bool {
     if signature.len() != 2 * curve.len() {
         return false;
     }
-    let (r, s) = signature.split_at(curve.len());
+    let Some((r, s)) = signature.split_at_checked(curve.len()) else {
+        return false;
+    };
     let nonzero = |x: &[u8]| x.iter().any(|b| *b != 0);
     nonzero(r) && nonzero(s) && less_than(r, curve.order()) && less_than(s, curve.order())
 }

@@ -1,22 +1,21 @@
 //! Crate errors as real JS `Error` objects with `.code` and `.retryable`.
 
+use super::js::{reflect_set, JsError};
 use crate::Error;
-use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 
 fn set(target: &JsValue, key: &str, value: &JsValue) {
     // Setting a property on a fresh Error object cannot fail; if it ever
     // did, the error would still reach the caller, only poorer.
-    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+    let _ = reflect_set(target, key, value);
 }
 
 /// Builds `new Error(message)` with `name = "ExtensionSsoError"`, `code`,
 /// `retryable`, and when known `status`, `error`, `error_description`,
 /// `error_uri`.
 pub fn to_js_error(err: &Error) -> JsValue {
-    let js = js_sys::Error::new(err.message());
-    js.set_name("ExtensionSsoError");
-    let value: JsValue = js.into();
+    let value: JsValue = JsError::new(err.message()).into();
+    set(&value, "name", &JsValue::from_str("ExtensionSsoError"));
     set(&value, "code", &JsValue::from_str(err.code().as_str()));
     set(&value, "retryable", &JsValue::from_bool(err.is_retryable()));
     if let Some(status) = err.status() {

@@ -8,6 +8,7 @@ use crate::prelude::*;
 #[cfg(feature = "client")]
 mod client;
 mod error;
+mod js;
 #[cfg(any(feature = "client", feature = "server"))]
 mod options;
 #[cfg(feature = "server")]

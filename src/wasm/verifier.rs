@@ -11,6 +11,7 @@ use crate::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use super::error::to_js_error;
+use super::js::{JsArray, JsBytes};
 use crate::error::comma_list;
 use crate::jose::{self, Algorithm, KeySet, VerifyOptions};
 use crate::json::Value;
@@ -148,13 +149,13 @@ impl VerifierCore {
     /// the source is 0); `algorithmNames` lists the names in the order
     /// `prepare` numbers them; a source's URI is `undefined` for a local
     /// JWK Set.
-    pub fn layout(&self) -> js_sys::Array {
-        let out = js_sys::Array::new();
+    pub fn layout(&self) -> JsArray {
+        let out = JsArray::new();
         out.push(&JsValue::from_bool(!self.routes.is_empty()));
         out.push(&JsValue::from_f64(self.timeout_ms as f64));
         out.push(&JsValue::from_f64(self.max_body_bytes as f64));
         out.push(&JsValue::from_f64(self.verified_token_cache_size as f64));
-        let names = js_sys::Array::new();
+        let names = JsArray::new();
         for alg in Algorithm::ALL {
             names.push(&JsValue::from_str(alg.as_str()));
         }
@@ -318,7 +319,7 @@ impl VerifierCore {
         source: usize,
         token: &str,
         now: f64,
-    ) -> core::result::Result<js_sys::Array, JsValue> {
+    ) -> core::result::Result<JsArray, JsValue> {
         let now = now_sec(now);
         let src = self.source(source)?;
         let (keys, generation) = match &src.keys {
@@ -336,13 +337,13 @@ impl VerifierCore {
             },
         };
         let prepared = jose::prepare(token, keys, &src.options, now)?;
-        let out = js_sys::Array::new();
+        let out = JsArray::new();
         let alg = Algorithm::ALL
             .iter()
             .position(|a| *a == prepared.alg())
             .unwrap_or_default();
         out.push(&JsValue::from_f64(alg as f64));
-        out.push(&js_sys::Uint8Array::from(prepared.signature()).into());
+        out.push(&JsBytes::new(prepared.signature()).into());
         out.push(&JsValue::from_f64(generation as f64));
         match prepared.claims_error() {
             None => {

@@ -29,10 +29,11 @@ test('the tarball holds exactly the package files', () => {
   const expected = [
     'README.md', 'package.json',
     'index.d.ts', 'client.d.ts', 'verifier.d.ts', 'server.d.ts', 'errors.d.ts',
-    'lib/common.js', 'lib/runtime-node.js', 'lib/runtime-web.js',
-    ...ENTRIES.map((e) => `lib/${e}.js`),
+    // The JS layer and the glue ship minified, each with its source map.
+    ...['common', 'runtime-node', 'runtime-web', ...ENTRIES].flatMap((e) => [`lib/${e}.js`, `lib/${e}.js.map`]),
     ...['index', ...ENTRIES].flatMap((e) => ['node', 'workerd', 'browser'].map((r) => `${e}.${r}.js`)),
-    ...ENTRIES.flatMap((e) => [`wasm/${e}/extension_sso_${e}.js`, `wasm/${e}/extension_sso_${e}_bg.wasm`]),
+    ...ENTRIES.flatMap((e) => [`wasm/${e}/extension_sso_${e}.js`, `wasm/${e}/extension_sso_${e}.js.map`,
+      `wasm/${e}/extension_sso_${e}_bg.wasm`]),
   ].sort();
   assert.deepEqual(files, expected);
 });

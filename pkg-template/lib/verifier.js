@@ -23,6 +23,10 @@ const IS_WORKERD = typeof navigator !== 'undefined' && navigator.userAgent === '
 const ACCEPT = 'application/jwk-set+json, application/json';
 const STALE = Symbol('key set changed');
 const FETCH = 1;
+// Positions in what VerifierCore.prepare returns: [alg, signature, generation,
+// payloadJson, claimError, source, ...candidate key indexes].
+const SOURCE = 5;
+const FIRST_CANDIDATE = 6;
 
 function optionsJson(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -54,7 +58,6 @@ export class JwksVerifier {
   /** Per source: { generation, keys: Map<"index:alg", key | Promise<key> | null> } */
   #keyCache;
   #pending;
-  #routed;
   #timeoutMs;
   #maxBodyBytes;
   /** token -> { source, payload, generation, exp, nbf, iat } (verifiedTokenCacheSize > 0) */
@@ -75,8 +78,7 @@ export class JwksVerifier {
     this.#rt = rt;
     this.#now = fixed !== undefined ? () => fixed : () => rt.now() / 1000;
     this.#core = new VerifierCore(text, this.#now());
-    [this.#routed, this.#timeoutMs, this.#maxBodyBytes, this.#rememberAtMost, this.#algNames, ...this.#remote] =
-      this.#core.layout();
+    [this.#timeoutMs, this.#maxBodyBytes, this.#rememberAtMost, this.#algNames, ...this.#remote] = this.#core.layout();
     if (this.#rememberAtMost > 0) this.#remembered = new Map();
     const n = this.#remote.length;
     this.#keyCache = Array.from({ length: n }, () => ({ generation: -1, keys: new Map() }));
@@ -102,11 +104,17 @@ export class JwksVerifier {
       if (claims !== undefined) return claims;
     }
     const core = this.#core;
-    const source = this.#routed ? core.route(token) : 0;
-    if (this.#remote[source] !== undefined) await this.#ensureKeys(source, token);
     for (let attempt = 0; ; attempt++) {
-      const now = this.#now();
-      const prepared = core.prepare(source, token, now);
+      let now = this.#now();
+      // Routes by `iss` and asks the remote cache in the same call; `[source]`
+      // alone means that source's JWK Set must be fetched first.
+      let prepared = core.prepare(token, now, attempt === 0);
+      if (prepared.length === 1) {
+        await this.#ensureKeys(prepared[0], token);
+        now = this.#now();
+        prepared = core.prepare(token, now, false);
+      }
+      const source = prepared[SOURCE];
       const rt = this.#rt;
       let verdict;
       if (rt.sync) {
@@ -114,7 +122,7 @@ export class JwksVerifier {
       } else {
         // Fast path: one candidate whose key is already imported, so the
         // only await is the signature check itself.
-        const key = prepared.length === 6 ? this.#importedKey(source, prepared) : undefined;
+        const key = prepared.length === FIRST_CANDIDATE + 1 ? this.#importedKey(source, prepared) : undefined;
         if (key !== undefined) {
           try { verdict = (await rt.verify(key, rt.signingInput(token), prepared[1])) === true; } catch { verdict = false; }
         } else {
@@ -211,7 +219,7 @@ export class JwksVerifier {
     const keys = this.#keysOf(source, prepared[2]);
     const rt = this.#rt;
     let input;
-    for (let i = 5; i < prepared.length; i++) {
+    for (let i = FIRST_CANDIDATE; i < prepared.length; i++) {
       const index = prepared[i];
       const id = index * 16 + alg;
       let key = keys.get(id);
@@ -232,7 +240,7 @@ export class JwksVerifier {
   #importedKey(source, prepared) {
     const slot = this.#keyCache[source];
     if (slot.generation !== prepared[2]) return undefined;
-    const key = slot.keys.get(prepared[5] * 16 + prepared[0]);
+    const key = slot.keys.get(prepared[FIRST_CANDIDATE] * 16 + prepared[0]);
     return key === null || key instanceof Promise ? undefined : key;
   }
 
@@ -241,7 +249,7 @@ export class JwksVerifier {
     const keys = this.#keysOf(source, prepared[2]);
     const rt = this.#rt;
     let input;
-    for (let i = 5; i < prepared.length; i++) {
+    for (let i = FIRST_CANDIDATE; i < prepared.length; i++) {
       const index = prepared[i];
       const id = index * 16 + alg;
       let key = keys.get(id);

@@ -108,6 +108,28 @@ impl VerifierCore {
         ))
     }
 
+    /// The key source for `token`: chosen from its (unverified) `iss` when
+    /// the verifier routes by issuer, before any network call; else 0.
+    fn route(&self, token: &str) -> Result<usize> {
+        if self.routes.is_empty() {
+            return Ok(0);
+        }
+        let iss = crate::jwks::peek_issuer(token)?;
+        self.routes
+            .iter()
+            .find(|(known, _)| *known == iss)
+            .map(|(_, i)| *i)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::IssuerMismatch,
+                    msg!(
+                        "unexpected \"iss\" value; this verifier accepts tokens from ",
+                        comma_list(self.routes.iter().map(|(k, _)| k.as_str()))
+                    ),
+                )
+            })
+    }
+
     /// `undefined` when `source` has keys to verify with at `now` (fresh,
     /// or stale within the stale-if-error window), else `error`.
     fn unless_usable(&self, source: usize, now: u64, error: Error) -> JsValue {
@@ -143,15 +165,12 @@ impl VerifierCore {
         Ok(Self::build(options_json, now_sec(now))?)
     }
 
-    /// What the JS layer needs to know once: `[routed, timeoutMs,
-    /// maxBodyBytes, verifiedTokenCacheSize, algorithmNames, ...sourceUris]`. `routed` is true when
-    /// the key source depends on the token's `iss` (call `route` first; else
-    /// the source is 0); `algorithmNames` lists the names in the order
-    /// `prepare` numbers them; a source's URI is `undefined` for a local
-    /// JWK Set.
+    /// What the JS layer needs to know once: `[timeoutMs, maxBodyBytes,
+    /// verifiedTokenCacheSize, algorithmNames, ...sourceUris]`.
+    /// `algorithmNames` lists the names in the order `prepare` numbers them;
+    /// a source's URI is `undefined` for a local JWK Set.
     pub fn layout(&self) -> JsArray {
         let out = JsArray::new();
-        out.push(&JsValue::from_bool(!self.routes.is_empty()));
         out.push(&JsValue::from_f64(self.timeout_ms as f64));
         out.push(&JsValue::from_f64(self.max_body_bytes as f64));
         out.push(&JsValue::from_f64(self.verified_token_cache_size as f64));
@@ -167,29 +186,6 @@ impl VerifierCore {
             });
         }
         out
-    }
-
-    /// The key source for `token`: chosen from its (unverified) `iss` when
-    /// the verifier routes by issuer, before any network call.
-    pub fn route(&self, token: &str) -> core::result::Result<usize, JsValue> {
-        if self.routes.is_empty() {
-            return Ok(0);
-        }
-        let iss = crate::jwks::peek_issuer(token)?;
-        self.routes
-            .iter()
-            .find(|(known, _)| *known == iss)
-            .map(|(_, i)| *i)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::IssuerMismatch,
-                    msg!(
-                        "unexpected \"iss\" value; this verifier accepts tokens from ",
-                        comma_list(self.routes.iter().map(|(k, _)| k.as_str()))
-                    ),
-                )
-                .into()
-            })
     }
 
     /// What to do before verifying with remote `source`: 0 use the cached
@@ -307,34 +303,56 @@ impl VerifierCore {
         keys.get(index).map(|k| k.public_jwk_json().to_owned())
     }
 
-    /// Parses and checks `token` against `source` at `now` (seconds).
+    /// Parses and checks `token` at `now` (seconds), against the key
+    /// source its `iss` routes to (the only one without issuer routing).
     ///
-    /// Returns `[alg, signature, generation, payloadJson, claimError,
-    /// ...candidateKeyIndexes]`, `alg` as an index into
-    /// the `algorithmNames` of [`Self::layout`]. `claimError` (an Error or null) must be
-    /// thrown only after the signature verified (so forged tokens always
-    /// answer `bad_signature`); `payloadJson` is null when it is set.
+    /// Returns `[alg, signature, generation, payloadJson, claimError, source,
+    /// ...candidateKeyIndexes]`, `alg` as an index into the `algorithmNames`
+    /// of [`Self::layout`]. `claimError` (an Error or null) must be thrown
+    /// only after the signature verified (so forged tokens always answer
+    /// `bad_signature`); `payloadJson` is null when it is set.
+    ///
+    /// With `plan`, a remote source is first asked whether its JWK Set must
+    /// be fetched: if so the answer is `[source]` alone (call `plan` to start
+    /// or join the fetch, then `prepare` again without `plan`); while it
+    /// cools down after a failed fetch with no usable keys this throws
+    /// `jwks_fetch_failed`. One call (one copy of the token into wasm) on
+    /// the common path.
     pub fn prepare(
         &self,
-        source: usize,
         token: &str,
         now: f64,
+        plan: bool,
     ) -> core::result::Result<JsArray, JsValue> {
         let now = now_sec(now);
+        let source = self.route(token)?;
         let src = self.source(source)?;
         let (keys, generation) = match &src.keys {
             Keys::Local(keys) => (keys, 0),
-            Keys::Remote { cache, .. } => match cache.usable_keys(now) {
-                Some(keys) => (keys, cache.generation()),
-                None => {
-                    return Err(Error::new(
-                        ErrorCode::JwksFetchFailed,
-                        "no JWK Set is available yet for this issuer",
-                    )
-                    .retryable(true)
-                    .into())
+            Keys::Remote { cache, .. } => {
+                if plan {
+                    match cache.plan(now, kid_of(token).as_deref()) {
+                        Plan::UseCached | Plan::UseCachedNoRefetch => {}
+                        Plan::Fetch => {
+                            let out = JsArray::new();
+                            out.push(&JsValue::from_f64(source as f64));
+                            return Ok(out);
+                        }
+                        Plan::FailCoolingDown => return Err(cache.cooling_down_error(now).into()),
+                    }
                 }
-            },
+                match cache.usable_keys(now) {
+                    Some(keys) => (keys, cache.generation()),
+                    None => {
+                        return Err(Error::new(
+                            ErrorCode::JwksFetchFailed,
+                            "no JWK Set is available yet for this issuer",
+                        )
+                        .retryable(true)
+                        .into())
+                    }
+                }
+            }
         };
         let prepared = jose::prepare(token, keys, &src.options, now)?;
         let out = JsArray::new();
@@ -355,6 +373,7 @@ impl VerifierCore {
                 out.push(&to_js_error(e));
             }
         }
+        out.push(&JsValue::from_f64(source as f64));
         for &c in prepared.candidates() {
             out.push(&JsValue::from_f64(c as f64));
         }

@@ -75,6 +75,21 @@ impl Object {
         self.0.push((name, value));
         true
     }
+
+    fn name(&self, i: usize) -> &str {
+        self.0.get(i).map_or("", |(k, _)| k.as_str())
+    }
+
+    fn search(&self, index: &[u32], name: &str) -> core::result::Result<usize, usize> {
+        index.binary_search_by(|&i| self.name(i as usize).cmp(name))
+    }
+}
+
+fn insert_at(index: &mut Vec<u32>, at: usize, member: usize) {
+    // The bound check lets the compiler drop `Vec::insert`'s panic.
+    if at <= index.len() {
+        index.insert(at, member as u32);
+    }
 }
 
 impl Value {
@@ -513,6 +528,10 @@ impl Parser<'_> {
         }
         self.pos += 1; // '{'
         let mut obj = Object::default();
+        // Member indexes sorted by name: a new name is checked for a
+        // duplicate by binary search, so a hostile document with thousands
+        // of members costs O(n log n) name comparisons, not O(n²).
+        let mut index = Vec::new();
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -525,18 +544,20 @@ impl Parser<'_> {
             }
             let name_at = self.pos;
             let name = self.string()?;
+            let Err(slot) = obj.search(&index, &name) else {
+                return Err(JsonError {
+                    reason: "duplicate member name",
+                    offset: name_at,
+                });
+            };
             self.skip_ws();
             if self.next() != Some(b':') {
                 return Err(self.err("expected ':'"));
             }
             self.skip_ws();
             let v = self.value(depth)?;
-            if !obj.insert(name, v) {
-                return Err(JsonError {
-                    reason: "duplicate member name",
-                    offset: name_at,
-                });
-            }
+            insert_at(&mut index, slot, obj.0.len());
+            obj.0.push((name, v));
             self.skip_ws();
             match self.next() {
                 Some(b',') => continue,
@@ -896,6 +917,36 @@ mod tests {
         assert_eq!(parse(&deep).unwrap_err().reason, "nesting too deep");
         let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
         assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn duplicate_names_are_found_in_large_objects_too() {
+        let names: Vec<String> = (0..3000).map(|i| format!("m{i}")).collect();
+        let object = |names: &[String]| {
+            let members: Vec<String> = names.iter().map(|n| format!("\"{n}\":0")).collect();
+            format!("{{{}}}", members.join(","))
+        };
+        let unique = parse(&object(&names)).unwrap();
+        assert_eq!(unique.as_object().unwrap().len(), 3000);
+        assert_eq!(
+            unique.as_object().unwrap().get("m2999"),
+            Some(&Value::Number(0.0))
+        );
+        // A repeat of an early, a middle and the last name, past the linear
+        // scan, and one spelled with an escape.
+        for (repeat, spelled) in [
+            (0, "m0"),
+            (15, "m15"),
+            (16, "m16"),
+            (1500, "m1500"),
+            (2999, "m2999"),
+            (7, "\\u006d7"),
+        ] {
+            let mut with = names.clone();
+            with.push(spelled.to_owned());
+            let err = parse(&object(&with)).unwrap_err();
+            assert_eq!(err.reason, "duplicate member name", "{repeat}");
+        }
     }
 
     #[test]

@@ -22,7 +22,13 @@ export const errorCodes = () => errorCodeList().split(' ');
 const IS_WORKERD = typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers';
 const ACCEPT = 'application/jwk-set+json, application/json';
 const STALE = Symbol('key set changed');
+// Answers of VerifierCore.plan.
 const FETCH = 1;
+const AWAIT = 3;
+// How often a workerd request looks whether another request's fetch of the
+// same JWK Set has reported back.
+const AWAIT_POLL_MS = 20;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // Positions in what VerifierCore.prepare returns: [alg, signature, generation,
 // payloadJson, claimError, source, ...candidate key indexes].
 const SOURCE = 5;
@@ -58,6 +64,7 @@ export class JwksVerifier {
   /** Per source: { generation, keys: Map<"index:alg", key | Promise<key> | null> } */
   #keyCache;
   #pending;
+  #maxTokenLength;
   #timeoutMs;
   #maxBodyBytes;
   /** token -> { source, payload, generation, exp, nbf, iat } (verifiedTokenCacheSize > 0) */
@@ -78,7 +85,7 @@ export class JwksVerifier {
     this.#rt = rt;
     this.#now = fixed !== undefined ? () => fixed : () => rt.now() / 1000;
     this.#core = new VerifierCore(text, this.#now());
-    [this.#timeoutMs, this.#maxBodyBytes, this.#rememberAtMost, this.#algNames, ...this.#remote] = this.#core.layout();
+    [this.#maxTokenLength, this.#timeoutMs, this.#maxBodyBytes, this.#rememberAtMost, this.#algNames, ...this.#remote] = this.#core.layout();
     if (this.#rememberAtMost > 0) this.#remembered = new Map();
     const n = this.#remote.length;
     this.#keyCache = Array.from({ length: n }, () => ({ generation: -1, keys: new Map() }));
@@ -97,6 +104,12 @@ export class JwksVerifier {
   async verify(token) {
     if (typeof token !== 'string') {
       throw ssoError('malformed', 'the token must be a string (a compact JWS: header.payload.signature)');
+    }
+    // Checked before the token is copied into wasm memory, which never
+    // shrinks (a UTF-8 byte count is never below the UTF-16 length).
+    if (token.length > this.#maxTokenLength) {
+      throw ssoError('malformed',
+        `the token is ${token.length} characters; at most ${this.#maxTokenLength} bytes are accepted`);
     }
     const remembered = this.#remembered?.get(token);
     if (remembered !== undefined) {
@@ -270,13 +283,24 @@ export class JwksVerifier {
     return false;
   }
 
+  // Called when prepare answered [source]: join this isolate's fetch of that
+  // JWK Set, or start one. In workerd a promise must not cross requests, so
+  // a request that finds another request's fetch under way polls the cache
+  // until that fetch reports back (at most timeoutMs), then fetches itself.
   async #ensureKeys(source, token) {
     const shared = IS_WORKERD ? undefined : this.#pending[source];
-    if (this.#core.plan(source, token, this.#now(), shared === undefined) !== FETCH) return;
     if (shared !== undefined) return shared;
-    const pending = this.#fetchKeys(source).finally(() => { this.#pending[source] = undefined; });
-    if (!IS_WORKERD) this.#pending[source] = pending;
-    return pending;
+    for (let polls = Math.ceil(this.#timeoutMs / AWAIT_POLL_MS); ; polls--) {
+      const plan = this.#core.plan(source, token, this.#now(), polls > 0);
+      if (plan === AWAIT) {
+        await sleep(AWAIT_POLL_MS);
+        continue;
+      }
+      if (plan !== FETCH) return;
+      const pending = this.#fetchKeys(source).finally(() => { this.#pending[source] = undefined; });
+      if (!IS_WORKERD) this.#pending[source] = pending;
+      return pending;
+    }
   }
 
   // `plan` has recorded the fetch as started; `fetched` / `fetchFailed`

@@ -61,8 +61,8 @@ pub use options::{Audience, VerifyOptions, DEFAULT_CLOCK_TOLERANCE_SEC, MAX_CLOC
 #[cfg(feature = "rust-crypto")]
 pub use rust_crypto::RustCryptoBackend;
 pub use verify::{
-    finish, prepare, verify_with_backend, Prepared, SignatureBackend, VerifiedToken, Verifier,
-    MAX_CANDIDATES, MAX_TOKEN_LENGTH,
+    finish, parse, prepare, verify_with_backend, Parsed, Prepared, SignatureBackend, VerifiedToken,
+    Verifier, MAX_CANDIDATES, MAX_TOKEN_LENGTH,
 };
 
 pub(crate) use claims::quoted;

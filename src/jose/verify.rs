@@ -376,7 +376,137 @@ fn bad_signature() -> Error {
     )
 }
 
-/// Phase 1: everything but the signature verification itself.
+/// A token whose encoding and header passed (RFC 7515 §5.2 steps 1-7):
+/// three base64url segments, a header and a payload that are JSON objects,
+/// an allowed `alg`, no `crit`, `b64` or (with `reject_key_hints`) key
+/// hints, the required `typ`. Nothing here depends on the keys, so a caller
+/// that may have to fetch them ([`crate::jwks::JwksCache::plan`], by the
+/// header [`Self::kid`]) decides that only for well-formed tokens.
+#[derive(Debug)]
+pub struct Parsed<'t> {
+    signing_input: &'t str,
+    signature: Vec<u8>,
+    alg: Algorithm,
+    kid: Option<String>,
+    typ: Option<String>,
+    payload_json: String,
+    claims: Object,
+}
+
+impl<'t> Parsed<'t> {
+    /// The header `alg`, already in the allow-list.
+    pub fn alg(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The header `kid`, if any.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// Phase 1b: selects the candidate keys, checks the signature's shape
+    /// and evaluates the claims (result held until [`finish`]).
+    ///
+    /// Immediate errors: `no_matching_key`, and `bad_signature` for a
+    /// signature of impossible shape (e.g. DER-encoded ECDSA, wrong RSA
+    /// length, scalars out of range).
+    pub fn prepare(self, keys: &KeySet, options: &VerifyOptions, now: u64) -> Result<Prepared<'t>> {
+        let Parsed {
+            signing_input,
+            signature,
+            alg,
+            kid,
+            typ,
+            payload_json,
+            claims,
+        } = self;
+        let mut candidates = candidates(keys, alg, kid.as_deref());
+        if candidates.is_empty() {
+            return Err(Error::new(
+                ErrorCode::NoMatchingKey,
+                msg!(
+                    "no key in the JWK Set fits alg ",
+                    alg.as_str(),
+                    if kid.is_some() {
+                        " and the token kid"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+        if candidates.len() > MAX_CANDIDATES {
+            return Err(Error::new(
+                ErrorCode::NoMatchingKey,
+                msg!(
+                    candidates.len(),
+                    " keys fit alg ",
+                    alg.as_str(),
+                    " and the token has no distinguishing kid; at most ",
+                    MAX_CANDIDATES,
+                    " are tried (sign tokens with a kid)"
+                ),
+            ));
+        }
+
+        let shape_ok = match alg.key_kind() {
+            KeyKind::EcP256 => scalar::ecdsa_signature_in_range(Curve::P256, &signature),
+            KeyKind::EcP384 => scalar::ecdsa_signature_in_range(Curve::P384, &signature),
+            KeyKind::Ed25519 => scalar::ed25519_signature_in_range(&signature),
+            KeyKind::Rsa => {
+                candidates.retain(|i| {
+                    keys.get(*i).and_then(Jwk::rsa_modulus_len) == Some(signature.len())
+                });
+                !candidates.is_empty()
+            }
+        };
+        if !shape_ok {
+            return Err(bad_signature());
+        }
+
+        let claims_result = claims::check(&claims, options, now);
+        Ok(Prepared {
+            signing_input,
+            signature,
+            alg,
+            kid,
+            typ,
+            candidates,
+            payload_json,
+            claims,
+            claims_result,
+        })
+    }
+}
+
+/// Phase 1a: decodes `token` and checks its header against `options`.
+///
+/// Errors: `malformed`, `alg_not_allowed`, `crit_unsupported`,
+/// `typ_mismatch`.
+pub fn parse<'t>(token: &'t str, options: &VerifyOptions) -> Result<Parsed<'t>> {
+    let (header_b64, payload_b64, signature_b64) = split_compact(token)?;
+    let (_, header) = decode_json_object(header_b64, "header")?;
+    let (alg, kid, typ) = check_header(&header, options)?;
+    let (payload_json, claims) = decode_json_object(payload_b64, "payload")?;
+    let signature = b64::decode(signature_b64).ok_or_else(|| {
+        malformed("the signature segment is not base64url without padding or whitespace")
+    })?;
+    let signing_input = token
+        .get(..header_b64.len() + 1 + payload_b64.len())
+        .ok_or_else(|| malformed("the token could not be split"))?;
+    Ok(Parsed {
+        signing_input,
+        signature,
+        alg,
+        kid,
+        typ,
+        payload_json,
+        claims,
+    })
+}
+
+/// Phase 1: everything but the signature verification itself
+/// ([`parse`], then [`Parsed::prepare`]).
 ///
 /// Immediate errors: `malformed`, `alg_not_allowed`, `crit_unsupported`,
 /// `typ_mismatch`, `no_matching_key`, and `bad_signature` for a signature
@@ -388,73 +518,7 @@ pub fn prepare<'t>(
     options: &VerifyOptions,
     now: u64,
 ) -> Result<Prepared<'t>> {
-    let (header_b64, payload_b64, signature_b64) = split_compact(token)?;
-    let (_, header) = decode_json_object(header_b64, "header")?;
-    let (alg, kid, typ) = check_header(&header, options)?;
-    let (payload_json, claims) = decode_json_object(payload_b64, "payload")?;
-    let signature = b64::decode(signature_b64).ok_or_else(|| {
-        malformed("the signature segment is not base64url without padding or whitespace")
-    })?;
-
-    let mut candidates = candidates(keys, alg, kid.as_deref());
-    if candidates.is_empty() {
-        return Err(Error::new(
-            ErrorCode::NoMatchingKey,
-            msg!(
-                "no key in the JWK Set fits alg ",
-                alg.as_str(),
-                if kid.is_some() {
-                    " and the token kid"
-                } else {
-                    ""
-                }
-            ),
-        ));
-    }
-    if candidates.len() > MAX_CANDIDATES {
-        return Err(Error::new(
-            ErrorCode::NoMatchingKey,
-            msg!(
-                candidates.len(),
-                " keys fit alg ",
-                alg.as_str(),
-                " and the token has no distinguishing kid; at most ",
-                MAX_CANDIDATES,
-                " are tried (sign tokens with a kid)"
-            ),
-        ));
-    }
-
-    // Signature shape (RFC 7518 §3.4, RFC 8032 §5.1.7, RFC 8017 §8.2.2).
-    let shape_ok = match alg.key_kind() {
-        KeyKind::EcP256 => scalar::ecdsa_signature_in_range(Curve::P256, &signature),
-        KeyKind::EcP384 => scalar::ecdsa_signature_in_range(Curve::P384, &signature),
-        KeyKind::Ed25519 => scalar::ed25519_signature_in_range(&signature),
-        KeyKind::Rsa => {
-            candidates
-                .retain(|i| keys.get(*i).and_then(Jwk::rsa_modulus_len) == Some(signature.len()));
-            !candidates.is_empty()
-        }
-    };
-    if !shape_ok {
-        return Err(bad_signature());
-    }
-
-    let claims_result = claims::check(&claims, options, now);
-    let signing_input = token
-        .get(..header_b64.len() + 1 + payload_b64.len())
-        .ok_or_else(|| malformed("the token could not be split"))?;
-    Ok(Prepared {
-        signing_input,
-        signature,
-        alg,
-        kid,
-        typ,
-        candidates,
-        payload_json,
-        claims,
-        claims_result,
-    })
+    parse(token, options)?.prepare(keys, options, now)
 }
 
 /// Phase 3: `verified_key` is the index of the candidate whose signature

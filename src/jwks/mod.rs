@@ -132,9 +132,15 @@ impl CacheConfig {
 
     /// How long a response may be used, from its `Cache-Control` header
     /// (RFC 9111 §5.2.2.1 `max-age`, §5.2.2.4 `no-cache`, §5.2.2.5
-    /// `no-store`), clamped to `[cooldown_sec, max_age_sec]`. A missing,
-    /// malformed or repeated `max-age` means `max_age_sec`.
+    /// `no-store`), clamped to `[cooldown_sec, max_age_sec]` and at least
+    /// 1 s, so the set just fetched verifies the tokens that asked for it
+    /// even with `cooldownSec: 0`. A missing, malformed or repeated
+    /// `max-age` means `max_age_sec`.
     pub fn lifetime_sec(&self, cache_control: Option<&str>) -> u64 {
+        self.lifetime_from_header(cache_control).max(1)
+    }
+
+    fn lifetime_from_header(&self, cache_control: Option<&str>) -> u64 {
         let mut max_age: Option<u64> = None;
         let mut max_age_seen = 0;
         let mut no_store = false;
@@ -203,6 +209,11 @@ pub enum Plan {
     /// Fetch the set first: none cached, it expired, or the token's `kid` is
     /// unknown and the cooldown is over.
     Fetch,
+    /// A fetch is already under way (none cached yet, or the token's `kid`
+    /// is unknown): wait for it, then verify with what it brought. Where
+    /// the pending fetch cannot be shared (workerd requests), the caller
+    /// waits for the cache to hear back, at most its `timeoutMs`.
+    AwaitFetch,
     /// The token's `kid` is not in the fresh cached set and the cooldown is
     /// not over: verify with the cached set (it will answer
     /// `no_matching_key`) without any network call.
@@ -324,11 +335,13 @@ impl JwksCache {
     /// Decides what to do for a token with header `kid` at `now`.
     pub fn plan(&self, now: u64, kid: Option<&str>) -> Plan {
         let Some(keys) = &self.keys else {
-            // Nothing cached: fetch, unless a fetch just failed. A fetch
-            // in flight for another request is not waited for (in workerd a
-            // promise must not cross requests).
+            // Nothing cached: fetch, unless a fetch just failed (answer at
+            // once) or one is under way (wait for it: concurrent cold
+            // requests cause one fetch, not one each).
             return if self.cooling(self.last_failure_at, now) {
                 Plan::FailCoolingDown
+            } else if self.in_flight(now) {
+                Plan::AwaitFetch
             } else {
                 Plan::Fetch
             };
@@ -336,7 +349,10 @@ impl JwksCache {
         if now < self.expires_at {
             return match kid {
                 Some(kid) if !keys.has_kid(kid) => {
-                    if self.cooling(self.last_attempt_at, now) {
+                    // The refetch another request started may bring it.
+                    if self.in_flight(now) {
+                        Plan::AwaitFetch
+                    } else if self.cooling(self.last_attempt_at, now) {
                         Plan::UseCachedNoRefetch
                     } else {
                         Plan::Fetch

@@ -65,6 +65,20 @@ fn cache_control_max_age_is_clamped() {
     ] {
         assert_eq!(config.lifetime_sec(header), lifetime, "{header:?}");
     }
+    // With no cooldown, a set that may not be stored still serves the
+    // tokens that asked for it, for 1 s.
+    let eager = CacheConfig {
+        cooldown_sec: 0,
+        ..CacheConfig::default()
+    };
+    for header in ["no-store", "no-cache", "max-age=0"] {
+        assert_eq!(eager.lifetime_sec(Some(header)), 1, "{header}");
+        let mut c = JwksCache::new(eager).unwrap();
+        c.on_fetch_ok(200, Some(header), JWKS_A.as_bytes(), 50)
+            .unwrap();
+        assert!(c.usable_keys(50).is_some(), "{header}");
+        assert!(c.usable_keys(51).is_none(), "{header}");
+    }
     let mut c = cache();
     c.on_fetch_ok(200, Some("max-age=60"), JWKS_A.as_bytes(), 0)
         .unwrap();
@@ -101,16 +115,34 @@ fn unknown_kid_refetches_at_most_once_per_cooldown() {
 }
 
 #[test]
-fn a_fetch_in_flight_starts_the_cooldown() {
+fn misses_during_a_refetch_wait_for_it_then_cool_down() {
     let mut c = fetched_at(0);
-    assert_eq!(c.plan(100, Some("new")), Plan::Fetch);
+    assert_eq!(c.plan(100, Some("b")), Plan::Fetch);
     c.begin_fetch(100);
-    // Another request meanwhile does not start a second fetch.
-    assert_eq!(c.plan(101, Some("other")), Plan::UseCachedNoRefetch);
-    // The rotated set arrives with the new kid.
+    // Other requests with the new kid meanwhile wait for that fetch (during
+    // a rotation they need what it brings) instead of starting another.
+    assert_eq!(c.plan(101, Some("b")), Plan::AwaitFetch);
+    assert_eq!(c.plan(101, Some("other")), Plan::AwaitFetch);
+    // Known kids keep verifying with the fresh set meanwhile.
+    assert_eq!(c.plan(101, Some("a")), Plan::UseCached);
+    // The rotated set arrives with the new kid; the cooldown counts from
+    // the end of the fetch.
     c.on_fetch_ok(200, None, JWKS_B.as_bytes(), 102).unwrap();
     assert_eq!(c.plan(103, Some("b")), Plan::UseCached);
     assert_eq!(c.plan(103, Some("a")), Plan::UseCachedNoRefetch);
+    assert_eq!(c.plan(131, Some("a")), Plan::UseCachedNoRefetch);
+    assert_eq!(c.plan(132, Some("a")), Plan::Fetch);
+}
+
+#[test]
+fn cold_requests_wait_for_the_first_fetch() {
+    let mut c = cache();
+    assert_eq!(c.plan(0, None), Plan::Fetch);
+    c.begin_fetch(0);
+    assert_eq!(c.plan(1, None), Plan::AwaitFetch);
+    assert_eq!(c.plan(1, Some("a")), Plan::AwaitFetch);
+    // A fetch that never reports back is trusted for one cooldown only.
+    assert_eq!(c.plan(30, None), Plan::Fetch);
 }
 
 #[test]
@@ -212,6 +244,7 @@ fn stale_if_error_is_bounded() {
                 assert!(t >= 600 + DEFAULT_STALE_IF_ERROR_SEC, "failed early at {t}")
             }
             Plan::UseCachedNoRefetch => panic!("kid a is known"),
+            Plan::AwaitFetch => panic!("every fetch here reports back at once"),
         }
     }
     // One retry per cooldown over 4370 s.

@@ -93,14 +93,21 @@ impl VerifierCore {
         }
     }
 
-    /// Loads the snapshot of the remote source fetched from `uri`.
+    /// Loads the snapshot into every remote source fetched from `uri`
+    /// (issuers may share one); true when one of them took it.
     fn import_source(&mut self, uri: &str, snapshot: &Value, now: u64) -> Result<bool> {
+        let mut found = false;
+        let mut loaded = false;
         for source in &mut self.sources {
             if let Keys::Remote { uri: u, cache } = &mut source.keys {
                 if u == uri {
-                    return cache.import_value(snapshot, now);
+                    found = true;
+                    loaded |= cache.import_value(snapshot, now)?;
                 }
             }
+        }
+        if found {
+            return Ok(loaded);
         }
         Err(Error::new(
             ErrorCode::JwksInvalid,
@@ -165,12 +172,13 @@ impl VerifierCore {
         Ok(Self::build(options_json, now_sec(now))?)
     }
 
-    /// What the JS layer needs to know once: `[timeoutMs, maxBodyBytes,
-    /// verifiedTokenCacheSize, algorithmNames, ...sourceUris]`.
+    /// What the JS layer needs to know once: `[maxTokenLength, timeoutMs,
+    /// maxBodyBytes, verifiedTokenCacheSize, algorithmNames, ...sourceUris]`.
     /// `algorithmNames` lists the names in the order `prepare` numbers them;
     /// a source's URI is `undefined` for a local JWK Set.
     pub fn layout(&self) -> JsArray {
         let out = JsArray::new();
+        out.push(&JsValue::from_f64(jose::MAX_TOKEN_LENGTH as f64));
         out.push(&JsValue::from_f64(self.timeout_ms as f64));
         out.push(&JsValue::from_f64(self.max_body_bytes as f64));
         out.push(&JsValue::from_f64(self.verified_token_cache_size as f64));
@@ -188,11 +196,13 @@ impl VerifierCore {
         out
     }
 
-    /// What to do before verifying with remote `source`: 0 use the cached
-    /// keys, 1 fetch first, 2 use the cached keys without refetching
-    /// (unknown `kid` within the cooldown). With `start`, a fetch it asks
-    /// for is recorded as started (call `fetched` or `fetchFailed` when it
-    /// ends); without, the caller joins a fetch already under way. Throws
+    /// What to do before verifying with remote `source` (called when
+    /// `prepare` answered `[source]`, by a caller that has no fetch of this
+    /// isolate to join): 0 use the cached keys, 1 fetch now (recorded as
+    /// started: call `fetched` or `fetchFailed` when it ends), 2 use the
+    /// cached keys without refetching (unknown `kid` within the cooldown),
+    /// 3 wait and ask again: a fetch another request started is under way
+    /// (only with `canWait`; without, the caller fetches itself). Throws
     /// `jwks_fetch_failed` while cooling down after a failed fetch with no
     /// usable keys.
     pub fn plan(
@@ -200,16 +210,15 @@ impl VerifierCore {
         source: usize,
         token: &str,
         now: f64,
-        start: bool,
+        can_wait: bool,
     ) -> core::result::Result<u8, JsValue> {
         let now = now_sec(now);
         let cache = self.remote(source)?;
         match cache.plan(now, kid_of(token).as_deref()) {
             Plan::UseCached => Ok(0),
-            Plan::Fetch => {
-                if start {
-                    cache.begin_fetch(now);
-                }
+            Plan::AwaitFetch if can_wait => Ok(3),
+            Plan::Fetch | Plan::AwaitFetch => {
+                cache.begin_fetch(now);
                 Ok(1)
             }
             Plan::UseCachedNoRefetch => Ok(2),
@@ -312,12 +321,13 @@ impl VerifierCore {
     /// only after the signature verified (so forged tokens always answer
     /// `bad_signature`); `payloadJson` is null when it is set.
     ///
-    /// With `plan`, a remote source is first asked whether its JWK Set must
-    /// be fetched: if so the answer is `[source]` alone (call `plan` to start
-    /// or join the fetch, then `prepare` again without `plan`); while it
-    /// cools down after a failed fetch with no usable keys this throws
-    /// `jwks_fetch_failed`. One call (one copy of the token into wasm) on
-    /// the common path.
+    /// With `plan`, a remote source is asked whether its JWK Set must be
+    /// fetched first (only once the token's encoding and header passed, so
+    /// garbage never causes a network call): if so the answer is `[source]`
+    /// alone (join this isolate's fetch or call `plan`, then `prepare`
+    /// again without `plan`); while it cools down after a failed fetch with
+    /// no usable keys this throws `jwks_fetch_failed`. One call (one copy
+    /// of the token into wasm) on the common path.
     pub fn prepare(
         &self,
         token: &str,
@@ -327,13 +337,15 @@ impl VerifierCore {
         let now = now_sec(now);
         let source = self.route(token)?;
         let src = self.source(source)?;
+        // Only a well-formed token with an allowed alg may cause a fetch.
+        let parsed = jose::parse(token, &src.options)?;
         let (keys, generation) = match &src.keys {
             Keys::Local(keys) => (keys, 0),
             Keys::Remote { cache, .. } => {
                 if plan {
-                    match cache.plan(now, kid_of(token).as_deref()) {
+                    match cache.plan(now, parsed.kid()) {
                         Plan::UseCached | Plan::UseCachedNoRefetch => {}
-                        Plan::Fetch => {
+                        Plan::Fetch | Plan::AwaitFetch => {
                             let out = JsArray::new();
                             out.push(&JsValue::from_f64(source as f64));
                             return Ok(out);
@@ -354,7 +366,7 @@ impl VerifierCore {
                 }
             }
         };
-        let prepared = jose::prepare(token, keys, &src.options, now)?;
+        let prepared = parsed.prepare(keys, &src.options, now)?;
         let out = JsArray::new();
         let alg = Algorithm::ALL
             .iter()

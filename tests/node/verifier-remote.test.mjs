@@ -248,3 +248,72 @@ test('exportCache / importCache round trip across two verifiers, without a fetch
   const ignored = new JwksVerifier({ jwksUri: s.url, issuer: ISS, audience: AUD, now: NOW + 100000, cache: viaKv });
   await assert.rejects(ignored.verify(await sign(k1, { exp: NOW + 200000 })), isCode('jwks_fetch_failed'));
 });
+
+test('rotation under load: misses with the new kid during the refetch wait for it (one fetch, all verify)', async () => {
+  const s = await server({ keys: [k1.jwk] });
+  // The runtime clock (no `now`): wait out a 1 s cooldown after the first fetch.
+  const v = new JwksVerifier({ jwksUri: s.url, issuer: ISS, audience: AUD, cooldownSec: 1 });
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  await v.verify(await sign(k1, { exp }));
+  const { fetchedAt } = v.exportCache()[s.url];
+  while (Date.now() / 1000 < fetchedAt + 2) await sleep(100);
+  s.setJwks({ keys: [k1.jwk, k2.jwk] });
+  s.setDelay(200);
+  const t2 = await sign(k2, { exp });
+  const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => v.verify(t2)));
+  assert.deepEqual(outcomes.map((o) => o.status === 'fulfilled' ? 'ok' : o.reason.code), Array(8).fill('ok'));
+  assert.equal(s.hits(), 2);
+});
+
+test('a malformed token or a disallowed alg never causes a fetch', async () => {
+  const s = await server({ keys: [k1.jwk] });
+  s.setStatus(500);
+  const v = new JwksVerifier({ jwksUri: s.url, issuer: ISS, audience: AUD, now: NOW, cooldownSec: 0 });
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  await assert.rejects(v.verify('not-a-token'), isCode('malformed'));
+  await assert.rejects(v.verify(`${b64({ alg: 'none', kid: 'zzz' })}.e30.`), isCode('alg_not_allowed'));
+  await assert.rejects(v.verify(`${b64({ alg: 'HS256', kid: 'zzz' })}.e30.c2ln`), isCode('alg_not_allowed'));
+  await assert.rejects(v.verify(`${b64({ alg: 'ES256', crit: ['exp'] })}.e30.c2ln`), isCode('crit_unsupported'));
+  await assert.rejects(v.verify(`${b64({ alg: 'ES256' })}.bm90IGpzb24.c2ln`), isCode('malformed'));
+  assert.equal(s.hits(), 0);
+  // With a set cached and no cooldown, garbage with an unknown kid still causes no refetch.
+  s.setStatus(200);
+  await v.verify(await sign(k1));
+  assert.equal(s.hits(), 1);
+  for (let i = 0; i < 5; i++) {
+    await assert.rejects(v.verify(`${b64({ alg: 'none', kid: `r${i}` })}.e30.`), isCode('alg_not_allowed'));
+  }
+  assert.equal(s.hits(), 1);
+});
+
+test('cooldownSec 0 with no-store: the set just fetched verifies the token that asked for it', async () => {
+  const s = await server({ keys: [k1.jwk] });
+  for (const cacheControl of ['no-store', 'no-cache', 'max-age=0']) {
+    s.setCacheControl(cacheControl);
+    const v = new JwksVerifier({ jwksUri: s.url, issuer: ISS, audience: AUD, now: NOW, cooldownSec: 0 });
+    assert.equal((await v.verify(await sign(k1))).sub, 'user-1', cacheControl);
+  }
+});
+
+test('issuers sharing one jwksUri both take a snapshot of it', async () => {
+  const s = await server({ keys: [k1.jwk] });
+  const EXT = 'https://ext.example';
+  const options = { now: NOW, audience: AUD, issuers: { [ISS]: { jwksUri: s.url }, [EXT]: { jwksUri: s.url } } };
+  const first = new JwksVerifier(options);
+  await first.verify(await sign(k1));
+  const snapshot = first.exportCache();
+  s.setStatus(500);
+  const second = new JwksVerifier({ ...options, cache: snapshot });
+  assert.equal((await second.verify(await sign(k1))).iss, ISS);
+  assert.equal((await second.verify(await sign(k1, { iss: EXT }))).iss, EXT);
+  const third = new JwksVerifier(options);
+  assert.equal(third.importCache(snapshot), 1);
+  assert.equal((await third.verify(await sign(k1, { iss: EXT }))).iss, EXT);
+  assert.equal(s.hits(), 1);
+});
+
+test('an oversized token is refused before it is copied into wasm', async () => {
+  const v = JwksVerifier.fromJwks({ keys: [k1.jwk] }, { issuer: ISS, audience: AUD, now: NOW });
+  await assert.rejects(v.verify('a'.repeat(50_000_000)), (e) => isCode('malformed')(e) && /50000000 characters; at most 16384 bytes/.test(e.message));
+  assert.equal((await v.verify(await sign(k1))).sub, 'user-1');
+});

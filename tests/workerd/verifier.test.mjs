@@ -111,6 +111,37 @@ test('remote JWK Set in workerd: a failing server gives a retryable jwks_fetch_f
   }
 });
 
+test('remote JWK Set in workerd: concurrent requests wait for the fetch under way (cold start and rotation)', async () => {
+  const { generateKeyPair, exportJWK } = await import('jose');
+  const key = async (kid) => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    return { kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } };
+  };
+  const [a, b] = [await key('rot-a'), await key('rot-b')];
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  const sign = (k) => new SignJWT({ sub: 'u' }).setProtectedHeader({ alg: 'ES256', kid: k.kid })
+    .setIssuer(ISS).setAudience(AUD).setExpirationTime(exp).sign(k.privateKey);
+  const server = await startJwksServer({ jwks: { keys: [a.jwk] } });
+  try {
+    // The runtime clock (no `now`), so a 1 s cooldown can pass.
+    const options = { jwksUri: server.url, issuer: ISS, audience: AUD, cooldownSec: 1 };
+    const together = async (token) => (await Promise.all([1, 2, 3].map(() => post('/remote', { options, tokens: [token] }))))
+      .map((r) => r.out[0].ok ? 'ok' : r.out[0].code);
+    server.setDelay(300);
+    // Cold: one request fetches, the others wait for it.
+    assert.deepEqual(await together(await sign(a)), ['ok', 'ok', 'ok']);
+    assert.equal(server.hits(), 1);
+    const fetchedAt = (await post('/remote', { options, tokens: [] })).cache[server.url].fetchedAt;
+    while (Date.now() / 1000 < fetchedAt + 2) await new Promise((r) => setTimeout(r, 100));
+    // Rotation: every request with the new kid gets the refetched set.
+    server.setJwks({ keys: [a.jwk, b.jwk] });
+    assert.deepEqual(await together(await sign(b)), ['ok', 'ok', 'ok']);
+    assert.equal(server.hits(), 2);
+  } finally {
+    await server.close();
+  }
+});
+
 test('good tokens still verify in the same instance after a burst of bad ones', async () => {
   const { privateKey } = await import('jose').then((j) => j.generateKeyPair('ES256'));
   const bad = [

@@ -49,6 +49,17 @@ pub struct Jwk {
 }
 
 impl Jwk {
+    /// True when this key may verify a token with `alg` and header `kid`:
+    /// same key type and curve, the JWK's `alg` (if any) equal to the
+    /// token's, and its `kid` equal to the token's when the token has one
+    /// (how jose selects keys; `use` and `key_ops` were checked when the set
+    /// was read).
+    pub fn fits(&self, alg: Algorithm, kid: Option<&str>) -> bool {
+        self.kind == alg.key_kind()
+            && self.alg.map_or(true, |a| a == alg)
+            && kid.map_or(true, |kid| self.kid() == Some(kid))
+    }
+
     /// Key type and curve (RFC 7517 §4.1, RFC 7518 §6.2.1.1).
     pub fn kind(&self) -> KeyKind {
         self.kind
@@ -237,6 +248,12 @@ impl KeySet {
     /// True when some usable key has this `kid`.
     pub fn has_kid(&self, kid: &str) -> bool {
         self.keys.iter().any(|k| k.kid() == Some(kid))
+    }
+
+    /// True when some usable key could verify a token with this `alg` and
+    /// header `kid` (see [`Jwk::fits`]).
+    pub fn has_key_for(&self, alg: Algorithm, kid: Option<&str>) -> bool {
+        self.keys.iter().any(|k| k.fits(alg, kid))
     }
 
     /// The set as a JWK Set document holding only the usable keys.

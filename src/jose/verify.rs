@@ -356,13 +356,9 @@ fn check_header(
 /// key type and curve from `alg`, the JWK's `alg` equal when present, `kid`
 /// equal when the token has one (`use` and `key_ops` were checked at load).
 fn candidates(keys: &KeySet, alg: Algorithm, kid: Option<&str>) -> Vec<usize> {
-    let kind = alg.key_kind();
     let mut fitting = Vec::new();
     for (index, key) in keys.keys().iter().enumerate() {
-        if key.kind() == kind
-            && key.alg().map_or(true, |a| a == alg)
-            && kid.map_or(true, |kid| key.kid() == Some(kid))
-        {
+        if key.fits(alg, kid) {
             fitting.push(index);
         }
     }

@@ -44,7 +44,7 @@ use alloc::sync::Arc;
 
 pub use routes::{peek_issuer, IssuerRoute, IssuerRoutes};
 
-use crate::jose::KeySet;
+use crate::jose::{Algorithm, KeySet};
 use crate::json::{self, Value};
 use crate::{Error, ErrorCode, Result};
 
@@ -234,7 +234,8 @@ pub struct JwksCache {
     last_attempt_at: Option<u64>,
     last_failure_at: Option<u64>,
     last_error: Option<Error>,
-    /// Start of a fetch not yet reported back (trusted for one cooldown).
+    /// Start of a fetch not yet reported back (trusted while it may still
+    /// answer: `timeout_ms`, see [`Self::in_flight`]).
     in_flight_since: Option<u64>,
     /// The last fetch failed (cleared by a successful one).
     refresh_failed: bool,
@@ -292,8 +293,14 @@ impl JwksCache {
         self.keys.clone()
     }
 
+    /// A fetch began and has not reported back, and may still: its
+    /// `timeout_ms` in whole seconds, plus one for the clock's resolution
+    /// (a fetch that never reports back, e.g. its workerd request was
+    /// cancelled, stops counting then).
     fn in_flight(&self, now: u64) -> bool {
-        self.cooling(self.in_flight_since, now)
+        let window = self.config.timeout_ms.div_ceil(1000) + 1;
+        self.in_flight_since
+            .is_some_and(|t| now < t.saturating_add(window))
     }
 
     /// Increments whenever the cached keys change, so a layer that imported
@@ -332,8 +339,21 @@ impl JwksCache {
         since.is_some_and(|t| now < t.saturating_add(self.config.cooldown_sec))
     }
 
-    /// Decides what to do for a token with header `kid` at `now`.
+    /// Decides what to do for a token with header `kid` at `now` (a fresh
+    /// set "misses" when it has no key with that `kid`).
     pub fn plan(&self, now: u64, kid: Option<&str>) -> Plan {
+        self.plan_with(now, |keys| kid.is_some_and(|kid| !keys.has_kid(kid)))
+    }
+
+    /// [`Self::plan`] for a token with header `alg` and `kid`: a fresh set
+    /// also misses when no key fits `alg` (a kid-less token signed with a
+    /// key type the set does not hold yet), as jose refetches on any
+    /// missing key; at most once per cooldown either way.
+    pub fn plan_for(&self, now: u64, alg: Algorithm, kid: Option<&str>) -> Plan {
+        self.plan_with(now, |keys| !keys.has_key_for(alg, kid))
+    }
+
+    fn plan_with(&self, now: u64, misses: impl Fn(&KeySet) -> bool) -> Plan {
         let Some(keys) = &self.keys else {
             // Nothing cached: fetch, unless a fetch just failed (answer at
             // once) or one is under way (wait for it: concurrent cold
@@ -347,18 +367,17 @@ impl JwksCache {
             };
         };
         if now < self.expires_at {
-            return match kid {
-                Some(kid) if !keys.has_kid(kid) => {
-                    // The refetch another request started may bring it.
-                    if self.in_flight(now) {
-                        Plan::AwaitFetch
-                    } else if self.cooling(self.last_attempt_at, now) {
-                        Plan::UseCachedNoRefetch
-                    } else {
-                        Plan::Fetch
-                    }
+            return if misses(keys) {
+                // The refetch another request started may bring it.
+                if self.in_flight(now) {
+                    Plan::AwaitFetch
+                } else if self.cooling(self.last_attempt_at, now) {
+                    Plan::UseCachedNoRefetch
+                } else {
+                    Plan::Fetch
                 }
-                _ => Plan::UseCached,
+            } else {
+                Plan::UseCached
             };
         }
         // Expired: serve it stale while a refresh is in flight or has just

@@ -115,6 +115,23 @@ fn unknown_kid_refetches_at_most_once_per_cooldown() {
 }
 
 #[test]
+fn a_token_no_key_fits_refetches_once_per_cooldown_even_without_kid() {
+    use crate::jose::Algorithm::{EdDsa, Es256};
+    let mut c = fetched_at(0);
+    assert_eq!(c.plan_for(1, EdDsa, None), Plan::UseCached);
+    assert_eq!(c.plan_for(1, EdDsa, Some("a")), Plan::UseCached);
+    // An ES256 token: the set holds only an Ed25519 key.
+    assert_eq!(c.plan_for(1, Es256, None), Plan::UseCachedNoRefetch);
+    assert_eq!(c.plan_for(1, EdDsa, Some("b")), Plan::UseCachedNoRefetch);
+    assert_eq!(c.plan_for(30, Es256, None), Plan::Fetch);
+    c.begin_fetch(30);
+    c.on_fetch_ok(200, None, JWKS_B.as_bytes(), 31).unwrap();
+    assert_eq!(c.plan_for(32, Es256, None), Plan::UseCached);
+    assert_eq!(c.plan_for(32, Es256, Some("b")), Plan::UseCached);
+    assert_eq!(c.plan_for(32, EdDsa, None), Plan::UseCachedNoRefetch);
+}
+
+#[test]
 fn misses_during_a_refetch_wait_for_it_then_cool_down() {
     let mut c = fetched_at(0);
     assert_eq!(c.plan(100, Some("b")), Plan::Fetch);
@@ -141,8 +158,10 @@ fn cold_requests_wait_for_the_first_fetch() {
     c.begin_fetch(0);
     assert_eq!(c.plan(1, None), Plan::AwaitFetch);
     assert_eq!(c.plan(1, Some("a")), Plan::AwaitFetch);
-    // A fetch that never reports back is trusted for one cooldown only.
-    assert_eq!(c.plan(30, None), Plan::Fetch);
+    // A fetch that never reports back is trusted for its timeout (5 s,
+    // plus 1 for whole seconds) only.
+    assert_eq!(c.plan(5, None), Plan::AwaitFetch);
+    assert_eq!(c.plan(6, None), Plan::Fetch);
 }
 
 #[test]
@@ -266,9 +285,10 @@ fn expired_set_is_served_while_a_refresh_is_in_flight() {
     c.begin_fetch(600);
     assert_eq!(c.plan(601, None), Plan::UseCached);
     assert!(c.usable_keys(601).is_some());
-    // A refresh that never reports back is trusted for one cooldown only.
-    assert_eq!(c.plan(630, None), Plan::Fetch);
-    assert!(c.usable_keys(630).is_none());
+    // A refresh that never reports back is trusted for its timeout only.
+    assert_eq!(c.plan(605, None), Plan::UseCached);
+    assert_eq!(c.plan(606, None), Plan::Fetch);
+    assert!(c.usable_keys(606).is_none());
 }
 
 #[test]

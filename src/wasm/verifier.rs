@@ -149,12 +149,6 @@ impl VerifierCore {
     }
 }
 
-fn kid_of(token: &str) -> Option<String> {
-    let (header, _, _) = jose::split_compact(token).ok()?;
-    let (_, object) = jose::decode_json_object(header, "header").ok()?;
-    object.get_str("kid").map(str::to_owned)
-}
-
 fn now_sec(now: f64) -> u64 {
     if now.is_finite() && now > 0.0 {
         now as u64
@@ -213,8 +207,10 @@ impl VerifierCore {
         can_wait: bool,
     ) -> core::result::Result<u8, JsValue> {
         let now = now_sec(now);
+        // `prepare` already accepted this token's encoding and header.
+        let parsed = jose::parse(token, &self.source(source)?.options)?;
         let cache = self.remote(source)?;
-        match cache.plan(now, kid_of(token).as_deref()) {
+        match cache.plan_for(now, parsed.alg(), parsed.kid()) {
             Plan::UseCached => Ok(0),
             Plan::AwaitFetch if can_wait => Ok(3),
             Plan::Fetch | Plan::AwaitFetch => {
@@ -343,7 +339,7 @@ impl VerifierCore {
             Keys::Local(keys) => (keys, 0),
             Keys::Remote { cache, .. } => {
                 if plan {
-                    match cache.plan(now, parsed.kid()) {
+                    match cache.plan_for(now, parsed.alg(), parsed.kid()) {
                         Plan::UseCached | Plan::UseCachedNoRefetch => {}
                         Plan::Fetch | Plan::AwaitFetch => {
                             let out = JsArray::new();

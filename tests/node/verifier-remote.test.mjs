@@ -317,3 +317,17 @@ test('an oversized token is refused before it is copied into wasm', async () => 
   await assert.rejects(v.verify('a'.repeat(50_000_000)), (e) => isCode('malformed')(e) && /50000000 characters; at most 16384 bytes/.test(e.message));
   assert.equal((await v.verify(await sign(k1))).sub, 'user-1');
 });
+
+test('a kid-less token no cached key fits refetches once (a new key type), then verifies', async () => {
+  const s = await server({ keys: [k1.jwk] });
+  const v = new JwksVerifier({ jwksUri: s.url, issuer: ISS, audience: AUD, now: NOW, cooldownSec: 0 });
+  await v.verify(await sign(k1));
+  assert.equal(s.hits(), 1);
+  s.setJwks({ keys: [k1.jwk, rsa.jwk] });
+  const token = await new SignJWT({ sub: 'user-1' }).setProtectedHeader({ alg: rsa.alg })
+    .setIssuer(ISS).setAudience(AUD).setExpirationTime(NOW + 3600).sign(rsa.privateKey);
+  assert.equal((await v.verify(token)).sub, 'user-1');
+  assert.equal(s.hits(), 2);
+  await v.verify(token);
+  assert.equal(s.hits(), 2);
+});

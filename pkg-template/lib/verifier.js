@@ -63,7 +63,8 @@ export class JwksVerifier {
   #remote;
   /** Per source: { generation, keys: Map<"index:alg", key | Promise<key> | null> } */
   #keyCache;
-  #pending;
+  /** jwksUri -> the fetch of that set under way in this isolate (not in workerd) */
+  #pending = new Map();
   #maxTokenLength;
   #timeoutMs;
   #maxBodyBytes;
@@ -89,7 +90,6 @@ export class JwksVerifier {
     if (this.#rememberAtMost > 0) this.#remembered = new Map();
     const n = this.#remote.length;
     this.#keyCache = Array.from({ length: n }, () => ({ generation: -1, keys: new Map() }));
-    this.#pending = new Array(n);
   }
 
   /** A verifier over a local JWK Set (object or JSON text). */
@@ -288,7 +288,8 @@ export class JwksVerifier {
   // a request that finds another request's fetch under way polls the cache
   // until that fetch reports back (at most timeoutMs), then fetches itself.
   async #ensureKeys(source, token) {
-    const shared = IS_WORKERD ? undefined : this.#pending[source];
+    const uri = this.#remote[source];
+    const shared = IS_WORKERD ? undefined : this.#pending.get(uri);
     if (shared !== undefined) return shared;
     for (let polls = Math.ceil(this.#timeoutMs / AWAIT_POLL_MS); ; polls--) {
       const plan = this.#core.plan(source, token, this.#now(), polls > 0);
@@ -297,8 +298,8 @@ export class JwksVerifier {
         continue;
       }
       if (plan !== FETCH) return;
-      const pending = this.#fetchKeys(source).finally(() => { this.#pending[source] = undefined; });
-      if (!IS_WORKERD) this.#pending[source] = pending;
+      const pending = this.#fetchKeys(source).finally(() => { this.#pending.delete(uri); });
+      if (!IS_WORKERD) this.#pending.set(uri, pending);
       return pending;
     }
   }

@@ -19,19 +19,24 @@ use crate::jwks::config::{self, KeySource};
 use crate::jwks::{JwksCache, Plan};
 use crate::{Error, ErrorCode, Result};
 
+/// A JWK Set tokens are checked against: given in the options, or fetched
+/// from a `jwksUri` and cached. Issuers that name the same `jwksUri` share
+/// one (one fetch, one cache).
 enum Keys {
     Local(KeySet),
     Remote { uri: String, cache: Box<JwksCache> },
 }
 
 struct Source {
-    keys: Keys,
+    /// Index into `VerifierCore::sets`.
+    set: usize,
     options: VerifyOptions,
 }
 
 /// Verification state shared by every `verify` call of one `JwksVerifier`.
 #[wasm_bindgen]
 pub struct VerifierCore {
+    sets: Vec<Keys>,
     sources: Vec<Source>,
     /// issuer -> source index; empty when there is no issuer routing.
     routes: Vec<(String, usize)>,
@@ -45,25 +50,39 @@ impl VerifierCore {
         let config = config::read(options_json)?;
         let mut routes = Vec::new();
         let mut sources = Vec::with_capacity(config.sources.len());
+        let mut sets: Vec<Keys> = Vec::new();
         for (index, source) in config.sources.into_iter().enumerate() {
             if config.routed {
                 if let Some(issuer) = source.options.issuers().first() {
                     routes.push((issuer.clone(), index));
                 }
             }
-            let keys = match source.keys {
-                KeySource::Local(keys) => Keys::Local(keys),
-                KeySource::Remote(uri) => Keys::Remote {
-                    uri,
-                    cache: Box::new(JwksCache::new(config.cache)?),
-                },
+            let shared = match &source.keys {
+                KeySource::Remote(uri) => sets
+                    .iter()
+                    .position(|set| matches!(set, Keys::Remote { uri: u, .. } if u == uri)),
+                KeySource::Local(_) => None,
+            };
+            let set = match shared {
+                Some(set) => set,
+                None => {
+                    sets.push(match source.keys {
+                        KeySource::Local(keys) => Keys::Local(keys),
+                        KeySource::Remote(uri) => Keys::Remote {
+                            uri,
+                            cache: Box::new(JwksCache::new(config.cache)?),
+                        },
+                    });
+                    sets.len() - 1
+                }
             };
             sources.push(Source {
-                keys,
+                set,
                 options: source.options,
             });
         }
         let mut core = Self {
+            sets,
             sources,
             routes,
             timeout_ms: config.cache.timeout_ms,
@@ -81,33 +100,30 @@ impl VerifierCore {
     }
 
     fn source(&self, index: usize) -> Result<&Source> {
-        self.sources
-            .get(index)
-            .ok_or_else(|| Error::options("unknown key source"))
+        self.sources.get(index).ok_or_else(unknown_source)
     }
 
-    fn remote(&mut self, index: usize) -> Result<&mut JwksCache> {
-        match self.sources.get_mut(index).map(|s| &mut s.keys) {
+    /// The key set of `source`.
+    fn keys_of(&self, source: usize) -> Option<&Keys> {
+        self.sets.get(self.sources.get(source)?.set)
+    }
+
+    fn remote(&mut self, source: usize) -> Result<&mut JwksCache> {
+        let set = self.sources.get(source).map_or(usize::MAX, |s| s.set);
+        match self.sets.get_mut(set) {
             Some(Keys::Remote { cache, .. }) => Ok(cache),
             _ => Err(Error::options("this key source is not remote")),
         }
     }
 
-    /// Loads the snapshot into every remote source fetched from `uri`
-    /// (issuers may share one); true when one of them took it.
+    /// Loads the snapshot of the set fetched from `uri`.
     fn import_source(&mut self, uri: &str, snapshot: &Value, now: u64) -> Result<bool> {
-        let mut found = false;
-        let mut loaded = false;
-        for source in &mut self.sources {
-            if let Keys::Remote { uri: u, cache } = &mut source.keys {
+        for set in &mut self.sets {
+            if let Keys::Remote { uri: u, cache } = set {
                 if u == uri {
-                    found = true;
-                    loaded |= cache.import_value(snapshot, now)?;
+                    return cache.import_value(snapshot, now);
                 }
             }
-        }
-        if found {
-            return Ok(loaded);
         }
         Err(Error::new(
             ErrorCode::JwksInvalid,
@@ -140,13 +156,17 @@ impl VerifierCore {
     /// `undefined` when `source` has keys to verify with at `now` (fresh,
     /// or stale within the stale-if-error window), else `error`.
     fn unless_usable(&self, source: usize, now: u64, error: Error) -> JsValue {
-        match self.sources.get(source).map(|s| &s.keys) {
+        match self.keys_of(source) {
             Some(Keys::Remote { cache, .. }) if cache.usable_keys(now).is_some() => {
                 JsValue::UNDEFINED
             }
             _ => error.into(),
         }
     }
+}
+
+fn unknown_source() -> Error {
+    Error::options("unknown key source")
 }
 
 fn now_sec(now: f64) -> u64 {
@@ -181,10 +201,10 @@ impl VerifierCore {
             names.push(&JsValue::from_str(alg.as_str()));
         }
         out.push(&names);
-        for source in &self.sources {
-            out.push(&match &source.keys {
-                Keys::Remote { uri, .. } => JsValue::from_str(uri),
-                Keys::Local(_) => JsValue::UNDEFINED,
+        for source in 0..self.sources.len() {
+            out.push(&match self.keys_of(source) {
+                Some(Keys::Remote { uri, .. }) => JsValue::from_str(uri),
+                _ => JsValue::UNDEFINED,
             });
         }
         out
@@ -278,7 +298,7 @@ impl VerifierCore {
     /// a stale-if-error decision comes first).
     #[wasm_bindgen(js_name = freshGeneration)]
     pub fn fresh_generation(&self, source: usize, now: f64) -> f64 {
-        match self.sources.get(source).map(|s| &s.keys) {
+        match self.keys_of(source) {
             Some(Keys::Remote { cache, .. }) => cache
                 .fresh_generation(now_sec(now))
                 .map_or(-1.0, |g| g as f64),
@@ -297,8 +317,7 @@ impl VerifierCore {
         generation: f64,
         now: f64,
     ) -> Option<String> {
-        let src = self.sources.get(source)?;
-        let (keys, current) = match &src.keys {
+        let (keys, current) = match self.keys_of(source)? {
             Keys::Local(keys) => (keys, 0),
             Keys::Remote { cache, .. } => (cache.usable_keys(now_sec(now))?, cache.generation()),
         };
@@ -335,7 +354,7 @@ impl VerifierCore {
         let src = self.source(source)?;
         // Only a well-formed token with an allowed alg may cause a fetch.
         let parsed = jose::parse(token, &src.options)?;
-        let (keys, generation) = match &src.keys {
+        let (keys, generation) = match self.sets.get(src.set).ok_or_else(unknown_source)? {
             Keys::Local(keys) => (keys, 0),
             Keys::Remote { cache, .. } => {
                 if plan {
@@ -392,7 +411,7 @@ impl VerifierCore {
     /// `source`, for KV / the Cache API; `undefined` if nothing is cached.
     #[wasm_bindgen(js_name = exportSource)]
     pub fn export_source(&self, source: usize) -> Option<String> {
-        match &self.sources.get(source)?.keys {
+        match self.keys_of(source)? {
             Keys::Remote { cache, .. } => cache.export(),
             Keys::Local(_) => None,
         }

@@ -295,13 +295,17 @@ test('cooldownSec 0 with no-store: the set just fetched verifies the token that 
   }
 });
 
-test('issuers sharing one jwksUri both take a snapshot of it', async () => {
+test('issuers sharing one jwksUri share one cached set: one fetch, one snapshot', async () => {
   const s = await server({ keys: [k1.jwk] });
+  s.setDelay(100);
   const EXT = 'https://ext.example';
   const options = { now: NOW, audience: AUD, issuers: { [ISS]: { jwksUri: s.url }, [EXT]: { jwksUri: s.url } } };
   const first = new JwksVerifier(options);
-  await first.verify(await sign(k1));
+  const both = await Promise.all([first.verify(await sign(k1)), first.verify(await sign(k1, { iss: EXT }))]);
+  assert.deepEqual(both.map((c) => c.iss), [ISS, EXT]);
+  assert.equal(s.hits(), 1);
   const snapshot = first.exportCache();
+  assert.deepEqual(Object.keys(snapshot), [s.url]);
   s.setStatus(500);
   const second = new JwksVerifier({ ...options, cache: snapshot });
   assert.equal((await second.verify(await sign(k1))).iss, ISS);

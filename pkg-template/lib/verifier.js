@@ -29,6 +29,15 @@ const AWAIT = 3;
 // same JWK Set has reported back.
 const AWAIT_POLL_MS = 20;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What a failed fetch threw, as text (whatever it threw: the fetch must be reported). */
+function describe(thrown) {
+  try {
+    return String(thrown?.message ?? thrown);
+  } catch {
+    return 'the fetch failed';
+  }
+}
 // Positions in what VerifierCore.prepare returns: [alg, signature, generation,
 // payloadJson, claimError, source, ...candidate key indexes].
 const SOURCE = 5;
@@ -319,7 +328,7 @@ export class JwksVerifier {
       });
       body = await readCapped(res, this.#maxBodyBytes);
     } catch (e) {
-      const error = core.fetchFailed(source, String(e?.message ?? e), timedOut, this.#now());
+      const error = core.fetchFailed(source, describe(e), timedOut, this.#now());
       if (error === undefined) return;
       error.cause = e;
       throw error;

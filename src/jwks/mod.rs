@@ -202,6 +202,7 @@ fn unquote(s: &[u8]) -> &[u8] {
 
 /// What the caller should do for a token, decided by [`JwksCache::plan`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Plan {
     /// Verify with the cached set (fresh, or stale within the
     /// stale-if-error window while a refresh just failed or is in flight).
@@ -396,6 +397,23 @@ impl JwksCache {
         }
     }
 
+    /// What a caller does after waiting its whole timeout for a fetch that
+    /// [`Plan::AwaitFetch`] said was under way and that has not reported
+    /// back (its request may have been cancelled): fetch itself only when
+    /// the cooldown since the last attempt is over; otherwise use the
+    /// cached set without refetching, or, with none, fail retryably
+    /// ([`Self::cooling_down_error`]). So waiting never turns into one
+    /// fetch per request.
+    pub fn plan_after_waiting(&self, now: u64) -> Plan {
+        if !self.cooling(self.last_attempt_at, now) {
+            Plan::Fetch
+        } else if self.keys.is_some() {
+            Plan::UseCachedNoRefetch
+        } else {
+            Plan::FailCoolingDown
+        }
+    }
+
     /// Records that a fetch starts now, so other requests in this isolate
     /// do not start another refetch for an unknown `kid` meanwhile.
     pub fn begin_fetch(&mut self, now: u64) {
@@ -502,8 +520,11 @@ impl JwksCache {
     /// The error for [`Plan::FailCoolingDown`]: retryable
     /// `jwks_fetch_failed` saying when the next attempt may happen.
     pub fn cooling_down_error(&self, now: u64) -> Error {
-        let retry_in = self
-            .last_failure_at
+        let (what, since) = match self.last_failure_at {
+            Some(at) => ("the last fetch failed", Some(at)),
+            None => ("the fetch under way has not answered", self.last_attempt_at),
+        };
+        let retry_in = since
             .map(|t| {
                 t.saturating_add(self.config.cooldown_sec)
                     .saturating_sub(now)
@@ -517,7 +538,9 @@ impl JwksCache {
         Error::new(
             ErrorCode::JwksFetchFailed,
             msg!(
-                "the JWK Set is unavailable: the last fetch failed and the next attempt is in ",
+                "the JWK Set is unavailable: ",
+                what,
+                " and the next attempt is in ",
                 retry_in,
                 " s (cooldownSec)",
                 cause

@@ -152,6 +152,51 @@ fn misses_during_a_refetch_wait_for_it_then_cool_down() {
 }
 
 #[test]
+fn waiting_out_a_fetch_that_never_answers_does_not_storm() {
+    // A fresh set; a refetch for a new kid begins and never reports back
+    // (its workerd request was cancelled). Waiters that give up fetch only
+    // when the cooldown since the last attempt allows.
+    let mut c = fetched_at(0);
+    c.begin_fetch(100);
+    let mut fetches = 0;
+    for t in 101..160u64 {
+        match c.plan(t, Some("new")) {
+            Plan::AwaitFetch => match c.plan_after_waiting(t) {
+                Plan::Fetch => {
+                    fetches += 1;
+                    c.begin_fetch(t);
+                }
+                Plan::UseCachedNoRefetch => {}
+                other => panic!("unexpected {other:?} at {t}"),
+            },
+            Plan::Fetch => {
+                fetches += 1;
+                c.begin_fetch(t);
+            }
+            Plan::UseCachedNoRefetch => {}
+            other => panic!("unexpected {other:?} at {t}"),
+        }
+    }
+    assert_eq!(fetches, 1, "one per 30 s cooldown from t=100: at t=130");
+
+    // Nothing cached: waiters fail retryably until the cooldown is over.
+    let mut cold = cache();
+    cold.begin_fetch(0);
+    assert_eq!(cold.plan(1, None), Plan::AwaitFetch);
+    assert_eq!(cold.plan_after_waiting(5), Plan::FailCoolingDown);
+    let error = cold.cooling_down_error(5);
+    assert!(error.is_retryable());
+    assert!(
+        error
+            .message()
+            .contains("has not answered and the next attempt is in 25 s"),
+        "{}",
+        error.message()
+    );
+    assert_eq!(cold.plan_after_waiting(30), Plan::Fetch);
+}
+
+#[test]
 fn cold_requests_wait_for_the_first_fetch() {
     let mut c = cache();
     assert_eq!(c.plan(0, None), Plan::Fetch);

@@ -216,9 +216,10 @@ impl VerifierCore {
     /// started: call `fetched` or `fetchFailed` when it ends), 2 use the
     /// cached keys without refetching (unknown `kid` within the cooldown),
     /// 3 wait and ask again: a fetch another request started is under way
-    /// (only with `canWait`; without, the caller fetches itself). Throws
-    /// `jwks_fetch_failed` while cooling down after a failed fetch with no
-    /// usable keys.
+    /// (only with `canWait`; without, the caller has waited its timeout and
+    /// fetches itself only if the cooldown allows, see
+    /// [`JwksCache::plan_after_waiting`]). Throws `jwks_fetch_failed` while
+    /// cooling down with no usable keys.
     pub fn plan(
         &mut self,
         source: usize,
@@ -233,12 +234,20 @@ impl VerifierCore {
         match cache.plan_for(now, parsed.alg(), parsed.kid()) {
             Plan::UseCached => Ok(0),
             Plan::AwaitFetch if can_wait => Ok(3),
-            Plan::Fetch | Plan::AwaitFetch => {
+            Plan::AwaitFetch => match cache.plan_after_waiting(now) {
+                Plan::Fetch => {
+                    cache.begin_fetch(now);
+                    Ok(1)
+                }
+                Plan::UseCachedNoRefetch => Ok(2),
+                _ => Err(cache.cooling_down_error(now).into()),
+            },
+            Plan::Fetch => {
                 cache.begin_fetch(now);
                 Ok(1)
             }
             Plan::UseCachedNoRefetch => Ok(2),
-            Plan::FailCoolingDown => Err(cache.cooling_down_error(now).into()),
+            _ => Err(cache.cooling_down_error(now).into()),
         }
     }
 

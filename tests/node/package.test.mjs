@@ -23,3 +23,29 @@ test('the package version is the crate version', () => {
   const pkg = JSON.parse(readFileSync(new URL('../../pkg/package.json', import.meta.url), 'utf8'));
   assert.equal(pkg.version, root.crateVersion());
 });
+
+test('the minified JS keeps class and function names (readable stack traces)', () => {
+  const v = new verifier.JwksVerifier({ issuer: 'i', audience: 'a', jwksUri: 'https://console.example/jwks' });
+  assert.equal(v.constructor.name, 'JwksVerifier');
+  assert.equal(client.ExtensionClient.name, 'ExtensionClient');
+  try {
+    new verifier.JwksVerifier({ issuer: 'i' });
+    assert.fail('audience is required');
+  } catch (e) {
+    assert.match(e.stack, /new JwksVerifier \(/);
+  }
+});
+
+test('source maps name repository paths (never this machine\'s) and carry the source text', () => {
+  const pkg = new URL('../../pkg/', import.meta.url);
+  const maps = ['common', 'runtime-node', 'runtime-web', 'client', 'verifier', 'server'].map((n) => `lib/${n}.js.map`)
+    .concat(['client', 'verifier', 'server'].map((e) => `wasm/${e}/extension_sso_${e}.js.map`));
+  for (const file of maps) {
+    const map = JSON.parse(readFileSync(new URL(file, pkg), 'utf8'));
+    assert.equal(map.sources.length, 1, file);
+    assert.match(map.sources[0], /^(pkg-template\/lib|target\/wasm-pack\/[a-z]+)\/[a-z_-]+\.js$/, file);
+    assert.ok(map.sourcesContent?.[0]?.length > 100, `${file} carries its source`);
+    const js = readFileSync(new URL(file.replace(/\.map$/, ''), pkg), 'utf8');
+    assert.ok(js.endsWith(`//# sourceMappingURL=${file.split('/').pop()}`), `${file}: the JS points at its map`);
+  }
+});

@@ -54,37 +54,31 @@ pub trait SignatureBackend {
 /// A token that passed every check that does not need the signature.
 #[derive(Debug)]
 pub struct Prepared<'t> {
-    signing_input: &'t str,
-    signature: Vec<u8>,
-    alg: Algorithm,
-    kid: Option<String>,
-    typ: Option<String>,
+    parsed: Parsed<'t>,
     candidates: Vec<usize>,
-    payload_json: String,
-    claims: Object,
     claims_result: Result<()>,
 }
 
 impl Prepared<'_> {
     /// The header `alg`, already in the allow-list.
     pub fn alg(&self) -> Algorithm {
-        self.alg
+        self.parsed.alg
     }
 
     /// The header `kid`, if any.
     pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
+        self.parsed.kid()
     }
 
     /// ASCII `BASE64URL(header) || '.' || BASE64URL(payload)`
     /// (RFC 7515 §5.2 step 8).
     pub fn signing_input(&self) -> &[u8] {
-        self.signing_input.as_bytes()
+        self.parsed.signing_input.as_bytes()
     }
 
     /// The decoded signature, already shape-checked.
     pub fn signature(&self) -> &[u8] {
-        &self.signature
+        &self.parsed.signature
     }
 
     /// Indices into the [`KeySet`] of the keys to try, in set order
@@ -95,7 +89,7 @@ impl Prepared<'_> {
 
     /// The payload JSON text, exactly as signed.
     pub fn payload_json(&self) -> &str {
-        &self.payload_json
+        &self.parsed.payload_json
     }
 
     /// Why the claims fail, if they do: what [`finish`] answers once a
@@ -407,23 +401,15 @@ impl<'t> Parsed<'t> {
     /// signature of impossible shape (e.g. DER-encoded ECDSA, wrong RSA
     /// length, scalars out of range).
     pub fn prepare(self, keys: &KeySet, options: &VerifyOptions, now: u64) -> Result<Prepared<'t>> {
-        let Parsed {
-            signing_input,
-            signature,
-            alg,
-            kid,
-            typ,
-            payload_json,
-            claims,
-        } = self;
-        let mut candidates = candidates(keys, alg, kid.as_deref());
+        let (alg, signature) = (self.alg, &self.signature);
+        let mut candidates = candidates(keys, alg, self.kid());
         if candidates.is_empty() {
             return Err(Error::new(
                 ErrorCode::NoMatchingKey,
                 msg!(
                     "no key in the JWK Set fits alg ",
                     alg.as_str(),
-                    if kid.is_some() {
+                    if self.kid.is_some() {
                         " and the token kid"
                     } else {
                         ""
@@ -446,9 +432,9 @@ impl<'t> Parsed<'t> {
         }
 
         let shape_ok = match alg.key_kind() {
-            KeyKind::EcP256 => scalar::ecdsa_signature_in_range(Curve::P256, &signature),
-            KeyKind::EcP384 => scalar::ecdsa_signature_in_range(Curve::P384, &signature),
-            KeyKind::Ed25519 => scalar::ed25519_signature_in_range(&signature),
+            KeyKind::EcP256 => scalar::ecdsa_signature_in_range(Curve::P256, signature),
+            KeyKind::EcP384 => scalar::ecdsa_signature_in_range(Curve::P384, signature),
+            KeyKind::Ed25519 => scalar::ed25519_signature_in_range(signature),
             KeyKind::Rsa => {
                 candidates.retain(|i| {
                     keys.get(*i).and_then(Jwk::rsa_modulus_len) == Some(signature.len())
@@ -460,16 +446,10 @@ impl<'t> Parsed<'t> {
             return Err(bad_signature());
         }
 
-        let claims_result = claims::check(&claims, options, now);
+        let claims_result = claims::check(&self.claims, options, now);
         Ok(Prepared {
-            signing_input,
-            signature,
-            alg,
-            kid,
-            typ,
+            parsed: self,
             candidates,
-            payload_json,
-            claims,
             claims_result,
         })
     }
@@ -530,11 +510,11 @@ pub fn finish(prepared: Prepared<'_>, verified_key: Option<usize>) -> Result<Ver
     }
     prepared.claims_result?;
     Ok(VerifiedToken {
-        payload_json: prepared.payload_json,
-        claims: prepared.claims,
-        alg: prepared.alg,
-        kid: prepared.kid,
-        typ: prepared.typ,
+        payload_json: prepared.parsed.payload_json,
+        claims: prepared.parsed.claims,
+        alg: prepared.parsed.alg,
+        kid: prepared.parsed.kid,
+        typ: prepared.parsed.typ,
         key_index,
     })
 }

@@ -231,17 +231,13 @@ impl VerifierCore {
         // `prepare` already accepted this token's encoding and header.
         let parsed = jose::parse(token, &self.source(source)?.options)?;
         let cache = self.remote(source)?;
-        match cache.plan_for(now, parsed.alg(), parsed.kid()) {
+        let plan = match cache.plan_for(now, parsed.alg(), parsed.kid()) {
+            Plan::AwaitFetch if !can_wait => cache.plan_after_waiting(now),
+            plan => plan,
+        };
+        match plan {
             Plan::UseCached => Ok(0),
-            Plan::AwaitFetch if can_wait => Ok(3),
-            Plan::AwaitFetch => match cache.plan_after_waiting(now) {
-                Plan::Fetch => {
-                    cache.begin_fetch(now);
-                    Ok(1)
-                }
-                Plan::UseCachedNoRefetch => Ok(2),
-                _ => Err(cache.cooling_down_error(now).into()),
-            },
+            Plan::AwaitFetch => Ok(3),
             Plan::Fetch => {
                 cache.begin_fetch(now);
                 Ok(1)

@@ -1,22 +1,34 @@
 """Gzip size of each npm entry: what a browser or worker downloads for it.
 
 An entry's size is the sum of its files gzipped one by one at level 9: the
-browser loader, the JS layer (lib/<entry>.js, lib/runtime-web.js, lib/common.js),
-the wasm-bindgen glue and the optimised .wasm.
+browser loader with every module it imports (scripts/build bundles the JS
+layer and wasm-bindgen's glue into it) and the optimised .wasm.
 """
 import gzip
+import re
 import sys
 import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# A static relative import or re-export: `from "./x.js"`, `import "./x.js"`.
+IMPORT = re.compile(r"""(?:\bfrom|\bimport)\s*["\'](\.{1,2}/[^"\']+\.js)["\']""")
 
 
 def entry_files(pkg, name):
-    files = [pkg / f"{name}.browser.js", pkg / "lib" / f"{name}.js",
-             pkg / "lib" / "runtime-web.js", pkg / "lib" / "common.js"]
-    files += sorted((pkg / "wasm" / name).glob("*"))
-    return [f for f in files if f.is_file()]
+    """The browser loader, every module it imports (followed statically, so
+    the figure stays true whether the loader is a bundle or not) and the
+    entry's .wasm."""
+    files, todo = [], [(pkg / f"{name}.browser.js").resolve()]
+    while todo:
+        f = todo.pop()
+        if f in files or not f.is_file():
+            continue
+        files.append(f)
+        text = f.read_text()
+        todo += [(f.parent / m).resolve() for m in IMPORT.findall(text)]
+    files += sorted((pkg / "wasm" / name).glob("*.wasm"))
+    return files
 
 
 def gz(path):

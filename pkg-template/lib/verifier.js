@@ -43,18 +43,95 @@ function describe(thrown) {
 const SOURCE = 5;
 const FIRST_CANDIDATE = 6;
 
-function optionsJson(options) {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw ssoError('invalid_options',
-      'JwksVerifier options must be an object: { issuer, audience, jwks | jwksUri, ... }');
+// The options, checked here for names and types (the facade's job: turning
+// JS values into the core's typed settings) and handed to the core in one
+// canonical JSON form (src/jwks/config.rs); the core checks what they mean
+// (ranges, algorithm names, typ, cache policy) by the rules of the Rust API.
+const LIST = 'a string or a list of strings';
+const UINT = 'a whole non-negative number';
+const DOCUMENT = 'an object or JSON text';
+const STRING = 'a string';
+// Every option, in the order messages list them, with what it must be
+// (`issuer`, `audience`, `now` and `issuers` are read on their own).
+const OPTIONS = {
+  issuer: LIST, audience: LIST, algorithms: LIST, clockToleranceSec: UINT, now: 0, typ: STRING, requiredClaims: LIST,
+  rejectKeyHints: 'true or false', jwks: DOCUMENT, jwksUri: STRING, issuers: 0, cacheMaxAgeSec: UINT, cooldownSec: UINT,
+  staleIfErrorSec: UINT, timeoutMs: UINT, maxBodyBytes: UINT, cache: DOCUMENT, verifiedTokenCacheSize: UINT,
+};
+const ENTRY_OPTIONS = ['jwks', 'jwksUri', 'audience'];
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const invalid = (message) => ssoError('invalid_options', message);
+
+/** `value` (a list for LIST) when it is `kind`, else throws naming option `key` of `who`. */
+function checked(who, key, value, kind = OPTIONS[key]) {
+  const ok = kind === LIST ? typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'))
+    : kind === UINT ? Number.isSafeInteger(value) && value >= 0
+      : kind === DOCUMENT ? typeof value === 'string' || isObject(value)
+        : typeof value === (kind === STRING ? 'string' : 'boolean');
+  if (!ok) throw invalid(`invalid ${who} options: ${key} must be ${kind}`);
+  return typeof value === 'string' && kind === LIST ? [value] : value;
+}
+
+/** Refuses names that are not options: a typo is never ignored. */
+function known(who, object, names) {
+  for (const key of Object.keys(object)) {
+    if (!names.includes(key)) throw invalid(`unknown option "${key}" for ${who}; the options are: ${names.join(', ')}`);
   }
-  if (options.now !== undefined && !(typeof options.now === 'number' && Number.isFinite(options.now) && options.now >= 0)) {
-    throw ssoError('invalid_options', 'now must be a unix time in seconds (a non-negative number)');
+}
+
+const audienceOf = (who, value) => (value === null ? null : checked(who, 'audience', value));
+
+/** The members `issuer` and `audience` (checked; null: any audience) and the keys of one source. */
+function source(who, issuer, entry, audience, context) {
+  if (entry.audience !== undefined) audience = audienceOf(who, entry.audience);
+  if (audience === undefined) {
+    throw invalid(`audience is required${context}: pass the expected "aud" (a string or a list), or audience: null to accept any audience`);
+  }
+  if (audience !== null && (audience.length === 0 || audience.includes(''))) {
+    throw invalid(`invalid ${who} options: audience must be a non-empty string or list of them (or null to accept any audience)`);
+  }
+  const { jwks, jwksUri } = entry;
+  if (jwks != null && jwksUri != null) throw invalid(`${who}: pass either jwks or jwksUri, not both`);
+  if (jwks != null) return { issuer, audience, jwks: checked(who, 'jwks', jwks) };
+  if (jwksUri == null) throw invalid(`${who}: pass the keys, as jwks (a JWK Set) or jwksUri (where to fetch it)`);
+  if (!/^https?:\/\//.test(checked(who, 'jwksUri', jwksUri))) throw invalid(`${who}: jwksUri must be an absolute http(s) URL`);
+  return { issuer, audience, jwksUri };
+}
+
+/** The settings the core reads (JSON text). */
+function optionsJson(options) {
+  const who = 'JwksVerifier';
+  if (!isObject(options)) throw invalid(`${who} options must be an object: { issuer, audience, jwks | jwksUri, ... }`);
+  known(who, options, Object.keys(OPTIONS));
+  const { now, issuer, issuers } = options;
+  if (now !== undefined && !(typeof now === 'number' && Number.isFinite(now) && now >= 0)) {
+    throw invalid('now must be a unix time in seconds (a non-negative number)');
+  }
+  const settings = { routed: issuers != null };
+  for (const key of ['algorithms', 'clockToleranceSec', 'typ', 'requiredClaims', 'rejectKeyHints', 'cacheMaxAgeSec',
+    'cooldownSec', 'staleIfErrorSec', 'timeoutMs', 'maxBodyBytes', 'cache', 'verifiedTokenCacheSize']) {
+    if (options[key] != null) settings[key] = checked(who, key, options[key]);
+  }
+  // Top level: null means "not set", except audience: null (any audience, on purpose).
+  const audience = options.audience === undefined ? undefined : audienceOf(who, options.audience);
+  if (!settings.routed) {
+    if (issuer == null) throw invalid('issuer is required: pass the expected "iss" (a string or a list)');
+    settings.sources = [source(who, checked(who, 'issuer', issuer), options, audience, '')];
+  } else if (issuer != null || options.jwks != null || options.jwksUri != null) {
+    throw invalid('with issuers: {...} give each issuer its own jwks or jwksUri; top-level issuer, jwks and jwksUri are not used');
+  } else {
+    if (!isObject(issuers) || Object.keys(issuers).length === 0) throw invalid('issuers must map at least one issuer to its keys');
+    settings.sources = Object.entries(issuers).map(([iss, entry]) => {
+      const own = `issuers[${JSON.stringify(iss)}]`;
+      if (!isObject(entry)) throw invalid(`${own} options must be an object`);
+      known(own, entry, ENTRY_OPTIONS);
+      return source(own, [iss], entry, audience, ` for issuer ${JSON.stringify(iss)}`);
+    });
   }
   try {
-    return JSON.stringify(options);
+    return JSON.stringify(settings);
   } catch (cause) {
-    throw ssoError('invalid_options', 'JwksVerifier options must be plain data (JSON-serialisable)', { cause });
+    throw ssoError('invalid_options', `${who} options must be plain data (JSON-serialisable)`, { cause });
   }
 }
 

@@ -1,49 +1,33 @@
-//! The options of the JS `JwksVerifier`, read from `JSON.stringify(options)`
-//! in one pass into typed settings (pure Rust, tested natively; the wasm
+//! The settings of the JS `JwksVerifier`, read from the canonical JSON its
+//! JS layer makes of the options (pure Rust, tested natively; the wasm
 //! facade only turns the result into key sources).
 //!
-//! Unknown names fail (a typo such as `isuer` is `invalid_options`, never
-//! ignored); `null` reads as "not set", except `audience: null`, which
-//! accepts any audience on purpose.
-
-use alloc::borrow::Cow;
+//! The JS layer checks names and types (a typo such as `isuer` is
+//! `invalid_options` there, never ignored) and writes every source out:
+//!
+//! ```json
+//! {"routed":false,
+//!  "sources":[{"issuer":["https://console.example"],"audience":["ext-123"],
+//!              "jwksUri":"https://console.example/jwks"}],
+//!  "algorithms":["ES256"],"clockToleranceSec":30,"typ":"at+jwt","requiredClaims":["sub"],
+//!  "rejectKeyHints":false,"cacheMaxAgeSec":600,"cooldownSec":30,"staleIfErrorSec":3600,
+//!  "timeoutMs":5000,"maxBodyBytes":65536,"cache":{...},"verifiedTokenCacheSize":0}
+//! ```
+//!
+//! (`audience: null` accepts any audience; a source has `jwks`, an object or
+//! JSON text, or `jwksUri`; every member but `sources` may be left out.)
+//! This module checks what the values mean, with the rules of the Rust API
+//! ([`VerifyOptions`], [`CacheConfig::validate`]); a document of another
+//! shape is `invalid_options`.
 
 use super::CacheConfig;
-use crate::jose::{quoted, Algorithm, Audience, KeySet, VerifyOptions};
+use crate::jose::{Algorithm, Audience, KeySet, VerifyOptions};
 use crate::json::{self, Object, Value};
 use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
 /// Largest `verifiedTokenCacheSize` (entries).
 pub const MAX_VERIFIED_TOKEN_CACHE: u64 = 100_000;
-
-/// What the options are called in messages.
-const WHAT: &str = "JwksVerifier";
-
-/// Every top-level option, in the order messages list them.
-pub const OPTION_KEYS: &[&str] = &[
-    "issuer",
-    "audience",
-    "algorithms",
-    "clockToleranceSec",
-    "now",
-    "typ",
-    "requiredClaims",
-    "rejectKeyHints",
-    "jwks",
-    "jwksUri",
-    "issuers",
-    "cacheMaxAgeSec",
-    "cooldownSec",
-    "staleIfErrorSec",
-    "timeoutMs",
-    "maxBodyBytes",
-    "cache",
-    "verifiedTokenCacheSize",
-];
-
-/// The options of one entry of `issuers: { [iss]: {...} }`.
-pub const ISSUER_ENTRY_KEYS: &[&str] = &["jwks", "jwksUri", "audience"];
 
 /// Where one source's keys come from.
 #[derive(Clone, Debug)]
@@ -79,198 +63,54 @@ pub struct VerifierConfig {
     pub verified_token_cache_size: u64,
 }
 
-/// The options every source shares.
-#[derive(Default)]
-struct Policy {
-    algorithms: Option<Vec<Algorithm>>,
-    tolerance: Option<u64>,
-    typ: Option<String>,
-    required: Option<Vec<String>>,
-    reject_key_hints: bool,
-}
-
-impl Policy {
-    fn apply(&self, issuers: Vec<String>, audience: Audience) -> Result<VerifyOptions> {
-        let mut options = VerifyOptions::new(issuers, audience)?;
-        if let Some(algorithms) = &self.algorithms {
-            options.set_algorithms(algorithms)?;
-        }
-        if let Some(seconds) = self.tolerance {
-            options.set_clock_tolerance_sec(seconds)?;
-        }
-        if let Some(typ) = &self.typ {
-            options.set_typ(typ)?;
-        }
-        if let Some(claims) = &self.required {
-            options.set_required_claims(claims.clone())?;
-        }
-        Ok(options.with_reject_key_hints(self.reject_key_hints))
-    }
-}
-
-/// The members a source is made of: the top level, or one `issuers` entry.
-#[derive(Default)]
-struct Entry<'a> {
-    issuers: Option<Vec<String>>,
-    audience: Option<Audience>,
-    jwks: Option<&'a Value>,
-    jwks_uri: Option<&'a str>,
-}
-
-impl<'a> Entry<'a> {
-    /// Reads `key` if it is one of an entry's members; false otherwise.
-    fn read(&mut self, key: &str, value: &'a Value, who: &str) -> Result<bool> {
-        match (key, value) {
-            ("audience", Value::Null) => self.audience = Some(Audience::Any),
-            ("audience", _) => {
-                let list = strings(who, key, value)?;
-                if list.is_empty() || list.iter().any(String::is_empty) {
-                    return Err(wrong(
-                        who,
-                        key,
-                        "a non-empty string or list of them (or null to accept any audience)",
-                    ));
-                }
-                self.audience = Some(Audience::OneOf(list));
-            }
-            ("jwks" | "jwksUri", Value::Null) => {}
-            ("jwks", Value::Object(_) | Value::String(_)) => self.jwks = Some(value),
-            ("jwks", _) => return Err(wrong(who, key, "an object or JSON text")),
-            ("jwksUri", _) => self.jwks_uri = Some(string(who, key, value)?),
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-
-    fn keys(&self, who: &str) -> Result<KeySource> {
-        match (self.jwks, self.jwks_uri) {
-            (Some(_), Some(_)) => Err(Error::options(msg!(
-                who,
-                ": pass either jwks or jwksUri, not both"
-            ))),
-            (Some(jwks), None) => {
-                let jwks = document("jwks", jwks)?;
-                Ok(KeySource::Local(KeySet::from_value(&jwks)?))
-            }
-            (None, Some(uri)) if uri.starts_with("https://") || uri.starts_with("http://") => {
-                Ok(KeySource::Remote(uri.to_owned()))
-            }
-            (None, Some(_)) => Err(Error::options(msg!(
-                who,
-                ": jwksUri must be an absolute http(s) URL"
-            ))),
-            (None, None) => Err(Error::options(msg!(
-                who,
-                ": pass the keys, as jwks (a JWK Set) or jwksUri (where to fetch it)"
-            ))),
-        }
-    }
-}
-
-/// Reads the options (`invalid_options`; `jwks_invalid` for a bad `jwks`).
-pub fn read(options_json: &str) -> Result<VerifierConfig> {
-    let root = json::parse(options_json)
-        .map_err(|e| Error::options(msg!(WHAT, " options must be plain data: ", e)))?;
-    let object = root
-        .as_object()
-        .ok_or_else(|| Error::options(msg!(WHAT, " options must be an object")))?;
-    let mut top = Entry::default();
-    let mut policy = Policy::default();
+/// Reads the settings (`invalid_options`; `jwks_invalid` for a bad `jwks`
+/// or `cache`).
+pub fn read(settings_json: &str) -> Result<VerifierConfig> {
+    let mut root = json::parse(settings_json).map_err(|_| not_canonical())?;
+    let Value::Object(settings) = &mut root else {
+        return Err(not_canonical());
+    };
+    let snapshots = match settings.remove("cache") {
+        Some(Value::String(text)) => Some(parse_document("cache", &text)?),
+        Some(object @ Value::Object(_)) => Some(object),
+        Some(_) => return Err(not_canonical()),
+        None => None,
+    };
+    let settings = &*settings;
     let mut cache = CacheConfig::default();
-    let mut issuers = None;
-    let mut verified_token_cache_size = 0;
-    for (key, value) in object.iter() {
-        if top.read(key, value, WHAT)? {
-            continue;
+    for (field, name) in [
+        (&mut cache.max_age_sec, "cacheMaxAgeSec"),
+        (&mut cache.cooldown_sec, "cooldownSec"),
+        (&mut cache.stale_if_error_sec, "staleIfErrorSec"),
+        (&mut cache.timeout_ms, "timeoutMs"),
+    ] {
+        if let Some(n) = uint(settings, name)? {
+            *field = n;
         }
-        if !OPTION_KEYS.contains(&key) {
-            return Err(Error::unknown_option(key, WHAT, OPTION_KEYS));
-        }
-        if matches!(value, Value::Null) {
-            continue;
-        }
-        match key {
-            "issuer" => top.issuers = Some(strings(WHAT, key, value)?),
-            "issuers" => issuers = Some(value),
-            "algorithms" => {
-                let mut algorithms = Vec::new();
-                for name in strings(WHAT, key, value)? {
-                    algorithms.push(name.parse()?);
-                }
-                policy.algorithms = Some(algorithms);
-            }
-            "clockToleranceSec" => policy.tolerance = Some(uint(WHAT, key, value)?),
-            "typ" => policy.typ = Some(string(WHAT, key, value)?.to_owned()),
-            "requiredClaims" => policy.required = Some(strings(WHAT, key, value)?),
-            "rejectKeyHints" => policy.reject_key_hints = boolean(WHAT, key, value)?,
-            "cacheMaxAgeSec" => cache.max_age_sec = uint(WHAT, key, value)?,
-            "cooldownSec" => cache.cooldown_sec = uint(WHAT, key, value)?,
-            "staleIfErrorSec" => cache.stale_if_error_sec = uint(WHAT, key, value)?,
-            "timeoutMs" => cache.timeout_ms = uint(WHAT, key, value)?,
-            "maxBodyBytes" => {
-                cache.max_body_bytes =
-                    usize::try_from(uint(WHAT, key, value)?).unwrap_or(usize::MAX)
-            }
-            "verifiedTokenCacheSize" => {
-                verified_token_cache_size = uint(WHAT, key, value)?;
-                if verified_token_cache_size > MAX_VERIFIED_TOKEN_CACHE {
-                    return Err(Error::options(msg!(
-                        "verifiedTokenCacheSize must be at most ",
-                        MAX_VERIFIED_TOKEN_CACHE
-                    )));
-                }
-            }
-            // Taken out of the document once it is read (no copy).
-            "cache" if !matches!(value, Value::Object(_) | Value::String(_)) => {
-                return Err(wrong(WHAT, key, "an object or JSON text"))
-            }
-            // `now` is read by the JS layer (a fixed clock for tests).
-            _ => {}
-        }
+    }
+    if let Some(n) = uint(settings, "maxBodyBytes")? {
+        cache.max_body_bytes = usize::try_from(n).unwrap_or(usize::MAX);
     }
     cache.validate()?;
-
-    let sources = match issuers {
-        None => {
-            let issuers = top.issuers.take().ok_or_else(|| {
-                Error::options("issuer is required: pass the expected \"iss\" (a string or a list)")
-            })?;
-            let audience = required_audience(top.audience.take(), "")?;
-            let keys = top.keys(WHAT)?;
-            vec![SourceConfig {
-                options: policy.apply(issuers, audience)?,
-                keys,
-            }]
-        }
-        Some(_) if top.issuers.is_some() || top.jwks.is_some() || top.jwks_uri.is_some() => {
-            return Err(Error::options(
-                "with issuers: {...} give each issuer its own jwks or jwksUri; \
-                 top-level issuer, jwks and jwksUri are not used",
-            ))
-        }
-        Some(map) => {
-            let map = map.as_object().filter(|m| !m.is_empty()).ok_or_else(|| {
-                Error::options("issuers must map at least one issuer to its keys")
-            })?;
-            let mut sources = Vec::with_capacity(map.len());
-            for (issuer, entry) in map.iter() {
-                sources.push(issuer_source(issuer, entry, &top, &policy)?);
-            }
-            sources
-        }
+    let verified_token_cache_size = uint(settings, "verifiedTokenCacheSize")?.unwrap_or(0);
+    if verified_token_cache_size > MAX_VERIFIED_TOKEN_CACHE {
+        return Err(Error::options(msg!(
+            "verifiedTokenCacheSize must be at most ",
+            MAX_VERIFIED_TOKEN_CACHE
+        )));
+    }
+    let Some(Value::Array(entries)) = settings.get("sources") else {
+        return Err(not_canonical());
     };
-    let routed = issuers.is_some();
-    let snapshots = match root {
-        Value::Object(mut members) => members.remove("cache"),
-        _ => None,
-    };
-    let snapshots = match snapshots {
-        Some(Value::String(text)) => Some(parse_document("cache", &text)?),
-        Some(Value::Null) | None => None,
-        object => object,
-    };
+    let mut sources = Vec::with_capacity(entries.len());
+    for entry in entries {
+        sources.push(source(
+            settings,
+            entry.as_object().ok_or_else(not_canonical)?,
+        )?);
+    }
     Ok(VerifierConfig {
-        routed,
+        routed: settings.get("routed") == Some(&Value::Bool(true)),
         sources,
         cache,
         snapshots,
@@ -278,78 +118,70 @@ pub fn read(options_json: &str) -> Result<VerifierConfig> {
     })
 }
 
-/// The source of `issuers[issuer]`; the top-level `audience` applies when
-/// the entry has none.
-fn issuer_source(
-    issuer: &str,
-    entry: &Value,
-    top: &Entry,
-    policy: &Policy,
-) -> Result<SourceConfig> {
-    let who = msg!("issuers[", quoted(issuer), "]");
-    let object: &Object = entry
-        .as_object()
-        .ok_or_else(|| Error::options(msg!(who, " options must be an object")))?;
-    let mut own = Entry::default();
-    for (key, value) in object.iter() {
-        if !own.read(key, value, &who)? {
-            return Err(Error::unknown_option(key, &who, ISSUER_ENTRY_KEYS));
+/// One source: its issuers, audience and keys, with the policy every
+/// source shares.
+fn source(settings: &Object, entry: &Object) -> Result<SourceConfig> {
+    let issuers = strings(entry, "issuer")?.ok_or_else(not_canonical)?;
+    let audience = match entry.get("audience") {
+        Some(Value::Null) => Audience::Any,
+        _ => Audience::OneOf(strings(entry, "audience")?.ok_or_else(not_canonical)?),
+    };
+    let mut options = VerifyOptions::new(issuers, audience)?;
+    if let Some(names) = strings(settings, "algorithms")? {
+        let mut algorithms = Vec::with_capacity(names.len());
+        for name in names {
+            algorithms.push(name.parse::<Algorithm>()?);
         }
+        options.set_algorithms(&algorithms)?;
     }
-    let audience = own.audience.take().or_else(|| top.audience.clone());
-    let audience = required_audience(audience, &msg!(" for issuer ", quoted(issuer)))?;
-    Ok(SourceConfig {
-        keys: own.keys(&who)?,
-        options: policy.apply(vec![issuer.to_owned()], audience)?,
-    })
-}
-
-fn required_audience(audience: Option<Audience>, context: &str) -> Result<Audience> {
-    audience.ok_or_else(|| {
-        Error::options(msg!(
-            "audience is required",
-            context,
-            ": pass the expected \"aud\" (a string or a list), \
-             or audience: null to accept any audience"
-        ))
-    })
-}
-
-fn wrong(who: &str, key: &str, expected: &str) -> Error {
-    Error::wrong_option(who, key, expected)
-}
-
-fn string<'a>(who: &str, key: &str, value: &'a Value) -> Result<&'a str> {
-    value.as_str().ok_or_else(|| wrong(who, key, "a string"))
-}
-
-fn strings(who: &str, key: &str, value: &Value) -> Result<Vec<String>> {
-    value
-        .string_list()
-        .ok_or_else(|| wrong(who, key, "a string or a list of strings"))
-}
-
-fn uint(who: &str, key: &str, value: &Value) -> Result<u64> {
-    value
-        .as_safe_integer()
-        .and_then(|n| u64::try_from(n).ok())
-        .ok_or_else(|| wrong(who, key, "a whole non-negative number"))
-}
-
-fn boolean(who: &str, key: &str, value: &Value) -> Result<bool> {
-    match value {
-        Value::Bool(b) => Ok(*b),
-        _ => Err(wrong(who, key, "true or false")),
+    if let Some(seconds) = uint(settings, "clockToleranceSec")? {
+        options.set_clock_tolerance_sec(seconds)?;
     }
+    match settings.get("typ") {
+        Some(Value::String(typ)) => options.set_typ(typ)?,
+        None => {}
+        Some(_) => return Err(not_canonical()),
+    }
+    if let Some(claims) = strings(settings, "requiredClaims")? {
+        options.set_required_claims(claims)?;
+    }
+    let options =
+        options.with_reject_key_hints(settings.get("rejectKeyHints") == Some(&Value::Bool(true)));
+    let keys = match (entry.get("jwks"), entry.get("jwksUri")) {
+        (Some(Value::String(text)), None) => {
+            KeySource::Local(KeySet::from_value(&parse_document("jwks", text)?)?)
+        }
+        (Some(jwks @ Value::Object(_)), None) => KeySource::Local(KeySet::from_value(jwks)?),
+        (None, Some(Value::String(uri))) => KeySource::Remote(uri.clone()),
+        _ => return Err(not_canonical()),
+    };
+    Ok(SourceConfig { options, keys })
 }
 
-/// A JSON document given as an object or as JSON text (`jwks`, `cache`).
-fn document<'a>(key: &str, value: &'a Value) -> Result<Cow<'a, Value>> {
-    match value {
-        Value::String(text) => parse_document(key, text).map(Cow::Owned),
-        Value::Object(_) => Ok(Cow::Borrowed(value)),
-        _ => Err(wrong(WHAT, key, "an object or JSON text")),
-    }
+/// A document that is not what the JS layer writes (only a caller that
+/// skips it sees this).
+fn not_canonical() -> Error {
+    Error::options("the JwksVerifier settings are not in the canonical form of lib/verifier.js")
+}
+
+/// The member `name` as a list of strings; `None` when absent.
+fn strings(object: &Object, name: &str) -> Result<Option<Vec<String>>> {
+    object
+        .get(name)
+        .map(|v| v.string_list().ok_or_else(not_canonical))
+        .transpose()
+}
+
+/// The member `name` as a whole non-negative number; `None` when absent.
+fn uint(object: &Object, name: &str) -> Result<Option<u64>> {
+    object
+        .get(name)
+        .map(|v| {
+            v.as_safe_integer()
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(not_canonical)
+        })
+        .transpose()
 }
 
 fn parse_document(key: &str, text: &str) -> Result<Value> {
@@ -362,23 +194,28 @@ mod tests {
     use super::*;
 
     const JWKS: &str = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+    const SOURCE: &str = r#"{"issuer":["i"],"audience":["a"],"jwksUri":"https://j"}"#;
 
+    /// One remote source plus `members`.
     fn read_with(members: &str) -> Result<VerifierConfig> {
-        read(&format!("{{{members}}}"))
+        let comma = if members.is_empty() { "" } else { "," };
+        read(&format!(r#"{{"sources":[{SOURCE}]{comma}{members}}}"#))
     }
 
-    fn error(members: &str) -> Error {
-        read_with(members).expect_err("options should be rejected")
+    fn json_string(s: &str) -> String {
+        let mut out = String::new();
+        json::write_string(&mut out, s);
+        out
     }
 
     #[test]
-    fn one_source_with_every_option() {
-        let config = read_with(&format!(
-            r#""issuer":["https://a.example","https://b.example"],"audience":"ext","jwks":{JWKS},
-               "algorithms":["EdDSA"],"clockToleranceSec":0,"typ":"at+jwt","requiredClaims":["sub"],
-               "rejectKeyHints":true,"now":1700000000,"cacheMaxAgeSec":60,"cooldownSec":5,
-               "staleIfErrorSec":0,"timeoutMs":100,"maxBodyBytes":1000,"cache":null,
-               "verifiedTokenCacheSize":500"#
+    fn one_source_with_every_setting() {
+        let config = read(&format!(
+            r#"{{"routed":false,"sources":[{{"issuer":["https://a.example","https://b.example"],
+               "audience":["ext"],"jwks":{JWKS}}}],"algorithms":["EdDSA"],"clockToleranceSec":0,
+               "typ":"at+jwt","requiredClaims":["sub"],"rejectKeyHints":true,"cacheMaxAgeSec":60,
+               "cooldownSec":5,"staleIfErrorSec":0,"timeoutMs":100,"maxBodyBytes":1000,
+               "verifiedTokenCacheSize":500}}"#
         ))
         .unwrap();
         assert!(!config.routed);
@@ -408,10 +245,12 @@ mod tests {
     }
 
     #[test]
-    fn defaults_and_explicit_nulls() {
-        let config =
-            read_with(r#""issuer":"https://a.example","audience":null,"jwksUri":"https://a.example/jwks","typ":null"#)
-                .unwrap();
+    fn defaults() {
+        let config = read(
+            r#"{"sources":[{"issuer":["https://a.example"],"audience":null,"jwksUri":"https://a.example/jwks"}]}"#,
+        )
+        .unwrap();
+        assert!(!config.routed);
         assert_eq!(config.cache, CacheConfig::default());
         assert_eq!(config.verified_token_cache_size, 0);
         let source = &config.sources[0];
@@ -419,27 +258,31 @@ mod tests {
         assert_eq!(source.options.audience(), &Audience::Any);
         assert_eq!(source.options.algorithms(), Algorithm::ALL);
         assert_eq!(source.options.typ(), None);
-        // jwks as JSON text, cache snapshots as JSON text.
-        let config = read_with(&format!(
-            r#""issuer":"i","audience":"a","jwks":{},"cache":"{{}}""#,
+        assert!(!source.options.reject_key_hints());
+        // jwks as JSON text, cache snapshots as JSON text or an object.
+        let config = read(&format!(
+            r#"{{"sources":[{{"issuer":["i"],"audience":["a"],"jwks":{}}}],"cache":"{{}}"}}"#,
             json_string(JWKS)
         ))
         .unwrap();
         assert!(matches!(config.sources[0].keys, KeySource::Local(_)));
         assert_eq!(config.snapshots, Some(Value::Object(Object::default())));
-    }
-
-    fn json_string(s: &str) -> String {
-        let mut out = String::new();
-        json::write_string(&mut out, s);
-        out
+        let config = read_with(r#""cache":{"https://j":{}}"#).unwrap();
+        assert!(config
+            .snapshots
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .get("https://j")
+            .is_some());
     }
 
     #[test]
     fn issuer_routing() {
-        let config = read_with(&format!(
-            r#""audience":"platform","issuers":{{"https://p.example":{{"jwksUri":"https://p.example/jwks"}},
-               "https://x.example":{{"jwks":{JWKS},"audience":["x1","x2"]}}}},"algorithms":["EdDSA","ES256"]"#
+        let config = read(&format!(
+            r#"{{"routed":true,"sources":[{{"issuer":["https://p.example"],"audience":["platform"],
+               "jwksUri":"https://p.example/jwks"}},{{"issuer":["https://x.example"],
+               "audience":["x1","x2"],"jwks":{JWKS}}}],"algorithms":["EdDSA","ES256"]}}"#
         ))
         .unwrap();
         assert!(config.routed);
@@ -455,65 +298,15 @@ mod tests {
             x.options.audience(),
             &Audience::OneOf(vec!["x1".into(), "x2".into()])
         );
+        // The shared policy reaches every source.
+        assert_eq!(p.options.algorithms(), [Algorithm::EdDsa, Algorithm::Es256]);
         assert_eq!(x.options.algorithms(), [Algorithm::EdDsa, Algorithm::Es256]);
         assert!(matches!(x.keys, KeySource::Local(_)));
     }
 
-    /// Each `(members, expected)`: rejected with `invalid_options` and a
-    /// message containing `expected`.
-    fn assert_invalid(cases: &[(&str, &str)]) {
-        for (members, expected) in cases {
-            let e = error(members);
-            assert_eq!(e.code(), ErrorCode::InvalidOptions, "{members}");
-            assert!(e.message().contains(expected), "{members}: {}", e.message());
-        }
-    }
-
     #[test]
-    fn typos_and_wrong_types_name_the_option() {
-        assert_invalid(&[
-            (
-                r#""isuer":"i","audience":"a","jwksUri":"https://j""#,
-                "unknown option \"isuer\" for JwksVerifier; the options are: issuer, audience",
-            ),
-            (
-                r#""issuer":1,"audience":"a","jwksUri":"https://j""#,
-                "invalid JwksVerifier options: issuer must be a string or a list of strings",
-            ),
-            (
-                r#""issuer":"i","audience":[1],"jwksUri":"https://j""#,
-                "audience must be a string or a list of strings",
-            ),
-            (
-                r#""issuer":"i","audience":"a","jwksUri":5"#,
-                "jwksUri must be a string",
-            ),
-            (
-                r#""issuer":"i","audience":"a","jwks":[1]"#,
-                "jwks must be an object or JSON text",
-            ),
-        ]);
-        // One valid remote verifier plus one bad member.
-        let cases = [
-            (r#""cahce":null"#, "unknown option \"cahce\""),
-            (
-                r#""timeoutMs":"5""#,
-                "timeoutMs must be a whole non-negative number",
-            ),
-            (
-                r#""cooldownSec":1.5"#,
-                "cooldownSec must be a whole non-negative number",
-            ),
-            (
-                r#""maxBodyBytes":-1"#,
-                "maxBodyBytes must be a whole non-negative number",
-            ),
-            (
-                r#""rejectKeyHints":"yes""#,
-                "rejectKeyHints must be true or false",
-            ),
-            (r#""typ":true"#, "typ must be a string"),
-            (r#""cache":7"#, "cache must be an object or JSON text"),
+    fn values_out_of_range_or_meaningless_say_what_is_expected() {
+        for (members, expected) in [
             (
                 r#""algorithms":["HS256"]"#,
                 "unsupported algorithm in the allow-list",
@@ -532,6 +325,10 @@ mod tests {
             ),
             (r#""timeoutMs":0"#, "timeoutMs must be between 1 and 60000"),
             (
+                r#""cooldownSec":900"#,
+                "cooldownSec must not be larger than cacheMaxAgeSec",
+            ),
+            (
                 r#""maxBodyBytes":9007199254740991"#,
                 "maxBodyBytes must be between 1 and",
             ),
@@ -540,68 +337,81 @@ mod tests {
                 "verifiedTokenCacheSize must be at most 100000",
             ),
             (
-                r#""verifiedTokenCacheSize":-5"#,
-                "verifiedTokenCacheSize must be a whole non-negative number",
-            ),
-            (
                 r#""requiredClaims":[""]"#,
                 "requiredClaims must not contain an empty string",
             ),
             (r#""typ":"application/""#, "typ must not be empty"),
-        ];
-        let cases: Vec<(String, &str)> = cases
-            .iter()
-            .map(|(member, expected)| {
-                (
-                    format!(r#""issuer":"i","audience":"a","jwksUri":"https://j",{member}"#),
-                    *expected,
-                )
-            })
-            .collect();
-        let cases: Vec<(&str, &str)> = cases.iter().map(|(m, e)| (m.as_str(), *e)).collect();
-        assert_invalid(&cases);
+        ] {
+            let e = read_with(members).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions, "{members}");
+            assert!(e.message().contains(expected), "{members}: {}", e.message());
+        }
+        for (source, expected) in [
+            (
+                r#"{"issuer":[],"audience":["a"],"jwksUri":"https://j"}"#,
+                "issuer must list at least one value",
+            ),
+            (
+                r#"{"issuer":["i"],"audience":[""],"jwksUri":"https://j"}"#,
+                "audience (pass Audience::Any to accept any audience) must not contain an empty string",
+            ),
+        ] {
+            let e = read(&format!(r#"{{"sources":[{source}]}}"#)).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions, "{source}");
+            assert!(e.message().contains(expected), "{source}: {}", e.message());
+        }
     }
 
     #[test]
-    fn missing_or_conflicting_keys_and_audience() {
-        let cases = [
-            (r#""audience":"a","jwksUri":"https://j""#, "issuer is required"),
-            (r#""issuer":"i","jwksUri":"https://j""#, "audience is required: pass the expected \"aud\""),
-            (r#""issuer":"i","audience":"a""#, "JwksVerifier: pass the keys, as jwks"),
-            (r#""issuer":"i","audience":"a","jwksUri":"ftp://j""#, "jwksUri must be an absolute http(s) URL"),
-            (&format!(r#""issuer":"i","audience":"a","jwksUri":"https://j","jwks":{JWKS}"#), "pass either jwks or jwksUri, not both"),
-            (r#""issuer":"i","audience":"a","issuers":{"i":{"jwksUri":"https://j"}}"#, "with issuers: {...} give each issuer"),
-            (r#""audience":"a","issuers":{}"#, "issuers must map at least one issuer"),
-            (r#""audience":"a","issuers":[]"#, "issuers must map at least one issuer"),
-            (r#""audience":"a","issuers":{"i":"https://j"}"#, "issuers[\"i\"] options must be an object"),
-            (r#""audience":"a","issuers":{"i":{"jwksuri":"https://j"}}"#, "unknown option \"jwksuri\" for issuers[\"i\"]; the options are: jwks, jwksUri, audience"),
-            (r#""issuers":{"i":{"jwksUri":"https://j"}}"#, "audience is required for issuer \"i\""),
-            (r#""audience":"a","issuers":{"i":{"jwksUri":"https://j","audience":""}}"#, "audience must be a non-empty string or list of them (or null to accept any audience)"),
-            (r#""issuer":"i","audience":[],"jwksUri":"https://j""#, "invalid JwksVerifier options: audience must be a non-empty string"),
-            ("\"issuer\":[],\"audience\":\"a\",\"jwksUri\":\"https://j\"", "issuer must list at least one value"),
-        ];
-        assert_invalid(&cases);
-        assert!(read("[]")
-            .unwrap_err()
-            .message()
-            .contains("must be an object"));
-        assert!(read("{")
-            .unwrap_err()
-            .message()
-            .contains("must be plain data"));
+    fn a_document_of_another_shape_is_refused() {
+        for document in [
+            "{",
+            "[]",
+            "{}",
+            r#"{"sources":{}}"#,
+            r#"{"sources":[7]}"#,
+            r#"{"sources":[{"issuer":7,"audience":["a"],"jwksUri":"https://j"}]}"#,
+            r#"{"sources":[{"issuer":["i"],"jwksUri":"https://j"}]}"#,
+            r#"{"sources":[{"issuer":["i"],"audience":["a"]}]}"#,
+            r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwksUri":5}]}"#,
+            r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwks":[1]}]}"#,
+            r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwksUri":"https://j","jwks":{}}]}"#,
+        ] {
+            let e = read(document).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions, "{document}");
+            assert!(
+                e.message().contains("canonical form"),
+                "{document}: {}",
+                e.message()
+            );
+        }
+        for member in [
+            r#""timeoutMs":"5""#,
+            r#""cooldownSec":1.5"#,
+            r#""maxBodyBytes":-1"#,
+            r#""typ":true"#,
+            r#""cache":7"#,
+            r#""algorithms":[1]"#,
+        ] {
+            let e = read_with(member).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions, "{member}");
+        }
     }
 
     #[test]
-    fn a_bad_jwks_is_jwks_invalid() {
+    fn a_bad_jwks_or_cache_is_jwks_invalid() {
         for jwks in [
             r#""{not json""#,
             r#"{"keys":[]}"#,
             r#""{\"keys\":[{\"kty\":\"oct\",\"k\":\"AA\"}]}""#,
         ] {
-            let e = error(&format!(r#""issuer":"i","audience":"a","jwks":{jwks}"#));
+            let e = read(&format!(
+                r#"{{"sources":[{{"issuer":["i"],"audience":["a"],"jwks":{jwks}}}]}}"#
+            ))
+            .unwrap_err();
             assert_eq!(e.code(), ErrorCode::JwksInvalid, "{jwks}: {}", e.message());
         }
-        let e = error(r#""issuer":"i","audience":"a","jwksUri":"https://j","cache":"{""#);
+        let e = read_with(r#""cache":"{""#).unwrap_err();
         assert_eq!(e.code(), ErrorCode::JwksInvalid);
         assert!(
             e.message().starts_with("cache is not valid JSON"),

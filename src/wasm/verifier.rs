@@ -1,6 +1,6 @@
 //! `VerifierCore`: the wasm half of the JS `JwksVerifier`.
 //!
-//! Everything that decides lives here (options, JWK Set validation, cache
+//! Everything that decides lives here (what the options mean, JWK Set validation, cache
 //! policy, issuer routing, token parsing, claim checks). The JS layer
 //! (`pkg-template/lib/verifier.js`) only performs I/O: the JWKS `fetch` and
 //! the signature check with the runtime's crypto (`node:crypto` or
@@ -179,8 +179,9 @@ fn now_sec(now: f64) -> u64 {
 
 #[wasm_bindgen]
 impl VerifierCore {
-    /// Parses and validates the options, given as `JSON.stringify(options)`
-    /// (`invalid_options`, `jwks_invalid`).
+    /// Reads the settings: the canonical JSON `lib/verifier.js` makes of the
+    /// options once it checked their names and types (see
+    /// [`config::read`]; `invalid_options`, `jwks_invalid`).
     #[wasm_bindgen(constructor)]
     pub fn new(options_json: &str, now: f64) -> core::result::Result<VerifierCore, JsValue> {
         Ok(Self::build(options_json, now_sec(now))?)

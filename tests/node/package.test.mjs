@@ -40,12 +40,26 @@ test('source maps name repository paths (never this machine\'s) and carry the so
   const pkg = new URL('../../pkg/', import.meta.url);
   const maps = ['common', 'runtime-node', 'runtime-web', 'client', 'verifier', 'server'].map((n) => `lib/${n}.js.map`)
     .concat(['client', 'verifier', 'server'].map((e) => `wasm/${e}/extension_sso_${e}.js.map`));
+  const repoPath = /^(pkg-template\/lib|target\/wasm-pack\/[a-z]+)\/[a-z_-]+\.js$/;
   for (const file of maps) {
     const map = JSON.parse(readFileSync(new URL(file, pkg), 'utf8'));
     assert.equal(map.sources.length, 1, file);
-    assert.match(map.sources[0], /^(pkg-template\/lib|target\/wasm-pack\/[a-z]+)\/[a-z_-]+\.js$/, file);
+    assert.match(map.sources[0], repoPath, file);
     assert.ok(map.sourcesContent?.[0]?.length > 100, `${file} carries its source`);
     const js = readFileSync(new URL(file.replace(/\.map$/, ''), pkg), 'utf8');
     assert.ok(js.endsWith(`//# sourceMappingURL=${file.split('/').pop()}`), `${file}: the JS points at its map`);
+  }
+  // A browser entry is one bundle: its map names the loader, the JS layer and the glue.
+  for (const entry of ['client', 'verifier', 'server']) {
+    const file = `${entry}.browser.js.map`;
+    const map = JSON.parse(readFileSync(new URL(file, pkg), 'utf8'));
+    assert.deepEqual([...map.sources].sort(), [
+      'pkg-template/lib/common.js', `pkg-template/lib/${entry}.js`, 'pkg-template/lib/runtime-web.js',
+      `${entry}.browser.js`, `target/wasm-pack/${entry}/extension_sso_${entry}.js`,
+    ], file);
+    map.sourcesContent.forEach((text, i) => assert.ok(text.length > 100, `${file}: ${map.sources[i]} carries its source`));
+    const js = readFileSync(new URL(`${entry}.browser.js`, pkg), 'utf8');
+    assert.doesNotMatch(js, /from\s*["']\.\/lib\//, `${entry}.browser.js imports nothing of lib/`);
+    assert.ok(js.endsWith(`//# sourceMappingURL=${file}`), `${file}: the JS points at its map`);
   }
 });

@@ -1,7 +1,8 @@
 // JwksVerifier options as a JS user meets them: typos and wrong types fail
 // at construction with `invalid_options` naming the option, opt-outs must be
-// written out, and every option reaches the core (issue 4). The option rules
-// themselves are tested natively (src/jwks/config.rs); this is the JS path.
+// written out, and every option reaches the core (issue 4). Names and types
+// are checked by lib/verifier.js (tested here); what the values mean (ranges,
+// algorithm names, typ) by the core, tested natively in src/jwks/config.rs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JwksVerifier } from 'extension-sso/verifier';
@@ -75,4 +76,67 @@ test('remote knobs are checked when the verifier is built, not at the first fetc
   assert.throws(() => new JwksVerifier({ ...remote, cache: 42 }), /cache must be an object or JSON text/);
   assert.throws(() => new JwksVerifier({ ...remote, cache: '{' }), { code: 'jwks_invalid' });
   assert.ok(new JwksVerifier({ ...remote, cache: '{}', cacheMaxAgeSec: 60, cooldownSec: 1, staleIfErrorSec: 0 }));
+});
+
+test('every option of the wrong type is refused by name, with what it must be', () => {
+  const remote = { issuer: ISS, audience: AUD, jwksUri: 'http://127.0.0.1:9/jwks' };
+  const cases = [
+    [{ audience: [1] }, /invalid JwksVerifier options: audience must be a string or a list of strings/],
+    [{ audience: 0 }, /audience must be a string or a list of strings/],
+    [{ audience: [] }, /invalid JwksVerifier options: audience must be a non-empty string or list of them/],
+    [{ audience: '' }, /audience must be a non-empty string/],
+    [{ jwksUri: 5 }, /jwksUri must be a string/],
+    [{ timeoutMs: '5' }, /timeoutMs must be a whole non-negative number/],
+    [{ cooldownSec: 1.5 }, /cooldownSec must be a whole non-negative number/],
+    [{ maxBodyBytes: -1 }, /maxBodyBytes must be a whole non-negative number/],
+    [{ verifiedTokenCacheSize: -5 }, /verifiedTokenCacheSize must be a whole non-negative number/],
+    [{ verifiedTokenCacheSize: 100001 }, /verifiedTokenCacheSize must be at most 100000/],
+    [{ rejectKeyHints: 'yes' }, /rejectKeyHints must be true or false/],
+    [{ typ: true }, /typ must be a string/],
+    [{ requiredClaims: [7] }, /requiredClaims must be a string or a list of strings/],
+    [{ algorithms: [] }, /algorithms must list at least one algorithm/],
+    [{ clockToleranceSec: 30000 }, /clockToleranceSec is 30000; expected at most/],
+    [{ issuer: [] }, /issuer must list at least one value/],
+  ];
+  for (const [option, message] of cases) {
+    assert.throws(() => new JwksVerifier({ ...remote, ...option }), (e) => {
+      assert.equal(e.code, 'invalid_options', `${JSON.stringify(option)}: ${e.message}`);
+      assert.match(e.message, message);
+      return true;
+    });
+  }
+  assert.throws(() => JwksVerifier.fromJwks([1], base), /jwks must be an object or JSON text/);
+  // null means "not set" (defaults apply), except audience: null.
+  assert.ok(new JwksVerifier({ ...remote, typ: null, algorithms: null, timeoutMs: null, cache: null }));
+});
+
+test('issuer routing: one entry per issuer, with its own keys and (optionally) audience', () => {
+  const jwksUri = 'http://127.0.0.1:9/jwks';
+  const cases = [
+    [{ issuer: ISS, audience: AUD, issuers: { [ISS]: { jwksUri } } }, /with issuers: \{\.\.\.\} give each issuer its own jwks or jwksUri/],
+    [{ audience: AUD, issuers: {} }, /issuers must map at least one issuer to its keys/],
+    [{ audience: AUD, issuers: [] }, /issuers must map at least one issuer to its keys/],
+    [{ audience: AUD, issuers: { i: jwksUri } }, /issuers\["i"\] options must be an object/],
+    [{ issuers: { i: { jwksUri } } }, /audience is required for issuer "i"/],
+    [{ audience: AUD, issuers: { i: { jwksUri, audience: '' } } }, /invalid issuers\["i"\] options: audience must be a non-empty string/],
+    [{ audience: AUD, issuers: { i: {} } }, /issuers\["i"\]: pass the keys, as jwks/],
+    [{ audience: AUD, issuers: { i: { jwksUri: 'ftp://x' } } }, /issuers\["i"\]: jwksUri must be an absolute http\(s\) URL/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(() => new JwksVerifier(options), (e) => {
+      assert.equal(e.code, 'invalid_options', e.message);
+      assert.match(e.message, message);
+      return true;
+    });
+  }
+  // An entry's audience wins over the top-level one; null there accepts any.
+  assert.ok(new JwksVerifier({ audience: AUD, issuers: { i: { jwksUri, audience: null }, j: { jwksUri, audience: ['x'] } } }));
+});
+
+test('options that cannot be written as data are refused, not half-read', () => {
+  const cyclic = { keys: [] };
+  cyclic.self = cyclic;
+  assert.throws(() => new JwksVerifier({ ...base, jwks: cyclic }), { code: 'invalid_options', message: /options must be plain data/ });
+  assert.throws(() => JwksVerifier.fromJwks(vectors.jwks, { ...base, cache: { big: 1n } }),
+    { code: 'invalid_options', message: /options must be plain data/ });
 });

@@ -269,31 +269,6 @@ impl Error {
         Self::new(ErrorCode::InvalidOptions, message)
     }
 
-    /// `invalid_options`: the option `key` of `what` (e.g. `JwksVerifier`)
-    /// is not `expected`.
-    pub(crate) fn wrong_option(what: &str, key: &str, expected: &str) -> Self {
-        Self::options(msg!(
-            "invalid ",
-            what,
-            " options: ",
-            key,
-            " must be ",
-            expected
-        ))
-    }
-
-    /// `invalid_options`: `key` is not an option of `what`; lists `allowed`.
-    pub(crate) fn unknown_option(key: &str, what: &str, allowed: &[&str]) -> Self {
-        Self::options(msg!(
-            "unknown option \"",
-            key,
-            "\" for ",
-            what,
-            "; the options are: ",
-            comma_list(allowed.iter().copied())
-        ))
-    }
-
     /// Shorthand for an [`ErrorCode::Malformed`] error.
     pub fn malformed(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Malformed, message)
@@ -307,19 +282,6 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
-
-/// `a, b, c` (not `[&str]::join`, whose generic copy loop costs ~1 kB of
-/// wasm for a couple of error messages).
-pub(crate) fn comma_list<'s>(items: impl Iterator<Item = &'s str>) -> String {
-    let mut out = String::new();
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push_str(item);
-    }
-    out
-}
 
 /// One part of an error message built by [`msg!`]: text or a number.
 pub(crate) trait Part {

@@ -27,6 +27,31 @@ pub(crate) struct Opts<'a> {
     error: core::cell::RefCell<Option<Error>>,
 }
 
+/// `invalid_options`: the option `key` of `what` (e.g. `ExtensionClient`)
+/// is not `expected`.
+fn wrong_option(what: &str, key: &str, expected: &str) -> Error {
+    Error::options(msg!(
+        "invalid ",
+        what,
+        " options: ",
+        key,
+        " must be ",
+        expected
+    ))
+}
+
+/// `invalid_options`: `key` is not an option of `what`; lists `allowed`.
+fn unknown_option(key: &str, what: &str, allowed: &[&str]) -> Error {
+    Error::options(msg!(
+        "unknown option \"",
+        key,
+        "\" for ",
+        what,
+        "; the options are: ",
+        super::comma_list(allowed.iter().copied())
+    ))
+}
+
 /// Parses options passed as `JSON.stringify(options)`.
 pub(crate) fn parse(text: &str, what: &str) -> Result<Value> {
     json::parse(text).map_err(|e| Error::options(msg!(what, " options must be plain data: ", e)))
@@ -49,7 +74,7 @@ impl<'a> Opts<'a> {
     #[inline(never)]
     pub(crate) fn only(&self, allowed: &[&str]) -> Result<()> {
         match self.object.iter().find(|(k, _)| !allowed.contains(k)) {
-            Some((key, _)) => Err(Error::unknown_option(key, self.what, allowed)),
+            Some((key, _)) => Err(unknown_option(key, self.what, allowed)),
             None => Ok(()),
         }
     }
@@ -67,7 +92,7 @@ impl<'a> Opts<'a> {
     pub(crate) fn wrong<T>(&self, key: &str, expected: &str) -> Option<T> {
         let mut error = self.error.borrow_mut();
         if error.is_none() {
-            *error = Some(Error::wrong_option(self.what, key, expected));
+            *error = Some(wrong_option(self.what, key, expected));
         }
         None
     }

@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 
 use super::error::to_js_error;
 use super::js::{JsArray, JsBytes};
-use crate::error::comma_list;
+use super::comma_list;
 use crate::jose::{self, Algorithm, KeySet, VerifyOptions};
 use crate::json::Value;
 use crate::jwks::config::{self, KeySource};

@@ -10,9 +10,9 @@ use crate::prelude::*;
 
 use wasm_bindgen::prelude::*;
 
+use super::comma_list;
 use super::error::to_js_error;
 use super::js::{JsArray, JsBytes};
-use super::comma_list;
 use crate::jose::{self, Algorithm, KeySet, VerifyOptions};
 use crate::json::Value;
 use crate::jwks::config::{self, KeySource};

@@ -110,7 +110,7 @@ pub fn read(settings_json: &str) -> Result<VerifierConfig> {
         )?);
     }
     Ok(VerifierConfig {
-        routed: settings.get("routed") == Some(&Value::Bool(true)),
+        routed: matches!(settings.get("routed"), Some(Value::Bool(true))),
         sources,
         cache,
         snapshots,
@@ -145,8 +145,8 @@ fn source(settings: &Object, entry: &Object) -> Result<SourceConfig> {
     if let Some(claims) = strings(settings, "requiredClaims")? {
         options.set_required_claims(claims)?;
     }
-    let options =
-        options.with_reject_key_hints(settings.get("rejectKeyHints") == Some(&Value::Bool(true)));
+    let reject_key_hints = matches!(settings.get("rejectKeyHints"), Some(Value::Bool(true)));
+    let options = options.with_reject_key_hints(reject_key_hints);
     let keys = match (entry.get("jwks"), entry.get("jwksUri")) {
         (Some(Value::String(text)), None) => {
             KeySource::Local(KeySet::from_value(&parse_document("jwks", text)?)?)

@@ -175,7 +175,9 @@ impl CacheConfig {
             return self.cooldown_sec;
         }
         match max_age {
-            Some(age) if max_age_seen == 1 => age.clamp(self.cooldown_sec, self.max_age_sec),
+            // Not `clamp`: its panic (min > max, which `validate` rules
+            // out) would leave its message in the wasm.
+            Some(age) if max_age_seen == 1 => age.max(self.cooldown_sec).min(self.max_age_sec),
             _ => self.max_age_sec,
         }
     }

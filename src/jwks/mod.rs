@@ -249,7 +249,13 @@ impl JwksCache {
     /// An empty cache (`invalid_options` if `config` is incoherent).
     pub fn new(config: CacheConfig) -> Result<Self> {
         config.validate()?;
-        Ok(Self {
+        Ok(Self::with_valid(config))
+    }
+
+    /// An empty cache for a `config` that passed [`CacheConfig::validate`]
+    /// (as `config::read` checks it).
+    pub(crate) fn with_valid(config: CacheConfig) -> Self {
+        Self {
             config,
             keys: None,
             fetched_at: 0,
@@ -260,7 +266,7 @@ impl JwksCache {
             in_flight_since: None,
             refresh_failed: false,
             generation: 0,
-        })
+        }
     }
 
     /// The policy.

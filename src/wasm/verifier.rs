@@ -70,7 +70,7 @@ impl VerifierCore {
                         KeySource::Local(keys) => Keys::Local(keys),
                         KeySource::Remote(uri) => Keys::Remote {
                             uri,
-                            cache: Box::new(JwksCache::new(config.cache)?),
+                            cache: Box::new(JwksCache::with_valid(config.cache)),
                         },
                     });
                     sets.len() - 1

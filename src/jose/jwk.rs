@@ -39,10 +39,9 @@ pub struct Jwk {
     kind: KeyKind,
     kid: Option<String>,
     alg: Option<Algorithm>,
-    /// Key material members in canonical base64url (`x`,`y` / `n`,`e` / `x`).
-    members: Vec<(&'static str, String)>,
     /// RSA modulus length in bytes (the exact RSA signature length).
     modulus_len: Option<usize>,
+    /// The normalised public JWK (see [`Self::public_jwk_json`]).
     public_jwk: String,
     #[cfg(feature = "rust-crypto")]
     parsed: super::rust_crypto::ParsedKey,
@@ -92,49 +91,30 @@ impl Jwk {
 
     /// The key as a JWK for a JWK Set snapshot: the public JWK plus `kid`.
     pub fn to_jwk_json(&self) -> String {
-        write_jwk(self.kind, self.kid.as_deref(), self.alg, &self.members)
+        let mut out = String::new();
+        self.write_jwk_json(&mut out);
+        out
+    }
+
+    /// Appends [`Self::to_jwk_json`]: `kid` goes right after `kty`.
+    fn write_jwk_json(&self, out: &mut String) {
+        // `{"kty":"` + kty + `"`
+        let split = 9 + self.kind.kty().len();
+        match (&self.kid, self.public_jwk.split_at_checked(split)) {
+            (Some(kid), Some((head, tail))) => {
+                out.push_str(head);
+                out.push_str(",\"kid\":");
+                json::write_string(out, kid);
+                out.push_str(tail);
+            }
+            _ => out.push_str(&self.public_jwk),
+        }
     }
 
     #[cfg(feature = "rust-crypto")]
     pub(crate) fn parsed(&self) -> &super::rust_crypto::ParsedKey {
         &self.parsed
     }
-}
-
-fn write_jwk(
-    kind: KeyKind,
-    kid: Option<&str>,
-    alg: Option<Algorithm>,
-    members: &[(&'static str, String)],
-) -> String {
-    let mut out =
-        String::with_capacity(64 + members.iter().map(|(_, v)| v.len() + 8).sum::<usize>());
-    out.push_str("{\"kty\":\"");
-    out.push_str(kind.kty());
-    out.push('"');
-    if let Some(kid) = kid {
-        out.push_str(",\"kid\":");
-        json::write_string(&mut out, kid);
-    }
-    if let Some(crv) = kind.crv() {
-        out.push_str(",\"crv\":\"");
-        out.push_str(crv);
-        out.push('"');
-    }
-    for (name, value) in members {
-        out.push_str(",\"");
-        out.push_str(name);
-        out.push_str("\":\"");
-        out.push_str(value);
-        out.push('"');
-    }
-    if let Some(alg) = alg {
-        out.push_str(",\"alg\":\"");
-        out.push_str(alg.as_str());
-        out.push('"');
-    }
-    out.push('}');
-    out
 }
 
 /// Why a JWK in a set was skipped (for diagnostics; never fatal by itself).
@@ -263,7 +243,7 @@ impl KeySet {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&key.to_jwk_json());
+            key.write_jwk_json(&mut out);
         }
         out.push_str("]}");
         out
@@ -304,6 +284,19 @@ fn b64_member(obj: &Object, name: &str, missing: &'static str) -> Skip<Vec<u8>> 
     obj.get_str(name).and_then(b64::decode).ok_or(missing)
 }
 
+/// Key material members per key type: name, `,"name":"` and the skip
+/// reason when missing or not base64url.
+type Members = &'static [(&'static str, &'static str, &'static str)];
+const EC_MEMBERS: Members = &[
+    ("x", ",\"x\":\"", "EC x is missing or not base64url"),
+    ("y", ",\"y\":\"", "EC y is missing or not base64url"),
+];
+const RSA_MEMBERS: Members = &[
+    ("n", ",\"n\":\"", "RSA n is missing or not base64url"),
+    ("e", ",\"e\":\"", "RSA e is missing or not base64url"),
+];
+const OKP_MEMBERS: Members = &[("x", ",\"x\":\"", "OKP x is missing or not base64url")];
+
 fn parse_jwk(obj: &Object) -> Skip<Jwk> {
     let kty = optional_str(obj, "kty", "kty is not a string")?.ok_or("kty is missing")?;
     if PRIVATE_MEMBERS.iter().any(|m| obj.get(m).is_some()) {
@@ -318,14 +311,15 @@ fn parse_jwk(obj: &Object) -> Skip<Jwk> {
     // RFC 7517 §4.3: key_ops must allow "verify".
     if let Some(ops) = obj.get("key_ops") {
         let ops = ops.as_array().ok_or("key_ops is not an array")?;
-        if ops.iter().any(|op| op.as_str().is_none()) {
-            return Err("key_ops holds a non-string");
-        }
-        if !ops.iter().any(|op| op.as_str() == Some("verify")) {
-            return Err("key_ops does not contain \"verify\"");
+        match ops.iter().try_fold(false, |verify, op| {
+            op.as_str().map(|op| verify || op == "verify")
+        }) {
+            Some(true) => {}
+            Some(false) => return Err("key_ops does not contain \"verify\""),
+            None => return Err("key_ops holds a non-string"),
         }
     }
-    let kid = optional_str(obj, "kid", "kid is not a string")?.map(str::to_owned);
+    let kid = optional_str(obj, "kid", "kid is not a string")?;
     let alg = match optional_str(obj, "alg", "alg is not a string")? {
         None => None,
         Some(name) => {
@@ -333,79 +327,108 @@ fn parse_jwk(obj: &Object) -> Skip<Jwk> {
         }
     };
 
-    let (kind, members, modulus_len) = match kty {
-        "EC" => {
-            let (kind, curve) = match optional_str(obj, "crv", "crv is not a string")? {
-                Some("P-256") => (KeyKind::EcP256, Curve::P256),
-                Some("P-384") => (KeyKind::EcP384, Curve::P384),
-                _ => return Err("EC crv is not P-256 or P-384"),
+    // The kind, the public JWK up to its key material, and the members.
+    let crv = || obj.get_str("crv");
+    let (kind, head, members) = match kty {
+        "EC" => match crv() {
+            Some("P-256") => (
+                KeyKind::EcP256,
+                "{\"kty\":\"EC\",\"crv\":\"P-256\"",
+                EC_MEMBERS,
+            ),
+            Some("P-384") => (
+                KeyKind::EcP384,
+                "{\"kty\":\"EC\",\"crv\":\"P-384\"",
+                EC_MEMBERS,
+            ),
+            _ => return Err("EC crv is not P-256 or P-384"),
+        },
+        "RSA" => (KeyKind::Rsa, "{\"kty\":\"RSA\"", RSA_MEMBERS),
+        "OKP" if crv() == Some("Ed25519") => (
+            KeyKind::Ed25519,
+            "{\"kty\":\"OKP\",\"crv\":\"Ed25519\"",
+            OKP_MEMBERS,
+        ),
+        "OKP" => return Err("OKP crv is not Ed25519"),
+        "oct" => return Err("symmetric (oct) keys are never used with a JWK Set"),
+        _ => return Err("kty is not EC, RSA or OKP"),
+    };
+    let mut decoded = [Vec::new(), Vec::new()];
+    for ((name, _, missing), value) in members.iter().zip(&mut decoded) {
+        *value = b64_member(obj, name, missing)?;
+    }
+    // `x`,`y` / `n`,`e` / `x` (and empty).
+    let [first, second] = &decoded;
+    let (mut first, mut second) = (first.as_slice(), second.as_slice());
+    let mut modulus_len = None;
+    match kind {
+        KeyKind::EcP256 | KeyKind::EcP384 => {
+            let curve = if kind == KeyKind::EcP256 {
+                Curve::P256
+            } else {
+                Curve::P384
             };
-            let x = b64_member(obj, "x", "EC x is missing or not base64url")?;
-            let y = b64_member(obj, "y", "EC y is missing or not base64url")?;
-            if !scalar::coordinate_in_range(curve, &x) || !scalar::coordinate_in_range(curve, &y) {
+            if !scalar::coordinate_in_range(curve, first)
+                || !scalar::coordinate_in_range(curve, second)
+            {
                 return Err("EC x or y has the wrong length or is not below the field prime");
             }
-            (
-                kind,
-                vec![("x", b64::encode(&x)), ("y", b64::encode(&y))],
-                None,
-            )
         }
-        "RSA" => {
-            let n = b64_member(obj, "n", "RSA n is missing or not base64url")?;
-            let e = b64_member(obj, "e", "RSA e is missing or not base64url")?;
-            let n = strip_leading_zeros(&n);
-            let e = strip_leading_zeros(&e);
-            let bits = bit_length(n);
+        KeyKind::Rsa => {
+            (first, second) = (strip_leading_zeros(first), strip_leading_zeros(second));
+            let bits = bit_length(first);
             if bits < MIN_RSA_BITS {
                 return Err("RSA modulus is shorter than 2048 bits");
             }
             if bits > MAX_RSA_BITS {
                 return Err("RSA modulus is longer than 8192 bits");
             }
-            if n.last().map_or(true, |b| b & 1 == 0) {
+            if first.last().map_or(true, |b| b & 1 == 0) {
                 return Err("RSA modulus is even");
             }
-            let exponent = if e.len() <= 8 {
-                e.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+            let exponent = if second.len() <= 8 {
+                second
+                    .iter()
+                    .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
             } else {
                 u64::MAX
             };
             if !(3..=MAX_RSA_EXPONENT).contains(&exponent) || exponent & 1 == 0 {
                 return Err("RSA exponent must be odd and between 3 and 2^33-1");
             }
-            (
-                KeyKind::Rsa,
-                vec![("n", b64::encode(n)), ("e", b64::encode(e))],
-                Some(n.len()),
-            )
+            modulus_len = Some(first.len());
         }
-        "OKP" => {
-            if optional_str(obj, "crv", "crv is not a string")? != Some("Ed25519") {
-                return Err("OKP crv is not Ed25519");
-            }
-            let x = b64_member(obj, "x", "OKP x is missing or not base64url")?;
-            if x.len() != 32 {
+        KeyKind::Ed25519 => {
+            if first.len() != 32 {
                 return Err("Ed25519 x is not 32 bytes");
             }
-            (KeyKind::Ed25519, vec![("x", b64::encode(&x))], None)
         }
-        "oct" => return Err("symmetric (oct) keys are never used with a JWK Set"),
-        _ => return Err("kty is not EC, RSA or OKP"),
-    };
+    }
     if let Some(alg) = alg {
         if alg.key_kind() != kind {
             return Err("alg does not fit the key type or curve");
         }
     }
     #[cfg(feature = "rust-crypto")]
-    let parsed = super::rust_crypto::ParsedKey::from_members(kind, &members)?;
-    let public_jwk = write_jwk(kind, None, alg, &members);
+    let parsed = super::rust_crypto::ParsedKey::from_parts(kind, first, second)?;
+
+    let mut public_jwk = String::with_capacity(64 + (first.len() + second.len()) * 4 / 3);
+    public_jwk.push_str(head);
+    for ((_, open, _), value) in members.iter().zip([first, second]) {
+        public_jwk.push_str(open);
+        b64::encode_into(&mut public_jwk, value);
+        public_jwk.push('"');
+    }
+    if let Some(alg) = alg {
+        public_jwk.push_str(",\"alg\":\"");
+        public_jwk.push_str(alg.as_str());
+        public_jwk.push('"');
+    }
+    public_jwk.push('}');
     Ok(Jwk {
         kind,
-        kid,
+        kid: kid.map(str::to_owned),
         alg,
-        members,
         modulus_len,
         public_jwk,
         #[cfg(feature = "rust-crypto")]

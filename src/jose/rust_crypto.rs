@@ -2,7 +2,6 @@
 //! as the fallback backend. The npm builds leave it out (feature
 //! `rust-crypto`) and verify with `node:crypto` or WebCrypto instead.
 
-use crate::prelude::*;
 use p256::ecdsa::signature::Verifier as _;
 use rsa::{BigUint, Pkcs1v15Sign, Pss, RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
@@ -10,7 +9,6 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 use super::alg::{Algorithm, KeyKind};
 use super::jwk::{Jwk, MAX_RSA_BITS};
 use super::verify::SignatureBackend;
-use crate::b64;
 
 /// A public key decoded once, when its JWK Set is loaded.
 #[derive(Clone, Debug)]
@@ -22,55 +20,40 @@ pub(crate) enum ParsedKey {
 }
 
 impl ParsedKey {
-    /// Decodes validated members; rejects points off the curve (SEC 1
-    /// §3.2.2.1), RSA keys the backend refuses and weak (small-order)
-    /// Ed25519 points (RFC 8032 §5.1.7, RFC 8725 §3.4).
-    pub(crate) fn from_members(
+    /// Decodes validated key material (`x`,`y` / `n`,`e` / `x`); rejects
+    /// points off the curve (SEC 1 §3.2.2.1), RSA keys the backend refuses
+    /// and weak (small-order) Ed25519 points (RFC 8032 §5.1.7, RFC 8725 §3.4).
+    pub(crate) fn from_parts(
         kind: KeyKind,
-        members: &[(&'static str, String)],
+        first: &[u8],
+        second: &[u8],
     ) -> Result<Self, &'static str> {
-        let member = |name: &str| {
-            members
-                .iter()
-                .find(|(n, _)| *n == name)
-                .and_then(|(_, v)| b64::decode(v))
-                .ok_or("key member is missing")
-        };
         match kind {
             KeyKind::EcP256 | KeyKind::EcP384 => {
-                let (x, y) = (member("x")?, member("y")?);
+                let (x, y) = (first, second);
                 if kind == KeyKind::EcP256 {
-                    let point = p256::EncodedPoint::from_affine_coordinates(
-                        x.as_slice().into(),
-                        y.as_slice().into(),
-                        false,
-                    );
+                    let point =
+                        p256::EncodedPoint::from_affine_coordinates(x.into(), y.into(), false);
                     p256::ecdsa::VerifyingKey::from_encoded_point(&point)
                         .map(Self::P256)
                         .map_err(|_| "EC point is not on the P-256 curve")
                 } else {
-                    let point = p384::EncodedPoint::from_affine_coordinates(
-                        x.as_slice().into(),
-                        y.as_slice().into(),
-                        false,
-                    );
+                    let point =
+                        p384::EncodedPoint::from_affine_coordinates(x.into(), y.into(), false);
                     p384::ecdsa::VerifyingKey::from_encoded_point(&point)
                         .map(Self::P384)
                         .map_err(|_| "EC point is not on the P-384 curve")
                 }
             }
             KeyKind::Rsa => {
-                let n = BigUint::from_bytes_be(&member("n")?);
-                let e = BigUint::from_bytes_be(&member("e")?);
+                let n = BigUint::from_bytes_be(first);
+                let e = BigUint::from_bytes_be(second);
                 RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS)
                     .map(Self::Rsa)
                     .map_err(|_| "RSA public key is invalid")
             }
             KeyKind::Ed25519 => {
-                let x: [u8; 32] = member("x")?
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| "Ed25519 x is not 32 bytes")?;
+                let x: [u8; 32] = first.try_into().map_err(|_| "Ed25519 x is not 32 bytes")?;
                 let key = ed25519_dalek::VerifyingKey::from_bytes(&x)
                     .map_err(|_| "Ed25519 x is not a valid point")?;
                 if key.is_weak() {

@@ -1039,6 +1039,17 @@ fn public_jwk_json_is_normalised() {
         format!(r#"{{"kty":"RSA","kid":"k\"1","n":"{n}","e":"AQAB","alg":"RS256"}}"#)
     );
     assert_eq!(key.rsa_modulus_len(), Some(256));
+    // kid goes right after kty for curve keys too.
+    let ed = jwks(&[ed_jwk(1, r#","kid":"e""#)]);
+    let ed = ed.get(0).unwrap();
+    assert_eq!(
+        ed.to_jwk_json(),
+        ed.public_jwk_json()
+            .replace(r#""OKP","#, r#""OKP","kid":"e","#)
+    );
+    assert!(ed
+        .to_jwk_json()
+        .starts_with(r#"{"kty":"OKP","kid":"e","crv":"Ed25519","x":""#));
     assert_eq!(key.kind(), KeyKind::Rsa);
     // A set round-trips through to_json.
     let again = KeySet::from_json(&rsa.to_json()).unwrap();

@@ -349,22 +349,46 @@ impl Part for i64 {
     }
 }
 
-/// The parts of a [`msg!`] joined into one string.
-pub(crate) fn join(parts: &[&dyn Part]) -> String {
+/// `template` with each NUL replaced by the next of `args` (see [`msg!`]).
+pub(crate) fn fill(template: &str, args: &[&dyn Part]) -> String {
     let mut out = String::new();
-    for part in parts {
-        part.push_to(&mut out);
+    let mut args = args.iter();
+    let (mut start, mut at) = (0, 0);
+    while let Some(&byte) = template.as_bytes().get(at) {
+        at += 1;
+        if byte == 0 {
+            out.push_str(template.get(start..at - 1).unwrap_or_default());
+            if let Some(arg) = args.next() {
+                arg.push_to(&mut out);
+            }
+            start = at;
+        }
     }
+    out.push_str(template.get(start..).unwrap_or_default());
     out
 }
 
 /// `msg!("the token is ", len, " bytes")`: a message from text and numbers.
 ///
 /// Used instead of `format!` on every path the npm verifier reaches:
-/// `core::fmt`'s machinery costs its wasm several kB.
+/// `core::fmt`'s machinery costs its wasm several kB. The literals become
+/// one template (NUL where a value goes), so a call site passes one string
+/// and the values only.
 macro_rules! msg {
-    ($($part:expr),+ $(,)?) => {
-        $crate::error::join(&[$(&$part as &dyn $crate::error::Part),+])
+    (@ [$($text:tt),*] [$($arg:expr),*]) => {
+        $crate::error::fill(
+            concat!($($text),*),
+            &[$(&$arg as &dyn $crate::error::Part),*],
+        )
+    };
+    (@ [$($text:tt),*] [$($arg:expr),*] $lit:literal $(, $($rest:tt)*)?) => {
+        $crate::error::msg!(@ [$($text,)* $lit] [$($arg),*] $($($rest)*)?)
+    };
+    (@ [$($text:tt),*] [$($arg:expr),*] $part:expr $(, $($rest:tt)*)?) => {
+        $crate::error::msg!(@ [$($text,)* "\0"] [$($arg,)* $part] $($($rest)*)?)
+    };
+    ($($part:tt)+) => {
+        $crate::error::msg!(@ [] [] $($part)+)
     };
 }
 pub(crate) use msg;

@@ -14,13 +14,21 @@ const MAX_QUOTED: usize = 64;
 /// A claim value quoted for an error message: JSON-escaped, and cut short so
 /// a hostile token cannot flood logs.
 pub(crate) fn quoted(value: &str) -> String {
+    // Where character MAX_QUOTED starts (UTF-8 continuation bytes are
+    // 0b10xxxxxx).
+    let mut chars = 0;
+    let cut = value.bytes().position(|byte| {
+        let starts = byte & 0xc0 != 0x80;
+        chars += usize::from(starts);
+        starts && chars > MAX_QUOTED
+    });
     let mut out = String::new();
-    match value.char_indices().nth(MAX_QUOTED) {
-        Some((cut, _)) => {
-            json::write_string(&mut out, value.get(..cut).unwrap_or_default());
-            out.push_str("...");
-        }
-        None => json::write_string(&mut out, value),
+    json::write_string(
+        &mut out,
+        value.get(..cut.unwrap_or(value.len())).unwrap_or_default(),
+    );
+    if cut.is_some() {
+        out.push_str("...");
     }
     out
 }
@@ -62,6 +70,16 @@ pub(crate) fn audiences(claims: &Object) -> Result<&[Value]> {
     }
 }
 
+/// `iss` (RFC 7519 §4.1.1), a string; `missing_claim` says `why` it is
+/// needed.
+pub(crate) fn issuer<'c>(claims: &'c Object, why: &str) -> Result<&'c str> {
+    match claims.get("iss") {
+        None => Err(missing("iss", why)),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(invalid("iss", "a string")),
+    }
+}
+
 /// Whole seconds between two NumericDates, for messages (saturating).
 fn seconds_between(later: f64, earlier: f64) -> i64 {
     let difference = later - earlier;
@@ -85,11 +103,7 @@ pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Resul
     let iat = numeric_date(claims, "iat")?;
 
     // RFC 7519 §4.1.1, RFC 8725 §3.8: exact issuer match.
-    let iss = match claims.get("iss") {
-        None => return Err(missing("iss", "expected one of the configured issuers")),
-        Some(Value::String(s)) => s.as_str(),
-        Some(_) => return Err(invalid("iss", "a string")),
-    };
+    let iss = issuer(claims, "expected one of the configured issuers")?;
     // RFC 7519 §4.1.3: string or array of strings; RFC 8725 §3.9.
     let aud = audiences(claims)?;
     if claims.get("aud").is_none() && matches!(options.audience(), Audience::OneOf(_)) {
@@ -113,7 +127,7 @@ pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Resul
                 "iss ",
                 quoted(iss),
                 " is not an accepted issuer; expected one of ",
-                list(options.issuers())
+                quoted_list(options.issuers())
             ),
         ));
     }
@@ -127,7 +141,7 @@ pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Resul
                 ErrorCode::AudienceMismatch,
                 msg!(
                     "aud does not contain an accepted audience; expected one of ",
-                    list(accepted)
+                    quoted_list(accepted)
                 ),
             ));
         }
@@ -182,7 +196,8 @@ pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Resul
     Ok(())
 }
 
-fn list(values: &[String]) -> String {
+/// `values` [`quoted`] and comma-separated, at most 5 of them.
+pub(crate) fn quoted_list(values: &[String]) -> String {
     let mut out = String::new();
     for (i, v) in values.iter().take(5).enumerate() {
         if i > 0 {

@@ -65,5 +65,7 @@ pub use verify::{
     Verifier, MAX_CANDIDATES, MAX_TOKEN_LENGTH,
 };
 
-pub(crate) use claims::quoted;
-pub(crate) use verify::{decode_json_object, split_compact};
+#[cfg(all(target_arch = "wasm32", feature = "verifier"))]
+pub(crate) use claims::quoted_list;
+pub(crate) use claims::{issuer, quoted};
+pub(crate) use verify::decode_payload;

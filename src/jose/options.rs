@@ -217,10 +217,23 @@ impl VerifyOptions {
 /// case-insensitive, and the `application/` prefix may be omitted when no
 /// other `/` appears.
 pub(crate) fn normalize_typ(typ: &str) -> String {
-    let lower = typ.to_ascii_lowercase();
-    match lower.strip_prefix("application/") {
-        Some(rest) if !rest.bytes().any(|b| b == b'/') => rest.to_owned(),
-        _ => lower,
+    media_subtype(typ).to_ascii_lowercase()
+}
+
+/// `typ` without an `application/` prefix (any ASCII case) when no other
+/// `/` follows; still to be compared ASCII case-insensitively.
+pub(crate) fn media_subtype(typ: &str) -> &str {
+    let bytes = typ.as_bytes();
+    match typ.get(12..) {
+        Some(rest)
+            if bytes.iter().rposition(|&b| b == b'/') == Some(11)
+                && bytes
+                    .get(..12)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"application/")) =>
+        {
+            rest
+        }
+        _ => typ,
     }
 }
 
@@ -262,5 +275,9 @@ mod tests {
         assert_eq!(normalize_typ("JWT"), "jwt");
         assert_eq!(normalize_typ("application/a/b"), "application/a/b");
         assert_eq!(normalize_typ("text/jwt"), "text/jwt");
+        assert_eq!(media_subtype("Application/AT+JWT"), "AT+JWT");
+        assert_eq!(media_subtype("application/"), "");
+        assert_eq!(media_subtype("xapplication/jwt"), "xapplication/jwt");
+        assert_eq!(media_subtype("application/a/b"), "application/a/b");
     }
 }

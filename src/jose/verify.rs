@@ -12,7 +12,7 @@
 use super::alg::{Algorithm, KeyKind};
 use super::claims;
 use super::jwk::{Jwk, KeySet};
-use super::options::{normalize_typ, VerifyOptions};
+use super::options::{media_subtype, VerifyOptions};
 use super::scalar::{self, Curve};
 use crate::b64;
 use crate::json::{self, Object, Value};
@@ -188,9 +188,9 @@ fn malformed(message: &str) -> Error {
     Error::malformed(message)
 }
 
-/// Splits a compact JWS into its three segments (RFC 7515 §7.1), enforcing
-/// [`MAX_TOKEN_LENGTH`].
-pub(crate) fn split_compact(token: &str) -> Result<(&str, &str, &str)> {
+/// Splits a compact JWS (RFC 7515 §7.1) into `[signing_input, header,
+/// payload, signature]`, enforcing [`MAX_TOKEN_LENGTH`].
+pub(crate) fn split_compact(token: &str) -> Result<[&str; 4]> {
     if token.len() > MAX_TOKEN_LENGTH {
         return Err(Error::malformed(msg!(
             "the token is ",
@@ -200,54 +200,64 @@ pub(crate) fn split_compact(token: &str) -> Result<(&str, &str, &str)> {
             " are accepted"
         )));
     }
-    // The first three dots, by byte position (not `str::split`: its char
-    // searcher and iterator adapters cost the wasm ~1 kB).
-    let mut dots = [None; 3];
+    // The dots, by byte position (not `str::split`: its char searcher and
+    // iterator adapters cost the wasm ~1 kB).
+    let mut dots = [0; 2];
     let mut found = 0;
     for (at, byte) in token.bytes().enumerate() {
         if byte == b'.' {
             if let Some(slot) = dots.get_mut(found) {
-                *slot = Some(at);
+                *slot = at;
             }
             found += 1;
         }
     }
-    match dots {
-        [Some(first), Some(second), None] => {
-            let segment = |range: core::ops::Range<usize>| token.get(range).unwrap_or_default();
-            Ok((
-                segment(0..first),
-                segment(first + 1..second),
-                segment(second + 1..token.len()),
-            ))
-        }
-        [_, _, Some(_)] => Err(malformed(
-            "expected a compact JWS with 3 dot-separated segments; JWE (5 segments) is not supported",
-        )),
-        _ => Err(malformed("expected a compact JWS with 3 dot-separated segments")),
+    if found != 2 {
+        return Err(malformed(if found > 2 {
+            "expected a compact JWS with 3 dot-separated segments; JWE (5 segments) is not supported"
+        } else {
+            "expected a compact JWS with 3 dot-separated segments"
+        }));
     }
+    let [first, second] = dots;
+    let part = |from: usize, to: usize| token.get(from..to).unwrap_or_default();
+    Ok([
+        part(0, second),
+        part(0, first),
+        part(first + 1, second),
+        part(second + 1, token.len()),
+    ])
 }
 
-/// Decodes a segment that must be base64url of a JSON object.
-pub(crate) fn decode_json_object(segment: &str, what: &str) -> Result<(String, Object)> {
-    let bytes = b64::decode(segment).ok_or_else(|| {
+/// The claims of `token`, before anything else is checked (issuer routing
+/// reads `iss` from them).
+pub(crate) fn decode_payload(token: &str) -> Result<Object> {
+    let [_, _, payload, _] = split_compact(token)?;
+    Ok(decode_json_object(payload, "payload")?.1)
+}
+
+/// Decodes a segment that must be strict base64url (RFC 7515 §2).
+fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>> {
+    b64::decode(segment).ok_or_else(|| {
         Error::malformed(msg!(
             "the ",
             what,
             " segment is not base64url without padding or whitespace (RFC 7515 §2)"
         ))
-    })?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::malformed(msg!("the ", what, " is not UTF-8")))?;
-    let value = json::parse(&text)
-        .map_err(|e| Error::malformed(msg!("the ", what, " is not valid JSON (", e, ")")))?;
-    match value {
-        Value::Object(object) => Ok((text, object)),
-        _ => Err(Error::malformed(msg!(
-            "the ",
-            what,
-            " must be a JSON object"
-        ))),
+    })
+}
+
+/// Decodes a segment that must be base64url of a JSON object.
+pub(crate) fn decode_json_object(segment: &str, what: &str) -> Result<(String, Object)> {
+    let bytes = decode_segment(segment, what)?;
+    let bad = |problem: &str| Error::malformed(msg!("the ", what, problem));
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Err(bad(" is not UTF-8"));
+    };
+    match json::parse(&text) {
+        Ok(Value::Object(object)) => Ok((text, object)),
+        Ok(_) => Err(bad(" must be a JSON object")),
+        Err(e) => Err(bad(&msg!(" is not valid JSON (", e, ")"))),
     }
 }
 
@@ -265,11 +275,8 @@ fn header_str<'a>(header: &'a Object, name: &str) -> Result<Option<&'a str>> {
 }
 
 /// Header checks (RFC 7515 §4.1, RFC 8725 §3.1, §3.10, §3.11). Returns
-/// `(alg, kid, typ)`.
-fn check_header(
-    header: &Object,
-    options: &VerifyOptions,
-) -> Result<(Algorithm, Option<String>, Option<String>)> {
+/// `alg`; `kid` and `typ` are strings when present.
+fn check_header(header: &Object, options: &VerifyOptions) -> Result<Algorithm> {
     // RFC 7515 §4.1.1 + RFC 8725 §3.1: allow-list before any key lookup.
     let alg_name =
         header_str(header, "alg")?.ok_or_else(|| malformed("the header has no \"alg\""))?;
@@ -323,18 +330,18 @@ fn check_header(
         }
     }
 
-    let kid = header_str(header, "kid")?.map(str::to_owned);
-    let typ = header_str(header, "typ")?.map(str::to_owned);
+    header_str(header, "kid")?;
+    let typ = header_str(header, "typ")?;
     // RFC 8725 §3.11 explicit typing, compared as media types (RFC 7515 §4.1.9).
     if let Some(expected) = options.typ() {
-        match typ.as_deref() {
+        match typ {
             None => {
                 return Err(Error::new(
                     ErrorCode::TypMismatch,
                     msg!("the header has no typ; expected \"", expected, "\""),
                 ))
             }
-            Some(found) if normalize_typ(found) != expected => {
+            Some(found) if !media_subtype(found).eq_ignore_ascii_case(expected) => {
                 return Err(Error::new(
                     ErrorCode::TypMismatch,
                     msg!("the header typ is not \"", expected, "\""),
@@ -343,7 +350,7 @@ fn check_header(
             Some(_) => {}
         }
     }
-    Ok((alg, kid, typ))
+    Ok(alg)
 }
 
 /// The keys that may have signed a token with `alg` and `kid`, jose's rules:
@@ -377,8 +384,8 @@ pub struct Parsed<'t> {
     signing_input: &'t str,
     signature: Vec<u8>,
     alg: Algorithm,
-    kid: Option<String>,
-    typ: Option<String>,
+    /// `kid` and `typ`, when present, are strings (checked by `parse`).
+    header: Object,
     payload_json: String,
     claims: Object,
 }
@@ -391,7 +398,7 @@ impl<'t> Parsed<'t> {
 
     /// The header `kid`, if any.
     pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
+        self.header.get_str("kid")
     }
 
     /// Phase 1b: selects the candidate keys, checks the signature's shape
@@ -409,7 +416,7 @@ impl<'t> Parsed<'t> {
                 msg!(
                     "no key in the JWK Set fits alg ",
                     alg.as_str(),
-                    if self.kid.is_some() {
+                    if self.kid().is_some() {
                         " and the token kid"
                     } else {
                         ""
@@ -460,22 +467,16 @@ impl<'t> Parsed<'t> {
 /// Errors: `malformed`, `alg_not_allowed`, `crit_unsupported`,
 /// `typ_mismatch`.
 pub fn parse<'t>(token: &'t str, options: &VerifyOptions) -> Result<Parsed<'t>> {
-    let (header_b64, payload_b64, signature_b64) = split_compact(token)?;
+    let [signing_input, header_b64, payload_b64, signature_b64] = split_compact(token)?;
     let (_, header) = decode_json_object(header_b64, "header")?;
-    let (alg, kid, typ) = check_header(&header, options)?;
+    let alg = check_header(&header, options)?;
     let (payload_json, claims) = decode_json_object(payload_b64, "payload")?;
-    let signature = b64::decode(signature_b64).ok_or_else(|| {
-        malformed("the signature segment is not base64url without padding or whitespace")
-    })?;
-    let signing_input = token
-        .get(..header_b64.len() + 1 + payload_b64.len())
-        .ok_or_else(|| malformed("the token could not be split"))?;
+    let signature = decode_segment(signature_b64, "signature")?;
     Ok(Parsed {
         signing_input,
         signature,
         alg,
-        kid,
-        typ,
+        header,
         payload_json,
         claims,
     })
@@ -509,12 +510,14 @@ pub fn finish(prepared: Prepared<'_>, verified_key: Option<usize>) -> Result<Ver
         ));
     }
     prepared.claims_result?;
+    let parsed = prepared.parsed;
+    let header = |name| parsed.header.get_str(name).map(str::to_owned);
     Ok(VerifiedToken {
-        payload_json: prepared.parsed.payload_json,
-        claims: prepared.parsed.claims,
-        alg: prepared.parsed.alg,
-        kid: prepared.parsed.kid,
-        typ: prepared.parsed.typ,
+        kid: header("kid"),
+        typ: header("typ"),
+        payload_json: parsed.payload_json,
+        claims: parsed.claims,
+        alg: parsed.alg,
         key_index,
     })
 }

@@ -42,6 +42,8 @@ mod routes;
 
 use alloc::sync::Arc;
 
+#[cfg(all(target_arch = "wasm32", feature = "verifier"))]
+pub(crate) use routes::ROUTING;
 pub use routes::{peek_issuer, IssuerRoute, IssuerRoutes};
 
 use crate::jose::{Algorithm, KeySet};

@@ -1,8 +1,7 @@
 //! Issuer routing: pick the key set (and audience) from the token's `iss`
 //! before any network call, and never fetch for an unknown issuer.
 
-use crate::jose::{decode_json_object, split_compact, Audience, VerifyOptions};
-use crate::json::Value;
+use crate::jose::{decode_payload, issuer, Audience, VerifyOptions};
 use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
@@ -14,20 +13,11 @@ use crate::{Error, ErrorCode, Result};
 /// [`crate::jose::MAX_TOKEN_LENGTH`] bytes, payload not a base64url JSON
 /// object), `missing_claim` (no `iss`), `invalid_claim` (`iss` not a string).
 pub fn peek_issuer(token: &str) -> Result<String> {
-    let (_, payload, _) = split_compact(token)?;
-    let (_, claims) = decode_json_object(payload, "payload")?;
-    match claims.get("iss") {
-        Some(Value::String(iss)) => Ok(iss.clone()),
-        Some(_) => Err(Error::new(
-            ErrorCode::InvalidClaim,
-            "the \"iss\" claim must be a string",
-        )),
-        None => Err(Error::new(
-            ErrorCode::MissingClaim,
-            "the token has no \"iss\" claim; it is needed to choose the key set",
-        )),
-    }
+    issuer(&decode_payload(token)?, ROUTING).map(str::to_owned)
 }
+
+/// Why routing needs `iss` (said by its `missing_claim`).
+pub(crate) const ROUTING: &str = "it is needed to choose the key set";
 
 /// Where an issuer's keys come from and which audience its tokens need.
 #[derive(Clone, Debug, PartialEq, Eq)]

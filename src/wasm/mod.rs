@@ -38,19 +38,6 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     core::arch::wasm32::unreachable()
 }
 
-/// `a, b, c` (not `[&str]::join`, whose generic copy loop costs ~1 kB of
-/// wasm for a couple of error messages).
-pub(crate) fn comma_list<'s>(items: impl Iterator<Item = &'s str>) -> String {
-    let mut out = String::new();
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push_str(item);
-    }
-    out
-}
-
 /// The crate version (the npm package reports the same).
 #[wasm_bindgen(js_name = crateVersion)]
 pub fn crate_version() -> String {

@@ -40,6 +40,19 @@ fn wrong_option(what: &str, key: &str, expected: &str) -> Error {
     ))
 }
 
+/// `a, b, c` (not `[&str]::join`, whose generic copy loop costs ~1 kB of
+/// wasm for a couple of error messages).
+fn comma_list(items: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(item);
+    }
+    out
+}
+
 /// `invalid_options`: `key` is not an option of `what`; lists `allowed`.
 fn unknown_option(key: &str, what: &str, allowed: &[&str]) -> Error {
     Error::options(msg!(
@@ -48,7 +61,7 @@ fn unknown_option(key: &str, what: &str, allowed: &[&str]) -> Error {
         "\" for ",
         what,
         "; the options are: ",
-        super::comma_list(allowed.iter().copied())
+        comma_list(allowed)
     ))
 }
 

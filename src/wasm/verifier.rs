@@ -10,7 +10,6 @@ use crate::prelude::*;
 
 use wasm_bindgen::prelude::*;
 
-use super::comma_list;
 use super::error::to_js_error;
 use super::js::{JsArray, JsBytes};
 use crate::jose::{self, Algorithm, KeySet, VerifyOptions};
@@ -38,8 +37,9 @@ struct Source {
 pub struct VerifierCore {
     sets: Vec<Keys>,
     sources: Vec<Source>,
-    /// issuer -> source index; empty when there is no issuer routing.
-    routes: Vec<(String, usize)>,
+    /// The issuer of each source, by source index; empty when there is no
+    /// issuer routing.
+    routes: Vec<String>,
     timeout_ms: u64,
     max_body_bytes: usize,
     verified_token_cache_size: u64,
@@ -51,11 +51,17 @@ impl VerifierCore {
         let mut routes = Vec::new();
         let mut sources = Vec::with_capacity(config.sources.len());
         let mut sets: Vec<Keys> = Vec::new();
-        for (index, source) in config.sources.into_iter().enumerate() {
+        for source in config.sources {
             if config.routed {
-                if let Some(issuer) = source.options.issuers().first() {
-                    routes.push((issuer.clone(), index));
-                }
+                // A routed source has exactly one issuer (config::read).
+                routes.push(
+                    source
+                        .options
+                        .issuers()
+                        .first()
+                        .cloned()
+                        .unwrap_or_default(),
+                );
             }
             let shared = match &source.keys {
                 KeySource::Remote(uri) => sets
@@ -137,17 +143,17 @@ impl VerifierCore {
         if self.routes.is_empty() {
             return Ok(0);
         }
-        let iss = crate::jwks::peek_issuer(token)?;
+        let claims = jose::decode_payload(token)?;
+        let iss = jose::issuer(&claims, crate::jwks::ROUTING)?;
         self.routes
             .iter()
-            .find(|(known, _)| *known == iss)
-            .map(|(_, i)| *i)
+            .position(|known| known == iss)
             .ok_or_else(|| {
                 Error::new(
                     ErrorCode::IssuerMismatch,
                     msg!(
                         "unexpected \"iss\" value; this verifier accepts tokens from ",
-                        comma_list(self.routes.iter().map(|(k, _)| k.as_str()))
+                        jose::quoted_list(&self.routes)
                     ),
                 )
             })

@@ -15,8 +15,15 @@ const MAX_QUOTED: usize = 64;
 /// a hostile token cannot flood logs.
 pub(crate) fn quoted(value: &str) -> String {
     let mut out = String::new();
-    match value.char_indices().nth(MAX_QUOTED) {
-        Some((cut, _)) => {
+    // Where char MAX_QUOTED + 1 starts, counted on bytes (`char_indices`
+    // would bring a UTF-8 decoder into the wasm only for this).
+    let mut chars = 0;
+    let cut = value.bytes().position(|b| {
+        chars += usize::from(b & 0xc0 != 0x80);
+        chars > MAX_QUOTED
+    });
+    match cut {
+        Some(cut) => {
             json::write_string(&mut out, value.get(..cut).unwrap_or_default());
             out.push_str("...");
         }

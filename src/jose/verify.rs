@@ -237,8 +237,8 @@ pub(crate) fn decode_json_object(segment: &str, what: &str) -> Result<(String, O
             " segment is not base64url without padding or whitespace (RFC 7515 §2)"
         ))
     })?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::malformed(msg!("the ", what, " is not UTF-8")))?;
+    let text =
+        json::utf8(&bytes).map_err(|_| Error::malformed(msg!("the ", what, " is not UTF-8")))?;
     let value = json::parse(&text)
         .map_err(|e| Error::malformed(msg!("the ", what, " is not valid JSON (", e, ")")))?;
     match value {

@@ -588,9 +588,26 @@ impl Parser<'_> {
             return Err("nesting too deep");
         }
         self.pos += 1; // '{' or '['
-        let close = if object { b'}' } else { b']' };
         let mut obj = Object::default();
         let mut items = Vec::new();
+        self.members(object, depth, &mut obj, &mut items)?;
+        Ok(if object {
+            Value::Object(obj)
+        } else {
+            Value::Array(items)
+        })
+    }
+
+    /// The members of an object into `obj`, or the items of an array into
+    /// `items`, and the closing bracket.
+    fn members(
+        &mut self,
+        object: bool,
+        depth: usize,
+        obj: &mut Object,
+        items: &mut Vec<Value>,
+    ) -> Step<()> {
+        let close = if object { b'}' } else { b']' };
         // Member indexes sorted by name: a new name is checked for a
         // duplicate by binary search, so a hostile document with thousands
         // of members costs O(n log n) name comparisons, not O(n²).
@@ -629,11 +646,7 @@ impl Parser<'_> {
                 }
             }
         }
-        Ok(if object {
-            Value::Object(obj)
-        } else {
-            Value::Array(items)
-        })
+        Ok(())
     }
 
     fn number(&mut self) -> Step<Value> {
@@ -682,8 +695,15 @@ impl Parser<'_> {
     fn hex4(&mut self) -> Step<u32> {
         let mut v = 0;
         for _ in 0..4 {
-            let d = self.next().and_then(|b| char::from(b).to_digit(16));
-            v = (v << 4) | d.ok_or("invalid \\u escape")?;
+            let b = self.next().unwrap_or(0);
+            let d = if b.wrapping_sub(b'0') < 10 {
+                b - b'0'
+            } else if (b | 0x20).wrapping_sub(b'a') < 6 {
+                (b | 0x20) - b'a' + 10
+            } else {
+                return Err("invalid \\u escape");
+            };
+            v = (v << 4) | u32::from(d);
         }
         Ok(v)
     }
@@ -846,10 +866,8 @@ fn number_value(text: &[u8]) -> Option<f64> {
             // The last roundings may carry a number at most f64::MAX past
             // it: read it as f64::MAX, up to the midpoint to 2^1024 (its
             // first 20 digits).
-            let at_most_max = point < 309
-                || (point == 309
-                    && cmp_decimal(&significant_digits(rest), 0, b"17976931348623158079", 0)
-                        .is_le());
+            let at_most_max =
+                point < 309 || (point == 309 && digits_at_most(rest, b"17976931348623158079"));
             if value.is_infinite() && at_most_max {
                 f64::MAX
             } else {
@@ -882,6 +900,29 @@ fn significant_digits(number: &[u8]) -> Vec<u8> {
         out.push(b'1');
     }
     out
+}
+
+/// Whether the significant digits of the unsigned JSON number `number`,
+/// read as `0.digits`, are at most `bound` (ASCII, the first non-zero).
+/// Like [`cmp_decimal`] on [`significant_digits`], without allocating.
+fn digits_at_most(number: &[u8], bound: &[u8]) -> bool {
+    let mut seen = 0; // significant digits compared so far
+    for &b in number {
+        match b {
+            b'e' | b'E' => break,
+            b'0' if seen == 0 => {} // a leading zero
+            b'0'..=b'9' => {
+                match bound.get(seen) {
+                    Some(&d) if d != b => return b < d,
+                    None if b != b'0' => return false,
+                    _ => {}
+                }
+                seen += 1;
+            }
+            _ => {} // the point
+        }
+    }
+    true
 }
 
 /// The double nearest `0.digits · 10^point` (`digits` as from
@@ -1253,6 +1294,24 @@ mod tests {
                 if n.fract() != 0.0 || n.abs() >= 9.007_199_254_740_992e15 {
                     proptest::prop_assert_eq!(text, format!("{n}"));
                 }
+            }
+        }
+
+        /// [`digits_at_most`] is [`cmp_decimal`] on [`significant_digits`].
+        #[test]
+        fn digits_at_most_compares_significant_digits(
+            int in "0|[1-9][0-9]{0,24}",
+            frac in "(\\.[0-9]{1,24})?",
+            exp in "([eE][+-]?[0-9]{1,3})?",
+            bound in "[1-9][0-9]{0,20}",
+        ) {
+            for text in [format!("{int}{frac}{exp}"), format!("{bound}{frac}{exp}")] {
+                let digits = significant_digits(text.as_bytes());
+                proptest::prop_assert_eq!(
+                    digits_at_most(text.as_bytes(), bound.as_bytes()),
+                    cmp_decimal(&digits, 0, bound.as_bytes(), 0).is_le(),
+                    "{}", text
+                );
             }
         }
 

@@ -497,14 +497,12 @@ pub fn utf8(bytes: &[u8]) -> Result<String, usize> {
 /// short).
 fn decode(bytes: &[u8], at: usize) -> Option<(char, usize)> {
     let lead = *bytes.get(at)?;
-    let (len, min, bits) = match lead {
-        0..=0x7f => return Some((char::from(lead), 1)),
-        0xc0..=0xdf => (2, 0x80, lead & 0x1f),
-        0xe0..=0xef => (3, 0x800, lead & 0x0f),
-        0xf0..=0xf7 => (4, 0x1_0000, lead & 0x07),
-        _ => return None,
-    };
-    let mut code = u32::from(bits);
+    if lead < 0x80 {
+        return Some((char::from(lead), 1));
+    }
+    // 2 to 4 for a lead byte.
+    let len = lead.leading_ones() as usize;
+    let mut code = u32::from(lead) & (0x7f >> len);
     for i in 1..len {
         let b = *bytes.get(at + i)?;
         if b & 0xc0 != 0x80 {
@@ -512,6 +510,12 @@ fn decode(bytes: &[u8], at: usize) -> Option<(char, usize)> {
         }
         code = code << 6 | u32::from(b & 0x3f);
     }
+    let min = match len {
+        2 => 0x80,
+        3 => 0x800,
+        4 => 0x1_0000,
+        _ => return None,
+    };
     let c = char::from_u32(code).filter(|_| code >= min)?;
     Some((c, len))
 }

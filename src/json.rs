@@ -61,9 +61,16 @@ impl Object {
     /// Removes the member `name` and returns its value.
     pub fn remove(&mut self, name: &str) -> Option<Value> {
         let at = self.0.iter().position(|(k, _)| k == name)?;
-        // The bound check lets the compiler drop `Vec::remove`'s panic
-        // (and the formatting machinery it would pull into the wasm).
-        (at < self.0.len()).then(|| self.0.remove(at).1)
+        // Moved to the end and popped: `Vec::remove` would bring a panic
+        // (and the formatting machinery) into the wasm.
+        let mut rest = self.0.iter_mut().skip(at);
+        if let Some(mut prev) = rest.next() {
+            for member in rest {
+                core::mem::swap(prev, member);
+                prev = member;
+            }
+        }
+        self.0.pop().map(|(_, v)| v)
     }
 
     /// Adds a member; returns false (and changes nothing) if the name exists.
@@ -86,10 +93,12 @@ impl Object {
 }
 
 fn insert_at(index: &mut Vec<u32>, at: usize, member: usize) {
-    // The bound check lets the compiler drop `Vec::insert`'s panic.
-    if at <= index.len() {
-        index.insert(at, member as u32);
+    // Shifted by hand: `Vec::insert` would bring a panic into the wasm.
+    let mut carry = member as u32;
+    for slot in index.iter_mut().skip(at) {
+        carry = core::mem::replace(slot, carry);
     }
+    index.push(carry);
 }
 
 impl Value {
@@ -396,7 +405,10 @@ fn cmp_decimal(a: &[u8], a_point: i32, b: &[u8], b_point: i32) -> core::cmp::Ord
 /// Writes `s` as a quoted, escaped JSON string.
 pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
+    // Decoded by [`decode`], not `chars`: the wasm needs one decoder only.
+    let mut at = 0;
+    while let Some((c, len)) = decode(s.as_bytes(), at) {
+        at += len;
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -440,46 +452,83 @@ impl crate::error::Part for JsonError {
 
 /// Parses one JSON document (whitespace around it allowed, nothing else).
 pub fn parse(input: &str) -> Result<Value, JsonError> {
-    let mut p = Parser {
-        text: input,
-        bytes: input.as_bytes(),
-        pos: 0,
-    };
-    p.skip_ws();
-    let value = p.value(0)?;
-    p.skip_ws();
-    if p.pos != p.bytes.len() {
-        return Err(p.err("trailing characters after the JSON value"));
-    }
-    Ok(value)
+    parse_bytes(input.as_bytes())
 }
 
 /// Parses bytes that must be UTF-8 JSON.
+///
+/// The parser reads bytes (outside strings only ASCII is valid JSON) and
+/// decodes strings itself; input that fails and is not UTF-8 fails with
+/// "invalid UTF-8" at its first invalid sequence, as if checked first.
+/// (`core::str::from_utf8` would add ~0.7 kB to the wasm.)
 pub fn parse_bytes(input: &[u8]) -> Result<Value, JsonError> {
-    match core::str::from_utf8(input) {
-        Ok(s) => parse(s),
-        Err(e) => Err(JsonError {
+    let mut p = Parser {
+        bytes: input,
+        pos: 0,
+    };
+    p.document().map_err(|reason| match utf8(input) {
+        Err(offset) => JsonError {
             reason: "invalid UTF-8",
-            offset: e.valid_up_to(),
-        }),
-    }
+            offset,
+        },
+        Ok(_) => JsonError {
+            reason,
+            offset: p.pos,
+        },
+    })
 }
 
+/// `bytes` as a string, or the offset of their first invalid UTF-8
+/// sequence (what `core::str::from_utf8` accepts, and its `valid_up_to`).
+pub fn utf8(bytes: &[u8]) -> Result<String, usize> {
+    let mut out = String::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let (c, len) = decode(bytes, at).ok_or(at)?;
+        out.push(c);
+        at += len;
+    }
+    Ok(out)
+}
+
+/// The character whose UTF-8 encoding starts at `bytes[at]`, and its
+/// length; `None` past the end and for anything but the shortest encoding
+/// of a scalar value (overlong forms, surrogates, above U+10FFFF, cut
+/// short).
+fn decode(bytes: &[u8], at: usize) -> Option<(char, usize)> {
+    let lead = *bytes.get(at)?;
+    if lead < 0x80 {
+        return Some((char::from(lead), 1));
+    }
+    // 2 to 4 for a lead byte.
+    let len = lead.leading_ones() as usize;
+    let mut code = u32::from(lead) & (0x7f >> len);
+    for i in 1..len {
+        let b = *bytes.get(at + i)?;
+        if b & 0xc0 != 0x80 {
+            return None;
+        }
+        code = code << 6 | u32::from(b & 0x3f);
+    }
+    let min = match len {
+        2 => 0x80,
+        3 => 0x800,
+        4 => 0x1_0000,
+        _ => return None,
+    };
+    let c = char::from_u32(code).filter(|_| code >= min)?;
+    Some((c, len))
+}
+
+/// A parse error's reason; its offset is the parser's position.
+type Step<T> = Result<T, &'static str>;
+
 struct Parser<'a> {
-    /// The input; `bytes` is the same, as bytes.
-    text: &'a str,
     bytes: &'a [u8],
     pos: usize,
 }
 
 impl Parser<'_> {
-    fn err(&self, reason: &'static str) -> JsonError {
-        JsonError {
-            reason,
-            offset: self.pos,
-        }
-    }
-
     #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
@@ -498,99 +547,113 @@ impl Parser<'_> {
         }
     }
 
-    fn expect_lit(&mut self, lit: &[u8], v: Value) -> Result<Value, JsonError> {
-        let end = self.pos + lit.len();
-        if self.bytes.get(self.pos..end) == Some(lit) {
-            self.pos = end;
-            Ok(v)
-        } else {
-            Err(self.err("invalid literal"))
+    fn document(&mut self) -> Step<Value> {
+        let value = self.value(0)?;
+        if self.pos != self.bytes.len() {
+            return Err("trailing characters after the JSON value");
         }
+        Ok(value)
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value, JsonError> {
-        match self.peek() {
-            None => Err(self.err("unexpected end of input")),
-            Some(b'{') => self.object(depth + 1),
-            Some(b'[') => self.array(depth + 1),
-            Some(b'"') => self.string().map(Value::String),
-            Some(b't') => self.expect_lit(b"true", Value::Bool(true)),
-            Some(b'f') => self.expect_lit(b"false", Value::Bool(false)),
-            Some(b'n') => self.expect_lit(b"null", Value::Null),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            Some(_) => Err(self.err("unexpected character")),
-        }
+    /// A value and the whitespace around it, inside `depth` arrays and
+    /// objects.
+    fn value(&mut self, depth: usize) -> Step<Value> {
+        self.skip_ws();
+        let value = match self.peek() {
+            None => return Err("unexpected end of input"),
+            Some(open @ (b'{' | b'[')) => self.container(open == b'{', depth + 1)?,
+            Some(b'"') => Value::String(self.string()?),
+            Some(b @ (b't' | b'f' | b'n')) => {
+                let (word, value): (&[u8], _) = match b {
+                    b't' => (b"true", Value::Bool(true)),
+                    b'f' => (b"false", Value::Bool(false)),
+                    _ => (b"null", Value::Null),
+                };
+                if !self
+                    .bytes
+                    .get(self.pos..)
+                    .is_some_and(|r| r.starts_with(word))
+                {
+                    return Err("invalid literal");
+                }
+                self.pos += word.len();
+                value
+            }
+            Some(b'-' | b'0'..=b'9') => self.number()?,
+            Some(_) => return Err("unexpected character"),
+        };
+        self.skip_ws();
+        Ok(value)
     }
 
-    fn object(&mut self, depth: usize) -> Result<Value, JsonError> {
+    /// An object or an array (the `depth`th nested one).
+    fn container(&mut self, object: bool, depth: usize) -> Step<Value> {
         if depth > MAX_DEPTH {
-            return Err(self.err("nesting too deep"));
+            return Err("nesting too deep");
         }
-        self.pos += 1; // '{'
+        self.pos += 1; // '{' or '['
         let mut obj = Object::default();
+        let mut items = Vec::new();
+        self.members(object, depth, &mut obj, &mut items)?;
+        Ok(if object {
+            Value::Object(obj)
+        } else {
+            Value::Array(items)
+        })
+    }
+
+    /// The members of an object into `obj`, or the items of an array into
+    /// `items`, and the closing bracket.
+    fn members(
+        &mut self,
+        object: bool,
+        depth: usize,
+        obj: &mut Object,
+        items: &mut Vec<Value>,
+    ) -> Step<()> {
+        let close = if object { b'}' } else { b']' };
         // Member indexes sorted by name: a new name is checked for a
         // duplicate by binary search, so a hostile document with thousands
         // of members costs O(n log n) name comparisons, not O(n²).
         let mut index = Vec::new();
         self.skip_ws();
-        if self.peek() == Some(b'}') {
+        if self.peek() == Some(close) {
             self.pos += 1;
-            return Ok(Value::Object(obj));
+        } else {
+            loop {
+                if object {
+                    self.skip_ws();
+                    if self.peek() != Some(b'"') {
+                        return Err("expected a member name");
+                    }
+                    let name_at = self.pos;
+                    let name = self.string()?;
+                    let Err(slot) = obj.search(&index, &name) else {
+                        self.pos = name_at;
+                        return Err("duplicate member name");
+                    };
+                    self.skip_ws();
+                    if self.next() != Some(b':') {
+                        return Err("expected ':'");
+                    }
+                    let v = self.value(depth)?;
+                    insert_at(&mut index, slot, obj.0.len());
+                    obj.0.push((name, v));
+                } else {
+                    items.push(self.value(depth)?);
+                }
+                match self.next() {
+                    Some(b',') => {}
+                    Some(b) if b == close => break,
+                    _ if object => return Err("expected ',' or '}'"),
+                    _ => return Err("expected ',' or ']'"),
+                }
+            }
         }
-        loop {
-            self.skip_ws();
-            if self.peek() != Some(b'"') {
-                return Err(self.err("expected a member name"));
-            }
-            let name_at = self.pos;
-            let name = self.string()?;
-            let Err(slot) = obj.search(&index, &name) else {
-                return Err(JsonError {
-                    reason: "duplicate member name",
-                    offset: name_at,
-                });
-            };
-            self.skip_ws();
-            if self.next() != Some(b':') {
-                return Err(self.err("expected ':'"));
-            }
-            self.skip_ws();
-            let v = self.value(depth)?;
-            insert_at(&mut index, slot, obj.0.len());
-            obj.0.push((name, v));
-            self.skip_ws();
-            match self.next() {
-                Some(b',') => continue,
-                Some(b'}') => return Ok(Value::Object(obj)),
-                _ => return Err(self.err("expected ',' or '}'")),
-            }
-        }
+        Ok(())
     }
 
-    fn array(&mut self, depth: usize) -> Result<Value, JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(self.err("nesting too deep"));
-        }
-        self.pos += 1; // '['
-        let mut items = Vec::new();
-        self.skip_ws();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            return Ok(Value::Array(items));
-        }
-        loop {
-            self.skip_ws();
-            items.push(self.value(depth)?);
-            self.skip_ws();
-            match self.next() {
-                Some(b',') => continue,
-                Some(b']') => return Ok(Value::Array(items)),
-                _ => return Err(self.err("expected ',' or ']'")),
-            }
-        }
-    }
-
-    fn number(&mut self) -> Result<Value, JsonError> {
+    fn number(&mut self) -> Step<Value> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -598,12 +661,12 @@ impl Parser<'_> {
         match self.next() {
             Some(b'0') => {}
             Some(b'1'..=b'9') => self.digits(),
-            _ => return Err(self.err("invalid number")),
+            _ => return Err("invalid number"),
         }
         if self.peek() == Some(b'.') {
             self.pos += 1;
             if !matches!(self.peek(), Some(b'0'..=b'9')) {
-                return Err(self.err("invalid number"));
+                return Err("invalid number");
             }
             self.digits();
         }
@@ -613,17 +676,17 @@ impl Parser<'_> {
                 self.pos += 1;
             }
             if !matches!(self.peek(), Some(b'0'..=b'9')) {
-                return Err(self.err("invalid number"));
+                return Err("invalid number");
             }
             self.digits();
         }
         let text = self.bytes.get(start..self.pos).unwrap_or_default();
         match number_value(text) {
             Some(n) if n.is_finite() => Ok(Value::Number(n)),
-            _ => Err(JsonError {
-                reason: "number out of range",
-                offset: start,
-            }),
+            _ => {
+                self.pos = start;
+                Err("number out of range")
+            }
         }
     }
 
@@ -633,78 +696,61 @@ impl Parser<'_> {
         }
     }
 
-    fn hex4(&mut self) -> Result<u32, JsonError> {
-        let mut v = 0u32;
+    fn hex4(&mut self) -> Step<u32> {
+        let mut v = 0;
         for _ in 0..4 {
-            let d = match self.next() {
-                Some(b @ b'0'..=b'9') => b - b'0',
-                Some(b @ b'a'..=b'f') => b - b'a' + 10,
-                Some(b @ b'A'..=b'F') => b - b'A' + 10,
-                _ => return Err(self.err("invalid \\u escape")),
+            let b = self.next().unwrap_or(0);
+            let d = if b.wrapping_sub(b'0') < 10 {
+                b - b'0'
+            } else if (b | 0x20).wrapping_sub(b'a') < 6 {
+                (b | 0x20) - b'a' + 10
+            } else {
+                return Err("invalid \\u escape");
             };
             v = (v << 4) | u32::from(d);
         }
         Ok(v)
     }
 
-    fn string(&mut self) -> Result<String, JsonError> {
+    fn string(&mut self) -> Step<String> {
         self.pos += 1; // '"'
         let mut out = String::new();
         loop {
-            // Copy the run of plain characters in one go.
-            let run_start = self.pos;
-            while let Some(b) = self.peek() {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                self.pos += 1;
-            }
-            if self.pos > run_start {
-                // The input is a str and the run ends at an ASCII byte, so
-                // this is a char boundary: no UTF-8 check needed.
-                let run = self
-                    .text
-                    .get(run_start..self.pos)
-                    .ok_or_else(|| self.err("invalid UTF-8"))?;
-                out.push_str(run);
-            }
-            match self.next() {
-                Some(b'"') => return Ok(out),
-                Some(b'\\') => {
-                    let c = match self.next() {
-                        Some(b'"') => '"',
-                        Some(b'\\') => '\\',
-                        Some(b'/') => '/',
-                        Some(b'b') => '\u{8}',
-                        Some(b'f') => '\u{c}',
-                        Some(b'n') => '\n',
-                        Some(b'r') => '\r',
-                        Some(b't') => '\t',
-                        Some(b'u') => {
-                            let hi = self.hex4()?;
-                            let code = if (0xD800..0xDC00).contains(&hi) {
-                                if self.next() != Some(b'\\') || self.next() != Some(b'u') {
-                                    return Err(self.err("lone surrogate"));
-                                }
-                                let lo = self.hex4()?;
-                                if !(0xDC00..0xE000).contains(&lo) {
-                                    return Err(self.err("lone surrogate"));
-                                }
-                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-                            } else if (0xDC00..0xE000).contains(&hi) {
-                                return Err(self.err("lone surrogate"));
-                            } else {
-                                hi
-                            };
-                            char::from_u32(code).ok_or_else(|| self.err("invalid \\u escape"))?
+            // On invalid UTF-8, `parse_bytes` reports that instead.
+            let (c, len) = decode(self.bytes, self.pos).ok_or("unterminated string")?;
+            self.pos += len;
+            let c = match c {
+                '"' => return Ok(out),
+                '\\' => match self.next() {
+                    Some(b'"') => '"',
+                    Some(b'\\') => '\\',
+                    Some(b'/') => '/',
+                    Some(b'b') => '\u{8}',
+                    Some(b'f') => '\u{c}',
+                    Some(b'n') => '\n',
+                    Some(b'r') => '\r',
+                    Some(b't') => '\t',
+                    Some(b'u') => {
+                        let mut code = self.hex4()?;
+                        if (0xD800..0xDC00).contains(&code) {
+                            if self.next() != Some(b'\\') || self.next() != Some(b'u') {
+                                return Err("lone surrogate");
+                            }
+                            let low = self.hex4()?;
+                            if !(0xDC00..0xE000).contains(&low) {
+                                return Err("lone surrogate");
+                            }
+                            code = 0x1_0000 + ((code - 0xD800) << 10) + (low - 0xDC00);
                         }
-                        _ => return Err(self.err("invalid escape")),
-                    };
-                    out.push(c);
-                }
-                None => return Err(self.err("unterminated string")),
-                Some(_) => return Err(self.err("control character in string")),
-            }
+                        // Only a lone low surrogate is not a char here.
+                        char::from_u32(code).ok_or("lone surrogate")?
+                    }
+                    _ => return Err("invalid escape"),
+                },
+                c if c < ' ' => return Err("control character in string"),
+                c => c,
+            };
+            out.push(c);
         }
     }
 }
@@ -824,10 +870,8 @@ fn number_value(text: &[u8]) -> Option<f64> {
             // The last roundings may carry a number at most f64::MAX past
             // it: read it as f64::MAX, up to the midpoint to 2^1024 (its
             // first 20 digits).
-            let at_most_max = point < 309
-                || (point == 309
-                    && cmp_decimal(&significant_digits(rest), 0, b"17976931348623158079", 0)
-                        .is_le());
+            let at_most_max =
+                point < 309 || (point == 309 && digits_at_most(rest, b"17976931348623158079"));
             if value.is_infinite() && at_most_max {
                 f64::MAX
             } else {
@@ -860,6 +904,29 @@ fn significant_digits(number: &[u8]) -> Vec<u8> {
         out.push(b'1');
     }
     out
+}
+
+/// Whether the significant digits of the unsigned JSON number `number`,
+/// read as `0.digits`, are at most `bound` (ASCII, the first non-zero).
+/// Like [`cmp_decimal`] on [`significant_digits`], without allocating.
+fn digits_at_most(number: &[u8], bound: &[u8]) -> bool {
+    let mut seen = 0; // significant digits compared so far
+    for &b in number {
+        match b {
+            b'e' | b'E' => break,
+            b'0' if seen == 0 => {} // a leading zero
+            b'0'..=b'9' => {
+                match bound.get(seen) {
+                    Some(&d) if d != b => return b < d,
+                    None if b != b'0' => return false,
+                    _ => {}
+                }
+                seen += 1;
+            }
+            _ => {} // the point
+        }
+    }
+    true
 }
 
 /// The double nearest `0.digits · 10^point` (`digits` as from
@@ -973,6 +1040,32 @@ mod tests {
             let err = parse(&object(&with)).unwrap_err();
             assert_eq!(err.reason, "duplicate member name", "{repeat}");
         }
+    }
+
+    #[test]
+    fn rejects_what_utf_8_rejects() {
+        for (bad, offset) in [
+            (&b"\"\xff\""[..], 1),
+            (b"\"a\xc0\x80\"", 2),        // overlong
+            (b"\"\xe0\x9f\xbf\"", 1),     // overlong
+            (b"\"\xf0\x8f\xbf\xbf\"", 1), // overlong
+            (b"\"\xed\xa0\x80\"", 1),     // a surrogate
+            (b"\"\xf4\x90\x80\x80\"", 1), // above U+10FFFF
+            (b"\"\xe2\x82\"", 1),         // cut short
+            (b"\"\xe2\x82", 1),
+            (b"[1, 2 \xff", 6), // outside a string
+            (b"{} \x80", 3),
+        ] {
+            let err = parse_bytes(bad).unwrap_err();
+            assert_eq!(
+                (err.reason, err.offset),
+                ("invalid UTF-8", offset),
+                "{bad:?}"
+            );
+        }
+        let ok = "\"\u{7f}\u{80}\u{7ff}\u{800}\u{d7ff}\u{e000}\u{ffff}\u{10000}\u{10ffff}\"";
+        assert_eq!(parse_bytes(ok.as_bytes()), parse(ok));
+        assert_eq!(parse(ok).unwrap().as_str(), ok.get(1..ok.len() - 1));
     }
 
     #[test]
@@ -1208,9 +1301,61 @@ mod tests {
             }
         }
 
+        /// [`digits_at_most`] is [`cmp_decimal`] on [`significant_digits`].
+        #[test]
+        fn digits_at_most_compares_significant_digits(
+            int in "0|[1-9][0-9]{0,24}",
+            frac in "(\\.[0-9]{1,24})?",
+            exp in "([eE][+-]?[0-9]{1,3})?",
+            bound in "[1-9][0-9]{0,20}",
+        ) {
+            for text in [format!("{int}{frac}{exp}"), format!("{bound}{frac}{exp}")] {
+                let digits = significant_digits(text.as_bytes());
+                proptest::prop_assert_eq!(
+                    digits_at_most(text.as_bytes(), bound.as_bytes()),
+                    cmp_decimal(&digits, 0, bound.as_bytes(), 0).is_le(),
+                    "{}", text
+                );
+            }
+        }
+
         #[test]
         fn never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
             let _ = parse_bytes(&bytes);
+        }
+
+        /// [`utf8`] and [`parse_bytes`] accept and reject as if
+        /// `core::str::from_utf8` checked first: random bytes, and valid
+        /// text with one byte changed, cut or inserted.
+        #[test]
+        fn utf8_agrees_with_core(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+            text in "[\\u{0}-\\u{10ffff}]{0,16}",
+            at in proptest::num::usize::ANY,
+            byte in proptest::prop_oneof![0x80u8..0xc0, 0xc0u8..0xff, proptest::num::u8::ANY],
+            edit in 0u8..3,
+        ) {
+            let mut mutated = format!("\"{text}\"").into_bytes();
+            let i = at % mutated.len();
+            match edit {
+                0 => mutated[i] = byte,
+                1 => mutated.truncate(i),
+                _ => mutated.insert(i, byte),
+            }
+            for input in [bytes, mutated] {
+                let core = core::str::from_utf8(&input);
+                proptest::prop_assert_eq!(
+                    utf8(&input),
+                    core.map(str::to_owned).map_err(|e| e.valid_up_to())
+                );
+                match core {
+                    Ok(s) => proptest::prop_assert_eq!(parse_bytes(&input), parse(s)),
+                    Err(e) => proptest::prop_assert_eq!(
+                        parse_bytes(&input).unwrap_err(),
+                        JsonError { reason: "invalid UTF-8", offset: e.valid_up_to() }
+                    ),
+                }
+            }
         }
     }
 }

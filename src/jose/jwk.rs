@@ -155,9 +155,9 @@ impl KeySet {
 
     /// Like [`Self::from_json`], from UTF-8 bytes (an HTTP body).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let text = core::str::from_utf8(bytes)
+        let text = json::utf8(bytes)
             .map_err(|_| invalid("the JWK Set is not UTF-8 text; expected a JSON document"))?;
-        Self::from_json(text)
+        Self::from_json(&text)
     }
 
     /// Validates an already-parsed JWK Set document.

@@ -251,7 +251,7 @@ fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>> {
 pub(crate) fn decode_json_object(segment: &str, what: &str) -> Result<(String, Object)> {
     let bytes = decode_segment(segment, what)?;
     let bad = |problem: &str| Error::malformed(msg!("the ", what, problem));
-    let Ok(text) = String::from_utf8(bytes) else {
+    let Ok(text) = json::utf8(&bytes) else {
         return Err(bad(" is not UTF-8"));
     };
     match json::parse(&text) {

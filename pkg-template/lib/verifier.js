@@ -109,9 +109,11 @@ function optionsJson(options) {
   }
   const settings = { routed: issuers != null };
   for (const key of ['algorithms', 'clockToleranceSec', 'typ', 'requiredClaims', 'rejectKeyHints', 'cacheMaxAgeSec',
-    'cooldownSec', 'staleIfErrorSec', 'timeoutMs', 'maxBodyBytes', 'cache', 'verifiedTokenCacheSize']) {
+    'cooldownSec', 'staleIfErrorSec', 'timeoutMs', 'maxBodyBytes', 'verifiedTokenCacheSize']) {
     if (options[key] != null) settings[key] = checked(who, key, options[key]);
   }
+  // Snapshots are loaded once the verifier exists (see #load).
+  if (options.cache != null) checked(who, 'cache', options.cache);
   // Top level: null means "not set", except audience: null (any audience, on purpose).
   const audience = options.audience === undefined ? undefined : audienceOf(who, options.audience);
   if (!settings.routed) {
@@ -128,10 +130,15 @@ function optionsJson(options) {
       return source(own, [iss], entry, audience, ` for issuer ${JSON.stringify(iss)}`);
     });
   }
+  return plainJson(settings);
+}
+
+/** `value` as JSON text; `invalid_options` when it is not plain data. */
+function plainJson(value) {
   try {
-    return JSON.stringify(settings);
+    return JSON.stringify(value) ?? 'null';
   } catch (cause) {
-    throw ssoError('invalid_options', `${who} options must be plain data (JSON-serialisable)`, { cause });
+    throw ssoError('invalid_options', 'JwksVerifier options must be plain data (JSON-serialisable)', { cause });
   }
 }
 
@@ -171,11 +178,14 @@ export class JwksVerifier {
     const fixed = options.now;
     this.#rt = rt;
     this.#now = fixed !== undefined ? () => fixed : () => rt.now() / 1000;
-    this.#core = new VerifierCore(text, this.#now());
+    this.#core = new VerifierCore(text);
     [this.#maxTokenLength, this.#timeoutMs, this.#maxBodyBytes, this.#rememberAtMost, this.#algNames, ...this.#remote] = this.#core.layout();
     if (this.#rememberAtMost > 0) this.#remembered = new Map();
     const n = this.#remote.length;
     this.#keyCache = Array.from({ length: n }, () => ({ generation: -1, keys: new Map() }));
+    // A snapshot that is expired or invalid is ignored: the set is fetched
+    // as if there were none (importCache() says why).
+    if (options.cache != null) this.#load(options.cache, false);
   }
 
   /** A verifier over a local JWK Set (object or JSON text). */
@@ -284,13 +294,30 @@ export class JwksVerifier {
    * sets were loaded.
    */
   importCache(snapshot) {
-    const map = typeof snapshot === 'string' ? JSON.parse(snapshot) : snapshot;
+    return this.#load(snapshot, true);
+  }
+
+  /** Loads snapshots (object or JSON text); `strict`: throw on the first one refused. */
+  #load(snapshot, strict) {
+    let map = snapshot;
+    if (typeof map === 'string') {
+      try {
+        map = JSON.parse(map);
+      } catch (cause) {
+        throw ssoError('jwks_invalid', `the cache snapshot is not JSON: ${describe(cause)}`, { cause });
+      }
+    }
     if (map === null || typeof map !== 'object') {
       throw ssoError('jwks_invalid', 'the cache snapshot must be the object exportCache() returned');
     }
     let loaded = 0;
     for (const [uri, entry] of Object.entries(map)) {
-      if (this.#core.importSource(uri, JSON.stringify(entry), this.#now())) loaded++;
+      const text = plainJson(entry);
+      try {
+        if (this.#core.importSource(uri, text, this.#now())) loaded++;
+      } catch (e) {
+        if (strict) throw e;
+      }
     }
     return loaded;
   }

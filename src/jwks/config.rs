@@ -11,12 +11,14 @@
 //!              "jwksUri":"https://console.example/jwks"}],
 //!  "algorithms":["ES256"],"clockToleranceSec":30,"typ":"at+jwt","requiredClaims":["sub"],
 //!  "rejectKeyHints":false,"cacheMaxAgeSec":600,"cooldownSec":30,"staleIfErrorSec":3600,
-//!  "timeoutMs":5000,"maxBodyBytes":65536,"cache":{...},"verifiedTokenCacheSize":0}
+//!  "timeoutMs":5000,"maxBodyBytes":65536,"verifiedTokenCacheSize":0}
 //! ```
 //!
 //! (`audience: null` accepts any audience; a source has `jwks`, an object or
 //! JSON text, or `jwksUri`; every member but `sources` may be left out.)
-//! This module checks what the values mean, with the rules of the Rust API
+//! (The `cache` option is not part of it: the JS layer loads those snapshots
+//! through `importSource` once the verifier exists.) This module checks
+//! what the values mean, with the rules of the Rust API
 //! ([`VerifyOptions`], [`CacheConfig::validate`]); a document of another
 //! shape is `invalid_options`.
 
@@ -56,27 +58,15 @@ pub struct VerifierConfig {
     pub routed: bool,
     /// Remote JWK Set policy (defaults unless given).
     pub cache: CacheConfig,
-    /// The `cache` option (snapshots from `exportCache()`), if any.
-    pub snapshots: Option<Value>,
     /// `verifiedTokenCacheSize`: how many verified tokens the JS layer may
     /// remember (0, the default: none).
     pub verified_token_cache_size: u64,
 }
 
-/// Reads the settings (`invalid_options`; `jwks_invalid` for a bad `jwks`
-/// or `cache`).
+/// Reads the settings (`invalid_options`; `jwks_invalid` for a bad `jwks`).
 pub fn read(settings_json: &str) -> Result<VerifierConfig> {
-    let mut root = json::parse(settings_json).map_err(|_| not_canonical())?;
-    let Value::Object(settings) = &mut root else {
-        return Err(not_canonical());
-    };
-    let snapshots = match settings.remove("cache") {
-        Some(Value::String(text)) => Some(parse_document("cache", &text)?),
-        Some(object @ Value::Object(_)) => Some(object),
-        Some(_) => return Err(not_canonical()),
-        None => None,
-    };
-    let settings = &*settings;
+    let root = json::parse(settings_json).map_err(|_| not_canonical())?;
+    let settings = root.as_object().ok_or_else(not_canonical)?;
     let mut cache = CacheConfig::default();
     for (field, name) in [
         (&mut cache.max_age_sec, "cacheMaxAgeSec"),
@@ -113,7 +103,6 @@ pub fn read(settings_json: &str) -> Result<VerifierConfig> {
         routed: matches!(settings.get("routed"), Some(Value::Bool(true))),
         sources,
         cache,
-        snapshots,
         verified_token_cache_size,
     })
 }
@@ -240,7 +229,6 @@ mod tests {
                 max_body_bytes: 1000
             }
         );
-        assert!(config.snapshots.is_none());
         assert_eq!(config.verified_token_cache_size, 500);
     }
 
@@ -259,22 +247,13 @@ mod tests {
         assert_eq!(source.options.algorithms(), Algorithm::ALL);
         assert_eq!(source.options.typ(), None);
         assert!(!source.options.reject_key_hints());
-        // jwks as JSON text, cache snapshots as JSON text or an object.
+        // jwks as JSON text.
         let config = read(&format!(
-            r#"{{"sources":[{{"issuer":["i"],"audience":["a"],"jwks":{}}}],"cache":"{{}}"}}"#,
+            r#"{{"sources":[{{"issuer":["i"],"audience":["a"],"jwks":{}}}]}}"#,
             json_string(JWKS)
         ))
         .unwrap();
         assert!(matches!(config.sources[0].keys, KeySource::Local(_)));
-        assert_eq!(config.snapshots, Some(Value::Object(Object::default())));
-        let config = read_with(r#""cache":{"https://j":{}}"#).unwrap();
-        assert!(config
-            .snapshots
-            .unwrap()
-            .as_object()
-            .unwrap()
-            .get("https://j")
-            .is_some());
     }
 
     #[test]
@@ -390,7 +369,6 @@ mod tests {
             r#""cooldownSec":1.5"#,
             r#""maxBodyBytes":-1"#,
             r#""typ":true"#,
-            r#""cache":7"#,
             r#""algorithms":[1]"#,
         ] {
             let e = read_with(member).unwrap_err();
@@ -399,7 +377,7 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_jwks_or_cache_is_jwks_invalid() {
+    fn a_bad_jwks_is_jwks_invalid() {
         for jwks in [
             r#""{not json""#,
             r#"{"keys":[]}"#,
@@ -411,12 +389,5 @@ mod tests {
             .unwrap_err();
             assert_eq!(e.code(), ErrorCode::JwksInvalid, "{jwks}: {}", e.message());
         }
-        let e = read_with(r#""cache":"{""#).unwrap_err();
-        assert_eq!(e.code(), ErrorCode::JwksInvalid);
-        assert!(
-            e.message().starts_with("cache is not valid JSON"),
-            "{}",
-            e.message()
-        );
     }
 }

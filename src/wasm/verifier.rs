@@ -46,8 +46,8 @@ pub struct VerifierCore {
 }
 
 impl VerifierCore {
-    fn build(options_json: &str, now: u64) -> Result<Self> {
-        let config = config::read(options_json)?;
+    fn build(settings_json: &str) -> Result<Self> {
+        let config = config::read(settings_json)?;
         let mut routes = Vec::new();
         let mut sources = Vec::with_capacity(config.sources.len());
         let mut sets: Vec<Keys> = Vec::new();
@@ -87,22 +87,14 @@ impl VerifierCore {
                 options: source.options,
             });
         }
-        let mut core = Self {
+        Ok(Self {
             sets,
             sources,
             routes,
             timeout_ms: config.cache.timeout_ms,
             max_body_bytes: config.cache.max_body_bytes,
             verified_token_cache_size: config.verified_token_cache_size,
-        };
-        if let Some(Value::Object(snapshots)) = &config.snapshots {
-            // A snapshot that is expired or invalid is ignored: the set is
-            // fetched as if there were none (importCache() says why).
-            for (uri, snapshot) in snapshots.iter() {
-                let _ = core.import_source(uri, snapshot, now);
-            }
-        }
-        Ok(core)
+        })
     }
 
     fn source(&self, index: usize) -> Result<&Source> {
@@ -120,21 +112,6 @@ impl VerifierCore {
             Some(Keys::Remote { cache, .. }) => Ok(cache),
             _ => Err(Error::options("this key source is not remote")),
         }
-    }
-
-    /// Loads the snapshot of the set fetched from `uri`.
-    fn import_source(&mut self, uri: &str, snapshot: &Value, now: u64) -> Result<bool> {
-        for set in &mut self.sets {
-            if let Keys::Remote { uri: u, cache } = set {
-                if u == uri {
-                    return cache.import_value(snapshot, now);
-                }
-            }
-        }
-        Err(Error::new(
-            ErrorCode::JwksInvalid,
-            "the cache snapshot names a jwksUri this verifier does not use",
-        ))
     }
 
     /// The key source for `token`: chosen from its (unverified) `iss` when
@@ -189,8 +166,8 @@ impl VerifierCore {
     /// options once it checked their names and types (see
     /// [`config::read`]; `invalid_options`, `jwks_invalid`).
     #[wasm_bindgen(constructor)]
-    pub fn new(options_json: &str, now: f64) -> core::result::Result<VerifierCore, JsValue> {
-        Ok(Self::build(options_json, now_sec(now))?)
+    pub fn new(settings_json: &str) -> core::result::Result<VerifierCore, JsValue> {
+        Ok(Self::build(settings_json)?)
     }
 
     /// What the JS layer needs to know once: `[maxTokenLength, timeoutMs,
@@ -430,21 +407,29 @@ impl VerifierCore {
     }
 
     /// Loads a snapshot made by `exportSource` for the source fetched from
-    /// `uri`; throws `jwks_invalid` when it is invalid or expired. Returns
-    /// false when a newer set is already cached.
+    /// `uri` (the JS `importCache()` and `cache` option); throws
+    /// `jwks_invalid` when it is invalid, expired or names a `jwksUri` this
+    /// verifier does not use. Returns false when a newer set is already
+    /// cached.
     #[wasm_bindgen(js_name = importSource)]
-    pub fn import_source_js(
+    pub fn import_source(
         &mut self,
         uri: &str,
         snapshot: &str,
         now: f64,
     ) -> core::result::Result<bool, JsValue> {
-        let snapshot = crate::json::parse(snapshot).map_err(|e| {
-            Error::new(
-                ErrorCode::JwksInvalid,
-                msg!("the cache snapshot is not JSON: ", e),
-            )
-        })?;
-        Ok(self.import_source(uri, &snapshot, now_sec(now))?)
+        let now = now_sec(now);
+        for set in &mut self.sets {
+            if let Keys::Remote { uri: u, cache } = set {
+                if u == uri {
+                    return Ok(cache.import(snapshot, now)?);
+                }
+            }
+        }
+        Err(Error::new(
+            ErrorCode::JwksInvalid,
+            "the cache snapshot names a jwksUri this verifier does not use",
+        )
+        .into())
     }
 }

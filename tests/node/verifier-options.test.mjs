@@ -140,3 +140,14 @@ test('options that cannot be written as data are refused, not half-read', () => 
   assert.throws(() => JwksVerifier.fromJwks(vectors.jwks, { ...base, cache: { big: 1n } }),
     { code: 'invalid_options', message: /options must be plain data/ });
 });
+
+test('importCache refuses what is not a snapshot with jwks_invalid; the cache option ignores it', () => {
+  const remote = { issuer: ISS, audience: AUD, jwksUri: 'http://127.0.0.1:9/jwks' };
+  const v = new JwksVerifier(remote);
+  assert.throws(() => v.importCache('{'), { code: 'jwks_invalid', message: /the cache snapshot is not JSON/ });
+  assert.throws(() => v.importCache(7), { code: 'jwks_invalid', message: /must be the object exportCache\(\) returned/ });
+  assert.throws(() => v.importCache({ 'http://127.0.0.1:9/jwks': { jwks: { keys: [] } } }), { code: 'jwks_invalid' });
+  assert.throws(() => v.importCache({ 'https://elsewhere/jwks': {} }), { code: 'jwks_invalid', message: /names a jwksUri this verifier does not use/ });
+  assert.equal(v.importCache({}), 0);
+  assert.equal(new JwksVerifier({ ...remote, cache: { 'https://elsewhere/jwks': {}, 'http://127.0.0.1:9/jwks': 'junk' } }).exportCache(), undefined);
+});

@@ -13,7 +13,6 @@ use wasm_bindgen::prelude::*;
 use super::error::to_js_error;
 use super::js::{JsArray, JsBytes};
 use crate::jose::{self, Algorithm, KeySet, VerifyOptions};
-use crate::json::Value;
 use crate::jwks::config::{self, KeySource};
 use crate::jwks::{JwksCache, Plan};
 use crate::{Error, ErrorCode, Result};

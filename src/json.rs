@@ -653,46 +653,58 @@ impl Parser<'_> {
         Ok(())
     }
 
+    /// A number, checked against the RFC 8259 grammar as its digits are
+    /// gathered.
     fn number(&mut self) -> Step<Value> {
         let start = self.pos;
-        if self.peek() == Some(b'-') {
+        let negative = self.peek() == Some(b'-');
+        if negative {
             self.pos += 1;
         }
-        match self.next() {
-            Some(b'0') => {}
-            Some(b'1'..=b'9') => self.digits(),
-            _ => return Err("invalid number"),
-        }
-        if self.peek() == Some(b'.') {
+        let mut n = Decimal::default();
+        let mut part = 0; // the integer part, the fraction, the exponent
+        let mut run = 0; // digits in the part so far
+        let (mut exp, mut exp_negative) = (0, false);
+        while let Some(b) = self.peek() {
+            match b {
+                b'0'..=b'9' if part == 2 => exp = (exp * 10 + i64::from(b - b'0')).min(100_000),
+                // A leading zero ends the integer part.
+                b'0'..=b'9' if part == 1 || run == 0 || n.mantissa != 0 => {
+                    let fraction = part == 1;
+                    if n.digits < 19 {
+                        n.mantissa = n.mantissa * 10 + u64::from(b - b'0');
+                        // Leading zeros carry no significance.
+                        n.digits += u32::from(n.mantissa != 0);
+                        n.exp10 -= i64::from(fraction);
+                    } else {
+                        n.dropped |= b != b'0';
+                        n.exp10 += i64::from(!fraction); // a dropped integer digit
+                    }
+                }
+                b'.' if part == 0 && run > 0 => (part, run) = (1, -1),
+                b'e' | b'E' if part < 2 && run > 0 => {
+                    (part, run) = (2, -1);
+                    if let Some(sign @ (b'+' | b'-')) = self.bytes.get(self.pos + 1) {
+                        exp_negative = *sign == b'-';
+                        self.pos += 1;
+                    }
+                }
+                _ => break,
+            }
+            run += 1;
             self.pos += 1;
-            if !matches!(self.peek(), Some(b'0'..=b'9')) {
-                return Err("invalid number");
-            }
-            self.digits();
         }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.pos += 1;
-            if let Some(b'+' | b'-') = self.peek() {
-                self.pos += 1;
-            }
-            if !matches!(self.peek(), Some(b'0'..=b'9')) {
-                return Err("invalid number");
-            }
-            self.digits();
+        if run == 0 {
+            return Err("invalid number");
         }
-        let text = self.bytes.get(start..self.pos).unwrap_or_default();
-        match number_value(text) {
-            Some(n) if n.is_finite() => Ok(Value::Number(n)),
+        n.exp10 += if exp_negative { -exp } else { exp };
+        let digits = self.bytes.get(start + usize::from(negative)..self.pos);
+        match n.value(digits.unwrap_or_default()) {
+            Some(v) if v.is_finite() => Ok(Value::Number(if negative { -v } else { v })),
             _ => {
                 self.pos = start;
                 Err("number out of range")
             }
-        }
-    }
-
-    fn digits(&mut self) {
-        while let Some(b'0'..=b'9') = self.peek() {
-            self.pos += 1;
         }
     }
 
@@ -721,16 +733,8 @@ impl Parser<'_> {
             self.pos += len;
             let c = match c {
                 '"' => return Ok(out),
-                '\\' => match self.next() {
-                    Some(b'"') => '"',
-                    Some(b'\\') => '\\',
-                    Some(b'/') => '/',
-                    Some(b'b') => '\u{8}',
-                    Some(b'f') => '\u{c}',
-                    Some(b'n') => '\n',
-                    Some(b'r') => '\r',
-                    Some(b't') => '\t',
-                    Some(b'u') => {
+                '\\' => match self.next().unwrap_or(0) {
+                    b'u' => {
                         let mut code = self.hex4()?;
                         if (0xD800..0xDC00).contains(&code) {
                             if self.next() != Some(b'\\') || self.next() != Some(b'u') {
@@ -745,7 +749,12 @@ impl Parser<'_> {
                         // Only a lone low surrogate is not a char here.
                         char::from_u32(code).ok_or("lone surrogate")?
                     }
-                    _ => return Err("invalid escape"),
+                    b => {
+                        // The other escapes and the bytes they stand for.
+                        let at = b"\"\\/bfnrt".iter().position(|&e| e == b);
+                        let c = at.and_then(|at| b"\"\\/\x08\x0c\n\r\t".get(at));
+                        char::from(*c.ok_or("invalid escape")?)
+                    }
                 },
                 c if c < ' ' => return Err("control character in string"),
                 c => c,
@@ -755,7 +764,7 @@ impl Parser<'_> {
     }
 }
 
-/// Whether a number outside the fast path of [`number_value`] is rounded
+/// Whether a number outside the fast path of [`Decimal::value`] is rounded
 /// correctly (builds with `std`) or kept within a few ulps of it (the
 /// `no_std` npm verifier, which saves the exact slow path: 1 kB of gzipped
 /// wasm). RFC 8259 §6 lets an implementation limit the precision of
@@ -763,125 +772,88 @@ impl Parser<'_> {
 /// hands JS the payload text itself, which `JSON.parse` reads exactly), so
 /// a few ulps (under a microsecond for any date before the year 2200) can
 /// at most move such a decision by that much, and only for a date written
-/// with more than 19 significant digits or an exponent past ±22. (At the
-/// top of the range, a number less than 1e-19 below the midpoint between
-/// `f64::MAX` and 2^1024 reads as out of range.)
+/// with more than 19 significant digits, more than 15 and a fraction or an
+/// exponent, or an exponent past ±22. (At the top of the range, whether a
+/// number is out of range is decided on its first 19 significant digits: a
+/// number less than 1e-19 below the midpoint between `f64::MAX` and 2^1024
+/// reads as out of range.)
 const CORRECTLY_ROUNDED: bool = cfg!(feature = "std");
 
-/// Exact powers of ten representable in an f64 (10^0 ..= 10^22).
-const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-];
+/// An unsigned JSON number as [`Parser::number`] gathers it:
+/// `mantissa · 10^exp10`, the mantissa its first 19 significant digits.
+#[derive(Default)]
+struct Decimal {
+    mantissa: u64,
+    digits: u32,   // significant digits kept in `mantissa`
+    dropped: bool, // non-zero digits not in `mantissa`
+    exp10: i64,
+}
 
-/// The value of a JSON number already checked against the RFC 8259
-/// grammar, correctly rounded (to nearest, ties to even); `None` or an
-/// infinity when it is out of the range of a double.
-///
-/// Not `str::parse::<f64>`: its Eisel-Lemire tables and slow path are
-/// ~14 kB of gzipped wasm. A mantissa of up to 19 significant digits is
-/// scaled by powers of ten; that is exact in one rounding when the mantissa
-/// is below 2^53 and the power at most 10^22, or when there is no power
-/// (Clinger's fast path: every NumericDate, count and option a token or JWK
-/// Set carries). Otherwise that result, a few ulps off at most, is moved to
-/// the double whose midpoints to its neighbours enclose the exact decimal
-/// input (by [`nearest`]).
-fn number_value(text: &[u8]) -> Option<f64> {
-    let (negative, rest) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    let mut mantissa: u64 = 0;
-    let mut digits = 0u32; // significant digits kept in `mantissa`
-    let mut dropped = false; // non-zero digits not in `mantissa`
-    let mut exp10: i64 = 0;
-    let mut i = 0;
-    let mut seen_point = false;
-    while let Some(&b) = rest.get(i) {
-        match b {
-            b'0'..=b'9' => {
-                if mantissa == 0 && b == b'0' {
-                    // Leading zeros carry no significance.
-                    if seen_point {
-                        exp10 -= 1;
-                    }
-                } else if digits < 19 {
-                    mantissa = mantissa * 10 + u64::from(b - b'0');
-                    digits += 1;
-                    if seen_point {
-                        exp10 -= 1;
-                    }
-                } else {
-                    dropped |= b != b'0';
-                    if !seen_point {
-                        exp10 += 1; // dropped integer digit
-                    }
-                }
-            }
-            b'.' => seen_point = true,
-            b'e' | b'E' => break,
-            _ => return None,
+impl Decimal {
+    /// The value of the number (`text`, its digits), correctly rounded (to
+    /// nearest, ties to even); `None` or an infinity when it is out of the
+    /// range of a double.
+    ///
+    /// Not `str::parse::<f64>`: its Eisel-Lemire tables and slow path are
+    /// ~14 kB of gzipped wasm. The mantissa is scaled by powers of ten; that
+    /// is exact in one rounding when the mantissa is below 2^53 and the
+    /// power at most 10^22, or when there is no power (Clinger's fast path:
+    /// every NumericDate, count and option a token or JWK Set carries).
+    /// Otherwise that result, a few ulps off at most, is kept without `std`
+    /// (see [`CORRECTLY_ROUNDED`]) and with it moved to the double whose
+    /// midpoints to its neighbours enclose the exact decimal input (by
+    /// [`nearest`]).
+    fn value(&self, text: &[u8]) -> Option<f64> {
+        let Decimal {
+            mantissa,
+            digits,
+            dropped,
+            exp10,
+        } = *self;
+        // The value is 0.(significant digits) · 10^point.
+        let point = exp10 + i64::from(digits);
+        if mantissa == 0 || point < -323 {
+            // Below 10^-324 it is under half the least subnormal.
+            return Some(0.0);
         }
-        i += 1;
-    }
-    if let Some(exp) = rest.get(i + 1..) {
-        let (sign, digits) = match exp.split_first() {
-            Some((b'-', d)) => (-1, d),
-            Some((b'+', d)) => (1, d),
-            _ => (1, exp),
-        };
-        let mut e: i64 = 0;
-        for &d in digits {
-            if !d.is_ascii_digit() {
-                return None;
-            }
-            e = (e * 10 + i64::from(d - b'0')).min(100_000);
+        if point > 309 {
+            return None;
         }
-        exp10 += sign * e;
-    }
-    // The value is 0.(significant digits) · 10^point.
-    let point = exp10 + i64::from(digits);
-    let value = if mantissa == 0 || point < -323 {
-        // Below 10^-324 it is under half the least subnormal.
-        0.0
-    } else if point > 310 {
-        return None;
-    } else {
+        // Scaled by 10^22 at most at a time: 10^k is exact up to there.
         let mut value = mantissa as f64;
         let mut e = exp10.unsigned_abs();
-        while e > 22 {
-            value = if exp10 > 0 {
-                value * 1e22
-            } else {
-                value / 1e22
-            };
-            e -= 22;
-        }
-        let scale = POW10.get(e as usize).copied().unwrap_or(1.0);
-        value = if exp10 > 0 {
-            value * scale
-        } else {
-            value / scale
-        };
-        let exact = !dropped && (exp10 == 0 || (mantissa <= 1 << 53 && exp10.unsigned_abs() <= 22));
-        if exact {
-            value
-        } else if !CORRECTLY_ROUNDED {
-            // The last roundings may carry a number at most f64::MAX past
-            // it: read it as f64::MAX, up to the midpoint to 2^1024 (its
-            // first 20 digits).
-            let at_most_max =
-                point < 309 || (point == 309 && digits_at_most(rest, b"17976931348623158079"));
-            if value.is_infinite() && at_most_max {
-                f64::MAX
-            } else {
-                value
+        while e > 0 {
+            let k = e.min(22);
+            let mut scale = 1.0;
+            for _ in 0..k {
+                scale *= 10.0;
             }
-        } else {
-            nearest(&significant_digits(rest), point as i32, value)
+            value = if exp10 > 0 {
+                value * scale
+            } else {
+                value / scale
+            };
+            e -= k;
         }
-    };
-    Some(if negative { -value } else { value })
+        let exact = !dropped && (exp10 == 0 || (mantissa <= 1 << 53 && exp10.unsigned_abs() <= 22));
+        if CORRECTLY_ROUNDED && !exact {
+            return Some(nearest(&significant_digits(text), point as i32, value));
+        }
+        if !CORRECTLY_ROUNDED && point == 309 {
+            // The last roundings may carry a number past f64::MAX: it reads
+            // as f64::MAX below the midpoint to 2^1024 as far as its first
+            // 19 digits tell (that is 0.1797693134862315807|937… · 10^309).
+            let mut first = mantissa;
+            for _ in digits..19 {
+                first *= 10;
+            }
+            if first + u64::from(dropped) > 1_797_693_134_862_315_807 {
+                return None;
+            }
+            value = value.min(f64::MAX);
+        }
+        Some(value)
+    }
 }
 
 /// The significant digits (ASCII, the first non-zero) of the unsigned JSON
@@ -904,29 +876,6 @@ fn significant_digits(number: &[u8]) -> Vec<u8> {
         out.push(b'1');
     }
     out
-}
-
-/// Whether the significant digits of the unsigned JSON number `number`,
-/// read as `0.digits`, are at most `bound` (ASCII, the first non-zero).
-/// Like [`cmp_decimal`] on [`significant_digits`], without allocating.
-fn digits_at_most(number: &[u8], bound: &[u8]) -> bool {
-    let mut seen = 0; // significant digits compared so far
-    for &b in number {
-        match b {
-            b'e' | b'E' => break,
-            b'0' if seen == 0 => {} // a leading zero
-            b'0'..=b'9' => {
-                match bound.get(seen) {
-                    Some(&d) if d != b => return b < d,
-                    None if b != b'0' => return false,
-                    _ => {}
-                }
-                seen += 1;
-            }
-            _ => {} // the point
-        }
-    }
-    true
 }
 
 /// The double nearest `0.digits · 10^point` (`digits` as from
@@ -979,6 +928,8 @@ mod tests {
             Some("x\"é😀\n")
         );
         assert_eq!(parse(&v.to_json()).unwrap(), v);
+        let escapes = parse(r#""\"\\\/\b\f\n\r\t""#).unwrap();
+        assert_eq!(escapes.as_str(), Some("\"\\/\u{8}\u{c}\n\r\t"));
         assert_eq!(parse("1700000000").unwrap().to_json(), "1700000000");
     }
 
@@ -992,6 +943,16 @@ mod tests {
             r#"1."#,
             r#".5"#,
             r#"+1"#,
+            r#"-"#,
+            r#"--1"#,
+            r#"-.5"#,
+            r#"00"#,
+            r#"-01"#,
+            r#"1.e5"#,
+            r#"1.2.3"#,
+            r#"1e"#,
+            r#"1e+"#,
+            r#"1E-x"#,
             r#"1e999"#,
             r#""\ud800""#,
             r#""\udc00x""#,
@@ -1006,6 +967,7 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "accepted {bad:?}");
         }
+        assert_eq!(parse(r#""\x""#).unwrap_err().reason, "invalid escape");
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
         assert_eq!(parse(&deep).unwrap_err().reason, "nesting too deep");
         let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
@@ -1108,6 +1070,8 @@ mod tests {
             "9007199254740993e1",
             "1.7976931348623157e308",
             "1.7976931348623158e308",
+            "1.797693134862315807e308",
+            "17976931348623158e292",
             // Just below the midpoint between f64::MAX and 2^1024.
             "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497791.999",
             "2.4703282292062327e-324",
@@ -1130,6 +1094,7 @@ mod tests {
         // At or above the midpoint between f64::MAX and 2^1024.
         for text in [
             "1.8e308",
+            "1.797693134862315808e308",
             "1e999",
             "-1.79769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792e308",
             "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792",
@@ -1155,7 +1120,8 @@ mod tests {
 
     /// How far (in doubles) the `no_std` build may read a number from the
     /// correctly rounded one: one rounding of the mantissa, then one per
-    /// multiplication or division by a power of ten (at most 15 of them).
+    /// multiplication or division by up to 10^22 (at most 15 of them for a
+    /// normal result; a subnormal one has fewer bits to be off in).
     const ULPS: u64 = 16;
 
     fn number_text(n: f64) -> String {
@@ -1286,7 +1252,7 @@ mod tests {
                     proptest::prop_assert!(parse(&text).is_err(), "{text}");
                 }
             }
-            proptest::prop_assert_eq!(number_value(format!("{small}").as_bytes()), Some(small as f64));
+            proptest::prop_assert_eq!(parse(&format!("{small}")).unwrap().as_f64(), Some(small as f64));
         }
 
         #[test]
@@ -1301,21 +1267,45 @@ mod tests {
             }
         }
 
-        /// [`digits_at_most`] is [`cmp_decimal`] on [`significant_digits`].
+        /// Numbers are accepted exactly when they match the RFC 8259
+        /// grammar (checked here on its own), then read as `str::parse`
+        /// reads them.
         #[test]
-        fn digits_at_most_compares_significant_digits(
-            int in "0|[1-9][0-9]{0,24}",
-            frac in "(\\.[0-9]{1,24})?",
-            exp in "([eE][+-]?[0-9]{1,3})?",
-            bound in "[1-9][0-9]{0,20}",
+        fn numbers_follow_the_grammar(
+            text in proptest::prop_oneof![
+                "[-+0-9.eE]{1,8}",
+                "-?[0-9]{0,3}[.]?[0-9]{0,2}([eE][-+]?[0-9]{0,2})?",
+            ],
         ) {
-            for text in [format!("{int}{frac}{exp}"), format!("{bound}{frac}{exp}")] {
-                let digits = significant_digits(text.as_bytes());
-                proptest::prop_assert_eq!(
-                    digits_at_most(text.as_bytes(), bound.as_bytes()),
-                    cmp_decimal(&digits, 0, bound.as_bytes(), 0).is_le(),
-                    "{}", text
-                );
+            let b = text.as_bytes();
+            let digits = |i: &mut usize| {
+                let from = *i;
+                while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                    *i += 1;
+                }
+                *i - from
+            };
+            let mut i = usize::from(b.first() == Some(&b'-'));
+            let int = digits(&mut i);
+            let mut grammatical = int == 1 || (int > 1 && b[i - int] != b'0');
+            if b.get(i) == Some(&b'.') {
+                i += 1;
+                grammatical &= digits(&mut i) > 0;
+            }
+            if let Some(b'e' | b'E') = b.get(i) {
+                i += 1;
+                if let Some(b'+' | b'-') = b.get(i) {
+                    i += 1;
+                }
+                grammatical &= digits(&mut i) > 0;
+            }
+            grammatical &= i == b.len();
+            match parse(&text) {
+                Ok(v) => {
+                    proptest::prop_assert!(grammatical, "accepted {}", text);
+                    assert_close(v.as_f64().unwrap(), text.parse::<f64>().unwrap(), &text);
+                }
+                Err(_) => proptest::prop_assert!(!grammatical, "refused {}", text),
             }
         }
 

@@ -11,166 +11,143 @@
 use crate::prelude::*;
 use core::fmt;
 
-/// Stable machine-readable error codes. Existing codes are never renamed.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    // ---- options / programming errors ----
-    /// The options passed to a constructor or function are invalid.
-    InvalidOptions,
+/// Declares [`ErrorCode`] with its `ALL`, `as_str` and [`CODE_LIST`] from
+/// one list of `Variant = "string"`, so they cannot disagree.
+macro_rules! error_codes {
+    (
+        $(#[$attr:meta])*
+        pub enum ErrorCode {
+            $(#[$first_doc:meta])* $first:ident = $first_str:literal,
+            $($(#[$doc:meta])* $code:ident = $str:literal,)*
+        }
+    ) => {
+        $(#[$attr])*
+        pub enum ErrorCode {
+            $(#[$first_doc])* $first,
+            $($(#[$doc])* $code,)*
+        }
 
-    // ---- JWT / JWKS verification (RFC 7515, 7517, 7518, 7519, 8725) ----
-    /// The token is not a well-formed compact JWS / JWT.
-    Malformed,
-    /// The header `alg` is not in the allow-list.
-    AlgNotAllowed,
-    /// No key in the JWK Set matches the token.
-    NoMatchingKey,
-    /// The signature does not verify.
-    BadSignature,
-    /// `exp` is in the past (beyond the clock tolerance).
-    Expired,
-    /// `nbf` (or `iat`) is in the future (beyond the clock tolerance).
-    NotYetValid,
-    /// `iss` is not one of the accepted issuers.
-    IssuerMismatch,
-    /// `aud` does not contain an accepted audience.
-    AudienceMismatch,
-    /// A required claim is absent.
-    MissingClaim,
-    /// A claim has the wrong type or value.
-    InvalidClaim,
-    /// The header `typ` is not the required one.
-    TypMismatch,
-    /// The header lists a `crit` extension we do not implement.
-    CritUnsupported,
-    /// The JWK Set could not be fetched.
-    JwksFetchFailed,
-    /// The JWK Set is not valid or holds no usable key.
-    JwksInvalid,
+        impl ErrorCode {
+            /// Every code, in declaration order (used to publish the TypeScript union).
+            pub const ALL: &'static [ErrorCode] = &[Self::$first, $(Self::$code),*];
 
-    // ---- browser client (RFC 6749, 7636, 9207, 9700) ----
-    /// The callback's `state` matches no pending flow.
-    StateUnknown,
-    /// The callback's `state` belongs to a flow older than `stateTtlSec`.
-    StateExpired,
-    /// The callback's `state` was already used.
-    StateReused,
-    /// `sessionStorage` is not usable (blocked third-party storage, private mode).
-    StateStorageUnavailable,
-    /// RFC 9207 `iss` differs from the expected issuer.
-    IssMismatch,
-    /// RFC 9207 `iss` is required but absent.
-    IssMissing,
-    /// The authorization server answered with an `error`.
-    AuthorizationDenied,
-    /// The callback URL is not a valid callback.
-    InvalidCallback,
-    /// The extension backend rejected the handoff or could not be reached.
-    HandoffFailed,
-    /// The browser blocked the login popup.
-    PopupBlocked,
-    /// The user closed the login popup before finishing.
-    PopupClosed,
-    /// A message came from an origin that is not allowed.
-    OriginNotAllowed,
-    /// The requested navigation or flow is not possible in this context.
-    NavigationUnavailable,
-    /// There is no session (not logged in, or it expired).
-    NotLoggedIn,
+            /// The stable snake_case string (`err.code` in JavaScript).
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    Self::$first => $first_str,
+                    $(Self::$code => $str,)*
+                }
+            }
+        }
 
-    // ---- backend helpers ----
-    /// The token endpoint answered with an OAuth error or an unusable response.
-    TokenEndpointError,
-    /// A request failed at the network level (connection, timeout, body cap).
-    NetworkError,
-    /// The server does not support the requested login flow.
-    Unsupported,
-    /// The private key / access key is invalid.
-    InvalidKey,
+        /// Every code's string, in declaration order, separated by spaces.
+        pub(crate) const CODE_LIST: &str = concat!($first_str, $(" ", $str,)*);
+    };
+}
+
+error_codes! {
+    /// Stable machine-readable error codes. Existing codes are never renamed.
+    #[non_exhaustive]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum ErrorCode {
+        // ---- options / programming errors ----
+        /// The options passed to a constructor or function are invalid.
+        InvalidOptions = "invalid_options",
+
+        // ---- JWT / JWKS verification (RFC 7515, 7517, 7518, 7519, 8725) ----
+        /// The token is not a well-formed compact JWS / JWT.
+        Malformed = "malformed",
+        /// The header `alg` is not in the allow-list.
+        AlgNotAllowed = "alg_not_allowed",
+        /// No key in the JWK Set matches the token.
+        NoMatchingKey = "no_matching_key",
+        /// The signature does not verify.
+        BadSignature = "bad_signature",
+        /// `exp` is in the past (beyond the clock tolerance).
+        Expired = "expired",
+        /// `nbf` (or `iat`) is in the future (beyond the clock tolerance).
+        NotYetValid = "not_yet_valid",
+        /// `iss` is not one of the accepted issuers.
+        IssuerMismatch = "issuer_mismatch",
+        /// `aud` does not contain an accepted audience.
+        AudienceMismatch = "audience_mismatch",
+        /// A required claim is absent.
+        MissingClaim = "missing_claim",
+        /// A claim has the wrong type or value.
+        InvalidClaim = "invalid_claim",
+        /// The header `typ` is not the required one.
+        TypMismatch = "typ_mismatch",
+        /// The header lists a `crit` extension we do not implement.
+        CritUnsupported = "crit_unsupported",
+        /// The JWK Set could not be fetched.
+        JwksFetchFailed = "jwks_fetch_failed",
+        /// The JWK Set is not valid or holds no usable key.
+        JwksInvalid = "jwks_invalid",
+
+        // ---- browser client (RFC 6749, 7636, 9207, 9700) ----
+        /// The callback's `state` matches no pending flow.
+        StateUnknown = "state_unknown",
+        /// The callback's `state` belongs to a flow older than `stateTtlSec`.
+        StateExpired = "state_expired",
+        /// The callback's `state` was already used.
+        StateReused = "state_reused",
+        /// `sessionStorage` is not usable (blocked third-party storage, private mode).
+        StateStorageUnavailable = "state_storage_unavailable",
+        /// RFC 9207 `iss` differs from the expected issuer.
+        IssMismatch = "iss_mismatch",
+        /// RFC 9207 `iss` is required but absent.
+        IssMissing = "iss_missing",
+        /// The authorization server answered with an `error`.
+        AuthorizationDenied = "authorization_denied",
+        /// The callback URL is not a valid callback.
+        InvalidCallback = "invalid_callback",
+        /// The extension backend rejected the handoff or could not be reached.
+        HandoffFailed = "handoff_failed",
+        /// The browser blocked the login popup.
+        PopupBlocked = "popup_blocked",
+        /// The user closed the login popup before finishing.
+        PopupClosed = "popup_closed",
+        /// A message came from an origin that is not allowed.
+        OriginNotAllowed = "origin_not_allowed",
+        /// The requested navigation or flow is not possible in this context.
+        NavigationUnavailable = "navigation_unavailable",
+        /// There is no session (not logged in, or it expired).
+        NotLoggedIn = "not_logged_in",
+
+        // ---- backend helpers ----
+        /// The token endpoint answered with an OAuth error or an unusable response.
+        TokenEndpointError = "token_endpoint_error",
+        /// A request failed at the network level (connection, timeout, body cap).
+        NetworkError = "network_error",
+        /// The server does not support the requested login flow.
+        Unsupported = "unsupported",
+        /// The private key / access key is invalid.
+        InvalidKey = "invalid_key",
+    }
 }
 
 impl ErrorCode {
-    /// Every code, in declaration order (used to publish the TypeScript union).
-    pub const ALL: &'static [ErrorCode] = &[
-        Self::InvalidOptions,
-        Self::Malformed,
-        Self::AlgNotAllowed,
-        Self::NoMatchingKey,
-        Self::BadSignature,
-        Self::Expired,
-        Self::NotYetValid,
-        Self::IssuerMismatch,
-        Self::AudienceMismatch,
-        Self::MissingClaim,
-        Self::InvalidClaim,
-        Self::TypMismatch,
-        Self::CritUnsupported,
-        Self::JwksFetchFailed,
-        Self::JwksInvalid,
-        Self::StateUnknown,
-        Self::StateExpired,
-        Self::StateReused,
-        Self::StateStorageUnavailable,
-        Self::IssMismatch,
-        Self::IssMissing,
-        Self::AuthorizationDenied,
-        Self::InvalidCallback,
-        Self::HandoffFailed,
-        Self::PopupBlocked,
-        Self::PopupClosed,
-        Self::OriginNotAllowed,
-        Self::NavigationUnavailable,
-        Self::NotLoggedIn,
-        Self::TokenEndpointError,
-        Self::NetworkError,
-        Self::Unsupported,
-        Self::InvalidKey,
-    ];
-
-    /// The stable snake_case string (`err.code` in JavaScript).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidOptions => "invalid_options",
-            Self::Malformed => "malformed",
-            Self::AlgNotAllowed => "alg_not_allowed",
-            Self::NoMatchingKey => "no_matching_key",
-            Self::BadSignature => "bad_signature",
-            Self::Expired => "expired",
-            Self::NotYetValid => "not_yet_valid",
-            Self::IssuerMismatch => "issuer_mismatch",
-            Self::AudienceMismatch => "audience_mismatch",
-            Self::MissingClaim => "missing_claim",
-            Self::InvalidClaim => "invalid_claim",
-            Self::TypMismatch => "typ_mismatch",
-            Self::CritUnsupported => "crit_unsupported",
-            Self::JwksFetchFailed => "jwks_fetch_failed",
-            Self::JwksInvalid => "jwks_invalid",
-            Self::StateUnknown => "state_unknown",
-            Self::StateExpired => "state_expired",
-            Self::StateReused => "state_reused",
-            Self::StateStorageUnavailable => "state_storage_unavailable",
-            Self::IssMismatch => "iss_mismatch",
-            Self::IssMissing => "iss_missing",
-            Self::AuthorizationDenied => "authorization_denied",
-            Self::InvalidCallback => "invalid_callback",
-            Self::HandoffFailed => "handoff_failed",
-            Self::PopupBlocked => "popup_blocked",
-            Self::PopupClosed => "popup_closed",
-            Self::OriginNotAllowed => "origin_not_allowed",
-            Self::NavigationUnavailable => "navigation_unavailable",
-            Self::NotLoggedIn => "not_logged_in",
-            Self::TokenEndpointError => "token_endpoint_error",
-            Self::NetworkError => "network_error",
-            Self::Unsupported => "unsupported",
-            Self::InvalidKey => "invalid_key",
+    /// [`Self::as_str`] sliced from [`CODE_LIST`]. The wasm facades and
+    /// `Display` use it: their wasm then holds the strings once, without
+    /// `as_str`'s table of them.
+    pub(crate) fn name(self) -> &'static str {
+        let (mut index, mut start) = (self as usize, 0);
+        for (at, &byte) in CODE_LIST.as_bytes().iter().enumerate() {
+            if byte == b' ' {
+                if index == 0 {
+                    return CODE_LIST.get(start..at).unwrap_or_default();
+                }
+                index -= 1;
+                start = at + 1;
+            }
         }
+        CODE_LIST.get(start..).unwrap_or_default()
     }
 }
 
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.name())
     }
 }
 
@@ -410,7 +387,10 @@ mod tests {
                 s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
                 "{s}"
             );
+            assert_eq!(code.name(), s);
         }
+        let all: Vec<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(CODE_LIST, all.join(" "));
     }
 
     #[test]

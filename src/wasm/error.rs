@@ -16,11 +16,13 @@ fn set(target: &JsValue, key: &str, value: &JsValue) {
 pub fn to_js_error(err: &Error) -> JsValue {
     let value: JsValue = JsError::new(err.message()).into();
     set(&value, "name", &JsValue::from_str("ExtensionSsoError"));
-    set(&value, "code", &JsValue::from_str(err.code().as_str()));
+    set(&value, "code", &JsValue::from_str(err.code().name()));
     set(&value, "retryable", &JsValue::from_bool(err.is_retryable()));
     if let Some(status) = err.status() {
         set(&value, "status", &JsValue::from_f64(f64::from(status)));
     }
+    // Only the client and server entries make errors with OAuth fields.
+    #[cfg(any(feature = "client", feature = "server"))]
     if let Some(oauth) = err.oauth() {
         set(&value, "error", &JsValue::from_str(&oauth.error));
         if let Some(d) = &oauth.error_description {

@@ -90,7 +90,7 @@ export interface RemoteRules {
   timeoutMs?: number;
   /** Largest JWK Set response accepted, in bytes. Default 262144. */
   maxBodyBytes?: number;
-  /** A snapshot from `exportCache()` (e.g. kept in KV); invalid or expired snapshots are ignored. */
+  /** A snapshot from `exportCache()` (e.g. kept in KV); invalid or expired snapshots are ignored (text that is not JSON at all is `jwks_invalid`). */
   cache?: JwksCacheSnapshot | string;
 }
 
@@ -150,7 +150,7 @@ export class JwksVerifier {
   verify<T extends JwtClaims = JwtClaims>(token: string): Promise<T>;
   /** The fetched key sets, to keep across isolates (KV, Cache API); undefined if none. */
   exportCache(): JwksCacheSnapshot | undefined;
-  /** Loads a snapshot; throws `jwks_invalid` if it is invalid or expired. Returns how many sets were loaded. */
+  /** Loads a snapshot; throws `jwks_invalid` if it is not JSON, invalid, expired or for a jwksUri this verifier does not use. Returns how many sets were loaded. */
   importCache(snapshot: JwksCacheSnapshot | string): number;
 }
 

@@ -452,7 +452,14 @@ impl crate::error::Part for JsonError {
 
 /// Parses one JSON document (whitespace around it allowed, nothing else).
 pub fn parse(input: &str) -> Result<Value, JsonError> {
-    parse_bytes(input.as_bytes())
+    let mut p = Parser {
+        bytes: input.as_bytes(),
+        pos: 0,
+    };
+    p.document().map_err(|reason| JsonError {
+        reason,
+        offset: p.pos,
+    })
 }
 
 /// Parses bytes that must be UTF-8 JSON.
@@ -466,12 +473,12 @@ pub fn parse_bytes(input: &[u8]) -> Result<Value, JsonError> {
         bytes: input,
         pos: 0,
     };
-    p.document().map_err(|reason| match utf8(input) {
-        Err(offset) => JsonError {
+    p.document().map_err(|reason| match invalid_utf8_at(input) {
+        Some(offset) => JsonError {
             reason: "invalid UTF-8",
             offset,
         },
-        Ok(_) => JsonError {
+        None => JsonError {
             reason,
             offset: p.pos,
         },
@@ -489,6 +496,19 @@ pub fn utf8(bytes: &[u8]) -> Result<String, usize> {
         at += len;
     }
     Ok(out)
+}
+
+/// The offset of the first invalid UTF-8 sequence of `bytes`, if any (as
+/// [`utf8`], without building the string).
+fn invalid_utf8_at(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while at < bytes.len() {
+        match decode(bytes, at) {
+            Some((_, len)) => at += len,
+            None => return Some(at),
+        }
+    }
+    None
 }
 
 /// The character whose UTF-8 encoding starts at `bytes[at]`, and its

@@ -114,15 +114,15 @@ function optionsJson(options) {
   }
   // Snapshots are loaded once the verifier exists (see #load).
   if (options.cache != null) checked(who, 'cache', options.cache);
-  // Top level: null means "not set", except audience: null (any audience, on purpose).
-  const audience = options.audience === undefined ? undefined : audienceOf(who, options.audience);
   if (!settings.routed) {
     if (issuer == null) throw invalid('issuer is required: pass the expected "iss" (a string or a list)');
-    settings.sources = [source(who, checked(who, 'issuer', issuer), options, audience, '')];
+    settings.sources = [source(who, checked(who, 'issuer', issuer), options, undefined, '')];
   } else if (issuer != null || options.jwks != null || options.jwksUri != null) {
     throw invalid('with issuers: {...} give each issuer its own jwks or jwksUri; top-level issuer, jwks and jwksUri are not used');
   } else {
     if (!isObject(issuers) || Object.keys(issuers).length === 0) throw invalid('issuers must map at least one issuer to its keys');
+    // Top level: null means "not set", except audience: null (any audience, on purpose).
+    const audience = options.audience === undefined ? undefined : audienceOf(who, options.audience);
     settings.sources = Object.entries(issuers).map(([iss, entry]) => {
       const own = `issuers[${JSON.stringify(iss)}]`;
       if (!isObject(entry)) throw invalid(`${own} options must be an object`);

@@ -1,7 +1,8 @@
 //! Typed access to an options object given as JSON text, for the client and
 //! server facades (no serde: its per-struct deserializers and
 //! serde-wasm-bindgen cost ~20 kB of wasm; the verifier's JS layer checks
-//! its options and `jwks::config` reads the settings it makes of them). The JS layer passes `JSON.stringify(options)`, so
+//! its options and `jwks::config` reads the settings it makes of them).
+//! The JS layer passes `JSON.stringify(options)`, so
 //! `undefined` members are absent; an explicit `null` reads as "not set",
 //! except through [`Opts::explicit_string`].
 

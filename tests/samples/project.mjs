@@ -1,0 +1,73 @@
+// The samples run as users get the package: `npm pack` of pkg/, installed into an empty project
+// in a temporary directory, with a copy of examples/ beside it.
+//
+//   const project = await samplesProject();
+//   project.dir                     // the project root (node_modules/extension-sso is the tarball)
+//   project.path('examples/…')      // a copied sample
+//   await project.close();
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Development packages a sample's tooling needs (types, wrangler), linked from the repository's node_modules. */
+const TOOLING = ['@types', '@cloudflare', 'wrangler', 'typescript'];
+
+export async function samplesProject({ tooling = TOOLING } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'ext-sso-samples-'));
+  const out = execFileSync('npm', ['pack', join(ROOT, 'pkg'), '--json', '--pack-destination', dir], { encoding: 'utf8' });
+  const tarball = JSON.parse(out)[0].filename;
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'my-extension', private: true, type: 'module' }));
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', join(dir, tarball)], { cwd: dir, stdio: 'pipe' });
+  for (const name of tooling) symlinkSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name));
+  cpSync(join(ROOT, 'examples'), join(dir, 'examples'), { recursive: true });
+  return {
+    dir,
+    tarball,
+    path: (...parts) => join(dir, ...parts),
+    mkdir: (...parts) => mkdirSync(join(dir, ...parts), { recursive: true }),
+    close: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A free TCP port on 127.0.0.1 (for programs that take their port from the environment). */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
+    s.on('error', rej);
+  });
+}
+
+/**
+ * Starts a long-running sample program and resolves once its output matches `ready` (a RegExp).
+ * Returns { child, output(), stop() }. The program is stopped with SIGTERM.
+ */
+export async function startProgram(command, args, { cwd, env = {}, ready, timeoutMs = 60_000 }) {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const stopped = new Promise((r) => child.once('exit', r));
+  await new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGTERM'); reject(new Error(`${command} did not get ready in ${timeoutMs} ms:\n${output}`)); }, timeoutMs);
+    const onData = (d) => {
+      output += d;
+      if (ready.test(output)) { clearTimeout(timer); resolvePromise(); }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${command} exited (${code}) before it was ready:\n${output}`)); });
+  });
+  return {
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await stopped;
+    },
+  };
+}

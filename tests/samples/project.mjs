@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Development packages a sample's tooling needs (types, wrangler), linked from the repository's node_modules. */
-const TOOLING = ['@types', '@cloudflare', 'wrangler', 'typescript'];
+const TOOLING = ['@types', '@cloudflare', 'wrangler', 'typescript', 'esbuild'];
 
 export async function samplesProject({ tooling = TOOLING } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'ext-sso-samples-'));
@@ -44,25 +44,18 @@ export function freePort() {
 }
 
 /**
- * Starts a long-running sample program and resolves once its output matches `ready` (a RegExp).
- * Returns { child, output(), stop() }. The program is stopped with SIGTERM.
+ * Starts a long-running sample program and resolves once it is ready: its output matches `ready`
+ * (a RegExp), or `readyUrl` answers an HTTP request. Returns { child, output(), stop() }; stop()
+ * sends SIGTERM.
  */
-export async function startProgram(command, args, { cwd, env = {}, ready, timeoutMs = 60_000 }) {
+export async function startProgram(command, args, { cwd, env = {}, ready, readyUrl, timeoutMs = 60_000 }) {
   const { spawn } = await import('node:child_process');
   const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
   const stopped = new Promise((r) => child.once('exit', r));
-  await new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGTERM'); reject(new Error(`${command} did not get ready in ${timeoutMs} ms:\n${output}`)); }, timeoutMs);
-    const onData = (d) => {
-      output += d;
-      if (ready.test(output)) { clearTimeout(timer); resolvePromise(); }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${command} exited (${code}) before it was ready:\n${output}`)); });
-  });
-  return {
+  const program = {
     child,
     output: () => output,
     async stop() {
@@ -70,4 +63,15 @@ export async function startProgram(command, args, { cwd, env = {}, ready, timeou
       await stopped;
     },
   };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${command} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
+    if (ready?.test(output)) return program;
+    if (readyUrl && await fetch(readyUrl).then(() => true, () => false)) return program;
+    if (Date.now() > deadline) {
+      await program.stop();
+      throw new Error(`${command} did not get ready in ${timeoutMs} ms:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -75,3 +75,35 @@ export async function startProgram(command, args, { cwd, env = {}, ready, readyU
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * A TypeScript sample of the project as JavaScript (types stripped by esbuild, nothing else
+ * changed), written beside it as `<name>.mjs`; returns its file URL for `import()`.
+ */
+export async function transpiled(project, ...parts) {
+  const { readFileSync, writeFileSync: write } = await import('node:fs');
+  const { pathToFileURL } = await import('node:url');
+  const esbuild = await import('esbuild');
+  const source = project.path(...parts);
+  const { code } = await esbuild.transform(readFileSync(source, 'utf8'), { loader: 'ts', format: 'esm' });
+  const out = source.replace(/\.ts$/, '.mjs');
+  write(out, code);
+  return pathToFileURL(out).href;
+}
+
+/**
+ * Replaces globalThis.fetch in this process: requests to a key of `routes` (an origin such as
+ * 'https://login.example') go to its value (a local origin) instead; loopback requests pass; any
+ * other request throws. Returns a function that puts the real fetch back.
+ */
+export function interceptFetch(routes) {
+  const real = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const target = routes[url.origin];
+    if (target) return real(`${target}${url.pathname}${url.search}`, init);
+    if (['127.0.0.1', 'localhost'].includes(url.hostname)) return real(input, init);
+    throw new Error(`unexpected fetch of ${url}`);
+  };
+  return () => { globalThis.fetch = real; };
+}

@@ -35,7 +35,7 @@ mod navigation;
 mod pkce;
 mod secret;
 mod session;
-mod url;
+pub(crate) mod url;
 
 pub use authorize::{matrix_login_flows_url, start_flow, AuthorizationRequest, NONCE_PARAM};
 pub use callback::{is_callback, parse_callback, scrubbed_url, CallbackParams, CALLBACK_PARAMS};

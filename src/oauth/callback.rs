@@ -11,9 +11,9 @@
 
 use super::authorize::NONCE_PARAM;
 use super::secret::{AuthorizationCode, LoginToken, State};
-use super::url::{split, MAX_URL_LEN};
 use crate::prelude::*;
 use crate::protocol::oauth_error::{self, ErrorBody};
+use crate::protocol::url::{split, MAX_URL_LEN};
 use crate::{Error, ErrorCode, Result};
 use alloc::borrow::Cow;
 

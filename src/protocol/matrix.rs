@@ -12,7 +12,7 @@
 //!   ([`token_login_body`]) answers `access_token`, `user_id`, `device_id`
 //!   (required strings), `expires_in_ms`, `refresh_token`, and
 //!   `well_known["m.homeserver"].base_url`, which is kept only when it passes
-//!   the URL rule (https, or http on a loopback host): a homeserver cannot
+//!   the URL rule ([`super::url::UrlRule::STRICT`]: https, or http on a loopback host): a homeserver cannot
 //!   send the client to a plain-http server. [`read_login_response`].
 //! - A non-2xx answer is a Matrix error (`{"errcode","error"}`, "Standard
 //!   error response"): `token_endpoint_error` with the status (5xx, 408 and
@@ -25,6 +25,7 @@
 //! size cap, and what a session made of the answer holds.
 
 use super::oauth_error;
+use super::url::UrlRule;
 use crate::json::{self, Object, Value};
 use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
@@ -249,9 +250,7 @@ pub fn homeserver_base_url(object: &Object) -> Option<String> {
         .and_then(|w| w.get("m.homeserver"))
         .and_then(Value::as_object)
         .and_then(|h| h.get_str("base_url"))
-        .filter(|url| {
-            crate::oauth::url::parse_authority(url).is_some_and(|a| a.is_secure_or_loopback())
-        })
+        .filter(|url| UrlRule::STRICT.check("base_url", url).is_ok())
         .map(str::to_owned)
 }
 

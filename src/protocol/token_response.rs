@@ -230,13 +230,15 @@ pub fn read(who: Responder, object: &Object, members: Members) -> Result<TokenRe
     let token_type = match object.get("token_type") {
         None | Some(Value::Null) => None,
         Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => Some(t.clone()),
-        Some(_) => return Err(Error::new(
-            who.code,
-            msg!(
+        Some(_) => {
+            return Err(Error::new(
+                who.code,
+                msg!(
                 who.name,
                 " issued a token_type other than Bearer, which this library cannot use (RFC 6750)"
             ),
-        )),
+            ))
+        }
     };
     let scope = match object.get("scope") {
         None | Some(Value::Null) => None,

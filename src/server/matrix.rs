@@ -14,10 +14,9 @@
 
 use crate::prelude::*;
 
-use super::http::{
-    base_url, HttpRequest, HttpResponse, Secret, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
-};
+use super::http::{HttpRequest, HttpResponse, Secret, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES};
 use crate::protocol::matrix::{login_url, read_login_flows, read_login_response, token_login_body};
+use crate::protocol::url::UrlRule;
 use crate::{Error, Result};
 
 /// The result of a Matrix login (the shared reading of
@@ -26,7 +25,7 @@ pub use crate::protocol::matrix::LoginResponse as MatrixSession;
 
 /// Builds `GET /_matrix/client/v3/login` on `homeserver_url`.
 pub fn matrix_login_flows_request(homeserver_url: &str) -> Result<HttpRequest> {
-    let base = base_url("homeserverUrl", homeserver_url)?;
+    let base = UrlRule::STRICT.base_url("homeserverUrl", homeserver_url)?;
     Ok(HttpRequest {
         method: "GET",
         url: login_url(&base),
@@ -73,7 +72,7 @@ impl MatrixLoginOptions {
 /// Builds `POST /_matrix/client/v3/login` with `{"type":"m.login.token","token":…}`
 /// (plus `device_id` / `initial_device_display_name` when given).
 pub fn matrix_token_login_request(options: &MatrixLoginOptions) -> Result<HttpRequest> {
-    let base = base_url("homeserverUrl", &options.homeserver_url)?;
+    let base = UrlRule::STRICT.base_url("homeserverUrl", &options.homeserver_url)?;
     let token = options.login_token.expose_secret();
     if token.is_empty() {
         return Err(Error::options("loginToken is required"));

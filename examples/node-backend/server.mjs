@@ -69,4 +69,4 @@ createServer((req, res) => {
   }
   if (pathname.startsWith('/extension-sso/')) return sendFile(res, pkg, pathname.slice('/extension-sso/'.length));
   return sendFile(res, pages, pathname === '/' ? 'index.html' : pathname);
-}).listen(port, process.env.HOST ?? "localhost", () => console.log(`listening on ${origin}`));
+}).listen(port, process.env.HOST ?? 'localhost', () => console.log(`listening on ${origin}`));

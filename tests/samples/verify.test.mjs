@@ -3,12 +3,9 @@
 // `fetch` intercepted from outside so that its https://console.example/jwks is served on 127.0.0.1.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import * as esbuild from 'esbuild';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 
-import { samplesProject } from './project.mjs';
+import { samplesProject, transpiled, interceptFetch } from './project.mjs';
 import { startJwksServer } from '../support/jwks-server.mjs';
 
 describe("README sample: Verify tokens (authenticate(request))", () => {
@@ -18,7 +15,7 @@ describe("README sample: Verify tokens (authenticate(request))", () => {
   let authenticate;
   /** A fresh instance of the sample module (its own verifier and key cache). */
   let load;
-  const realFetch = globalThis.fetch;
+  let restore;
 
   const sign = ({ audience = 'my-extension', exp = Math.floor(Date.now() / 1000) + 300 } = {}) => new SignJWT({ sub: 'alice' })
     .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
@@ -32,21 +29,14 @@ describe("README sample: Verify tokens (authenticate(request))", () => {
     privateKey = pair.privateKey;
     jwks = await startJwksServer({ jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] } });
     // The console's key endpoint, served locally; nothing else leaves the process.
-    globalThis.fetch = (input, init) => {
-      const url = new URL(input instanceof Request ? input.url : input);
-      if (url.href !== 'https://console.example/jwks') throw new Error(`unexpected fetch of ${url}`);
-      return realFetch(jwks.url, init);
-    };
-    const source = project.path('examples', 'verify', 'authenticate.ts');
-    const { code } = await esbuild.transform(readFileSync(source, 'utf8'), { loader: 'ts', format: 'esm' });
-    writeFileSync(project.path('examples', 'verify', 'authenticate.mjs'), code);
-    const url = pathToFileURL(project.path('examples', 'verify', 'authenticate.mjs'));
+    restore = interceptFetch({ 'https://console.example': new URL(jwks.url).origin });
+    const url = await transpiled(project, 'examples', 'verify', 'authenticate.ts');
     load = async (instance) => (await import(`${url}?instance=${instance}`)).authenticate;
     authenticate = await load('main');
   });
 
   after(async () => {
-    globalThis.fetch = realFetch;
+    restore?.();
     await jwks?.close();
     project?.close();
   });

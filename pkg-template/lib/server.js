@@ -12,11 +12,8 @@ import {
   parseTokenResponse, refreshRequest, timeoutError,
 } from '../wasm/server/extension_sso_server.js';
 
+// Installed by the loader (pkg-template/loaders/server.*.js).
 const runtime = runtimeSlot('server');
-/** @internal called by the loader */
-export const installRuntime = runtime.install;
-/** @internal called by the browser loader once the wasm is ready */
-export const markReady = runtime.markReady;
 export { crateVersion };
 /** Every error code (`ErrorCode`). */
 export const errorCodes = () => errorCodeList().split(' ');

@@ -55,7 +55,7 @@ test('source maps name repository paths (never this machine\'s) and carry the so
     const map = JSON.parse(readFileSync(new URL(file, pkg), 'utf8'));
     assert.deepEqual([...map.sources].sort(), [
       'pkg-template/lib/common.js', `pkg-template/lib/${entry}.js`, 'pkg-template/lib/runtime-web.js',
-      `${entry}.browser.js`, `target/wasm-pack/${entry}/extension_sso_${entry}.js`,
+      `pkg-template/loaders/${entry}.browser.js`, `target/wasm-pack/${entry}/extension_sso_${entry}.js`,
     ].sort(), file);
     map.sourcesContent.forEach((text, i) => assert.ok(text.length > 100, `${file}: ${map.sources[i]} carries its source`));
     const js = readFileSync(new URL(`${entry}.browser.js`, pkg), 'utf8');

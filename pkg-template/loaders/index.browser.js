@@ -1,0 +1,16 @@
+// extension-sso (every entry in one import) for browsers and bundlers.
+// scripts/build copies this file to the package root as index.browser.js.
+import initClient from './client.browser.js';
+import initVerifier from './verifier.browser.js';
+import initServer from './server.browser.js';
+
+export * from './client.browser.js';
+export * from './verifier.browser.js';
+export * from './server.browser.js';
+// Every entry defines these; name one so they are not ambiguous (an
+// ambiguous name would be left out of the `export *`s above).
+export { errorCodes, crateVersion } from './client.browser.js';
+/** Initialises every entry (needed once in browsers; a no-op elsewhere). */
+export default async function init() {
+  await Promise.all([initClient(), initVerifier(), initServer()]);
+}

@@ -324,8 +324,10 @@ export interface ServiceClientTokenProviderOptions {
    *    a PKCS#8 v1 Ed25519 private key (RFC 8410 §7). Signs `EdDSA`; default audience
    *    `{accountId}.accounts.authress.io`.
    * 2. JSON, raw or base64url: `{"clientId", "keyId"?, "audience"?, "privateKey": JWK}` with an
-   *    Ed25519 (`OKP`, signs `EdDSA`) or P-256 (`EC`, signs `ES256`) private JWK. The `kid` is
-   *    `keyId`, else the JWK's `kid`, else its RFC 7638 thumbprint; default audience: `issuerUrl`.
+   *    Ed25519 (`OKP`, signs `EdDSA`) or P-256 (`EC`, signs `ES256`) private JWK; `x` and `y` may
+   *    be left out (the public key is derived from `d`; when given they must belong to it). The
+   *    `kid` is `keyId`, else the JWK's `kid`, else its RFC 7638 thumbprint; default audience:
+   *    `issuerUrl`.
    */
   accessKey: string;
   /** The platform's issuer URL (https, or http on loopback). Tokens get `iss = {issuerUrl}/v1/clients/{clientId}`. */
@@ -335,10 +337,17 @@ export interface ServiceClientTokenProviderOptions {
 }
 
 /**
- * Seed 001's service-client token provider: mints short-lived JWTs (5 min) signed with the
- * service client's private key, for `Authorization: Bearer` calls to the platform's API, and
- * reuses each until 60 s before it expires. Tokens verify with `JwksVerifier` (using
- * {@link ServiceClientTokenProvider.publicJwks}) and with jose.
+ * Mints short-lived JWTs (5 min) signed with a service client's private key, for
+ * `Authorization: Bearer` calls to the platform's API, and reuses each until 60 s before it
+ * expires. Signs with the runtime's crypto (node:crypto under Node, WebCrypto in workerd and
+ * browsers); tokens verify with `JwksVerifier` (using {@link ServiceClientTokenProvider.publicJwks})
+ * and with jose.
+ *
+ * Under Node the constructor imports the key (a JWK whose `x`/`y` do not belong to its `d` throws
+ * `invalid_key` there). WebCrypto imports keys asynchronously: in workerd and browsers the key is
+ * imported by the first {@link ServiceClientTokenProvider.getToken} or
+ * {@link ServiceClientTokenProvider.ready}, and `publicJwk()`, `publicJwks()` and a thumbprint
+ * `keyId` are available after it.
  *
  * @example
  * const provider = new ServiceClientTokenProvider({ accessKey, issuerUrl: 'https://auth.platform.example' });
@@ -347,20 +356,37 @@ export interface ServiceClientTokenProviderOptions {
 export class ServiceClientTokenProvider {
   /** @throws {ExtensionSsoError} `invalid_key` for a malformed key, `invalid_options` otherwise. */
   constructor(options: ServiceClientTokenProviderOptions);
-  /** Seed 001's positional form. */
+  /** The positional form: `(accessKey, issuerUrl)`. */
   constructor(accessKey: string, issuerUrl: string);
-  /** A token valid for at least one more minute (the cached one, or a fresh one). */
+  /**
+   * A token valid for at least one more minute (the cached one, or a fresh one). Rejects with
+   * `invalid_key` when the runtime cannot import or use the key, or when the JWK's `x`/`y` do not
+   * belong to its `d` (no token is ever signed with another key than the one the access key
+   * describes).
+   */
   getToken(): Promise<string>;
+  /**
+   * Resolves once the private key is imported into the runtime's crypto and its public key derived
+   * and checked. Needed before `publicJwk()` in workerd and browsers; at once under Node.
+   */
+  ready(): Promise<void>;
   /** The client id (`sub` of minted tokens). */
   readonly clientId: string;
-  /** The `kid` of minted tokens. */
+  /**
+   * The `kid` of minted tokens: the access key's, else the RFC 7638 thumbprint of its public key
+   * (in workerd and browsers, after {@link ServiceClientTokenProvider.ready}; before it, reading a
+   * thumbprint `keyId` throws `invalid_options`).
+   */
   readonly keyId: string;
   /** The `iss` of minted tokens. */
   readonly issuer: string;
   /** The `aud` of minted tokens. */
   readonly audience: string;
   readonly algorithm: 'EdDSA' | 'ES256';
-  /** The public key as a JWK (RFC 7517) with `kid`, `alg` and `use: 'sig'`. */
+  /**
+   * The public key as a JWK (RFC 7517) with `kid`, `alg` and `use: 'sig'`. In workerd and browsers,
+   * after {@link ServiceClientTokenProvider.ready} (before it: `invalid_options`).
+   */
   publicJwk(): Record<string, string>;
   /** `{ keys: [publicJwk()] }`, e.g. for `JwksVerifier.fromJwks` or to register the key. */
   publicJwks(): { keys: Record<string, string>[] };

@@ -9,7 +9,7 @@
     )
 )]
 #![forbid(unsafe_code)]
-// `no_std` + `alloc` without the `std` feature (the npm verifier entry);
+// `no_std` + `alloc` without the `std` feature (the npm verifier and server entries);
 // tests always have std.
 #![cfg_attr(not(any(feature = "std", test)), no_std)]
 

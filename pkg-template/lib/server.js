@@ -284,19 +284,26 @@ export function toNodeListener(handler, { origin } = {}) {
 }
 
 // ---------------------------------------------------------------------------
-// ServiceClientTokenProvider (seed 001)
+// ServiceClientTokenProvider
+
+const NOT_IMPORTED = 'the public key is derived when the private key is imported, which WebCrypto does '
+  + 'asynchronously: await provider.ready() (or a first getToken()) before reading it';
 
 /**
  * Mints short-lived JWTs signed with a service client's private key, for
  * `Authorization: Bearer` calls to the platform's API, and caches each one
- * until shortly before it expires.
+ * until shortly before it expires. The wasm core parses the key and decides
+ * every byte but the signature, which the runtime's crypto makes
+ * (node:crypto in Node, WebCrypto elsewhere).
  *
  *   new ServiceClientTokenProvider({ accessKey, issuerUrl, audience? })
- *   new ServiceClientTokenProvider(accessKey, issuerUrl)   // seed 001's form
+ *   new ServiceClientTokenProvider(accessKey, issuerUrl)
  */
 export class ServiceClientTokenProvider {
   #core;
   #rt;
+  /** The runtime's private-key handle, once imported and checked. */
+  #key = null;
 
   constructor(options, issuerUrl) {
     this.#rt = runtime.get();
@@ -308,17 +315,77 @@ export class ServiceClientTokenProvider {
     }
     this.#core = new ServiceClientCore(optionsJson(defined(opts), 'ServiceClientTokenProvider'));
     registry?.register(this, this.#core);
+    // node:crypto imports synchronously: a key whose x/y do not match its d
+    // fails here, as the native Rust provider does.
+    if (this.#rt.sync) this.#adopt(this.#import());
+  }
+
+  /** Imports the private key into the runtime (a value in Node, a promise elsewhere). */
+  #import() {
+    const pkcs8 = this.#core.privateKey();
+    const alg = this.#core.algorithm;
+    const failed = (cause) => ssoError('invalid_key',
+      `the runtime could not import the ${alg} private key of the access key`, { cause });
+    let imported;
+    try {
+      imported = this.#rt.importPrivateKey(pkcs8, alg);
+    } catch (cause) {
+      pkcs8.fill(0);
+      throw failed(cause);
+    }
+    if (typeof imported?.then !== 'function') {
+      pkcs8.fill(0);
+      return imported;
+    }
+    return imported.then((value) => value, (cause) => { throw failed(cause); }).finally(() => pkcs8.fill(0));
+  }
+
+  /** Checks the derived public key with the core (which then wipes its copy of the private key). */
+  #adopt({ key, x, y }) {
+    this.#core.setPublicKey(x, y ?? undefined);
+    this.#key ??= key;
+    return this.#key;
+  }
+
+  /** The imported key; imports it first (once it is imported, every call reuses it). */
+  async #signingKey() {
+    return this.#key ?? this.#adopt(await this.#import());
+  }
+
+  /**
+   * Resolves once the private key is imported into the runtime's crypto and
+   * its public key derived and checked. Under Node the constructor does it;
+   * in workerd and browsers, `publicJwk()`, `publicJwks()` and (for a key
+   * that names no kid) `keyId` need it first.
+   */
+  async ready() {
+    await this.#signingKey();
   }
 
   /** A token valid for at least one more minute (cached, or freshly minted). */
   async getToken() {
-    return this.#core.getToken(nowSec(this.#rt));
+    const key = await this.#signingKey();
+    const core = this.#core;
+    const next = core.mint(nowSec(this.#rt));
+    if (typeof next === 'string') return next;
+    let signature;
+    try {
+      signature = await this.#rt.sign(key, core.algorithm, next.signingInput);
+    } catch (cause) {
+      next.free();
+      throw ssoError('invalid_key', `the runtime could not sign with the ${core.algorithm} private key`, { cause });
+    }
+    return core.finish(next, signature);
   }
 
   /** The client id (`sub` of minted tokens). */
   get clientId() { return this.#core.clientId; }
   /** The `kid` of minted tokens. */
-  get keyId() { return this.#core.keyId; }
+  get keyId() {
+    const kid = this.#core.keyId;
+    if (kid === undefined) throw ssoError('invalid_options', `keyId is the key's RFC 7638 thumbprint: ${NOT_IMPORTED}`);
+    return kid;
+  }
   /** The `iss` of minted tokens: `{issuerUrl}/v1/clients/{clientId}`. */
   get issuer() { return this.#core.issuer; }
   /** The `aud` of minted tokens. */
@@ -327,7 +394,11 @@ export class ServiceClientTokenProvider {
   get algorithm() { return this.#core.algorithm; }
 
   /** The public key as a JWK (with kid, alg, use). */
-  publicJwk() { return JSON.parse(this.#core.publicJwk()); }
+  publicJwk() {
+    const jwk = this.#core.publicJwk();
+    if (jwk === undefined) throw ssoError('invalid_options', NOT_IMPORTED);
+    return JSON.parse(jwk);
+  }
   /** `{ keys: [publicJwk()] }`, e.g. for `JwksVerifier.fromJwks`. */
   publicJwks() { return { keys: [this.publicJwk()] }; }
 }

@@ -5,6 +5,7 @@
 import initWasm from './wasm/server/extension_sso_server.js';
 import { runtimeSlot } from './lib/common.js';
 import { webRuntime } from './lib/runtime-web.js';
+import { webSigning } from './lib/signing-web.js';
 
 let ready;
 /**
@@ -14,7 +15,7 @@ let ready;
  */
 export default function init(input) {
   ready ??= initWasm({ module_or_path: input ?? new URL('./wasm/server/extension_sso_server_bg.wasm', import.meta.url) })
-    .then(() => { runtimeSlot('server').install(webRuntime); });
+    .then(() => { runtimeSlot('server').install({ ...webRuntime, ...webSigning }); });
   return ready;
 }
 export * from './lib/server.js';

@@ -6,9 +6,11 @@ import { readFileSync } from 'node:fs';
 import { initSync } from './wasm/server/extension_sso_server.js';
 import { runtimeSlot } from './lib/common.js';
 import { nodeRuntime } from './lib/runtime-node.js';
+import { nodeSigning } from './lib/signing-node.js';
 
 initSync({ module: readFileSync(new URL('./wasm/server/extension_sso_server_bg.wasm', import.meta.url)) });
-runtimeSlot('server').install(nodeRuntime);
+// The verifier's runtime (fetch, clock) plus node:crypto signing for ServiceClientTokenProvider.
+runtimeSlot('server').install({ ...nodeRuntime, ...nodeSigning });
 
 export * from './lib/server.js';
 /** Nothing to do under Node: the module is ready when imported. */

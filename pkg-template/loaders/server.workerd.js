@@ -6,9 +6,10 @@ import wasmModule from './wasm/server/extension_sso_server_bg.wasm';
 import { initSync } from './wasm/server/extension_sso_server.js';
 import { runtimeSlot } from './lib/common.js';
 import { webRuntime } from './lib/runtime-web.js';
+import { webSigning } from './lib/signing-web.js';
 
 initSync({ module: wasmModule });
-runtimeSlot('server').install(webRuntime);
+runtimeSlot('server').install({ ...webRuntime, ...webSigning });
 
 export * from './lib/server.js';
 /** Nothing to do in workerd: the module is ready when imported. */

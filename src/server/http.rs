@@ -297,7 +297,6 @@ fn is_loopback_authority(authority: &str) -> bool {
 
 /// Percent-encodes like JavaScript's `encodeURIComponent` (RFC 3986 §2.1),
 /// keeping `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
-#[cfg(any(feature = "server", test))]
 pub(crate) fn encode_uri_component(value: &str) -> String {
     use core::fmt::Write;
     let mut out = String::with_capacity(value.len());

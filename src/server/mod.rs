@@ -13,7 +13,7 @@
 //! | `refreshTokens` | [`refresh_request`] + [`parse_token_response`] |
 //! | `matrixTokenLogin` | [`matrix_login_flows_request`] + [`check_login_flows`], [`matrix_token_login_request`] + [`parse_matrix_login`] |
 //! | `createHandoffHandler` | [`HandoffHandler`] |
-//! | `ServiceClientTokenProvider` | `ServiceClientTokenProvider` (feature `server`) |
+//! | `ServiceClientTokenProvider` | [`TokenMinter`] (signed by the runtime's crypto); natively `ServiceClientTokenProvider` (feature `rust-crypto`) |
 //!
 //! Tokens, codes, secrets and verifiers never appear in `Debug` output or
 //! error messages.
@@ -23,7 +23,6 @@ mod handoff;
 mod http;
 mod identity;
 mod matrix;
-#[cfg(feature = "server")]
 mod service_client;
 
 pub use exchange::{
@@ -45,7 +44,9 @@ pub use matrix::{
     check_login_flows, matrix_login_flows_request, matrix_token_login_request, parse_matrix_login,
     MatrixLoginOptions, MatrixSession,
 };
-#[cfg(feature = "server")]
+#[cfg(feature = "rust-crypto")]
+pub use service_client::ServiceClientTokenProvider;
 pub use service_client::{
-    ServiceClientTokenProvider, REFRESH_BEFORE_EXPIRY_SEC, TOKEN_LIFETIME_SEC,
+    AccessKey, Mint, PublicKey, SigningAlgorithm, TokenMinter, UnsignedToken,
+    REFRESH_BEFORE_EXPIRY_SEC, TOKEN_LIFETIME_SEC,
 };

@@ -19,10 +19,11 @@ use super::options::{self, Opts};
 use crate::json::Value;
 
 use crate::server::{
-    self as srv, ClientAuth, CookieConfig, ExchangeOptions, ExchangeProfile, ExchangeStep,
-    HandlerStep, HandoffConfig, HandoffHandler, HttpRequest, HttpResponse, HttpResponseOut,
-    Identity, MatrixLoginOptions, MatrixSession, OAuth2Client, RefreshOptions, SameSite, Secret,
-    TokenSet, UserInfoStep, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
+    self as srv, AccessKey, ClientAuth, CookieConfig, ExchangeOptions, ExchangeProfile,
+    ExchangeStep, HandlerStep, HandoffConfig, HandoffHandler, HttpRequest, HttpResponse,
+    HttpResponseOut, Identity, MatrixLoginOptions, MatrixSession, Mint, OAuth2Client, PublicKey,
+    RefreshOptions, SameSite, Secret, TokenMinter, TokenSet, UnsignedToken, UserInfoStep,
+    DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
 };
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
 
@@ -826,10 +827,26 @@ impl UserInfoCall {
 
 const SERVICE_CLIENT_OPTIONS: &[&str] = &["accessKey", "issuerUrl", "audience"];
 
-/// The wasm half of `ServiceClientTokenProvider` (seed 001).
+/// The wasm half of `ServiceClientTokenProvider`: a [`TokenMinter`]; the JS
+/// layer imports [`ServiceClientCore::private_key`] into the runtime's
+/// crypto, reports the derived public key, and signs what
+/// [`ServiceClientCore::mint`] asks for.
 #[wasm_bindgen]
 pub struct ServiceClientCore {
-    inner: srv::ServiceClientTokenProvider,
+    minter: TokenMinter,
+}
+
+/// A token waiting for its signature (see [`ServiceClientCore::mint`]).
+#[wasm_bindgen]
+pub struct UnsignedJwt(UnsignedToken);
+
+#[wasm_bindgen]
+impl UnsignedJwt {
+    /// The ASCII JWS signing input (RFC 7515 §5.1): the bytes to sign.
+    #[wasm_bindgen(getter, js_name = signingInput)]
+    pub fn signing_input(&self) -> String {
+        self.0.signing_input().to_owned()
+    }
 }
 
 #[wasm_bindgen]
@@ -848,58 +865,88 @@ impl ServiceClientCore {
             .filter(|k| !k.trim().is_empty())
             .ok_or_else(|| Error::options("accessKey is required"))?;
         let issuer_url = issuer_url.ok_or_else(|| Error::options("issuerUrl is required"))?;
-        let mut inner = srv::ServiceClientTokenProvider::new(&access_key, &issuer_url)?;
+        let mut minter = TokenMinter::new(AccessKey::parse(&access_key)?, &issuer_url)?;
         if let Some(audience) = audience {
-            inner = inner.with_audience(audience)?;
+            minter = minter.with_audience(audience)?;
         }
-        Ok(Self { inner })
+        Ok(Self { minter })
     }
 
-    /// A token valid at `now` (seconds): the cached one, or a new one.
-    #[wasm_bindgen(js_name = getToken)]
-    pub fn get_token(&mut self, now: f64) -> JsResult<String> {
-        Ok(self.inner.get_token(now_sec(now))?)
+    /// The private key as PKCS#8 DER bytes for the runtime to import
+    /// (copied into a JS `Uint8Array`; the wasm copy is wiped); `undefined`
+    /// once the public key is known (the key then lives in the runtime's key
+    /// object only).
+    #[wasm_bindgen(js_name = privateKey)]
+    pub fn private_key(&self) -> Option<js_sys::Uint8Array> {
+        self.minter
+            .private_key_pkcs8()
+            .map(|der| js_sys::Uint8Array::from(der.as_slice()))
     }
 
-    /// `exp` of the cached token, if any.
-    #[wasm_bindgen(getter, js_name = cachedExpiresAt)]
-    pub fn cached_expires_at(&self) -> Option<f64> {
-        self.inner.cached_expires_at().map(|t| t as f64)
+    /// Records the public key the runtime derived (the JWK's base64url `x`,
+    /// and `y` for P-256); `invalid_key` when it is not the key the access
+    /// key describes.
+    #[wasm_bindgen(js_name = setPublicKey)]
+    pub fn set_public_key(&mut self, x: &str, y: Option<String>) -> JsResult<()> {
+        let algorithm = self.minter.algorithm();
+        let public = PublicKey::from_jwk_members(algorithm, x, y.as_deref()).ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidKey,
+                "the runtime derived a public key that is not a valid key for the access key's curve",
+            )
+        })?;
+        Ok(self.minter.set_public_key(public)?)
+    }
+
+    /// A token valid at `now` (seconds): the cached token (a string), or an
+    /// [`UnsignedJwt`] to sign and pass to [`ServiceClientCore::finish`].
+    pub fn mint(&self, now: f64) -> JsResult<JsValue> {
+        Ok(match self.minter.mint(now_sec(now))? {
+            Mint::Cached(token) => JsValue::from_str(&token),
+            Mint::Sign(unsigned) => UnsignedJwt(unsigned).into(),
+        })
+    }
+
+    /// The signed token (cached for later `mint` calls); `signature` is the
+    /// raw 64-byte signature over the signing input.
+    pub fn finish(&mut self, unsigned: UnsignedJwt, signature: &[u8]) -> JsResult<String> {
+        Ok(self.minter.finish(unsigned.0, signature)?)
     }
 
     /// The client id (`sub`).
     #[wasm_bindgen(getter, js_name = clientId)]
     pub fn client_id(&self) -> String {
-        self.inner.client_id().to_owned()
+        self.minter.client_id().to_owned()
     }
 
-    /// The `kid` of minted tokens.
+    /// The `kid` of minted tokens; `undefined` while it waits for the public
+    /// key (a key that names none gets its RFC 7638 thumbprint).
     #[wasm_bindgen(getter, js_name = keyId)]
-    pub fn key_id(&self) -> String {
-        self.inner.key_id().to_owned()
+    pub fn key_id(&self) -> Option<String> {
+        self.minter.key_id().map(str::to_owned)
     }
 
     /// The `iss` claim.
     #[wasm_bindgen(getter)]
     pub fn issuer(&self) -> String {
-        self.inner.issuer().to_owned()
+        self.minter.issuer().to_owned()
     }
 
     /// The `aud` claim.
     #[wasm_bindgen(getter)]
     pub fn audience(&self) -> String {
-        self.inner.audience().to_owned()
+        self.minter.audience().to_owned()
     }
 
     /// `EdDSA` or `ES256`.
     #[wasm_bindgen(getter)]
     pub fn algorithm(&self) -> String {
-        self.inner.algorithm().to_owned()
+        self.minter.algorithm().name().to_owned()
     }
 
-    /// The public JWK as JSON text.
+    /// The public JWK as JSON text; `undefined` until the public key is known.
     #[wasm_bindgen(js_name = publicJwk)]
-    pub fn public_jwk(&self) -> String {
-        self.inner.public_jwk()
+    pub fn public_jwk(&self) -> Option<String> {
+        self.minter.public_jwk()
     }
 }

@@ -7,9 +7,10 @@ import initServer from './server.workerd.js';
 export * from './client.workerd.js';
 export * from './verifier.workerd.js';
 export * from './server.workerd.js';
-// Every entry defines these; name one so they are not ambiguous (an
+// Every entry defines these (ExtensionSsoError too: each browser bundle has
+// its own copy of the class); name one so they are not ambiguous (an
 // ambiguous name would be left out of the `export *`s above).
-export { errorCodes, crateVersion } from './client.workerd.js';
+export { ExtensionSsoError, errorCodes, crateVersion } from './client.workerd.js';
 /** Initialises every entry (needed once in browsers; a no-op elsewhere). */
 export default async function init() {
   await Promise.all([initClient(), initVerifier(), initServer()]);

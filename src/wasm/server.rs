@@ -17,6 +17,7 @@ use wasm_bindgen::JsCast;
 
 use super::options::{self, Opts};
 use crate::json::Value;
+use crate::protocol::url::UrlRule;
 
 use crate::server::{
     self as srv, AccessKey, ClientAuth, CookieConfig, ExchangeOptions, ExchangeProfile,
@@ -865,7 +866,8 @@ impl ServiceClientCore {
             .filter(|k| !k.trim().is_empty())
             .ok_or_else(|| Error::options("accessKey is required"))?;
         let issuer_url = issuer_url.ok_or_else(|| Error::options("issuerUrl is required"))?;
-        let mut minter = TokenMinter::new(AccessKey::parse(&access_key)?, &issuer_url)?;
+        let mut minter =
+            TokenMinter::new(AccessKey::parse(&access_key)?, &issuer_url, UrlRule::STRICT)?;
         if let Some(audience) = audience {
             minter = minter.with_audience(audience)?;
         }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as server from 'extension-sso/server';
 
 const API = [
-  'ServiceClientTokenProvider', 'crateVersion', 'createHandoffHandler', 'default', 'errorCodes', 'exchangeCode',
+  'ExtensionSsoError', 'ServiceClientTokenProvider', 'crateVersion', 'createHandoffHandler', 'default', 'errorCodes', 'exchangeCode',
   'identityFromClaims', 'matrixTokenLogin', 'refreshTokens', 'toNodeListener',
 ];
 

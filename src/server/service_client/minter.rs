@@ -16,7 +16,8 @@ use zeroize::Zeroizing;
 
 use super::key::{invalid_key, AccessKey, PrivateKey, PublicKey, SigningAlgorithm};
 use crate::json::{self, Object, Value};
-use crate::server::http::{base_url, encode_uri_component};
+use crate::protocol::url::UrlRule;
+use crate::server::http::encode_uri_component;
 use crate::{Error, Result};
 
 /// Lifetime of a minted token, in seconds.
@@ -124,11 +125,11 @@ impl fmt::Debug for TokenMinter {
 }
 
 impl TokenMinter {
-    /// A minter for `access_key` whose tokens name `issuer_url` (absolute
-    /// https, or http on loopback; else `invalid_options`). The audience is
-    /// the one the access key names, else `issuer_url`.
-    pub fn new(access_key: AccessKey, issuer_url: &str) -> Result<Self> {
-        let issuer_base = base_url("issuerUrl", issuer_url)?;
+    /// A minter for `access_key` whose tokens name `issuer_url` (under `rule`:
+    /// absolute https, or http on loopback; else `invalid_options`). The
+    /// audience is the one the access key names, else `issuer_url`.
+    pub fn new(access_key: AccessKey, issuer_url: &str, rule: UrlRule) -> Result<Self> {
+        let issuer_base = rule.base_url("issuerUrl", issuer_url)?;
         if access_key.client_id.is_empty() {
             return Err(invalid_key("the access key has an empty clientId"));
         }

@@ -10,6 +10,7 @@ use jwt_compact::{Algorithm, AlgorithmSignature};
 
 use super::key::{invalid_key, AccessKey, PublicKey, SigningAlgorithm};
 use super::minter::{Mint, TokenMinter};
+use crate::protocol::url::UrlRule;
 use crate::Result;
 
 enum SigningKey {
@@ -70,7 +71,8 @@ impl ServiceClientTokenProvider {
     /// (absolute https, or http on loopback). Malformed keys fail with
     /// `invalid_key`, a bad URL with `invalid_options`.
     pub fn new(access_key: &str, issuer_url: &str) -> Result<Self> {
-        let mut minter = TokenMinter::new(AccessKey::parse(access_key)?, issuer_url)?;
+        let mut minter =
+            TokenMinter::new(AccessKey::parse(access_key)?, issuer_url, UrlRule::STRICT)?;
         let private = minter
             .private_key()
             .ok_or_else(|| invalid_key("the access key has no private key"))?;

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::json::{self, Object, Value};
+use crate::protocol::url::UrlRule;
 use crate::ErrorCode;
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 
@@ -70,7 +71,7 @@ fn mint_with(minter: &mut TokenMinter, now: u64, signature: u8) -> String {
 fn authress_key_gives_the_pkcs8_it_came_from_and_the_authress_audience() {
     let key = AccessKey::parse(&authress_key()).unwrap();
     assert_eq!(key.algorithm(), SigningAlgorithm::EdDsa);
-    let minter = TokenMinter::new(key, ISSUER).unwrap();
+    let minter = TokenMinter::new(key, ISSUER, UrlRule::STRICT).unwrap();
     assert_eq!(minter.client_id(), "sc_ext 1");
     assert_eq!(minter.key_id(), Some("kid-1"));
     assert_eq!(
@@ -89,7 +90,12 @@ fn authress_key_gives_the_pkcs8_it_came_from_and_the_authress_audience() {
 
 #[test]
 fn minter_builds_the_signing_input_and_caches_until_shortly_before_expiry() {
-    let mut minter = TokenMinter::new(AccessKey::parse(&authress_key()).unwrap(), ISSUER).unwrap();
+    let mut minter = TokenMinter::new(
+        AccessKey::parse(&authress_key()).unwrap(),
+        ISSUER,
+        UrlRule::STRICT,
+    )
+    .unwrap();
     let err = minter.mint(1000).unwrap_err();
     assert_eq!(
         err.code(),
@@ -136,7 +142,12 @@ fn minter_builds_the_signing_input_and_caches_until_shortly_before_expiry() {
 
 #[test]
 fn signatures_must_be_64_raw_bytes() {
-    let mut minter = TokenMinter::new(AccessKey::parse(&authress_key()).unwrap(), ISSUER).unwrap();
+    let mut minter = TokenMinter::new(
+        AccessKey::parse(&authress_key()).unwrap(),
+        ISSUER,
+        UrlRule::STRICT,
+    )
+    .unwrap();
     minter.set_public_key(ed25519_public()).unwrap();
     for bad in [&[0u8; 0][..], &[0u8; 63], &[0u8; 72]] {
         let Mint::Sign(unsigned) = minter.mint(5).unwrap() else {
@@ -153,7 +164,7 @@ fn signatures_must_be_64_raw_bytes() {
 #[test]
 fn json_key_without_kid_gets_the_thumbprint_once_the_public_key_is_known() {
     let key = AccessKey::parse(&json_ed25519_key("")).unwrap();
-    let mut minter = TokenMinter::new(key, ISSUER).unwrap();
+    let mut minter = TokenMinter::new(key, ISSUER, UrlRule::STRICT).unwrap();
     assert_eq!(minter.key_id(), None);
     assert_eq!(minter.audience(), "https://login.platform.example");
     minter.set_public_key(ed25519_public()).unwrap();
@@ -164,7 +175,7 @@ fn json_key_without_kid_gets_the_thumbprint_once_the_public_key_is_known() {
     );
     // With x given, nothing is published before it is checked against d.
     let key = AccessKey::parse(&json_ed25519_key(&format!(r#","x":"{RFC8037_X}""#))).unwrap();
-    let mut minter = TokenMinter::new(key, ISSUER).unwrap();
+    let mut minter = TokenMinter::new(key, ISSUER, UrlRule::STRICT).unwrap();
     assert_eq!(minter.public_jwk(), None);
     assert_eq!(minter.key_id(), None);
     minter.set_public_key(ed25519_public()).unwrap();
@@ -177,7 +188,7 @@ fn a_derived_public_key_that_differs_from_the_given_one_is_refused() {
     // the registered key (x) never verifies.
     let other_x = Base64UrlUnpadded::encode_string(&[5u8; 32]);
     let key = AccessKey::parse(&json_ed25519_key(&format!(r#","x":"{other_x}""#))).unwrap();
-    let mut minter = TokenMinter::new(key, ISSUER).unwrap();
+    let mut minter = TokenMinter::new(key, ISSUER, UrlRule::STRICT).unwrap();
     let err = minter.set_public_key(ed25519_public()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidKey);
     assert!(minter.mint(1).is_err(), "still no token");
@@ -185,7 +196,12 @@ fn a_derived_public_key_that_differs_from_the_given_one_is_refused() {
     let access_key = format!(
         r#"{{"clientId":"svc","privateKey":{{"kty":"EC","crv":"P-256","d":"{RFC7515_D}","x":"{RFC7515_X}","y":"{RFC7515_Y}"}}}}"#
     );
-    let mut minter = TokenMinter::new(AccessKey::parse(&access_key).unwrap(), ISSUER).unwrap();
+    let mut minter = TokenMinter::new(
+        AccessKey::parse(&access_key).unwrap(),
+        ISSUER,
+        UrlRule::STRICT,
+    )
+    .unwrap();
     let flipped =
         PublicKey::from_jwk_members(SigningAlgorithm::Es256, RFC7515_Y, Some(RFC7515_X)).unwrap();
     assert!(minter.set_public_key(flipped).is_err());
@@ -233,14 +249,14 @@ fn malformed_keys_are_invalid_key_without_echo() {
     ];
     for key in cases {
         let err = AccessKey::parse(&key)
-            .and_then(|key| TokenMinter::new(key, ISSUER))
+            .and_then(|key| TokenMinter::new(key, ISSUER, UrlRule::STRICT))
             .unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidKey, "{key}: {err}");
         assert!(!err.message().contains(secret_looking), "{err}");
         assert!(!err.message().contains(RFC8037_D), "{err}");
     }
     let key = AccessKey::parse(&authress_key()).unwrap();
-    let err = TokenMinter::new(key, "http://platform.example").unwrap_err();
+    let err = TokenMinter::new(key, "http://platform.example", UrlRule::STRICT).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidOptions);
 }
 
@@ -250,7 +266,7 @@ fn debug_never_shows_key_material_or_tokens() {
     let printed = format!("{key:?}");
     let seed_b64 = Base64::encode_string(&Base64UrlUnpadded::decode_vec(RFC8037_D).unwrap());
     assert!(!printed.contains(&seed_b64[..20]), "{printed}");
-    let mut minter = TokenMinter::new(key, ISSUER).unwrap();
+    let mut minter = TokenMinter::new(key, ISSUER, UrlRule::STRICT).unwrap();
     let before = format!("{minter:?}");
     minter.set_public_key(ed25519_public()).unwrap();
     let token = mint_with(&mut minter, 5, 9);

@@ -1,10 +1,13 @@
 // extension-sso/server: backend helpers.
 //
 // The wasm core builds every request, parses every response and makes every
-// decision of the handoff handler; this layer does the I/O with the runtime's
-// global fetch (timeout, body cap, network errors) and calls the verifier.
-// Returned tokens are never logged.
-import { readCapped, runtimeSlot, ssoError } from './common.js';
+// decision of the handoff handler (routes, statuses, what a failure becomes
+// and how loud it is); this layer does the I/O: fetch (the caller's or the
+// global one, under a timeout and the caller's AbortSignal), reading request
+// bodies when the core asks, calling the verifier, and node:crypto /
+// WebCrypto signing for ServiceClientTokenProvider. Returned tokens are never
+// logged.
+import { KIND, fetchBody, readCapped, readOptions, runtimeSlot, ssoError, throwIfAborted } from './common.js';
 export { ExtensionSsoError } from './common.js';
 import {
   HandoffCore, ServiceClientCore,
@@ -24,32 +27,38 @@ const registry = typeof FinalizationRegistry === 'function'
   ? new FinalizationRegistry((core) => { try { core.free(); } catch { /* already freed */ } })
   : null;
 
-const EMPTY = new Uint8Array(0);
+// ---- options: names and types here (readOptions), what values mean in the core ----
 
-function plainObject(value, what) {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw ssoError('invalid_options', `${what} options must be an object`);
-  }
-  return value;
-}
+// An explicit null reads as "not set", as it always has.
+const N = KIND.orNull;
+const STRING = N(KIND.string);
+const UINT = N(KIND.uint);
+const BOOL = N(KIND.bool);
+/** The exchange settings shared by exchangeCode, refreshTokens and createHandoffHandler. */
+const SETTINGS = {
+  profile: STRING, tokenEndpoint: STRING, clientId: STRING, clientSecret: STRING, clientAuth: STRING,
+  consoleUrl: STRING, authServiceUrl: STRING, timeoutMs: UINT, fetch: KIND.function,
+};
+const EXCHANGE_CODE = {
+  ...SETTINGS, code: STRING, state: STRING, codeVerifier: STRING, redirectUri: STRING, signal: KIND.signal,
+};
+const REFRESH_TOKENS = {
+  profile: STRING, tokenEndpoint: STRING, clientId: STRING, clientSecret: STRING, clientAuth: STRING,
+  refreshToken: STRING, scope: STRING, timeoutMs: UINT, fetch: KIND.function, signal: KIND.signal,
+};
+const MATRIX_TOKEN_LOGIN = {
+  homeserverUrl: STRING, loginToken: STRING, deviceId: STRING, initialDeviceDisplayName: STRING,
+  checkLoginFlows: BOOL, timeoutMs: UINT, fetch: KIND.function, signal: KIND.signal,
+};
+const HANDLER = {
+  ...SETTINGS, verifier: KIND.any, allowedOrigins: N(KIND.custom('a list of strings', (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'))),
+  redirectUri: STRING, session: N(KIND.object), tokenPath: STRING, userinfoPath: STRING, maxBodyBytes: UINT,
+  corsMaxAgeSec: UINT, insecureExposeRefreshToken: BOOL, onError: KIND.function,
+};
+const SESSION = { cookie: STRING, secure: BOOL, sameSite: STRING, path: STRING, partitioned: BOOL };
+const PER_CALL = { signal: KIND.signal };
 
-/** Drops `undefined` members (an explicit `null` stays). */
-function defined(object) {
-  const out = {};
-  for (const [k, v] of Object.entries(object)) if (v !== undefined) out[k] = v;
-  return out;
-}
-
-/** The options as JSON text, the form the wasm core reads them in. */
-function optionsJson(object, what) {
-  try {
-    return JSON.stringify(object);
-  } catch (e) {
-    throw ssoError('invalid_options', `${what} options must be plain data: ${e.message}`);
-  }
-}
-
-/** The response headers as [name, value] pairs, one pair per Set-Cookie. */
+/** The headers as [name, value] pairs, one pair per Set-Cookie. */
 function headerPairs(headers) {
   const out = [];
   for (const [name, value] of headers) if (name.toLowerCase() !== 'set-cookie') out.push([name, value]);
@@ -59,32 +68,22 @@ function headerPairs(headers) {
 }
 
 /**
- * Sends a request description made by the wasm core and returns
- * `{ status, headers, body }`. Redirects are not followed; the whole exchange
- * (headers and body) must finish within `timeoutMs`. Failures become the
- * retryable `network_error`.
+ * Sends a request description made by the wasm core with `fetch` (the
+ * caller's, else the global one) and returns `{ status, headers, body }`.
+ * Redirects are not followed; the whole exchange (headers and body) must
+ * finish within `timeoutMs`; the body is capped. Network failures and
+ * timeouts become the retryable `network_error`; `signal` rejects `aborted`.
  */
-async function send(rt, request, what) {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; controller.abort(); }, request.timeoutMs);
-  try {
-    const res = await rt.fetch(request.url, {
-      method: request.method,
-      headers: request.headers,
-      body: request.body ?? undefined,
-      redirect: 'manual',
-      signal: controller.signal,
-    });
-    const body = await readCapped(res, request.maxResponseBytes);
-    return { status: res.status, headers: headerPairs(res.headers), body };
-  } catch (e) {
-    const error = timedOut ? timeoutError(what, request.timeoutMs) : networkError(what);
-    error.cause = e;
+async function send(rt, request, what, { fetch, signal } = {}) {
+  const result = await fetchBody(request.url,
+    { method: request.method, headers: request.headers, body: request.body ?? undefined },
+    { fetch: fetch ?? rt.fetch, timeoutMs: request.timeoutMs, signal, maxBytes: request.maxResponseBytes });
+  if (result.failure) {
+    const error = result.failure === 'timeout' ? timeoutError(what, request.timeoutMs) : networkError(what);
+    error.cause = result.cause;
     throw error;
-  } finally {
-    clearTimeout(timer);
   }
+  return { status: result.status, headers: headerPairs(result.headers), body: result.body };
 }
 
 const nowSec = (rt) => rt.now() / 1000;
@@ -97,43 +96,47 @@ const nowSec = (rt) => rt.now() / 1000;
  */
 export async function exchangeCode(options) {
   const rt = runtime.get();
-  const opts = defined(plainObject(options, 'exchangeCode'));
-  const request = exchangeCodeRequest(optionsJson(opts, 'exchangeCode'));
-  const res = await send(rt, request, 'token endpoint');
-  return parseExchangeResponse(opts.profile, res.status, res.headers, res.body, nowSec(rt));
+  const { fetch, signal, ...settings } = readOptions('exchangeCode', options, EXCHANGE_CODE);
+  throwIfAborted(signal);
+  const request = exchangeCodeRequest(JSON.stringify(settings));
+  const res = await send(rt, request, 'token endpoint', { fetch, signal });
+  return parseExchangeResponse(settings.profile ?? undefined, res.status, res.headers, res.body, nowSec(rt));
 }
 
 /** Refreshes tokens with a refresh token (RFC 6749 §6). Resolves like `exchangeCode`. */
 export async function refreshTokens(options) {
   const rt = runtime.get();
-  const request = refreshRequest(optionsJson(defined(plainObject(options, 'refreshTokens')), 'refreshTokens'));
-  const res = await send(rt, request, 'token endpoint');
+  const { fetch, signal, ...settings } = readOptions('refreshTokens', options, REFRESH_TOKENS);
+  throwIfAborted(signal);
+  const request = refreshRequest(JSON.stringify(settings));
+  const res = await send(rt, request, 'token endpoint', { fetch, signal });
   return parseTokenResponse(res.status, res.headers, res.body, nowSec(rt));
 }
 
 /**
- * Matrix token login (seed 003): checks that the homeserver offers
- * `m.login.token` (unless `checkLoginFlows: false`), then exchanges the SSO
- * `loginToken`. Resolves to `{ accessToken, userId, deviceId, homeServer,
+ * Matrix token login: checks that the homeserver offers `m.login.token`
+ * (unless `checkLoginFlows: false`), then exchanges the SSO `loginToken`.
+ * Resolves to `{ accessToken, userId, deviceId, homeServer,
  * homeserverBaseUrl, refreshToken, expiresInMs, expiresAt }`.
  */
 export async function matrixTokenLogin(options) {
   const rt = runtime.get();
-  const opts = defined(plainObject(options, 'matrixTokenLogin'));
-  const text = optionsJson(opts, 'matrixTokenLogin');
+  const { fetch, signal, ...settings } = readOptions('matrixTokenLogin', options, MATRIX_TOKEN_LOGIN);
+  throwIfAborted(signal);
+  const text = JSON.stringify(settings);
   const login = matrixTokenLoginRequest(text);
-  if (opts.checkLoginFlows !== false) {
-    const res = await send(rt, matrixLoginFlowsRequest(text), 'homeserver');
+  if (settings.checkLoginFlows !== false) {
+    const res = await send(rt, matrixLoginFlowsRequest(text), 'homeserver', { fetch, signal });
     checkLoginFlows(res.status, res.headers, res.body);
   }
-  const res = await send(rt, login, 'homeserver');
+  const res = await send(rt, login, 'homeserver', { fetch, signal });
   return parseMatrixLogin(res.status, res.headers, res.body, nowSec(rt));
 }
 
 /**
  * The typed identity fields of verified claims: `{ sub, id, email, name,
- * firstName, lastName, username, groups }` (seed 002's `first_name`,
- * `last_name`, `username`, OIDC fallbacks, seed 004's `id` and `groups`).
+ * firstName, lastName, username, groups }` (`first_name`, `last_name`,
+ * `username`, OIDC fallbacks, `id` and `groups`).
  */
 export function identityFromClaims(claims) {
   runtime.get();
@@ -152,11 +155,15 @@ function toResponse({ status, headers, body }) {
   return new Response(status === 204 || body === '' ? null : body, { status, headers: h });
 }
 
-function defaultOnError(error, context) {
-  if (context.status >= 500) {
-    // Codes and messages only: they never contain tokens, codes or secrets.
-    console.error(`[extension-sso] handoff handler: ${context.status} (${error?.code ?? error?.name}): ${error?.message}`);
-  }
+/**
+ * The default `onError`: `error` level with console.error, `warn` with
+ * console.warn, `debug` not at all. Codes and messages only: they never
+ * contain tokens, codes or secrets.
+ */
+function defaultOnError(error, { status, level }) {
+  const line = `[extension-sso] handoff handler: ${status} (${error?.code ?? error?.name}): ${error?.message}`;
+  if (level === 'error') console.error(line);
+  else if (level === 'warn') console.warn(line);
 }
 
 const INTERNAL_ERROR = {
@@ -164,6 +171,13 @@ const INTERNAL_ERROR = {
   headers: [['content-type', 'application/json'], ['cache-control', 'no-store']],
   body: '{"error":"server_error","error_description":"the handler failed; see the server logs"}',
 };
+
+// The error hook of a handler, for toNodeListener (internal: a symbol no one else knows).
+const REPORT = Symbol('extension-sso/report');
+
+/** What a rejection carried, for the core's failure answer (the code is never rewritten). */
+const failureOf = (e) => [typeof e?.code === 'string' ? e.code : undefined, e?.retryable === true,
+  Number.isInteger(e?.status) ? e.status : undefined];
 
 /**
  * A fetch-style handler `(request: Request) => Promise<Response>` that
@@ -173,35 +187,34 @@ const INTERNAL_ERROR = {
  */
 export function createHandoffHandler(options) {
   const rt = runtime.get();
-  const { verifier, onError = defaultOnError, ...rest } = plainObject(options, 'createHandoffHandler');
+  const { verifier, onError = defaultOnError, fetch, session, ...settings } =
+    readOptions('createHandoffHandler', options, HANDLER);
   if (!verifier || typeof verifier.verify !== 'function') {
     throw ssoError('invalid_options',
       'verifier is required: pass a JwksVerifier (import { JwksVerifier } from \'extension-sso/verifier\') for the host\'s /jwks');
   }
-  if (typeof onError !== 'function') throw ssoError('invalid_options', 'onError must be a function');
-  const opts = defined(rest);
-  if (opts.session !== undefined && opts.session !== null) opts.session = defined(plainObject(opts.session, 'session'));
-  const core = new HandoffCore(optionsJson(opts, 'createHandoffHandler'));
+  if (session != null) settings.session = readOptions('createHandoffHandler session', session, SESSION);
+  const core = new HandoffCore(JSON.stringify(settings));
 
-  const report = (error, status, request) => {
-    try { onError(error, { status, method: request.method, url: request.url }); } catch { /* never let logging fail a request */ }
+  const report = (error, { status, level }, request) => {
+    try {
+      onError(error, { status, level, method: request.method, url: request.url });
+    } catch { /* never let logging fail a request */ }
   };
 
   async function exchange(call, request) {
-    let answer;
-    let failure;
     try {
-      const res = await send(rt, call.request(), 'token endpoint');
+      const res = await send(rt, call.request(), 'token endpoint', { fetch });
       const accessToken = call.onResponse(res.status, res.headers, res.body);
       const claims = await verifier.verify(accessToken);
-      answer = call.finish(JSON.stringify(claims), nowSec(rt));
+      // The claims cross into wasm once, as JSON text.
+      return call.finish(JSON.stringify(claims), nowSec(rt));
     } catch (e) {
-      failure = e;
-      answer = call.fail(typeof e?.code === 'string' ? e.code : undefined, e?.retryable === true,
-        Number.isInteger(e?.status) ? e.status : undefined, typeof e?.error === 'string' ? e.error : undefined);
+      const [code, retryable, status] = failureOf(e);
+      const answer = call.fail(code, retryable, status, typeof e?.error === 'string' ? e.error : undefined);
+      report(e, answer, request);
+      return answer;
     }
-    if (failure !== undefined) report(failure, answer.status, request);
-    return answer;
   }
 
   async function userinfo(call, request) {
@@ -209,9 +222,8 @@ export function createHandoffHandler(options) {
       const claims = await verifier.verify(call.token());
       return call.finish(JSON.stringify(claims));
     } catch (e) {
-      const answer = call.fail(typeof e?.code === 'string' ? e.code : undefined, e?.retryable === true,
-        Number.isInteger(e?.status) ? e.status : undefined);
-      report(e, answer.status, request);
+      const answer = call.fail(...failureOf(e));
+      report(e, answer, request);
       return answer;
     }
   }
@@ -219,67 +231,127 @@ export function createHandoffHandler(options) {
   const handler = async function handoffHandler(request) {
     let step;
     try {
-      const { pathname } = new URL(request.url);
-      const body = request.method === 'POST' ? await readCapped(request, core.maxBodyBytes) : EMPTY;
-      step = core.route(request.method, pathname, headerPairs(request.headers), body);
+      // Route, method, origin and content type are decided before the body is read.
+      step = core.route(request.method, new URL(request.url).pathname, headerPairs(request.headers));
       if (step.response) return toResponse(step.response);
-      if (step.exchange) return toResponse(await exchange(step.exchange, request));
-      return toResponse(await userinfo(step.userinfo, request));
+      if (step.userinfo) return toResponse(await userinfo(step.userinfo, request));
+      const call = step.exchange;
+      let body;
+      try {
+        body = await readCapped(request, core.maxBodyBytes);
+      } catch (cause) {
+        // The client stopped sending: not a server error.
+        const answer = call.unreadable();
+        report(ssoError('invalid_request', 'the handoff body could not be read (the client went away?)', { cause }), answer, request);
+        return toResponse(answer);
+      }
+      const refused = call.read(body);
+      return toResponse(refused ?? await exchange(call, request));
     } catch (e) {
-      report(e, 500, request);
+      report(e, { status: 500, level: 'error' }, request);
       return toResponse(INTERNAL_ERROR);
     } finally {
       step?.exchange?.free();
       step?.userinfo?.free();
     }
   };
+  handler[REPORT] = report;
   registry?.register(handler, core);
   return handler;
 }
 
+// A host[:port] (RFC 9110 §7.2, RFC 3986 §3.2.2): a registered name or IPv4
+// address, or an IP literal in brackets; then an optional port.
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]{1,5})?$/;
+
+/**
+ * A client that went away (or an answer already sent): writing to it is not
+ * an error. (Not `req.destroyed`: a request whose body was read is destroyed too.)
+ */
+const gone = (res) => res.destroyed || res.writableEnded || !res.socket || res.socket.destroyed;
+
 /**
  * Adapts a fetch-style handler to `node:http`:
- * `http.createServer(toNodeListener(handler))`. `origin` (default
- * `http://<Host header>`) is the URL base the handler sees.
+ * `http.createServer(toNodeListener(handler))`. The request target
+ * (`req.url`) is a path only (origin-form, RFC 9112 §3.2.1), appended to
+ * `origin` (default `http://<Host header>`); a request with another target
+ * or a malformed Host gets 400, reported to `onError` (default: the
+ * handler's own, for a createHandoffHandler handler).
  */
-export function toNodeListener(handler, { origin } = {}) {
+export function toNodeListener(handler, options = {}) {
+  const { origin, onError } = readOptions('toNodeListener', options, { origin: STRING, onError: KIND.function });
+  if (origin != null && !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]+$/i.test(origin)) {
+    throw ssoError('invalid_options', 'toNodeListener origin must be scheme://host[:port], e.g. https://api.example');
+  }
+  const report = onError
+    ? (error, context, request) => { try { onError(error, { ...context, method: request.method, url: request.url }); } catch { /* never */ } }
+    : (handler[REPORT] ?? ((error, context) => defaultOnError(error, context)));
+
+  function refuse(req, res, description) {
+    const error = ssoError('invalid_request', description);
+    report(error, { status: 400, level: 'debug' }, { method: req.method, url: req.url });
+    if (gone(res)) return;
+    res.writeHead(400, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify({ error: 'invalid_request', error_description: description }));
+  }
+
   return async function listener(req, res) {
+    // A client that disconnects makes the socket emit errors: not ours to report.
+    res.on('error', () => {});
+    const target = req.url ?? '';
+    if (!target.startsWith('/')) {
+      return refuse(req, res, 'the request target must be a path (origin-form, RFC 9112 §3.2.1)');
+    }
+    const host = req.headers.host ?? 'localhost';
+    if (origin == null && !HOST.test(host)) {
+      return refuse(req, res, 'the Host header is not a valid host[:port] (RFC 9110 §7.2)');
+    }
+    let url;
     try {
-      const base = origin ?? `http://${req.headers.host ?? 'localhost'}`;
-      const headers = new Headers();
-      for (const [name, value] of Object.entries(req.headers)) {
-        if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-        else if (value !== undefined) headers.set(name, value);
-      }
-      const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-      let body;
-      if (hasBody) {
-        const iterator = req[Symbol.asyncIterator]();
-        body = new ReadableStream({
-          async pull(controller) {
-            const { done, value } = await iterator.next();
-            if (done) controller.close();
-            else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
-          },
-          cancel() { req.resume(); },
-        });
-      }
-      const request = new Request(new URL(req.url, base), {
-        method: req.method, headers, body, duplex: hasBody ? 'half' : undefined,
+      // Concatenated, never resolved: '//evil.example/token' stays a path.
+      url = new URL((origin ?? `http://${host}`) + target);
+    } catch {
+      return refuse(req, res, 'the request target is not a valid path (RFC 9112 §3.2.1)');
+    }
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+      else if (value !== undefined) headers.set(name, value);
+    }
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    let body;
+    if (hasBody) {
+      const iterator = req[Symbol.asyncIterator]();
+      body = new ReadableStream({
+        async pull(controller) {
+          const { done, value } = await iterator.next();
+          if (done) controller.close();
+          else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+        },
+        cancel() { req.resume(); },
       });
+    }
+    const request = new Request(url, { method: req.method, headers, body, duplex: hasBody ? 'half' : undefined });
+    try {
       const response = await handler(request);
+      if (gone(res)) return;
       const out = {};
       for (const [name, value] of response.headers) if (name !== 'set-cookie') out[name] = value;
       const cookies = response.headers.getSetCookie();
       if (cookies.length) out['set-cookie'] = cookies;
       res.writeHead(response.status, out);
       if (response.body) {
-        for await (const chunk of response.body) res.write(chunk);
+        for await (const chunk of response.body) {
+          if (gone(res)) return;
+          res.write(chunk);
+        }
       }
       res.end();
-    } catch {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end();
+    } catch (e) {
+      if (gone(res)) return;
+      report(e, { status: 500, level: 'error' }, request);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(res.headersSent ? undefined : INTERNAL_ERROR.body);
     }
   };
 }
@@ -287,6 +359,7 @@ export function toNodeListener(handler, { origin } = {}) {
 // ---------------------------------------------------------------------------
 // ServiceClientTokenProvider
 
+const SERVICE_CLIENT = { accessKey: STRING, issuerUrl: STRING, audience: STRING, fetch: KIND.function };
 const NOT_IMPORTED = 'the public key is derived when the private key is imported, which WebCrypto does '
   + 'asynchronously: await provider.ready() (or a first getToken()) before reading it';
 
@@ -308,13 +381,14 @@ export class ServiceClientTokenProvider {
 
   constructor(options, issuerUrl) {
     this.#rt = runtime.get();
-    const opts = typeof options === 'string'
-      ? { accessKey: options, issuerUrl }
-      : defined(plainObject(options, 'ServiceClientTokenProvider'));
     if (typeof options !== 'string' && issuerUrl !== undefined) {
       throw ssoError('invalid_options', 'pass either ({ accessKey, issuerUrl }) or (accessKey, issuerUrl)');
     }
-    this.#core = new ServiceClientCore(optionsJson(defined(opts), 'ServiceClientTokenProvider'));
+    // `fetch` is accepted so one options object fits every helper; the
+    // provider signs locally and makes no request.
+    const { fetch: _unused, ...settings } = readOptions('ServiceClientTokenProvider',
+      typeof options === 'string' ? { accessKey: options, issuerUrl } : options, SERVICE_CLIENT);
+    this.#core = new ServiceClientCore(JSON.stringify(settings));
     registry?.register(this, this.#core);
     // node:crypto imports synchronously: a key whose x/y do not match its d
     // fails here, as the native Rust provider does.
@@ -363,9 +437,15 @@ export class ServiceClientTokenProvider {
     await this.#signingKey();
   }
 
-  /** A token valid for at least one more minute (cached, or freshly minted). */
-  async getToken() {
+  /**
+   * A token valid for at least one more minute (cached, or freshly minted).
+   * `options.signal`: rejects `aborted` when it fires before the token is ready.
+   */
+  async getToken(options = {}) {
+    const { signal } = readOptions('getToken', options, PER_CALL);
+    throwIfAborted(signal);
     const key = await this.#signingKey();
+    throwIfAborted(signal);
     const core = this.#core;
     const next = core.mint(nowSec(this.#rt));
     if (typeof next === 'string') return next;

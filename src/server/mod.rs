@@ -31,9 +31,9 @@ pub use exchange::{
     TokenSet,
 };
 pub use handoff::{
-    cookie_value, is_cookie_value, parse_bearer, CookieConfig, ExchangeStep, HandlerStep,
-    HandoffConfig, HandoffHandler, SameSite, UserInfoStep, DEFAULT_MAX_BODY_BYTES,
-    MAX_COOKIE_BYTES,
+    cookie_value, is_cookie_value, parse_bearer, CookieConfig, ExchangeStep, HandoffConfig,
+    HandoffHandler, HandoffStep, Level, PendingHandoff, Rejection, Route, SameSite, UserInfoStep,
+    DEFAULT_MAX_BODY_BYTES, MAX_COOKIE_BYTES,
 };
 pub use http::{
     find_header, network_error, timeout_error, HttpRequest, HttpResponse, HttpResponseOut, Secret,

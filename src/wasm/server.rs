@@ -1,8 +1,8 @@
 //! The wasm half of `extension-sso/server`.
 //!
 //! Everything that decides lives in [`crate::server`]; this facade converts
-//! options (JSON text from the JS layer, read strictly: unknown keys and
-//! wrong types are `invalid_options`), request
+//! options (JSON text from the JS layer, whose `readOptions` has checked
+//! their names and types: what the values mean is checked here), request
 //! descriptions (`{ method, url, headers: [[name, value]…], body, timeoutMs,
 //! maxResponseBytes }`) and responses (`status, [[name, value]…], bytes`).
 //! The JS layer (`pkg-template/lib/server.js`) performs the `fetch`, the
@@ -21,10 +21,10 @@ use crate::protocol::url::UrlRule;
 
 use crate::server::{
     self as srv, AccessKey, ClientAuth, CookieConfig, ExchangeOptions, ExchangeProfile,
-    ExchangeStep, HandlerStep, HandoffConfig, HandoffHandler, HttpRequest, HttpResponse,
-    HttpResponseOut, Identity, MatrixLoginOptions, MatrixSession, Mint, OAuth2Client, PublicKey,
-    RefreshOptions, SameSite, Secret, TokenMinter, TokenSet, UnsignedToken, UserInfoStep,
-    DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
+    ExchangeStep, HandoffConfig, HandoffHandler, HandoffStep, HttpRequest, HttpResponse,
+    HttpResponseOut, Identity, MatrixLoginOptions, MatrixSession, Mint, OAuth2Client,
+    PendingHandoff, PublicKey, RefreshOptions, Rejection, Route, SameSite, Secret, TokenMinter,
+    TokenSet, UnsignedToken, UserInfoStep, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
 };
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
 
@@ -338,21 +338,6 @@ impl ProfileFields {
     }
 }
 
-const EXCHANGE_CODE_OPTIONS: &[&str] = &[
-    "profile",
-    "tokenEndpoint",
-    "clientId",
-    "clientSecret",
-    "clientAuth",
-    "consoleUrl",
-    "authServiceUrl",
-    "code",
-    "state",
-    "codeVerifier",
-    "redirectUri",
-    "timeoutMs",
-];
-
 fn profile_placeholder(name: &str) -> Result<ExchangeProfile> {
     // Only the variant matters to the response parser.
     match name {
@@ -379,7 +364,6 @@ fn profile_placeholder(name: &str) -> Result<ExchangeProfile> {
 pub fn exchange_code_request(options: &str) -> JsResult<JsValue> {
     let root = parse_options(options, "exchangeCode")?;
     let o = Opts::new(&root, "exchangeCode")?;
-    o.only(EXCHANGE_CODE_OPTIONS)?;
     let profile = ProfileFields::read(&o);
     let code = o.string("code").unwrap_or_default();
     let state = o.string("state");
@@ -411,23 +395,11 @@ pub fn parse_exchange_response(
     Ok(tokens_to_js(&tokens, now_sec(now)))
 }
 
-const REFRESH_TOKENS_OPTIONS: &[&str] = &[
-    "profile",
-    "tokenEndpoint",
-    "clientId",
-    "clientSecret",
-    "clientAuth",
-    "refreshToken",
-    "scope",
-    "timeoutMs",
-];
-
 /// Builds the refresh request from the `refreshTokens` options.
 #[wasm_bindgen(js_name = refreshRequest)]
 pub fn refresh_request(options: &str) -> JsResult<JsValue> {
     let root = parse_options(options, "refreshTokens")?;
     let o = Opts::new(&root, "refreshTokens")?;
-    o.only(REFRESH_TOKENS_OPTIONS)?;
     let opts = ProfileFields::read(&o);
     let (refresh_token, scope) = (o.string("refreshToken"), o.string("scope"));
     let timeout_ms = timeout_ms(&o);
@@ -475,19 +447,9 @@ pub fn parse_token_response(
 // matrixTokenLogin
 
 /// `checkLoginFlows` is read by the JS layer; accepted here so it is not "unknown".
-const MATRIX_OPTIONS: &[&str] = &[
-    "homeserverUrl",
-    "loginToken",
-    "deviceId",
-    "initialDeviceDisplayName",
-    "timeoutMs",
-    "checkLoginFlows",
-];
-
 fn matrix_options(options: &str) -> Result<MatrixLoginOptions> {
     let root = parse_options(options, "matrixTokenLogin")?;
     let o = Opts::new(&root, "matrixTokenLogin")?;
-    o.only(MATRIX_OPTIONS)?;
     o.boolean("checkLoginFlows");
     let homeserver_url = o.string("homeserverUrl");
     let login_token = o.string("loginToken");
@@ -565,24 +527,26 @@ pub fn identity_from_claims(claims_json: &str) -> JsResult<JsValue> {
     Ok(identity_to_js(&identity))
 }
 
-/// Rebuilds a crate error from what a JS error carried (`.code`,
-/// `.retryable`, `.status`, `.error`), so the handler can map a rejection
-/// from the verifier or the fetch to its HTTP answer. Unknown or missing
-/// codes map to a 500 answer.
+/// The crate error a JS error stands for, with its own code (`.code`),
+/// `.retryable`, `.status` and `.error`, so the handler maps a rejection of
+/// the verifier or of the fetch to its HTTP answer. `None` when the error
+/// carries no code of ours (a custom verifier's `TypeError`, a bug): the
+/// handler answers 500 for it; no code is ever made up.
 fn error_from_js(
     code: Option<String>,
     retryable: bool,
     status: Option<u16>,
     oauth_error: Option<String>,
-) -> Error {
-    let code = code
-        .and_then(|c| ErrorCode::ALL.iter().copied().find(|k| k.as_str() == c))
-        // No "internal" code exists; invalid_options answers 500 server_error.
-        .unwrap_or(ErrorCode::InvalidOptions);
-    let mut error = Error::new(code, "").retryable(retryable);
+) -> Option<Error> {
+    let code = ErrorCode::ALL
+        .iter()
+        .copied()
+        .find(|known| code.as_deref() == Some(known.name()))?;
+    let mut error = Error::new(code, "");
     if let Some(status) = status {
-        error = error.with_status(status).retryable(retryable);
+        error = error.with_status(status);
     }
+    let mut error = error.retryable(retryable);
     if let Some(oauth_error) = oauth_error {
         error = error.with_oauth(OAuthErrorFields {
             error: oauth_error,
@@ -590,32 +554,22 @@ fn error_from_js(
             error_uri: None,
         });
     }
-    error
+    Some(error)
+}
+
+/// `{ status, headers, body, level }`: a rejection and how loud it is.
+fn rejection_to_js(rejection: &Rejection) -> JsValue {
+    let out = response_to_js(&rejection.response);
+    let _ = Reflect::set(
+        &out,
+        &JsValue::from_str("level"),
+        &JsValue::from_str(rejection.level.as_str()),
+    );
+    out
 }
 
 // ---------------------------------------------------------------------------
 // createHandoffHandler
-
-const SESSION_OPTIONS: &[&str] = &["cookie", "secure", "sameSite", "path", "partitioned"];
-
-const HANDLER_OPTIONS: &[&str] = &[
-    "profile",
-    "tokenEndpoint",
-    "clientId",
-    "clientSecret",
-    "clientAuth",
-    "consoleUrl",
-    "authServiceUrl",
-    "redirectUri",
-    "allowedOrigins",
-    "session",
-    "maxBodyBytes",
-    "tokenPath",
-    "userinfoPath",
-    "timeoutMs",
-    "corsMaxAgeSec",
-    "insecureExposeRefreshToken",
-];
 
 fn cookie_config(session: &Opts) -> Result<CookieConfig> {
     let defaults = CookieConfig::default();
@@ -653,10 +607,6 @@ impl HandoffCore {
         let root = parse_options(options, what)?;
         let o = Opts::new(&root, what)?;
         let session = o.object("session", "createHandoffHandler session")?;
-        if let Some(session) = &session {
-            session.only(SESSION_OPTIONS)?;
-        }
-        o.only(HANDLER_OPTIONS)?;
         let profile = ProfileFields::read(&o);
         let redirect_uri = o.string("redirectUri");
         let allowed_origins = o.strings("allowedOrigins").unwrap_or_default();
@@ -703,30 +653,26 @@ impl HandoffCore {
         self.handler.max_body_bytes()
     }
 
-    /// Routes one request. Returns `{ response }`, `{ exchange: ExchangeCall }`
-    /// or `{ userinfo: UserInfoCall }`.
-    pub fn route(
-        &self,
-        method: &str,
-        path: &str,
-        headers: JsValue,
-        body: &[u8],
-    ) -> JsResult<JsValue> {
+    /// Routes one request from its method, path and headers, before its
+    /// body is read. Returns `{ response }`, `{ exchange: ExchangeCall }`
+    /// (read the body, then `exchange.read(body)`) or `{ userinfo: UserInfoCall }`.
+    pub fn route(&self, method: &str, path: &str, headers: JsValue) -> JsResult<JsValue> {
         let headers = headers_from_js(headers)?;
         let out = Object::new();
-        match self.handler.route(method, path, &headers, body) {
-            HandlerStep::Respond(response) => set(&out, "response", &response_to_js(&response)),
-            HandlerStep::Exchange(step) => set(
+        match self.handler.route(method, path, &headers) {
+            Route::Respond(response) => set(&out, "response", &response_to_js(&response)),
+            Route::ReadHandoff(pending) => set(
                 &out,
                 "exchange",
                 &ExchangeCall {
                     handler: Rc::clone(&self.handler),
-                    step,
+                    pending: Some(pending),
+                    step: None,
                     tokens: None,
                 }
                 .into(),
             ),
-            HandlerStep::UserInfo(step) => set(
+            Route::UserInfo(step) => set(
                 &out,
                 "userinfo",
                 &UserInfoCall {
@@ -740,20 +686,52 @@ impl HandoffCore {
     }
 }
 
-/// One pending handoff: send [`ExchangeCall::request`], hand the answer to
+/// One handoff: `read(body)`, send `request()`, hand the answer to
 /// `onResponse`, verify the returned access token, then `finish` (or `fail`).
 #[wasm_bindgen]
 pub struct ExchangeCall {
     handler: Rc<HandoffHandler>,
-    step: ExchangeStep,
+    pending: Option<PendingHandoff>,
+    step: Option<ExchangeStep>,
     tokens: Option<TokenSet>,
 }
 
 #[wasm_bindgen]
 impl ExchangeCall {
+    /// Reads the handoff body (at most `maxBodyBytes` + 1 bytes): the answer
+    /// when the body is refused (413, 400), `undefined` to go on with `request()`.
+    pub fn read(&mut self, body: &[u8]) -> JsValue {
+        let Some(pending) = self.pending.take() else {
+            return JsValue::UNDEFINED;
+        };
+        match self.handler.handoff(pending, body) {
+            HandoffStep::Respond(response) => response_to_js(&response),
+            HandoffStep::Exchange(step) => {
+                self.step = Some(step);
+                JsValue::UNDEFINED
+            }
+        }
+    }
+
+    /// The answer when the handoff body could not be read (the client went
+    /// away): `{ status, headers, body, level }`.
+    pub fn unreadable(&self) -> JsValue {
+        match &self.pending {
+            Some(pending) => rejection_to_js(&self.handler.handoff_unreadable(pending)),
+            None => JsValue::UNDEFINED,
+        }
+    }
+
     /// The request to send to the host.
-    pub fn request(&self) -> JsValue {
-        request_to_js(&self.step.request)
+    pub fn request(&self) -> JsResult<JsValue> {
+        let step = self.step()?;
+        Ok(request_to_js(&step.request))
+    }
+
+    fn step(&self) -> Result<&ExchangeStep> {
+        self.step
+            .as_ref()
+            .ok_or_else(|| Error::options("ExchangeCall: read() the handoff body first"))
     }
 
     /// Parses the host's answer and returns the access token to verify;
@@ -769,31 +747,35 @@ impl ExchangeCall {
 
     /// The answer for the browser once the access token verified;
     /// `claims_json` is its claims as JSON text, `now` in seconds.
-    pub fn finish(&self, claims_json: &str, now: f64) -> JsValue {
-        let response = match &self.tokens {
-            Some(tokens) => {
-                self.handler
-                    .finish_exchange(&self.step, tokens, claims_json, now_sec(now))
-            }
-            None => self.handler.exchange_failed(
-                &self.step,
-                &Error::options("finish() called before onResponse()"),
-            ),
-        };
-        response_to_js(&response)
+    pub fn finish(&self, claims_json: &str, now: f64) -> JsResult<JsValue> {
+        let step = self.step()?;
+        let tokens = self
+            .tokens
+            .as_ref()
+            .ok_or_else(|| Error::options("ExchangeCall: finish() called before onResponse()"))?;
+        Ok(response_to_js(&self.handler.finish_exchange(
+            step,
+            tokens,
+            claims_json,
+            now_sec(now),
+        )))
     }
 
     /// The answer for the browser when the exchange or verification failed
-    /// (with the failing error's `code`, `retryable`, `status` and `error`).
+    /// (with the failing error's `code`, `retryable`, `status` and `error`):
+    /// `{ status, headers, body, level }`.
     pub fn fail(
         &self,
         code: Option<String>,
         retryable: bool,
         status: Option<u16>,
         oauth_error: Option<String>,
-    ) -> JsValue {
+    ) -> JsResult<JsValue> {
         let error = error_from_js(code, retryable, status, oauth_error);
-        response_to_js(&self.handler.exchange_failed(&self.step, &error))
+        let step = self.step()?;
+        Ok(rejection_to_js(
+            &self.handler.exchange_failed(step, error.as_ref()),
+        ))
     }
 }
 
@@ -816,17 +798,15 @@ impl UserInfoCall {
         response_to_js(&self.handler.finish_userinfo(&self.step, claims_json))
     }
 
-    /// The answer when verification failed.
+    /// The answer when verification failed: `{ status, headers, body, level }`.
     pub fn fail(&self, code: Option<String>, retryable: bool, status: Option<u16>) -> JsValue {
         let error = error_from_js(code, retryable, status, None);
-        response_to_js(&self.handler.userinfo_failed(&self.step, &error))
+        rejection_to_js(&self.handler.userinfo_failed(&self.step, error.as_ref()))
     }
 }
 
 // ---------------------------------------------------------------------------
 // ServiceClientTokenProvider
-
-const SERVICE_CLIENT_OPTIONS: &[&str] = &["accessKey", "issuerUrl", "audience"];
 
 /// The wasm half of `ServiceClientTokenProvider`: a [`TokenMinter`]; the JS
 /// layer imports [`ServiceClientCore::private_key`] into the runtime's
@@ -858,7 +838,6 @@ impl ServiceClientCore {
         let what = "ServiceClientTokenProvider";
         let root = parse_options(options, what)?;
         let o = Opts::new(&root, what)?;
-        o.only(SERVICE_CLIENT_OPTIONS)?;
         let (access_key, issuer_url) = (o.string("accessKey"), o.string("issuerUrl"));
         let audience = o.string("audience");
         o.done()?;

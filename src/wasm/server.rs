@@ -22,9 +22,9 @@ use crate::protocol::url::UrlRule;
 use crate::server::{
     self as srv, AccessKey, ClientAuth, CookieConfig, ExchangeOptions, ExchangeProfile,
     ExchangeStep, HandoffConfig, HandoffHandler, HandoffStep, HttpRequest, HttpResponse,
-    HttpResponseOut, Identity, MatrixLoginOptions, MatrixSession, Mint, OAuth2Client,
-    PendingHandoff, PublicKey, RefreshOptions, Rejection, Route, SameSite, Secret, TokenMinter,
-    TokenSet, UnsignedToken, UserInfoStep, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
+    HttpResponseOut, Identity, IdentitySource, MatrixLoginOptions, MatrixSession, Mint,
+    OAuth2Client, PendingHandoff, PublicKey, RefreshOptions, Rejection, Route, SameSite, Secret,
+    TokenMinter, TokenSet, UnsignedToken, UserInfoStep, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
 };
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
 
@@ -201,22 +201,23 @@ fn matrix_to_js(session: &MatrixSession, now: u64) -> JsValue {
 
 fn identity_to_js(identity: &Identity) -> JsValue {
     let out = Object::new();
+    let id = identity.id();
     let fields = [
-        ("sub", &identity.sub),
-        ("id", &identity.id),
-        ("email", &identity.email),
-        ("name", &identity.name),
-        ("firstName", &identity.first_name),
-        ("lastName", &identity.last_name),
-        ("username", &identity.username),
+        ("sub", identity.sub()),
+        ("id", id.as_deref()),
+        ("email", identity.email()),
+        ("name", identity.name()),
+        ("firstName", identity.first_name()),
+        ("lastName", identity.last_name()),
+        ("username", identity.username()),
     ];
     for (name, value) in fields {
-        set(&out, name, &opt_str(value.as_deref()));
+        set(&out, name, &opt_str(value));
     }
     let groups: Array = identity
-        .groups
-        .iter()
-        .map(|g| JsValue::from_str(g))
+        .groups()
+        .into_iter()
+        .map(JsValue::from_str)
         .collect();
     set(&out, "groups", &groups);
     out.into()
@@ -522,7 +523,7 @@ pub fn timeout_error(what: &str, timeout_ms: u32) -> JsValue {
 /// `{ sub, id, email, name, firstName, lastName, username, groups }`.
 #[wasm_bindgen(js_name = identityFromClaims)]
 pub fn identity_from_claims(claims_json: &str) -> JsResult<JsValue> {
-    let identity = Identity::from_claims_json(claims_json)
+    let identity = Identity::from_claims_json(claims_json, IdentitySource::AccessToken, true)
         .ok_or_else(|| Error::options("claims must be a JSON object"))?;
     Ok(identity_to_js(&identity))
 }

@@ -13,7 +13,7 @@ use crate::json::{self, Value};
 use crate::prelude::*;
 use crate::server::exchange::TokenSet;
 use crate::server::http::HttpResponseOut;
-use crate::server::identity::Identity;
+use crate::server::identity::{Identity, IdentitySource};
 use crate::{Error, ErrorCode};
 
 impl HandoffHandler {
@@ -55,7 +55,7 @@ impl HandoffHandler {
             },
             None => tokens.lifetime_sec(now_sec, now_sec),
         };
-        let identity = Identity::from_claims(&claims).to_json();
+        let identity = Identity::new(claims, IdentitySource::AccessToken, true).profile_json();
         if let Some(cookie) = &self.config.session {
             let token = tokens.access_token.as_str();
             if let Err(description) = cookie.check_value(token) {

@@ -16,6 +16,8 @@
 extern crate alloc;
 
 /// What the std prelude gives, from `alloc`, for the `no_std` build.
+// Each npm entry links only part of it (the server's wasm has no `to_string`).
+#[allow(unused_imports)]
 mod prelude {
     pub(crate) use alloc::borrow::ToOwned;
     pub(crate) use alloc::boxed::Box;

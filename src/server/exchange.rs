@@ -175,9 +175,10 @@ fn validate_client(client: &OAuth2Client) -> Result<()> {
             .as_ref()
             .map_or(true, |s| s.expose_secret().is_empty())
     {
-        return Err(Error::options(format!(
-            "clientSecret is required with clientAuth \"{}\" (use clientAuth \"none\" for a public client with PKCE)",
-            client.client_auth.as_str()
+        return Err(Error::options(msg!(
+            "clientSecret is required with clientAuth \"",
+            client.client_auth.as_str(),
+            "\" (use clientAuth \"none\" for a public client with PKCE)"
         )));
     }
     Ok(())
@@ -221,16 +222,16 @@ pub fn exchange_code_request(options: &ExchangeOptions) -> Result<HttpRequest> {
             Ok(form_request(client, params, options.timeout_ms))
         }
         ExchangeProfile::MiaConsole { console_url } => {
-            let url = format!(
-                "{}/api/oauth/token",
-                UrlRule::STRICT.base_url("consoleUrl", console_url)?
+            let url = msg!(
+                UrlRule::STRICT.base_url("consoleUrl", console_url)?,
+                "/api/oauth/token"
             );
             json_code_state_request(url, code, options)
         }
         ExchangeProfile::MiaAuthService { auth_service_url } => {
-            let url = format!(
-                "{}/oauth/token",
-                UrlRule::STRICT.base_url("authServiceUrl", auth_service_url)?
+            let url = msg!(
+                UrlRule::STRICT.base_url("authServiceUrl", auth_service_url)?,
+                "/oauth/token"
             );
             json_code_state_request(url, code, options)
         }
@@ -280,9 +281,10 @@ fn json_code_state_request(
         .map(Secret::expose_secret)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| {
-            Error::options(format!(
-                "state is required by the {} profile: pass the state from the callback",
-                options.profile.name()
+            Error::options(msg!(
+                "state is required by the ",
+                options.profile.name(),
+                " profile: pass the state from the callback"
             ))
         })?;
     let mut body = String::from("{\"code\":");
@@ -350,7 +352,7 @@ pub fn basic_authorization(client_id: &str, client_secret: &str) -> String {
     let mut credentials: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
     credentials.push(':');
     credentials.extend(form_urlencoded::byte_serialize(client_secret.as_bytes()));
-    format!("Basic {}", Base64::encode_string(credentials.as_bytes()))
+    msg!("Basic ", Base64::encode_string(credentials.as_bytes()))
 }
 
 /// Tokens from a token endpoint (RFC 6749 §5.1).
@@ -468,7 +470,10 @@ fn parse_tokens(response: &HttpResponse, members: Members) -> Result<TokenSet> {
         refresh_token: tokens.refresh_token,
         id_token: tokens.id_token,
         scope: tokens.scope,
-        raw_json: String::from_utf8_lossy(&response.body).into_owned(),
+        // It parsed as JSON, so it is UTF-8 (no lossy decoder in the wasm).
+        raw_json: core::str::from_utf8(&response.body)
+            .map(str::to_owned)
+            .unwrap_or_default(),
     })
 }
 

@@ -210,7 +210,11 @@ pub fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'
 pub fn network_error(what: &str) -> Error {
     Error::new(
         ErrorCode::NetworkError,
-        format!("request to the {what} failed at the network level; retry later"),
+        msg!(
+            "request to the ",
+            what,
+            " failed at the network level; retry later"
+        ),
     )
     .retryable(true)
 }
@@ -220,7 +224,13 @@ pub fn network_error(what: &str) -> Error {
 pub fn timeout_error(what: &str, timeout_ms: u32) -> Error {
     Error::new(
         ErrorCode::NetworkError,
-        format!("the {what} did not answer within {timeout_ms} ms; retry later"),
+        msg!(
+            "the ",
+            what,
+            " did not answer within ",
+            u64::from(timeout_ms),
+            " ms; retry later"
+        ),
     )
     .retryable(true)
 }
@@ -228,13 +238,18 @@ pub fn timeout_error(what: &str, timeout_ms: u32) -> Error {
 /// Percent-encodes like JavaScript's `encodeURIComponent` (RFC 3986 §2.1),
 /// keeping `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
 pub(crate) fn encode_uri_component(value: &str) -> String {
-    use core::fmt::Write;
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
             out.push(char::from(byte));
         } else {
-            let _ = write!(out, "%{byte:02X}");
+            out.push('%');
+            for nibble in [byte >> 4, byte & 0xf] {
+                out.push(char::from(
+                    HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+                ));
+            }
         }
     }
     out

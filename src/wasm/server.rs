@@ -290,8 +290,11 @@ impl ProfileFields {
         ];
         let reject = |fields: &[(&str, bool)]| -> Result<()> {
             match fields.iter().find(|(_, present)| *present) {
-                Some((field, _)) => Err(Error::options(format!(
-                    "{field} is not used by the \"{name}\" profile; remove it or pick another profile"
+                Some((field, _)) => Err(Error::options(msg!(
+                    *field,
+                    " is not used by the \"",
+                    name,
+                    "\" profile; remove it or pick another profile"
                 ))),
                 None => Ok(()),
             }
@@ -621,8 +624,10 @@ impl HandoffCore {
         o.done()?;
         let profile_name = profile.profile_name().to_owned();
         if profile_name != "oauth2" && redirect_uri.is_some() {
-            return Err(Error::options(format!(
-                "redirectUri is not used by the \"{profile_name}\" profile; remove it"
+            return Err(Error::options(msg!(
+                "redirectUri is not used by the \"",
+                profile_name,
+                "\" profile; remove it"
             ))
             .into());
         }

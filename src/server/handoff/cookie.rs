@@ -127,9 +127,9 @@ impl CookieConfig {
     /// The `Set-Cookie` value for `value` (which must pass [`is_cookie_value`]),
     /// with `Max-Age` when given (0 clears the cookie).
     pub(super) fn set_cookie(&self, value: &str, max_age: Option<u64>) -> String {
-        let mut out = format!("{}={}; Path={}", self.name, value, self.path);
+        let mut out = msg!(&self.name, "=", value, "; Path=", &self.path);
         if let Some(max_age) = max_age {
-            out.push_str(&format!("; Max-Age={max_age}"));
+            out.push_str(&msg!("; Max-Age=", max_age));
         }
         out.push_str("; HttpOnly");
         if self.secure {

@@ -229,8 +229,9 @@ impl HandoffHandler {
         ] {
             if let Some(path) = path {
                 if !path.starts_with('/') || path.contains(['?', '#']) {
-                    return Err(Error::options(format!(
-                        "{option} must be a path starting with / and without query or fragment"
+                    return Err(Error::options(msg!(
+                        option,
+                        " must be a path starting with / and without query or fragment"
                     )));
                 }
             }

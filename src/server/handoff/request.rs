@@ -54,7 +54,7 @@ impl HandoffHandler {
             let mut response = error_response(
                 405,
                 "method_not_allowed",
-                &format!("use one of: {allow}"),
+                &msg!("use one of: ", allow),
                 cors,
             );
             response.headers.push(("Allow".into(), allow.into()));
@@ -146,16 +146,17 @@ impl HandoffHandler {
     /// "this handler serves POST /token and GET /userinfo", for the 404.
     fn paths_served(&self) -> String {
         let token = match &self.config.token_path {
-            Some(path) if self.config.session.is_some() => format!("POST and DELETE {path}"),
-            Some(path) => format!("POST {path}"),
+            Some(path) if self.config.session.is_some() => msg!("POST and DELETE ", path),
+            Some(path) => msg!("POST ", path),
             None => "POST to any path".into(),
         };
+        let served = msg!("no such endpoint: this handler serves ", token);
         match &self.config.userinfo_path {
             Some(path) if self.config.token_path.is_none() => {
-                format!("no such endpoint: this handler serves {token} but {path}, and GET {path}")
+                msg!(served, " but ", path, ", and GET ", path)
             }
-            Some(path) => format!("no such endpoint: this handler serves {token} and GET {path}"),
-            None => format!("no such endpoint: this handler serves {token}"),
+            Some(path) => msg!(served, " and GET ", path),
+            None => served,
         }
     }
 
@@ -189,7 +190,7 @@ impl HandoffHandler {
             ),
             (
                 "Access-Control-Max-Age".to_owned(),
-                self.config.cors_max_age_sec.to_string(),
+                msg!(u64::from(self.config.cors_max_age_sec)),
             ),
         ]);
         response
@@ -209,7 +210,7 @@ impl HandoffHandler {
             match handoff.get(name) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s)),
-                Some(_) => Err(format!("\"{name}\" must be a string")),
+                Some(_) => Err(msg!("\"", name, "\" must be a string")),
             }
         };
         let code = member("code")?
@@ -312,7 +313,7 @@ fn too_large(max: usize, origin: &str) -> HttpResponseOut {
     error_response(
         413,
         "payload_too_large",
-        &format!("the handoff body is larger than {max} bytes"),
+        &msg!("the handoff body is larger than ", max, " bytes"),
         Some(origin),
     )
 }

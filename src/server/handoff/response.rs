@@ -203,7 +203,7 @@ impl JsonBody {
 
     pub(super) fn number(mut self, name: &str, value: u64) -> Self {
         self.key(name);
-        self.0.push_str(&value.to_string());
+        crate::error::Part::push_to(&value, &mut self.0);
         self
     }
 
@@ -346,7 +346,7 @@ pub(super) fn rejection(error: Option<&Error>, phase: Phase, cors: Option<&str>)
         | C::CritUnsupported => (
             401,
             "invalid_token",
-            format!("the token failed verification ({})", code.as_str()),
+            msg!("the token failed verification (", code.name(), ")"),
             verification_level,
         ),
         C::Aborted => (

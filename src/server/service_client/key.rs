@@ -266,7 +266,7 @@ fn parse_authress_key(access_key: &str) -> Result<AccessKey> {
     Ok(AccessKey {
         client_id: client_id.to_owned(),
         key_id: Some(key_id.to_owned()),
-        audience: Some(format!("{account_id}.accounts.authress.io")),
+        audience: Some(msg!(account_id, ".accounts.authress.io")),
         private: PrivateKey {
             algorithm: SigningAlgorithm::EdDsa,
             bytes: seed,
@@ -294,8 +294,10 @@ fn read_json_key(document: &Object) -> Result<AccessKey> {
         match document.get(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(invalid_key(format!(
-                "the access key member \"{name}\" must be a string"
+            Some(_) => Err(invalid_key(msg!(
+                "the access key member \"",
+                name,
+                "\" must be a string"
             ))),
         }
     };
@@ -342,9 +344,10 @@ fn read_private_jwk(jwk: &Object) -> Result<(PrivateKey, Option<PublicKey>)> {
         .get("alg")
         .is_some_and(|alg| alg.as_str() != Some(algorithm.name()))
     {
-        return Err(invalid_key(format!(
-            "the private key JWK's alg must be {} for this key type",
-            algorithm.name()
+        return Err(invalid_key(msg!(
+            "the private key JWK's alg must be ",
+            algorithm.name(),
+            " for this key type"
         )));
     }
     if jwk.get("use").is_some_and(|u| u.as_str() != Some("sig")) {

@@ -133,8 +133,9 @@ impl TokenMinter {
         if access_key.client_id.is_empty() {
             return Err(invalid_key("the access key has an empty clientId"));
         }
-        let issuer = format!(
-            "{issuer_base}/v1/clients/{}",
+        let issuer = msg!(
+            issuer_base,
+            "/v1/clients/",
             encode_uri_component(&access_key.client_id)
         );
         Ok(Self {
@@ -275,7 +276,7 @@ impl TokenMinter {
         json::write_string(&mut claims, &self.client_id);
         claims.push_str(",\"aud\":");
         json::write_string(&mut claims, &self.audience);
-        claims.push_str(&format!(",\"iat\":{now_sec},\"exp\":{expires_at}}}"));
+        claims.push_str(&msg!(",\"iat\":", now_sec, ",\"exp\":", expires_at, "}"));
         let mut signing_input = Base64UrlUnpadded::encode_string(header.as_bytes());
         signing_input.push('.');
         signing_input.push_str(&Base64UrlUnpadded::encode_string(claims.as_bytes()));
@@ -292,10 +293,12 @@ impl TokenMinter {
     /// cached for the next [`Self::mint`] calls.
     pub fn finish(&mut self, unsigned: UnsignedToken, signature: &[u8]) -> Result<String> {
         if signature.len() != SIGNATURE_LEN || unsigned.algorithm != self.algorithm {
-            return Err(invalid_key(format!(
-                "the signer returned a {}-byte signature; {} signatures are {SIGNATURE_LEN} bytes (ES256: R || S, not DER)",
+            return Err(invalid_key(msg!(
+                "the signer returned a ",
                 signature.len(),
-                self.algorithm.name()
+                "-byte signature; ",
+                self.algorithm.name(),
+                " signatures are 64 bytes (ES256: R || S, not DER)"
             )));
         }
         let mut token = unsigned.signing_input;

@@ -7,13 +7,13 @@
 // bodies when the core asks, calling the verifier, and node:crypto /
 // WebCrypto signing for ServiceClientTokenProvider. Returned tokens are never
 // logged.
-import { KIND, fetchBody, readCapped, readOptions, runtimeSlot, ssoError, throwIfAborted } from './common.js';
-export { ExtensionSsoError } from './common.js';
 import {
-  HandoffCore, ServiceClientCore,
-  checkLoginFlows, crateVersion, errorCodeList, exchangeCodeRequest, identityFromClaims as identityFromClaimsJson,
-  matrixLoginFlowsRequest, matrixTokenLoginRequest, networkError, parseExchangeResponse, parseMatrixLogin,
-  parseTokenResponse, refreshRequest, timeoutError,
+  ExtensionSsoError, KIND, fetchBody, readCapped, readOptions, runtimeSlot, ssoError, throwIfAborted,
+} from './common.js';
+export { ExtensionSsoError };
+import {
+  HandoffCore, MatrixCall, ServiceClientCore, TokenCall,
+  crateVersion, errorCodeList, identityFromClaims as identityFromClaimsJson, networkError,
 } from '../wasm/server/extension_sso_server.js';
 
 // Installed by the loader (pkg-template/loaders/server.*.js).
@@ -34,21 +34,20 @@ const N = KIND.orNull;
 const STRING = N(KIND.string);
 const UINT = N(KIND.uint);
 const BOOL = N(KIND.bool);
-/** The exchange settings shared by exchangeCode, refreshTokens and createHandoffHandler. */
-const SETTINGS = {
-  profile: STRING, tokenEndpoint: STRING, clientId: STRING, clientSecret: STRING, clientAuth: STRING,
-  consoleUrl: STRING, authServiceUrl: STRING, timeoutMs: UINT, fetch: KIND.function,
+/** The OAuth 2.0 client settings shared by exchangeCode, refreshTokens and createHandoffHandler. */
+const CLIENT = {
+  profile: STRING, issuer: STRING, tokenEndpoint: STRING, jwksUri: STRING, clientId: STRING, clientSecret: STRING,
+  clientAuth: STRING, timeoutMs: UINT, allowInsecureHttp: BOOL, fetch: KIND.function,
 };
+const SETTINGS = { ...CLIENT, consoleUrl: STRING, authServiceUrl: STRING };
 const EXCHANGE_CODE = {
-  ...SETTINGS, code: STRING, state: STRING, codeVerifier: STRING, redirectUri: STRING, signal: KIND.signal,
+  ...SETTINGS, code: STRING, state: STRING, codeVerifier: STRING, redirectUri: STRING, nonce: STRING,
+  signal: KIND.signal,
 };
-const REFRESH_TOKENS = {
-  profile: STRING, tokenEndpoint: STRING, clientId: STRING, clientSecret: STRING, clientAuth: STRING,
-  refreshToken: STRING, scope: STRING, timeoutMs: UINT, fetch: KIND.function, signal: KIND.signal,
-};
+const REFRESH_TOKENS = { ...CLIENT, refreshToken: STRING, scope: STRING, signal: KIND.signal };
 const MATRIX_TOKEN_LOGIN = {
   homeserverUrl: STRING, loginToken: STRING, deviceId: STRING, initialDeviceDisplayName: STRING,
-  checkLoginFlows: BOOL, timeoutMs: UINT, fetch: KIND.function, signal: KIND.signal,
+  checkLoginFlows: BOOL, timeoutMs: UINT, allowInsecureHttp: BOOL, fetch: KIND.function, signal: KIND.signal,
 };
 const HANDLER = {
   ...SETTINGS, verifier: KIND.any, allowedOrigins: N(KIND.custom('a list of strings', (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'))),
@@ -79,7 +78,7 @@ async function send(rt, request, what, { fetch, signal } = {}) {
     { method: request.method, headers: request.headers, body: request.body ?? undefined },
     { fetch: fetch ?? rt.fetch, timeoutMs: request.timeoutMs, signal, maxBytes: request.maxResponseBytes });
   if (result.failure) {
-    const error = result.failure === 'timeout' ? timeoutError(what, request.timeoutMs) : networkError(what);
+    const error = networkError(what, result.failure === 'timeout' ? request.timeoutMs : undefined);
     error.cause = result.cause;
     throw error;
   }
@@ -88,29 +87,87 @@ async function send(rt, request, what, { fetch, signal } = {}) {
 
 const nowSec = (rt) => rt.now() / 1000;
 
+// ---- the ID Token's signature: a JwksVerifier of the issuer, from the
+// verifier entry, loaded the first time an ID Token comes (the server entry
+// does not carry the verifier's code). One verifier per issuer, key set,
+// audience and fetch, kept for the keys it caches.
+
+const idTokenVerifiers = new Map();
+const fetchIds = new WeakMap();
+
+async function idTokenVerifier(rt, { issuer, jwksUri, audience, allowInsecureHttp }, fetch) {
+  if (fetch && !fetchIds.has(fetch)) fetchIds.set(fetch, fetchIds.size + 1);
+  const key = JSON.stringify([issuer, jwksUri, audience, allowInsecureHttp, fetch ? fetchIds.get(fetch) : 0]);
+  let verifier = idTokenVerifiers.get(key);
+  if (!verifier) {
+    const { JwksVerifier } = await rt.loadVerifier();
+    const options = { issuer, audience, jwksUri, requiredClaims: ['sub', 'iat'] };
+    if (allowInsecureHttp) options.allowInsecureHttp = true;
+    if (fetch) options.fetch = fetch;
+    verifier = new JwksVerifier(options);
+    idTokenVerifiers.set(key, verifier);
+  }
+  return verifier;
+}
+
+/** Verifies an ID Token's signature, iss, aud, exp and iat; its code is kept, its message says it was the ID Token. */
+async function verifyIdToken(rt, verify, { fetch, signal }) {
+  const verifier = await idTokenVerifier(rt, verify, fetch);
+  try {
+    return await verifier.verify(verify.token, signal ? { signal } : undefined);
+  } catch (e) {
+    if (!(e instanceof ExtensionSsoError) || e.code === 'aborted') throw e;
+    throw ssoError(e.code, `the ID Token failed validation: ${e.message}`, { cause: e, retryable: e.retryable });
+  }
+}
+
+/**
+ * Drives a flow made by the core (TokenCall, MatrixCall, or the handler's
+ * ExchangeCall): discovery, the token request, the ID Token's signature and
+ * the hash of its at_hash, as it asks.
+ */
+async function runFlow(rt, call, io) {
+  for (;;) {
+    const step = call.next();
+    if (step.done) return;
+    if (step.request) {
+      const res = await send(rt, step.request, step.what, io);
+      call.answer(res.status, res.headers, res.body);
+    } else if (step.digest) {
+      call.digested(await rt.digest(step.digest.algorithm, step.digest.input));
+    } else {
+      call.verified(JSON.stringify(await verifyIdToken(rt, step.verify, io)));
+    }
+  }
+}
+
+async function tokenCall(who, schema, make, options) {
+  const rt = runtime.get();
+  const { fetch, signal, ...settings } = readOptions(who, options, schema);
+  throwIfAborted(signal);
+  const call = make(JSON.stringify(settings));
+  try {
+    await runFlow(rt, call, { fetch, signal });
+    return JSON.parse(call.result(nowSec(rt)));
+  } finally {
+    call.free();
+  }
+}
+
 /**
  * Exchanges an authorization code for tokens with the host, in the host's
- * format (`profile`: 'oauth2' | 'mia-console' | 'mia-auth-service').
- * Resolves to `{ accessToken, tokenType, expiresIn, expiresAt, refreshToken,
- * idToken, scope, raw }`.
+ * format (`profile`: 'oauth2' | 'mia-console' | 'mia-auth-service'); with
+ * `issuer`, the token endpoint comes from discovery and an ID Token is
+ * validated. Resolves to `{ accessToken, tokenType, expiresIn, expiresAt,
+ * refreshToken, idToken, idTokenClaims, scope, raw }`.
  */
-export async function exchangeCode(options) {
-  const rt = runtime.get();
-  const { fetch, signal, ...settings } = readOptions('exchangeCode', options, EXCHANGE_CODE);
-  throwIfAborted(signal);
-  const request = exchangeCodeRequest(JSON.stringify(settings));
-  const res = await send(rt, request, 'token endpoint', { fetch, signal });
-  return parseExchangeResponse(settings.profile ?? undefined, res.status, res.headers, res.body, nowSec(rt));
+export function exchangeCode(options) {
+  return tokenCall('exchangeCode', EXCHANGE_CODE, TokenCall.exchangeCode, options);
 }
 
 /** Refreshes tokens with a refresh token (RFC 6749 §6). Resolves like `exchangeCode`. */
-export async function refreshTokens(options) {
-  const rt = runtime.get();
-  const { fetch, signal, ...settings } = readOptions('refreshTokens', options, REFRESH_TOKENS);
-  throwIfAborted(signal);
-  const request = refreshRequest(JSON.stringify(settings));
-  const res = await send(rt, request, 'token endpoint', { fetch, signal });
-  return parseTokenResponse(res.status, res.headers, res.body, nowSec(rt));
+export function refreshTokens(options) {
+  return tokenCall('refreshTokens', REFRESH_TOKENS, TokenCall.refreshTokens, options);
 }
 
 /**
@@ -119,18 +176,8 @@ export async function refreshTokens(options) {
  * Resolves to `{ accessToken, userId, deviceId, homeServer,
  * homeserverBaseUrl, refreshToken, expiresInMs, expiresAt }`.
  */
-export async function matrixTokenLogin(options) {
-  const rt = runtime.get();
-  const { fetch, signal, ...settings } = readOptions('matrixTokenLogin', options, MATRIX_TOKEN_LOGIN);
-  throwIfAborted(signal);
-  const text = JSON.stringify(settings);
-  const login = matrixTokenLoginRequest(text);
-  if (settings.checkLoginFlows !== false) {
-    const res = await send(rt, matrixLoginFlowsRequest(text), 'homeserver', { fetch, signal });
-    checkLoginFlows(res.status, res.headers, res.body);
-  }
-  const res = await send(rt, login, 'homeserver', { fetch, signal });
-  return parseMatrixLogin(res.status, res.headers, res.body, nowSec(rt));
+export function matrixTokenLogin(options) {
+  return tokenCall('matrixTokenLogin', MATRIX_TOKEN_LOGIN, (text) => new MatrixCall(text), options);
 }
 
 /**
@@ -143,7 +190,7 @@ export function identityFromClaims(claims) {
   if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) {
     throw ssoError('invalid_options', 'claims must be an object (the result of verifier.verify())');
   }
-  return identityFromClaimsJson(JSON.stringify(claims));
+  return JSON.parse(identityFromClaimsJson(JSON.stringify(claims)));
 }
 
 // ---------------------------------------------------------------------------
@@ -204,9 +251,8 @@ export function createHandoffHandler(options) {
 
   async function exchange(call, request) {
     try {
-      const res = await send(rt, call.request(), 'token endpoint', { fetch });
-      const accessToken = call.onResponse(res.status, res.headers, res.body);
-      const claims = await verifier.verify(accessToken);
+      await runFlow(rt, call, { fetch });
+      const claims = await verifier.verify(call.accessToken());
       // The claims cross into wasm once, as JSON text.
       return call.finish(JSON.stringify(claims), nowSec(rt));
     } catch (e) {
@@ -241,7 +287,7 @@ export function createHandoffHandler(options) {
         body = await readCapped(request, core.maxBodyBytes);
       } catch (cause) {
         // The client stopped sending: not a server error.
-        const answer = call.unreadable();
+        const answer = call.read();
         report(ssoError('invalid_request', 'the handoff body could not be read (the client went away?)', { cause }), answer, request);
         return toResponse(answer);
       }
@@ -359,7 +405,7 @@ export function toNodeListener(handler, options = {}) {
 // ---------------------------------------------------------------------------
 // ServiceClientTokenProvider
 
-const SERVICE_CLIENT = { accessKey: STRING, issuerUrl: STRING, audience: STRING, fetch: KIND.function };
+const SERVICE_CLIENT = { accessKey: STRING, issuerUrl: STRING, audience: STRING, allowInsecureHttp: BOOL, fetch: KIND.function };
 const NOT_IMPORTED = 'the public key is derived when the private key is imported, which WebCrypto does '
   + 'asynchronously: await provider.ready() (or a first getToken()) before reading it';
 
@@ -447,16 +493,15 @@ export class ServiceClientTokenProvider {
     const key = await this.#signingKey();
     throwIfAborted(signal);
     const core = this.#core;
-    const next = core.mint(nowSec(this.#rt));
-    if (typeof next === 'string') return next;
+    const { token, signingInput } = JSON.parse(core.mint(nowSec(this.#rt)));
+    if (token) return token;
     let signature;
     try {
-      signature = await this.#rt.sign(key, core.algorithm, next.signingInput);
+      signature = await this.#rt.sign(key, core.algorithm, signingInput);
     } catch (cause) {
-      next.free();
       throw ssoError('invalid_key', `the runtime could not sign with the ${core.algorithm} private key`, { cause });
     }
-    return core.finish(next, signature);
+    return core.finish(signingInput, signature);
   }
 
   /** The client id (`sub` of minted tokens). */

@@ -1,7 +1,7 @@
-// Node 20+: signs service-client tokens with node:crypto (synchronous), as
+// Node 20+: signs service-client tokens (and hashes at_hash) with node:crypto, as
 // runtime-node.js verifies. The wasm core decides what to sign; this module
 // only imports the private key and signs bytes.
-import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
 
 export const nodeSigning = {
   /**
@@ -15,6 +15,8 @@ export const nodeSigning = {
     // ES256 signatures are R || S (RFC 7518 §3.4), not DER.
     return { key: alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key, x, y };
   },
+  /** The `algorithm` ('SHA-256', 'SHA-384', 'SHA-512') hash of the ASCII `text` (an ID Token's at_hash). */
+  digest: (algorithm, text) => createHash(algorithm.replace('-', '').toLowerCase()).update(text, 'latin1').digest(),
   /** Signs the ASCII `signingInput` with an imported key: the raw signature bytes. */
   sign: (handle, alg, signingInput) => sign(alg === 'ES256' ? 'sha256' : null, Buffer.from(signingInput, 'latin1'), handle),
 };

@@ -1,4 +1,4 @@
-// Browsers and workerd: signs service-client tokens with WebCrypto, as
+// Browsers and workerd: signs service-client tokens (and hashes at_hash) with WebCrypto, as
 // runtime-web.js verifies. The wasm core decides what to sign; this module
 // only imports the private key and signs bytes.
 
@@ -21,6 +21,8 @@ export const webSigning = {
     const key = await subtle.importKey('pkcs8', pkcs8, IMPORT[alg], false, ['sign']);
     return { key, x, y };
   },
+  /** The `algorithm` ('SHA-256', 'SHA-384', 'SHA-512') hash of the ASCII `text` (an ID Token's at_hash). */
+  digest: async (algorithm, text) => new Uint8Array(await globalThis.crypto.subtle.digest(algorithm, encoder.encode(text))),
   /** Signs the ASCII `signingInput` with an imported key; resolves to the raw signature bytes. */
   sign: async (key, alg, signingInput) =>
     new Uint8Array(await globalThis.crypto.subtle.sign(SIGN[alg], key, encoder.encode(signingInput))),

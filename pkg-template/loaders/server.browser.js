@@ -8,6 +8,13 @@ import { webRuntime } from './lib/runtime-web.js';
 import { webSigning } from './lib/signing-web.js';
 
 let ready;
+// The verifier entry, for ID Tokens: its own bundle and .wasm, fetched the
+// first time an ID Token comes (scripts/build keeps it out of this bundle).
+async function loadVerifier() {
+  const verifier = await import('./verifier.browser.js');
+  await verifier.default();
+  return verifier;
+}
 /**
  * Loads the WebAssembly module. Call once (await it) before using the API;
  * later calls return the same promise. `input` overrides where the .wasm is
@@ -15,7 +22,7 @@ let ready;
  */
 export default function init(input) {
   ready ??= initWasm({ module_or_path: input ?? new URL('./wasm/server/extension_sso_server_bg.wasm', import.meta.url) })
-    .then(() => { runtimeSlot('server').install({ ...webRuntime, ...webSigning }); });
+    .then(() => { runtimeSlot('server').install({ ...webRuntime, ...webSigning, loadVerifier }); });
   return ready;
 }
 export * from './lib/server.js';

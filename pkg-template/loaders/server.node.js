@@ -9,8 +9,10 @@ import { nodeRuntime } from './lib/runtime-node.js';
 import { nodeSigning } from './lib/signing-node.js';
 
 initSync({ module: readFileSync(new URL('./wasm/server/extension_sso_server_bg.wasm', import.meta.url)) });
-// The verifier's runtime (fetch, clock) plus node:crypto signing for ServiceClientTokenProvider.
-runtimeSlot('server').install({ ...nodeRuntime, ...nodeSigning });
+// The verifier's runtime (fetch, clock), node:crypto signing for
+// ServiceClientTokenProvider, and the verifier entry for ID Tokens, loaded
+// the first time one comes.
+runtimeSlot('server').install({ ...nodeRuntime, ...nodeSigning, loadVerifier: () => import('./verifier.node.js') });
 
 export * from './lib/server.js';
 /** Nothing to do under Node: the module is ready when imported. */

@@ -9,7 +9,9 @@ import { webRuntime } from './lib/runtime-web.js';
 import { webSigning } from './lib/signing-web.js';
 
 initSync({ module: wasmModule });
-runtimeSlot('server').install({ ...webRuntime, ...webSigning });
+// WebCrypto signing for ServiceClientTokenProvider, and the verifier entry
+// for ID Tokens, loaded the first time one comes.
+runtimeSlot('server').install({ ...webRuntime, ...webSigning, loadVerifier: () => import('./verifier.workerd.js') });
 
 export * from './lib/server.js';
 /** Nothing to do in workerd: the module is ready when imported. */

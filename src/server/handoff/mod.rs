@@ -26,9 +26,11 @@ pub use cookie::{cookie_value, is_cookie_value, CookieConfig, SameSite, MAX_COOK
 pub use request::parse_bearer;
 pub use response::{Level, Rejection};
 
-use super::exchange::{parse_exchange_response, ExchangeProfile, TokenSet};
-use super::http::{HttpRequest, HttpResponse, HttpResponseOut, Secret, DEFAULT_TIMEOUT_MS};
+use super::exchange::{ExchangeProfile, TokenSet};
+use super::flow::TokenFlow;
+use super::http::{HttpResponseOut, Secret, DEFAULT_TIMEOUT_MS};
 use crate::prelude::*;
+use crate::protocol::url::UrlRule;
 use crate::{Error, Result};
 
 /// Default cap on the handoff request body (16 KiB).
@@ -58,6 +60,9 @@ pub struct HandoffConfig {
     pub timeout_ms: u32,
     /// `Access-Control-Max-Age` of preflight answers; default 600.
     pub cors_max_age_sec: u32,
+    /// The URL rule of every URL: [`UrlRule::STRICT`] unless the caller
+    /// opted out (`allowInsecureHttp`).
+    pub rule: UrlRule,
     /// Also send the refresh token to the browser (token mode only).
     ///
     /// # Security warning
@@ -80,6 +85,7 @@ impl HandoffConfig {
             userinfo_path: Some("/userinfo".into()),
             timeout_ms: DEFAULT_TIMEOUT_MS,
             cors_max_age_sec: 600,
+            rule: UrlRule::STRICT,
             insecure_expose_refresh_token: false,
         }
     }
@@ -110,21 +116,20 @@ pub struct PendingHandoff {
 pub enum HandoffStep {
     /// Send this response (the body was refused).
     Respond(HttpResponseOut),
-    /// Send [`ExchangeStep::request`], then call [`HandoffHandler::parse_exchange`],
-    /// verify the access token, and call [`HandoffHandler::finish_exchange`]
-    /// (or [`HandoffHandler::exchange_failed`]).
-    Exchange(ExchangeStep),
+    /// Drive [`ExchangeStep::flow`] to its end, take
+    /// [`HandoffHandler::access_token`], verify it, and call
+    /// [`HandoffHandler::finish_exchange`] (or [`HandoffHandler::exchange_failed`]).
+    Exchange(Box<ExchangeStep>),
 }
 
 /// A pending code exchange.
 #[derive(Debug)]
 pub struct ExchangeStep {
-    /// The request to send to the host's token endpoint.
-    pub request: HttpRequest,
+    /// The exchange: discovery if needed, the token request, the ID Token
+    /// (checked against the `nonce` the client sent with the handoff).
+    pub flow: TokenFlow,
     /// The allowed origin that made the handoff.
     pub origin: String,
-    /// The OpenID Connect `nonce` the client sent with the handoff, if any.
-    pub nonce: Option<Secret>,
 }
 
 /// A pending userinfo request.
@@ -167,10 +172,9 @@ impl UserInfoStep {
 ///   ReadHandoff(pending) → body = read at most max_body_bytes + 1 bytes
 ///                          handoff(pending, body)
 ///     Respond(resp)      → send resp
-///     Exchange(step)     → resp = fetch(step.request)
-///                          tokens = parse_exchange(resp)          (Err → exchange_failed)
-///                          claims = verify(tokens.access_token)   (Err → exchange_failed)
-///                          send finish_exchange(step, tokens, claims, now)
+///     Exchange(step)     → drive step.flow (fetches, ID Token)     (Err → exchange_failed)
+///                          claims = verify(access_token(step))     (Err → exchange_failed)
+///                          send finish_exchange(step, claims, now)
 /// ```
 ///
 /// # Routes
@@ -214,7 +218,7 @@ impl HandoffHandler {
     /// Validates `config`: profile URLs and client settings, origins, paths,
     /// cookie attributes and limits.
     pub fn new(config: HandoffConfig) -> Result<Self> {
-        config.profile.validate()?;
+        config.profile.validate(config.rule)?;
         if config.allowed_origins.is_empty() {
             return Err(Error::options(
                 "allowedOrigins is empty: list the extension origins allowed to hand off codes (e.g. \"chrome-extension://<id>\")",
@@ -265,13 +269,13 @@ impl HandoffHandler {
         self.config.max_body_bytes
     }
 
-    /// Parses the host's answer to [`ExchangeStep::request`] for the
-    /// configured profile. An access token that is not a compact JWS is
-    /// refused here (`malformed`), with a message saying what to change on
-    /// the host: the handler verifies JWT access tokens (RFC 9068), and an
-    /// opaque token would fail verification with nothing to say why.
-    pub fn parse_exchange(&self, response: &HttpResponse) -> Result<TokenSet> {
-        let tokens = parse_exchange_response(&self.config.profile, response)?;
+    /// The access token to verify once [`ExchangeStep::flow`] is done. An
+    /// access token that is not a compact JWS is refused here (`malformed`),
+    /// with a message saying what to change on the host: the handler
+    /// verifies JWT access tokens (RFC 9068), and an opaque token would fail
+    /// verification with nothing to say why.
+    pub fn access_token<'s>(&self, step: &'s ExchangeStep) -> Result<&'s str> {
+        let tokens = exchanged(step)?;
         if !is_compact_jws(&tokens.access_token) {
             return Err(Error::malformed(
                 "the host issued an access token that is not a JWT (a compact JWS, header.payload.signature): \
@@ -281,8 +285,15 @@ impl HandoffHandler {
                  call exchangeCode() yourself if the host only issues opaque tokens",
             ));
         }
-        Ok(tokens)
+        Ok(&tokens.access_token)
     }
+}
+
+/// The tokens of a finished exchange.
+fn exchanged(step: &ExchangeStep) -> Result<&TokenSet> {
+    step.flow
+        .tokens()
+        .ok_or_else(|| Error::options("the exchange is not finished: drive its flow to the end"))
 }
 
 /// Three dot-separated segments of base64url characters, the first two

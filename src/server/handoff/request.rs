@@ -14,10 +14,9 @@ use super::response::{base_response, error_response, rejection, Phase, Rejection
 use super::{ExchangeStep, HandoffHandler, HandoffStep, PendingHandoff, Route, UserInfoStep};
 use crate::json::{self, Value};
 use crate::prelude::*;
-use crate::server::exchange::{
-    check_code_verifier, exchange_code_request, ExchangeOptions, ExchangeProfile,
-};
-use crate::server::http::{find_header, HttpRequest, HttpResponseOut, Secret};
+use crate::server::exchange::{check_code_verifier, ExchangeOptions, ExchangeProfile};
+use crate::server::flow::TokenFlow;
+use crate::server::http::{find_header, HttpResponseOut, Secret};
 use crate::{Error, ErrorCode, Result};
 
 impl HandoffHandler {
@@ -118,11 +117,7 @@ impl HandoffHandler {
             return HandoffStep::Respond(too_large(max, &origin));
         }
         match self.read_handoff(body) {
-            Ok((request, nonce)) => HandoffStep::Exchange(ExchangeStep {
-                request,
-                origin,
-                nonce,
-            }),
+            Ok(flow) => HandoffStep::Exchange(Box::new(ExchangeStep { flow, origin })),
             Err(description) => HandoffStep::Respond(error_response(
                 400,
                 "invalid_request",
@@ -198,11 +193,8 @@ impl HandoffHandler {
 
     /// Reads the handoff body and builds the exchange; `Err` is a 400
     /// description. The `nonce` (OIDC Core §3.1.2.1) the client sent, if
-    /// any, is kept to check the ID Token against.
-    fn read_handoff(
-        &self,
-        body: &[u8],
-    ) -> core::result::Result<(HttpRequest, Option<Secret>), String> {
+    /// any, is what the ID Token must carry.
+    fn read_handoff(&self, body: &[u8]) -> core::result::Result<TokenFlow, String> {
         let Ok(Value::Object(handoff)) = json::parse_bytes(body) else {
             return Err("the handoff body must be a JSON object".into());
         };
@@ -225,6 +217,8 @@ impl HandoffHandler {
         let mut options = ExchangeOptions::new(self.config.profile.clone(), code);
         options.state = Some(state.into());
         options.timeout_ms = self.config.timeout_ms;
+        options.rule = self.config.rule;
+        options.nonce = nonce;
         if let ExchangeProfile::OAuth2(_) = self.config.profile {
             if let Some(verifier) = code_verifier {
                 check_code_verifier(verifier).map_err(|_| {
@@ -241,8 +235,7 @@ impl HandoffHandler {
                 (None, _) => return Err("\"redirect_uri\" is required".into()),
             };
         }
-        let request = exchange_code_request(&options).map_err(|e| e.message().to_owned())?;
-        Ok((request, nonce))
+        TokenFlow::code(options).map_err(|e| e.message().to_owned())
     }
 
     fn userinfo(&self, headers: &[(String, String)], origin: Option<&str>) -> Route {

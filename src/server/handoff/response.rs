@@ -11,8 +11,7 @@
 use super::{ExchangeStep, HandoffHandler, UserInfoStep};
 use crate::json::{self, Value};
 use crate::prelude::*;
-use crate::server::exchange::TokenSet;
-use crate::server::http::HttpResponseOut;
+use crate::server::http::{HttpResponseOut, JsonBody};
 use crate::server::identity::{Identity, IdentitySource};
 use crate::{Error, ErrorCode};
 
@@ -25,15 +24,22 @@ impl HandoffHandler {
     /// with `Set-Cookie: <name>=<token>; Path=…; Max-Age=…; HttpOnly; Secure; SameSite=…`.
     /// A token that is not a valid cookie value (RFC 6265 §4.1.1) or too large
     /// for a cookie is refused with 502 rather than stored.
+    ///
+    /// The `identity` is read from the access token's claims, and the
+    /// validated ID Token's fill in what they lack (an OpenID Provider puts
+    /// `name`, `email`… in the ID Token; the access token's claims are what
+    /// the backend authorises with, so they are never overridden).
     pub fn finish_exchange(
         &self,
         step: &ExchangeStep,
-        tokens: &TokenSet,
         claims_json: &str,
         now_sec: u64,
     ) -> HttpResponseOut {
         let cors = Some(step.origin.as_str());
-        let Ok(Value::Object(claims)) = json::parse(claims_json) else {
+        let Some(tokens) = step.flow.tokens() else {
+            return error_response(500, "server_error", SERVER_ERROR, cors);
+        };
+        let Ok(Value::Object(mut claims)) = json::parse(claims_json) else {
             return error_response(
                 500,
                 "server_error",
@@ -55,6 +61,13 @@ impl HandoffHandler {
             },
             None => tokens.lifetime_sec(now_sec, now_sec),
         };
+        if let Some(Ok(Value::Object(id_claims))) = step.flow.id_token_claims().map(json::parse) {
+            for (name, value) in id_claims.iter() {
+                if claims.get(name).is_none() {
+                    claims.insert(name, value.clone());
+                }
+            }
+        }
         let identity = Identity::new(claims, IdentitySource::AccessToken, true).profile_json();
         if let Some(cookie) = &self.config.session {
             let token = tokens.access_token.as_str();
@@ -179,53 +192,6 @@ pub struct Rejection {
     pub level: Level,
 }
 
-/// A JSON object written member by member (no tree to build and walk).
-pub(super) struct JsonBody(String);
-
-impl JsonBody {
-    pub(super) fn new() -> Self {
-        Self(String::from("{"))
-    }
-
-    fn key(&mut self, name: &str) {
-        if self.0.len() > 1 {
-            self.0.push(',');
-        }
-        json::write_string(&mut self.0, name);
-        self.0.push(':');
-    }
-
-    pub(super) fn string(mut self, name: &str, value: &str) -> Self {
-        self.key(name);
-        json::write_string(&mut self.0, value);
-        self
-    }
-
-    pub(super) fn number(mut self, name: &str, value: u64) -> Self {
-        self.key(name);
-        crate::error::Part::push_to(&value, &mut self.0);
-        self
-    }
-
-    pub(super) fn yes(mut self, name: &str) -> Self {
-        self.key(name);
-        self.0.push_str("true");
-        self
-    }
-
-    /// `json` must be a JSON value (the caller wrote or checked it).
-    pub(super) fn raw(mut self, name: &str, json: &str) -> Self {
-        self.key(name);
-        self.0.push_str(json);
-        self
-    }
-
-    pub(super) fn finish(mut self) -> String {
-        self.0.push('}');
-        self.0
-    }
-}
-
 /// A response with the headers every answer carries: `Cache-Control:
 /// no-store` (RFC 6749 §5.1), `X-Content-Type-Options: nosniff`, `Vary:
 /// Origin`, and for an allowed origin the CORS pair (Fetch standard §3.2.5).
@@ -310,25 +276,25 @@ pub(super) fn rejection(error: Option<&Error>, phase: Phase, cors: Option<&str>)
         }
         C::TokenEndpointError => (
             502,
-            code.as_str(),
+            code.name(),
             "the host's token endpoint refused or failed the exchange; see the server logs".into(),
             Level::Error,
         ),
         C::NetworkError => (
             502,
-            code.as_str(),
+            code.name(),
             "the host could not be reached; retry later".into(),
             Level::Error,
         ),
         C::DiscoveryFailed => (
             502,
-            code.as_str(),
+            code.name(),
             "the host's discovery document could not be loaded; retry later".into(),
             Level::Error,
         ),
         C::JwksFetchFailed | C::JwksInvalid => (
             502,
-            code.as_str(),
+            code.name(),
             "the host's signing keys could not be loaded; retry later".into(),
             Level::Error,
         ),
@@ -426,17 +392,5 @@ mod tests {
             unknown.response.header("access-control-allow-origin"),
             Some("https://ext.example")
         );
-    }
-
-    #[test]
-    fn json_bodies_are_written_in_order_and_escaped() {
-        let body = JsonBody::new()
-            .string("a", "x\"y")
-            .number("n", 7)
-            .raw("o", "{}")
-            .yes("t")
-            .finish();
-        assert_eq!(body, r#"{"a":"x\"y","n":7,"o":{},"t":true}"#);
-        assert_eq!(JsonBody::new().finish(), "{}");
     }
 }

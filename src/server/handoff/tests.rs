@@ -3,8 +3,10 @@
 use super::*;
 use crate::json::{self, Value};
 use crate::server::exchange::{ClientAuth, OAuth2Client};
-use crate::server::http::find_header;
+use crate::server::http::{find_header, HttpResponse};
+use crate::server::{FlowStep, Server};
 use crate::ErrorCode;
+use crate::Result;
 
 const EXT: &str = "chrome-extension://abcdefghijklmnopabcdefghijklmnop";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -22,6 +24,8 @@ fn oauth2_config() -> HandoffConfig {
     let mut config = HandoffConfig::new(
         ExchangeProfile::OAuth2(OAuth2Client {
             token_endpoint: "https://as.example/token".into(),
+            issuer: None,
+            jwks_uri: None,
             client_id: "ext".into(),
             client_secret: Some("secret".into()),
             client_auth: ClientAuth::ClientSecretBasic,
@@ -54,6 +58,7 @@ fn json_post(origin: &str) -> Vec<(String, String)> {
 
 /// What one request came to, once its body was read if the handler asked for it.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 enum Outcome {
     Respond(HttpResponseOut),
     Exchange(ExchangeStep),
@@ -72,7 +77,7 @@ fn drive(
         Route::UserInfo(step) => Outcome::UserInfo(step),
         Route::ReadHandoff(pending) => match handler.handoff(pending, body) {
             HandoffStep::Respond(response) => Outcome::Respond(response),
-            HandoffStep::Exchange(step) => Outcome::Exchange(step),
+            HandoffStep::Exchange(step) => Outcome::Exchange(*step),
         },
     }
 }
@@ -314,9 +319,10 @@ fn mia_console_handoff_forwards_exactly_code_and_state() {
         panic!("expected an exchange");
     };
     assert_eq!(step.origin, EXT);
-    assert_eq!(step.request.url, "https://console.example/api/oauth/token");
+    let request = token_request(&step);
+    assert_eq!(request.url, "https://console.example/api/oauth/token");
     assert_eq!(
-        step.request.body.as_deref(),
+        request.body.as_deref(),
         Some(r#"{"code":"CODE","state":"STATE"}"#)
     );
 }
@@ -332,11 +338,12 @@ fn oauth2_handoff_uses_configured_redirect_uri_and_verifier() {
     else {
         panic!("expected an exchange");
     };
+    let request = token_request(&step);
     assert_eq!(
-        step.request.body.as_deref(),
+        request.body.as_deref(),
         Some(format!("grant_type=authorization_code&code=c&redirect_uri=https%3A%2F%2Fext.example%2Fcb&code_verifier={VERIFIER}").as_str())
     );
-    assert!(step.request.header("authorization").is_some());
+    assert!(request.header("authorization").is_some());
 
     let mismatched = br#"{"code":"c","state":"s","redirect_uri":"https://evil.example/cb"}"#;
     let out = response(drive(
@@ -437,27 +444,50 @@ fn preflight_only_for_allowed_origins() {
     }
 }
 
+/// A handoff (`handoff` body) whose token request the host answered with
+/// `token_json` (no discovery: the endpoint is configured).
+fn exchanged(handler: &HandoffHandler, handoff: &[u8], token_json: &str) -> Result<ExchangeStep> {
+    let Outcome::Exchange(mut step) = drive(handler, "POST", "/token", &json_post(EXT), handoff)
+    else {
+        panic!("expected an exchange")
+    };
+    let FlowStep::Send {
+        server: Server::TokenEndpoint,
+        ..
+    } = step.flow.next().unwrap()
+    else {
+        panic!("expected the token request")
+    };
+    step.flow.answer(&HttpResponse::new(200, token_json))?;
+    assert!(matches!(step.flow.next().unwrap(), FlowStep::Done));
+    Ok(step)
+}
+
+const CODE_STATE: &[u8] = br#"{"code":"c","state":"s"}"#;
+
+/// The token request an exchange starts with (no discovery).
+fn token_request(step: &ExchangeStep) -> crate::server::HttpRequest {
+    match step.flow.next().unwrap() {
+        FlowStep::Send {
+            request,
+            server: Server::TokenEndpoint,
+        } => request,
+        other => panic!("expected the token request, got {other:?}"),
+    }
+}
+
 #[test]
 fn finish_exchange_token_mode() {
     let handler = HandoffHandler::new(console_config()).unwrap();
-    let Outcome::Exchange(step) = drive(
+    let step = exchanged(
         &handler,
-        "POST",
-        "/token",
-        &json_post(EXT),
-        br#"{"code":"c","state":"s"}"#,
-    ) else {
-        panic!()
-    };
-    let tokens = handler
-        .parse_exchange(&HttpResponse::new(
-            200,
-            r#"{"access_token":"a.b.c","refresh_token":"RT","id_token":"i.d.t","expires_in":3600}"#,
-        ))
-        .unwrap();
+        CODE_STATE,
+        r#"{"access_token":"a.b.c","refresh_token":"RT","id_token":"i.d.t","expires_in":3600}"#,
+    )
+    .unwrap();
+    assert_eq!(handler.access_token(&step).unwrap(), "a.b.c");
     let out = handler.finish_exchange(
         &step,
-        &tokens,
         r#"{"sub":"u1","email":"u@x.example","exp":1300}"#,
         1000,
     );
@@ -465,43 +495,33 @@ fn finish_exchange_token_mode() {
     assert_common_headers(&out);
     assert_eq!(out.header("access-control-allow-origin"), Some(EXT));
     assert_eq!(out.header("set-cookie"), None);
+    // A console is not an OpenID Provider: its id_token is never handed out
+    // (nothing to validate it against).
     assert_eq!(
         out.body,
-        r#"{"access_token":"a.b.c","token_type":"Bearer","expires_in":300,"id_token":"i.d.t","identity":{"sub":"u1","email":"u@x.example"}}"#
+        r#"{"access_token":"a.b.c","token_type":"Bearer","expires_in":300,"identity":{"sub":"u1","email":"u@x.example"}}"#
     );
     assert!(!out.body.contains("RT"));
 
     let mut config = console_config();
     config.insecure_expose_refresh_token = true;
     let exposing = HandoffHandler::new(config).unwrap();
-    let out = exposing.finish_exchange(&step, &tokens, r#"{"sub":"u1"}"#, 1000);
+    let out = exposing.finish_exchange(&step, r#"{"sub":"u1"}"#, 1000);
     assert!(out.body.contains(r#""refresh_token":"RT""#), "{}", out.body);
     assert!(out.body.contains(r#""expires_in":3600"#), "{}", out.body);
 
-    let out = handler.finish_exchange(&step, &tokens, r#"{"sub":"u1","exp":900}"#, 1000);
+    let out = handler.finish_exchange(&step, r#"{"sub":"u1","exp":900}"#, 1000);
     assert_eq!(out.status, 401);
-    let out = handler.finish_exchange(&step, &tokens, "not json", 1000);
+    let out = handler.finish_exchange(&step, "not json", 1000);
     assert_eq!(out.status, 500);
 }
 
 #[test]
 fn finish_exchange_cookie_mode() {
     let handler = cookie_handler();
-    let Outcome::Exchange(step) = drive(
-        &handler,
-        "POST",
-        "/token",
-        &json_post(EXT),
-        br#"{"code":"c","state":"s"}"#,
-    ) else {
-        panic!()
-    };
-    let tokens = handler
-        .parse_exchange(&HttpResponse::new(200, r#"{"accessToken":"eyJ.eyJ.sig"}"#))
-        .unwrap();
+    let step = exchanged(&handler, CODE_STATE, r#"{"accessToken":"eyJ.eyJ.sig"}"#).unwrap();
     let out = handler.finish_exchange(
         &step,
-        &tokens,
         r#"{"id":"u1","name":"N","groups":["g"],"exp":4600}"#,
         1000,
     );
@@ -518,7 +538,7 @@ fn finish_exchange_cookie_mode() {
     assert!(!out.body.contains("eyJ"));
 
     // Without exp or expires_in: a session cookie.
-    let out = handler.finish_exchange(&step, &tokens, r#"{"id":"u1"}"#, 1000);
+    let out = handler.finish_exchange(&step, r#"{"id":"u1"}"#, 1000);
     assert_eq!(
         out.header("set-cookie"),
         Some("sid=eyJ.eyJ.sig; Path=/; HttpOnly; Secure; SameSite=Lax")
@@ -528,52 +548,31 @@ fn finish_exchange_cookie_mode() {
 #[test]
 fn cookie_injection_is_refused() {
     let handler = cookie_handler();
-    let Outcome::Exchange(step) = drive(
-        &handler,
-        "POST",
-        "/token",
-        &json_post(EXT),
-        br#"{"code":"c","state":"s"}"#,
-    ) else {
-        panic!()
-    };
     for evil in [
-        "EVIL; Domain=evil.example",
-        "EVIL\r\nSet-Cookie: admin=1",
-        "EVIL, other=1",
-        "EV\"IL",
-        "EVIL\\",
-        "EVIL en",
-        "EVIL-é",
+        "EVIL; Domain=evil.example".to_owned(),
+        "EVIL\r\nSet-Cookie: admin=1".to_owned(),
+        "EVIL, other=1".to_owned(),
+        "EV\"IL".to_owned(),
+        "EVIL\\".to_owned(),
+        "EVIL en".to_owned(),
+        "EVIL-é".to_owned(),
+        "a".repeat(MAX_COOKIE_BYTES),
     ] {
-        let tokens = TokenSet {
-            access_token: evil.into(),
-            token_type: None,
-            expires_in: None,
-            expires_at: None,
-            refresh_token: None,
-            id_token: None,
-            scope: None,
-            raw_json: String::new(),
-        };
-        let out = handler.finish_exchange(&step, &tokens, r#"{"sub":"u"}"#, 0);
-        assert_eq!(out.status, 502, "{evil:?}");
-        assert_eq!(out.header("set-cookie"), None);
-        assert!(!out.body.contains("EV"), "{}", out.body);
+        let mut body = String::from(r#"{"accessToken":"#);
+        json::write_string(&mut body, &evil);
+        body.push('}');
+        // Refused by the token response rules (RFC 6749 §A.12), or by the
+        // cookie rules (RFC 6265 §4.1.1): never stored.
+        match exchanged(&handler, CODE_STATE, &body) {
+            Err(err) => assert_eq!(err.code(), ErrorCode::TokenEndpointError, "{evil:?}"),
+            Ok(step) => {
+                let out = handler.finish_exchange(&step, r#"{"sub":"u"}"#, 0);
+                assert_eq!(out.status, 502, "{evil:?}");
+                assert_eq!(out.header("set-cookie"), None);
+                assert!(!out.body.contains("EV"), "{}", out.body);
+            }
+        }
     }
-    let huge = TokenSet {
-        access_token: "a".repeat(MAX_COOKIE_BYTES),
-        token_type: None,
-        expires_in: None,
-        expires_at: None,
-        refresh_token: None,
-        id_token: None,
-        scope: None,
-        raw_json: String::new(),
-    };
-    let out = handler.finish_exchange(&step, &huge, r#"{"sub":"u"}"#, 0);
-    assert_eq!(out.status, 502);
-    assert!(out.body.contains("too large"));
 }
 
 #[test]
@@ -741,29 +740,34 @@ fn exchange_failures_map_to_401_and_502() {
         panic!()
     };
 
-    let reused = handler
-        .parse_exchange(&HttpResponse::new(
-            400,
-            r#"{"error":"invalid_grant","error_description":"code SECRET-CODE used"}"#,
-        ))
-        .unwrap_err();
+    let answer = |status: u16, body: &str| {
+        let Outcome::Exchange(mut step) =
+            drive(&handler, "POST", "/token", &json_post(EXT), CODE_STATE)
+        else {
+            panic!()
+        };
+        token_request(&step);
+        step.flow
+            .answer(&HttpResponse::new(status, body))
+            .unwrap_err()
+    };
+    let reused = answer(
+        400,
+        r#"{"error":"invalid_grant","error_description":"code SECRET-CODE used"}"#,
+    );
     let out = handler.exchange_failed(&step, Some(&reused)).response;
     assert_eq!(out.status, 401);
     assert_eq!(error_of(&out), "invalid_grant");
     assert!(!out.body.contains("SECRET-CODE"));
     assert_eq!(out.header("access-control-allow-origin"), Some(EXT));
 
-    let wrong_secret = handler
-        .parse_exchange(&HttpResponse::new(401, r#"{"error":"invalid_client"}"#))
-        .unwrap_err();
+    let wrong_secret = answer(401, r#"{"error":"invalid_client"}"#);
     let out = handler.exchange_failed(&step, Some(&wrong_secret)).response;
     assert_eq!(out.status, 502);
     assert_eq!(error_of(&out), "token_endpoint_error");
     assert!(!out.body.contains("retryable"));
 
-    let down = handler
-        .parse_exchange(&HttpResponse::new(503, ""))
-        .unwrap_err();
+    let down = answer(503, "");
     let out = handler.exchange_failed(&step, Some(&down)).response;
     assert_eq!(out.status, 502);
     assert!(out.body.contains(r#""retryable":true"#));
@@ -921,34 +925,26 @@ fn an_opaque_access_token_is_refused_with_what_to_change_on_the_host() {
         ".b.c",
     ] {
         let body = format!(r#"{{"access_token":"{opaque}","token_type":"Bearer"}}"#);
-        let err = handler
-            .parse_exchange(&HttpResponse::new(200, body))
-            .unwrap_err();
+        let Ok(step) = exchanged(&handler, CODE_STATE, &body) else {
+            // Not even an access token by RFC 6749 §A.12 (a space).
+            assert!(opaque.contains(' '));
+            continue;
+        };
+        let err = handler.access_token(&step).unwrap_err();
         assert_eq!(err.code(), ErrorCode::Malformed, "{opaque}");
         assert!(err.message().contains("RFC 9068"), "{err}");
         assert!(!err.message().contains(opaque), "{err}");
     }
-    let Outcome::Exchange(step) = drive(
-        &handler,
-        "POST",
-        "/token",
-        &json_post(EXT),
-        br#"{"code":"c","state":"s"}"#,
-    ) else {
-        panic!()
-    };
-    let err = handler
-        .parse_exchange(&HttpResponse::new(200, r#"{"access_token":"opaque"}"#))
-        .unwrap_err();
+    let step = exchanged(&handler, CODE_STATE, r#"{"access_token":"opaque"}"#).unwrap();
+    let err = handler.access_token(&step).unwrap_err();
     let rejected = handler.exchange_failed(&step, Some(&err));
     assert_eq!(
         (rejected.response.status, rejected.level),
         (401, Level::Warn)
     );
     // An unsigned JWS has the shape (its alg is the verifier's to refuse).
-    assert!(handler
-        .parse_exchange(&HttpResponse::new(200, r#"{"access_token":"eyJh.eyJz."}"#))
-        .is_ok());
+    let step = exchanged(&handler, CODE_STATE, r#"{"access_token":"eyJh.eyJz."}"#).unwrap();
+    assert_eq!(handler.access_token(&step).unwrap(), "eyJh.eyJz.");
 }
 
 #[test]
@@ -963,10 +959,8 @@ fn the_nonce_of_the_handoff_is_kept_for_the_id_token() {
     ) else {
         panic!()
     };
-    assert_eq!(
-        step.nonce.as_ref().map(Secret::expose_secret),
-        Some("n-0S6_WzA2Mj")
-    );
+    let nonce = step.flow.exchange().and_then(|o| o.nonce.as_ref());
+    assert_eq!(nonce.map(Secret::expose_secret), Some("n-0S6_WzA2Mj"));
     assert!(!format!("{step:?}").contains("n-0S6_WzA2Mj"));
     let out = response(drive(
         &handler,

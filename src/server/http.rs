@@ -258,7 +258,8 @@ impl JsonBody {
         self
     }
 
-    /// The string, or `null`.
+    /// The string, or `null` (the wasm facade's results).
+    #[cfg_attr(not(all(target_arch = "wasm32", feature = "server")), allow(dead_code))]
     pub(crate) fn opt_string(self, name: &str, value: Option<&str>) -> Self {
         match value {
             Some(value) => self.string(name, value),
@@ -272,7 +273,8 @@ impl JsonBody {
         self
     }
 
-    /// The number, or `null`.
+    /// The number, or `null` (the wasm facade's results).
+    #[cfg_attr(not(all(target_arch = "wasm32", feature = "server")), allow(dead_code))]
     pub(crate) fn opt_number(self, name: &str, value: Option<u64>) -> Self {
         match value {
             Some(value) => self.number(name, value),

@@ -38,6 +38,7 @@ pub use handoff::{
     HandoffHandler, HandoffStep, Level, PendingHandoff, Rejection, Route, SameSite, UserInfoStep,
     DEFAULT_MAX_BODY_BYTES, MAX_COOKIE_BYTES,
 };
+#[cfg(all(target_arch = "wasm32", feature = "server"))]
 pub(crate) use http::JsonBody;
 pub use http::{
     find_header, network_error, timeout_error, HttpRequest, HttpResponse, HttpResponseOut, Secret,

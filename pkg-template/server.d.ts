@@ -28,11 +28,25 @@ export type ExchangeProfileName = 'oauth2' | 'mia-console' | 'mia-auth-service';
  */
 export type ClientAuth = 'client_secret_basic' | 'client_secret_post' | 'none';
 
-/** Settings of the `'oauth2'` profile. */
-export interface OAuth2Settings {
+/** Settings of the `'oauth2'` profile: an OAuth 2.0 / OpenID Connect authorization server. */
+export type OAuth2Settings = OAuth2Client & (
+  | { /** The token endpoint (RFC 6749 §3.2); wins over the one discovery finds. */ tokenEndpoint: string; issuer?: string }
+  | { tokenEndpoint?: string; /** Enough alone: the token endpoint comes from its metadata. */ issuer: string }
+);
+
+/** The client of an `'oauth2'` authorization server. */
+export interface OAuth2Client {
   profile?: 'oauth2';
-  /** The token endpoint: https, or http on localhost / 127.0.0.1 / [::1] only. */
-  tokenEndpoint: string;
+  /**
+   * The authorization server's issuer identifier (OpenID Connect Discovery §4.1, RFC 8414 §2), e.g.
+   * `https://op.example`. Its metadata (`/.well-known/openid-configuration`, else RFC 8414's
+   * `/.well-known/oauth-authorization-server`) gives the token endpoint when `tokenEndpoint` is not
+   * set, and the keys of its ID Tokens; the document's `issuer` must equal it exactly
+   * (`issuer_mismatch`). Required to receive an ID Token: one is never handed out unvalidated.
+   */
+  issuer?: string;
+  /** The issuer's JWK Set, for ID Token signatures. Default: its metadata's `jwks_uri`. */
+  jwksUri?: string;
   clientId: string;
   /** Required unless `clientAuth` is `'none'`. Never logged or put in error messages. */
   clientSecret?: string;
@@ -73,8 +87,19 @@ export type FetchLike = (input: string, init: {
 export interface RequestLimits {
   /** How long to wait for the whole answer (headers and body), in ms. Default 10000; at most 300000. */
   timeoutMs?: number;
-  /** Makes every request of the helper. Default `globalThis.fetch`. */
+  /**
+   * Makes every request of the helper (discovery, token endpoint, the issuer's JWK Set, homeserver).
+   * Default `globalThis.fetch`.
+   */
   fetch?: FetchLike;
+  /**
+   * Every URL must be https, or http to a loopback host (`localhost`, 127.0.0.0/8, `[::1]`); anything
+   * else is `invalid_options` before any request.
+   * @deprecated Security warning: `true` also allows plain http to any host, so anyone on the network
+   * path can read and change what is sent and received (codes, secrets, tokens). Only for a trusted
+   * in-cluster http service.
+   */
+  allowInsecureHttp?: boolean;
 }
 
 /** Per-call options of the helpers that make requests. */
@@ -96,14 +121,19 @@ export type ExchangeCodeOptions = ExchangeSettings & RequestLimits & CallOptions
   codeVerifier?: string;
   /** The `redirect_uri` of the authorization request; required by `'oauth2'`. */
   redirectUri?: string;
+  /**
+   * The `nonce` of the authorization request (OpenID Connect Core §3.1.2.1), when it sent one: the
+   * ID Token must carry the same value (else `missing_claim` / `invalid_claim`).
+   */
+  nonce?: string;
 };
 
 /** Options of {@link refreshTokens} (RFC 6749 §6; `'oauth2'` only). */
-export interface RefreshTokensOptions extends OAuth2Settings, RequestLimits, CallOptions {
+export type RefreshTokensOptions = OAuth2Settings & RequestLimits & CallOptions & {
   refreshToken: string;
   /** A narrower `scope` than the one granted (RFC 6749 §6); most providers accept it. */
   scope?: string;
-}
+};
 
 /**
  * Tokens from the host (RFC 6749 §5.1), camelCase like the client's `Session`. Absent values are
@@ -118,8 +148,15 @@ export interface TokenSet {
   /** Unix seconds: when the response arrived plus `expires_in`, or the host's absolute `expiresAt`. */
   expiresAt: number | null;
   refreshToken: string | null;
-  /** `id_token` (OpenID Connect), not verified here. */
+  /**
+   * `id_token` (OpenID Connect), validated (OpenID Connect Core §3.1.3.7): its signature against the
+   * issuer's JWK Set, `iss`, `aud` (the client id), `azp`, `exp`, `iat`, `sub`, `nonce` when one was
+   * sent and `at_hash` when present. Always `null` for the `'mia-console'` and `'mia-auth-service'`
+   * profiles (not OpenID Providers: an ID Token they send is dropped).
+   */
   idToken: string | null;
+  /** The validated ID Token's claims (`email`, `name`, … when the scope asked for them). */
+  idTokenClaims: Record<string, unknown> | null;
   /** The granted `scope`. */
   scope: string | null;
   /** The response body as parsed JSON (`null` for a cookie-only answer of the auth service). */
@@ -130,8 +167,16 @@ export interface TokenSet {
  * Exchanges an authorization code for tokens in the host's format. Form bodies, `Accept:
  * application/json`, no redirects followed, responses capped at 1 MiB.
  *
+ * With `issuer`, the token endpoint may come from discovery, and an ID Token in the answer is
+ * validated (its verifier, from `extension-sso/verifier`, is loaded the first time one comes).
+ *
  * Rejects with an {@link ExtensionSsoError}:
- * - `invalid_options` before any request (bad or unknown option, non-https URL);
+ * - `invalid_options` before any request (bad or unknown option, non-https URL), or when the host
+ *   returns an ID Token and no `issuer` is configured to validate it against;
+ * - `discovery_failed` (retryable for 5xx) or `issuer_mismatch` when the issuer's metadata cannot be
+ *   used;
+ * - an ID Token that fails validation keeps its code (`bad_signature`, `expired`,
+ *   `audience_mismatch`, `issuer_mismatch`, `missing_claim`, `invalid_claim`, …);
  * - `token_endpoint_error` when the host refused (with `.error`, `.error_description`,
  *   `.error_uri` and `.status` from its RFC 6749 §5.2 error) or answered something unusable;
  *   retryable for 5xx, 408 and 429;
@@ -139,6 +184,7 @@ export interface TokenSet {
  * - `aborted` (not retryable) when `signal` fires.
  *
  * @example
+ * const tokens = await exchangeCode({ issuer: 'https://op.example', clientId, clientSecret, redirectUri, code, codeVerifier, nonce });
  * const tokens = await exchangeCode({ tokenEndpoint, clientId, clientSecret, redirectUri, code, codeVerifier });
  * const tokens = await exchangeCode({ profile: 'mia-console', consoleUrl, code, state });
  */
@@ -392,6 +438,11 @@ export interface ServiceClientTokenProviderOptions {
    * request.
    */
   fetch?: FetchLike;
+  /**
+   * `issuerUrl` must be https or loopback http.
+   * @deprecated Security warning: `true` allows plain http to any host (see {@link RequestLimits.allowInsecureHttp}).
+   */
+  allowInsecureHttp?: boolean;
 }
 
 /**

@@ -8,7 +8,9 @@ import { createServer } from 'node:http';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import * as jose from 'jose';
 
-import { exchangeCode, refreshTokens, createHandoffHandler, ExtensionSsoError } from 'extension-sso/server';
+import {
+  exchangeCode, refreshTokens, matrixTokenLogin, createHandoffHandler, ServiceClientTokenProvider, ExtensionSsoError,
+} from 'extension-sso/server';
 import { JwksVerifier } from 'extension-sso/verifier';
 import { startOidcProvider, obtainAuthorizationCode } from '../support/oidc.mjs';
 
@@ -237,5 +239,31 @@ describe('the URL rule in the server entry', () => {
     createHandoffHandler({
       tokenEndpoint: 'http://as.example/token', ...CLIENT, allowedOrigins: [EXT], verifier: { verify: async () => ({}) }, allowInsecureHttp: true,
     });
+  });
+
+  test('matrixTokenLogin and ServiceClientTokenProvider: the same rule and opt-out', async () => {
+    const seen = [];
+    const homeserver = async (url, init) => {
+      seen.push(`${init.method} ${url}`);
+      return Response.json(init.method === 'GET'
+        ? { flows: [{ type: 'm.login.token' }] }
+        : { access_token: 'syt_a', user_id: '@a:matrix.internal', device_id: 'D' });
+    };
+    const login = { homeserverUrl: 'http://matrix.internal', loginToken: 't', fetch: homeserver };
+    const e = await rejects(matrixTokenLogin(login), { code: 'invalid_options' });
+    assert.match(e.message, /homeserverUrl/);
+    assert.deepEqual(seen, []);
+    const session = await matrixTokenLogin({ ...login, allowInsecureHttp: true });
+    assert.equal(session.userId, '@a:matrix.internal');
+    assert.deepEqual(seen, ['GET http://matrix.internal/_matrix/client/v3/login', 'POST http://matrix.internal/_matrix/client/v3/login']);
+    const accessKey = JSON.stringify({ clientId: 'svc', privateKey: generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }) });
+    assert.throws(() => new ServiceClientTokenProvider({ accessKey, issuerUrl: 'http://auth.internal' }), { code: 'invalid_options' });
+    const provider = new ServiceClientTokenProvider({ accessKey, issuerUrl: 'http://auth.internal', allowInsecureHttp: true });
+    assert.equal(provider.issuer, 'http://auth.internal/v1/clients/svc');
+    // getToken's signal: an aborted one rejects before anything is signed.
+    const reason = new Error('shutting down');
+    const aborted = await rejects(provider.getToken({ signal: AbortSignal.abort(reason) }), { code: 'aborted', retryable: false });
+    assert.equal(aborted.cause, reason);
+    await rejects(provider.getToken({ signl: AbortSignal.abort() }), { code: 'invalid_options' });
   });
 });

@@ -61,10 +61,13 @@ impl HandoffHandler {
             },
             None => tokens.lifetime_sec(now_sec, now_sec),
         };
-        if let Some(Ok(Value::Object(id_claims))) = step.flow.id_token_claims().map(json::parse) {
-            for (name, value) in id_claims.iter() {
+        if let Some(Ok(Value::Object(mut id_claims))) = step.flow.id_token_claims().map(json::parse)
+        {
+            for name in PROFILE_CLAIMS {
                 if claims.get(name).is_none() {
-                    claims.insert(name, value.clone());
+                    if let Some(value) = id_claims.remove(name) {
+                        claims.insert(name, value);
+                    }
                 }
             }
         }
@@ -148,6 +151,22 @@ impl HandoffHandler {
         rejected
     }
 }
+
+/// The claims the identity reads (`crate::protocol::identity`), which an
+/// ID Token may add to the access token's.
+const PROFILE_CLAIMS: [&str; 11] = [
+    "sub",
+    "id",
+    "email",
+    "name",
+    "first_name",
+    "given_name",
+    "last_name",
+    "family_name",
+    "username",
+    "preferred_username",
+    "groups",
+];
 
 /// How loud a failed request is, for the caller's error hook (`onError`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -256,6 +256,18 @@ describe('the URL rule in the server entry', () => {
     const session = await matrixTokenLogin({ ...login, allowInsecureHttp: true });
     assert.equal(session.userId, '@a:matrix.internal');
     assert.deepEqual(seen, ['GET http://matrix.internal/_matrix/client/v3/login', 'POST http://matrix.internal/_matrix/client/v3/login']);
+    // The homeserver's well_known base_url ("the server to talk to from now on") passes the strict
+    // rule or is dropped, whatever the opt-out says about the configured URL.
+    for (const [baseUrl, kept] of [
+      ['javascript:alert(1)', null], ['http://evil.example', null], ['https://user:pw@evil.example', null],
+      ['https://matrix.example', 'https://matrix.example'], ['http://127.0.0.1:8008', 'http://127.0.0.1:8008'],
+    ]) {
+      const answer = async () => Response.json({
+        access_token: 'syt_a', user_id: '@a:matrix.example', device_id: 'D', well_known: { 'm.homeserver': { base_url: baseUrl } },
+      });
+      const got = await matrixTokenLogin({ ...login, allowInsecureHttp: true, checkLoginFlows: false, fetch: answer });
+      assert.equal(got.homeserverBaseUrl, kept, baseUrl);
+    }
     const accessKey = JSON.stringify({ clientId: 'svc', privateKey: generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }) });
     assert.throws(() => new ServiceClientTokenProvider({ accessKey, issuerUrl: 'http://auth.internal' }), { code: 'invalid_options' });
     const provider = new ServiceClientTokenProvider({ accessKey, issuerUrl: 'http://auth.internal', allowInsecureHttp: true });

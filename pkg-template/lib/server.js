@@ -12,7 +12,7 @@ import {
 } from './common.js';
 export { ExtensionSsoError };
 import {
-  HandoffCore, MatrixCall, ServiceClientCore, TokenCall,
+  Call, HandoffCore, ServiceClientCore,
   crateVersion, errorCodeList, identityFromClaims as identityFromClaimsJson, networkError,
 } from '../wasm/server/extension_sso_server.js';
 
@@ -122,9 +122,9 @@ async function verifyIdToken(rt, verify, { fetch, signal }) {
 }
 
 /**
- * Drives a flow made by the core (TokenCall, MatrixCall, or the handler's
- * ExchangeCall): discovery, the token request, the ID Token's signature and
- * the hash of its at_hash, as it asks.
+ * Drives a flow made by the core (a Call: exchangeCode, refreshTokens,
+ * matrixTokenLogin, or a handoff's exchange): discovery, the token request,
+ * the ID Token's signature and the hash of its at_hash, as it asks.
  */
 async function runFlow(rt, call, io) {
   for (;;) {
@@ -162,12 +162,12 @@ async function tokenCall(who, schema, make, options) {
  * refreshToken, idToken, idTokenClaims, scope, raw }`.
  */
 export function exchangeCode(options) {
-  return tokenCall('exchangeCode', EXCHANGE_CODE, TokenCall.exchangeCode, options);
+  return tokenCall('exchangeCode', EXCHANGE_CODE, Call.exchangeCode, options);
 }
 
 /** Refreshes tokens with a refresh token (RFC 6749 §6). Resolves like `exchangeCode`. */
 export function refreshTokens(options) {
-  return tokenCall('refreshTokens', REFRESH_TOKENS, TokenCall.refreshTokens, options);
+  return tokenCall('refreshTokens', REFRESH_TOKENS, Call.refreshTokens, options);
 }
 
 /**
@@ -177,7 +177,7 @@ export function refreshTokens(options) {
  * homeserverBaseUrl, refreshToken, expiresInMs, expiresAt }`.
  */
 export function matrixTokenLogin(options) {
-  return tokenCall('matrixTokenLogin', MATRIX_TOKEN_LOGIN, (text) => new MatrixCall(text), options);
+  return tokenCall('matrixTokenLogin', MATRIX_TOKEN_LOGIN, Call.matrixTokenLogin, options);
 }
 
 /**
@@ -265,10 +265,10 @@ export function createHandoffHandler(options) {
 
   async function userinfo(call, request) {
     try {
-      const claims = await verifier.verify(call.token());
-      return call.finish(JSON.stringify(claims));
+      const claims = await verifier.verify(call.accessToken());
+      return call.finish(JSON.stringify(claims), nowSec(rt));
     } catch (e) {
-      const answer = call.fail(...failureOf(e));
+      const answer = call.fail(...failureOf(e), undefined);
       report(e, answer, request);
       return answer;
     }

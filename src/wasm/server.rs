@@ -425,19 +425,60 @@ fn flow_step_to_js(flow: &TokenFlow, rule: UrlRule) -> JsResult<JsValue> {
     Ok(out.into())
 }
 
-/// `exchangeCode` and `refreshTokens`: one [`TokenFlow`] (discovery, the
-/// token request, the ID Token) that the JS layer drives.
+/// What a [`Call`] is.
+enum Flow {
+    /// `exchangeCode`, `refreshTokens`: discovery, the token request, the ID Token.
+    Token(Box<TokenFlow>),
+    /// `matrixTokenLogin`.
+    Matrix(MatrixFlow),
+    /// A handoff whose body is still to be read.
+    Pending(Rc<HandoffHandler>, PendingHandoff),
+    /// A handoff's exchange (a [`TokenFlow`] too), then the browser's answer.
+    Handoff(Rc<HandoffHandler>, Box<ExchangeStep>),
+    /// A userinfo request.
+    UserInfo(Rc<HandoffHandler>, UserInfoStep),
+    /// Used up (a handoff's refused body).
+    Done,
+}
+
+/// One call the JS layer drives, whatever it is ([`Flow`]): one wasm class
+/// for every helper keeps the boundary lean (each class costs glue).
+///
+/// - flows (`exchangeCode`, `refreshTokens`, `matrixTokenLogin`, a
+///   handoff's exchange): `next()` says what to do, the JS does it and
+///   reports with `answer`, `verified` or `digested`, until `{ done }`;
+///   then `result(now)`;
+/// - the handler's calls: `read(body)` (a handoff), `accessToken()` (the
+///   token to verify), `finish(claims, now)` or `fail(...)`.
 #[wasm_bindgen]
-pub struct TokenCall {
-    flow: TokenFlow,
+pub struct Call {
+    flow: Flow,
     rule: UrlRule,
 }
 
+impl Call {
+    fn token_flow(&self) -> Result<&TokenFlow> {
+        match &self.flow {
+            Flow::Token(flow) => Ok(flow),
+            Flow::Handoff(_, step) => Ok(&step.flow),
+            _ => Err(Error::options(NOT_DONE)),
+        }
+    }
+
+    fn token_flow_mut(&mut self) -> Result<&mut TokenFlow> {
+        match &mut self.flow {
+            Flow::Token(flow) => Ok(flow),
+            Flow::Handoff(_, step) => Ok(&mut step.flow),
+            _ => Err(Error::options(NOT_DONE)),
+        }
+    }
+}
+
 #[wasm_bindgen]
-impl TokenCall {
+impl Call {
     /// The flow of `exchangeCode(options)` (options as JSON text).
     #[wasm_bindgen(js_name = exchangeCode)]
-    pub fn exchange_code(options: &str) -> JsResult<TokenCall> {
+    pub fn exchange_code(options: &str) -> JsResult<Call> {
         let root = parse_options(options, "exchangeCode")?;
         let o = Opts::new(&root, "exchangeCode")?;
         let profile = ProfileFields::read(&o);
@@ -456,14 +497,14 @@ impl TokenCall {
         exchange.timeout_ms = timeout_of(timeout_ms)?;
         exchange.rule = rule;
         Ok(Self {
-            flow: TokenFlow::code(exchange)?,
+            flow: Flow::Token(Box::new(TokenFlow::code(exchange)?)),
             rule,
         })
     }
 
     /// The flow of `refreshTokens(options)` (options as JSON text).
     #[wasm_bindgen(js_name = refreshTokens)]
-    pub fn refresh_tokens(options: &str) -> JsResult<TokenCall> {
+    pub fn refresh_tokens(options: &str) -> JsResult<Call> {
         let root = parse_options(options, "refreshTokens")?;
         let o = Opts::new(&root, "refreshTokens")?;
         let fields = ProfileFields::read(&o);
@@ -477,7 +518,7 @@ impl TokenCall {
             .into());
         }
         let ExchangeProfile::OAuth2(client) = fields.build()? else {
-            return Err(Error::options("refreshTokens needs an \"oauth2\" client").into());
+            return Err(Error::options(NOT_DONE).into());
         };
         let refresh = RefreshOptions {
             client,
@@ -487,59 +528,14 @@ impl TokenCall {
             rule,
         };
         Ok(Self {
-            flow: TokenFlow::refresh(refresh)?,
+            flow: Flow::Token(Box::new(TokenFlow::refresh(refresh)?)),
             rule,
         })
     }
 
-    /// What to do next (see [`flow_step_to_js`]).
-    pub fn next(&self) -> JsResult<JsValue> {
-        flow_step_to_js(&self.flow, self.rule)
-    }
-
-    /// The answer to the last `request`; throws what it means when it is an error.
-    pub fn answer(&mut self, status: u16, headers: JsValue, body: &[u8]) -> JsResult<()> {
-        Ok(self.flow.answer(&http_response(status, headers, body)?)?)
-    }
-
-    /// The claims of the ID Token the verifier accepted (JSON text); throws
-    /// when the OpenID Connect checks refuse them.
-    pub fn verified(&mut self, claims_json: &str) -> JsResult<()> {
-        Ok(self.flow.id_token_verified(claims_json)?)
-    }
-
-    /// The digest of `{ digest }` (the ID Token's `at_hash` is checked against it).
-    pub fn digested(&mut self, digest: &[u8]) -> JsResult<()> {
-        Ok(self.flow.digested(digest)?)
-    }
-
-    /// `{ accessToken, tokenType, expiresIn, expiresAt, refreshToken,
-    /// idToken, idTokenClaims, scope, raw }` as JSON text once done; `now`
-    /// in seconds.
-    pub fn result(&self, now: f64) -> JsResult<String> {
-        let tokens = self.flow.tokens().ok_or_else(|| Error::options(NOT_DONE))?;
-        Ok(tokens_json(
-            tokens,
-            self.flow.id_token_claims(),
-            now_sec(now),
-        ))
-    }
-}
-
-// ---------------------------------------------------------------------------
-// matrixTokenLogin
-
-/// `matrixTokenLogin`: a [`MatrixFlow`] the JS layer drives as a [`TokenCall`].
-#[wasm_bindgen]
-pub struct MatrixCall {
-    flow: MatrixFlow,
-}
-
-#[wasm_bindgen]
-impl MatrixCall {
-    /// Checks the `matrixTokenLogin` options (JSON text).
-    #[wasm_bindgen(constructor)]
-    pub fn new(options: &str) -> JsResult<MatrixCall> {
+    /// The flow of `matrixTokenLogin(options)` (options as JSON text).
+    #[wasm_bindgen(js_name = matrixTokenLogin)]
+    pub fn matrix_token_login(options: &str) -> JsResult<Call> {
         let root = parse_options(options, "matrixTokenLogin")?;
         let o = Opts::new(&root, "matrixTokenLogin")?;
         let check_login_flows = o.boolean("checkLoginFlows");
@@ -558,36 +554,133 @@ impl MatrixCall {
         options.check_login_flows = check_login_flows != Some(false);
         options.rule = rule;
         Ok(Self {
-            flow: MatrixFlow::new(options)?,
+            flow: Flow::Matrix(MatrixFlow::new(options)?),
+            rule,
         })
     }
 
-    /// `{ request, what: 'homeserver' }`, or `{ done: true }` once logged in.
+    /// What to do next (see [`flow_step_to_js`]); a Matrix login: `{
+    /// request, what: 'homeserver' }` or `{ done: true }`.
     pub fn next(&self) -> JsResult<JsValue> {
-        let out = Object::new();
-        match self.flow.next()? {
-            Some(request) => {
-                set(&out, "request", &request_to_js(&request));
-                set(&out, "what", &JsValue::from_str("homeserver"));
+        if let Flow::Matrix(flow) = &self.flow {
+            let out = Object::new();
+            match flow.next()? {
+                Some(request) => {
+                    set(&out, "request", &request_to_js(&request));
+                    set(&out, "what", &JsValue::from_str("homeserver"));
+                }
+                None => set(&out, "done", &JsValue::TRUE),
             }
-            None => set(&out, "done", &JsValue::TRUE),
+            return Ok(out.into());
         }
-        Ok(out.into())
+        flow_step_to_js(self.token_flow()?, self.rule)
     }
 
-    /// The answer to the last `request`; throws what it means when it is an error.
+    /// The answer to the last `request`; throws what it means when it is an
+    /// error (for a handoff: pass it to `fail`).
     pub fn answer(&mut self, status: u16, headers: JsValue, body: &[u8]) -> JsResult<()> {
-        Ok(self.flow.answer(&http_response(status, headers, body)?)?)
+        let response = http_response(status, headers, body)?;
+        if let Flow::Matrix(flow) = &mut self.flow {
+            return Ok(flow.answer(&response)?);
+        }
+        Ok(self.token_flow_mut()?.answer(&response)?)
     }
 
-    /// `{ accessToken, userId, deviceId, homeServer, homeserverBaseUrl,
-    /// refreshToken, expiresInMs, expiresAt }` as JSON text; `now` in seconds.
+    /// The claims of the ID Token the verifier accepted (JSON text); throws
+    /// when the OpenID Connect checks refuse them.
+    pub fn verified(&mut self, claims_json: &str) -> JsResult<()> {
+        Ok(self.token_flow_mut()?.id_token_verified(claims_json)?)
+    }
+
+    /// The digest of `{ digest }` (the ID Token's `at_hash` is checked against it).
+    pub fn digested(&mut self, digest: &[u8]) -> JsResult<()> {
+        Ok(self.token_flow_mut()?.digested(digest)?)
+    }
+
+    /// Once done, as JSON text: the tokens `{ accessToken, tokenType,
+    /// expiresIn, expiresAt, refreshToken, idToken, idTokenClaims, scope,
+    /// raw }`, or the Matrix session `{ accessToken, userId, deviceId,
+    /// homeServer, homeserverBaseUrl, refreshToken, expiresInMs, expiresAt }`;
+    /// `now` in seconds.
     pub fn result(&self, now: f64) -> JsResult<String> {
-        let session = self
-            .flow
-            .session()
-            .ok_or_else(|| Error::options(NOT_DONE))?;
-        Ok(matrix_json(session, now_sec(now)))
+        let now = now_sec(now);
+        if let Flow::Matrix(flow) = &self.flow {
+            let session = flow.session().ok_or_else(|| Error::options(NOT_DONE))?;
+            return Ok(matrix_json(session, now));
+        }
+        let flow = self.token_flow()?;
+        let tokens = flow.tokens().ok_or_else(|| Error::options(NOT_DONE))?;
+        Ok(tokens_json(tokens, flow.id_token_claims(), now))
+    }
+
+    /// A handoff: reads its body (at most `maxBodyBytes` + 1 bytes): the
+    /// answer when the body is refused (413, 400), `undefined` to go on with
+    /// `next()`. Without a body (the client went away before sending it
+    /// all): the 400 answer and its level, `{ status, headers, body, level }`.
+    pub fn read(&mut self, body: Option<Vec<u8>>) -> JsValue {
+        let Flow::Pending(handler, pending) = core::mem::replace(&mut self.flow, Flow::Done) else {
+            return JsValue::UNDEFINED;
+        };
+        let Some(body) = body else {
+            return rejection_to_js(&handler.handoff_unreadable(&pending));
+        };
+        match handler.handoff(pending, &body) {
+            HandoffStep::Respond(response) => response_to_js(&response),
+            HandoffStep::Exchange(step) => {
+                self.flow = Flow::Handoff(handler, step);
+                JsValue::UNDEFINED
+            }
+        }
+    }
+
+    /// The handler's token to verify: the exchanged access token once the
+    /// flow is done (`malformed` when it is not a JWT), or the userinfo
+    /// request's (from `Authorization: Bearer` or the session cookie).
+    #[wasm_bindgen(js_name = accessToken)]
+    pub fn access_token(&self) -> JsResult<String> {
+        match &self.flow {
+            Flow::Handoff(handler, step) => Ok(handler.access_token(step)?.to_owned()),
+            Flow::UserInfo(_, step) => Ok(step.token().to_owned()),
+            _ => Err(Error::options(NOT_DONE).into()),
+        }
+    }
+
+    /// The handler's answer once the token verified (`claims_json`, its
+    /// claims as JSON text; `now` in seconds).
+    pub fn finish(&self, claims_json: &str, now: f64) -> JsResult<JsValue> {
+        match &self.flow {
+            Flow::Handoff(handler, step) => Ok(response_to_js(&handler.finish_exchange(
+                step,
+                claims_json,
+                now_sec(now),
+            ))),
+            Flow::UserInfo(handler, step) => {
+                Ok(response_to_js(&handler.finish_userinfo(step, claims_json)))
+            }
+            _ => Err(Error::options(NOT_DONE).into()),
+        }
+    }
+
+    /// The handler's answer when the exchange or the verification failed
+    /// (with the failing error's `code`, `retryable`, `status` and `error`):
+    /// `{ status, headers, body, level }`.
+    pub fn fail(
+        &self,
+        code: Option<String>,
+        retryable: bool,
+        status: Option<u16>,
+        oauth_error: Option<String>,
+    ) -> JsResult<JsValue> {
+        let error = error_from_js(code, retryable, status, oauth_error);
+        match &self.flow {
+            Flow::Handoff(handler, step) => Ok(rejection_to_js(
+                &handler.exchange_failed(step, error.as_ref()),
+            )),
+            Flow::UserInfo(handler, step) => Ok(rejection_to_js(
+                &handler.userinfo_failed(step, error.as_ref()),
+            )),
+            _ => Err(Error::options(NOT_DONE).into()),
+        }
     }
 }
 
@@ -743,157 +836,35 @@ impl HandoffCore {
     }
 
     /// Routes one request from its method, path and headers, before its
-    /// body is read. Returns `{ response }`, `{ exchange: ExchangeCall }`
-    /// (read the body, then `exchange.read(body)`) or `{ userinfo: UserInfoCall }`.
+    /// body is read. Returns `{ response }`, `{ exchange: Call }` (read the
+    /// body, then `exchange.read(body)`) or `{ userinfo: Call }`.
     pub fn route(&self, method: &str, path: &str, headers: JsValue) -> JsResult<JsValue> {
         let headers = headers_from_js(headers)?;
         let out = Object::new();
+        let handler = Rc::clone(&self.handler);
+        let rule = self.handler.config().rule;
         match self.handler.route(method, path, &headers) {
             Route::Respond(response) => set(&out, "response", &response_to_js(&response)),
             Route::ReadHandoff(pending) => set(
                 &out,
                 "exchange",
-                &ExchangeCall {
-                    handler: Rc::clone(&self.handler),
-                    pending: Some(pending),
-                    step: None,
+                &Call {
+                    flow: Flow::Pending(handler, pending),
+                    rule,
                 }
                 .into(),
             ),
             Route::UserInfo(step) => set(
                 &out,
                 "userinfo",
-                &UserInfoCall {
-                    handler: Rc::clone(&self.handler),
-                    step,
+                &Call {
+                    flow: Flow::UserInfo(handler, step),
+                    rule,
                 }
                 .into(),
             ),
         }
         Ok(out.into())
-    }
-}
-
-/// One handoff: `read(body)`, drive the exchange (`next`, `answer`,
-/// `verified`, as [`TokenCall`]), verify `accessToken()`, then `finish` (or `fail`).
-#[wasm_bindgen]
-pub struct ExchangeCall {
-    handler: Rc<HandoffHandler>,
-    pending: Option<PendingHandoff>,
-    step: Option<ExchangeStep>,
-}
-
-#[wasm_bindgen]
-impl ExchangeCall {
-    /// Reads the handoff body (at most `maxBodyBytes` + 1 bytes): the answer
-    /// when the body is refused (413, 400), `undefined` to go on with
-    /// `next()`. Without a body (the client went away before sending it all):
-    /// the 400 answer and its level, `{ status, headers, body, level }`.
-    pub fn read(&mut self, body: Option<Vec<u8>>) -> JsValue {
-        let Some(pending) = self.pending.take() else {
-            return JsValue::UNDEFINED;
-        };
-        let Some(body) = body else {
-            return rejection_to_js(&self.handler.handoff_unreadable(&pending));
-        };
-        match self.handler.handoff(pending, &body) {
-            HandoffStep::Respond(response) => response_to_js(&response),
-            HandoffStep::Exchange(step) => {
-                self.step = Some(*step);
-                JsValue::UNDEFINED
-            }
-        }
-    }
-
-    fn step(&self) -> Result<&ExchangeStep> {
-        self.step.as_ref().ok_or_else(|| Error::options(NOT_DONE))
-    }
-
-    fn step_mut(&mut self) -> Result<&mut ExchangeStep> {
-        self.step.as_mut().ok_or_else(|| Error::options(NOT_DONE))
-    }
-
-    /// What the exchange needs next (see [`flow_step_to_js`]).
-    pub fn next(&self) -> JsResult<JsValue> {
-        flow_step_to_js(&self.step()?.flow, self.handler.config().rule)
-    }
-
-    /// The answer to the last `request`; throws the exchange error (pass it to `fail`).
-    pub fn answer(&mut self, status: u16, headers: JsValue, body: &[u8]) -> JsResult<()> {
-        let response = http_response(status, headers, body)?;
-        Ok(self.step_mut()?.flow.answer(&response)?)
-    }
-
-    /// The claims of the ID Token the verifier accepted (JSON text).
-    pub fn verified(&mut self, claims_json: &str) -> JsResult<()> {
-        Ok(self.step_mut()?.flow.id_token_verified(claims_json)?)
-    }
-
-    /// The digest of `{ digest }`.
-    pub fn digested(&mut self, digest: &[u8]) -> JsResult<()> {
-        Ok(self.step_mut()?.flow.digested(digest)?)
-    }
-
-    /// The access token to verify once the exchange is done (`malformed`
-    /// when it is not a JWT).
-    #[wasm_bindgen(js_name = accessToken)]
-    pub fn access_token(&self) -> JsResult<String> {
-        let step = self.step()?;
-        Ok(self.handler.access_token(step)?.to_owned())
-    }
-
-    /// The answer for the browser once the access token verified;
-    /// `claims_json` is its claims as JSON text, `now` in seconds.
-    pub fn finish(&self, claims_json: &str, now: f64) -> JsResult<JsValue> {
-        let step = self.step()?;
-        Ok(response_to_js(&self.handler.finish_exchange(
-            step,
-            claims_json,
-            now_sec(now),
-        )))
-    }
-
-    /// The answer for the browser when the exchange or verification failed
-    /// (with the failing error's `code`, `retryable`, `status` and `error`):
-    /// `{ status, headers, body, level }`.
-    pub fn fail(
-        &self,
-        code: Option<String>,
-        retryable: bool,
-        status: Option<u16>,
-        oauth_error: Option<String>,
-    ) -> JsResult<JsValue> {
-        let error = error_from_js(code, retryable, status, oauth_error);
-        let step = self.step()?;
-        Ok(rejection_to_js(
-            &self.handler.exchange_failed(step, error.as_ref()),
-        ))
-    }
-}
-
-/// One pending userinfo request: verify `token()`, then `finish` (or `fail`).
-#[wasm_bindgen]
-pub struct UserInfoCall {
-    handler: Rc<HandoffHandler>,
-    step: UserInfoStep,
-}
-
-#[wasm_bindgen]
-impl UserInfoCall {
-    /// The access token to verify (from `Authorization: Bearer` or the session cookie).
-    pub fn token(&self) -> String {
-        self.step.token().to_owned()
-    }
-
-    /// The answer with the verified claims (JSON text).
-    pub fn finish(&self, claims_json: &str) -> JsValue {
-        response_to_js(&self.handler.finish_userinfo(&self.step, claims_json))
-    }
-
-    /// The answer when verification failed: `{ status, headers, body, level }`.
-    pub fn fail(&self, code: Option<String>, retryable: bool, status: Option<u16>) -> JsValue {
-        let error = error_from_js(code, retryable, status, None);
-        rejection_to_js(&self.handler.userinfo_failed(&self.step, error.as_ref()))
     }
 }
 

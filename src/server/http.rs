@@ -267,6 +267,14 @@ impl JsonBody {
         }
     }
 
+    /// The string when there is one; nothing otherwise.
+    pub(crate) fn present(self, name: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(value) => self.string(name, value),
+            None => self,
+        }
+    }
+
     pub(crate) fn number(mut self, name: &str, value: u64) -> Self {
         self.key(name);
         crate::error::Part::push_to(&value, &mut self.0);

@@ -71,7 +71,7 @@ impl HandoffHandler {
                 }
             }
         }
-        let identity = Identity::new(claims, IdentitySource::AccessToken, true).profile_json();
+        let identity = identity_json(&Identity::new(claims, IdentitySource::AccessToken, true));
         if let Some(cookie) = &self.config.session {
             let token = tokens.access_token.as_str();
             if let Err(description) = cookie.check_value(token) {
@@ -167,6 +167,33 @@ const PROFILE_CLAIMS: [&str; 11] = [
     "preferred_username",
     "groups",
 ];
+
+/// The identity's profile fields that are present, by their claim names
+/// (what `Identity::profile_json` writes, without building a JSON tree).
+fn identity_json(identity: &Identity) -> String {
+    let id = identity.id();
+    let mut body = JsonBody::new()
+        .present("sub", identity.sub())
+        .present("id", id.as_deref())
+        .present("email", identity.email())
+        .present("name", identity.name())
+        .present("first_name", identity.first_name())
+        .present("last_name", identity.last_name())
+        .present("username", identity.username());
+    let groups = identity.groups();
+    if !groups.is_empty() {
+        let mut list = String::from("[");
+        for (i, group) in groups.into_iter().enumerate() {
+            if i > 0 {
+                list.push(',');
+            }
+            json::write_string(&mut list, group);
+        }
+        list.push(']');
+        body = body.raw("groups", &list);
+    }
+    body.finish()
+}
 
 /// How loud a failed request is, for the caller's error hook (`onError`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,9 +15,9 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use zeroize::Zeroizing;
 
 use super::key::{invalid_key, AccessKey, PrivateKey, PublicKey, SigningAlgorithm};
-use crate::json::{self, Object, Value};
+use crate::json;
 use crate::protocol::url::UrlRule;
-use crate::server::http::encode_uri_component;
+use crate::server::http::{encode_uri_component, JsonBody};
 use crate::{Error, Result};
 
 /// Lifetime of a minted token, in seconds.
@@ -235,16 +235,16 @@ impl TokenMinter {
     /// `None` until [`Self::set_public_key`].
     pub fn public_jwk(&self) -> Option<String> {
         let public = self.public.as_ref()?;
-        let mut jwk = Object::default();
+        let mut jwk = JsonBody::new();
         for (name, value) in public.members() {
-            jwk.insert(name, Value::String(value));
+            jwk = jwk.string(name, &value);
         }
-        if let Some(kid) = &self.key_id {
-            jwk.insert("kid", Value::String(kid.clone()));
-        }
-        jwk.insert("alg", Value::String(self.algorithm.name().into()));
-        jwk.insert("use", Value::String("sig".into()));
-        Some(Value::Object(jwk).to_json())
+        Some(
+            jwk.present("kid", self.key_id.as_deref())
+                .string("alg", self.algorithm.name())
+                .string("use", "sig")
+                .finish(),
+        )
     }
 
     /// What to do for a token valid at `now_sec` (seconds since the epoch):

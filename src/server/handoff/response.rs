@@ -412,6 +412,26 @@ const SERVER_ERROR: &str = "the handler failed; see the server logs";
 mod tests {
     use super::*;
 
+    /// The identity written member by member is the shared `profile_json`.
+    #[test]
+    fn identity_json_is_the_shared_profile() {
+        for claims in [
+            "{}",
+            r#"{"sub":"u","email":"e@x","name":"N","given_name":"G","family_name":"F","preferred_username":"p"}"#,
+            r#"{"sub":"u","first_name":"A","last_name":"B","username":"c","given_name":"no"}"#,
+            r#"{"id":42,"groups":["a",1,"b\"c"],"email":7}"#,
+            r#"{"id":"x","groups":[]}"#,
+        ] {
+            let identity =
+                Identity::from_claims_json(claims, IdentitySource::AccessToken, true).unwrap();
+            assert_eq!(
+                identity_json(&identity),
+                identity.profile_json(),
+                "{claims}"
+            );
+        }
+    }
+
     /// Every code has an answer; the verification codes are 401 at both
     /// phases but only the exchange's (the host's own token) is a warning.
     #[test]

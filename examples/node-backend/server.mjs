@@ -24,7 +24,7 @@ const verifier = new JwksVerifier({ jwksUri: metadata.jwks_uri, issuer, audience
 
 const api = toNodeListener(createHandoffHandler({
   profile: 'oauth2',
-  tokenEndpoint: metadata.token_endpoint,
+  issuer, // its metadata gives the token endpoint, and the keys of the ID Tokens it validates
   clientId,
   clientSecret,
   verifier,

@@ -1,8 +1,10 @@
 // Your own token route, when createHandoffHandler does not fit: exchange and refresh yourself.
 import { exchangeCode, refreshTokens, type TokenSet } from 'extension-sso/server';
 
+const issuer = process.env.OIDC_ISSUER; // e.g. https://login.example
+if (!issuer) throw new Error('set OIDC_ISSUER');
 const provider = {
-  tokenEndpoint: 'https://login.example/oauth/token',
+  issuer, // its metadata gives the token endpoint, and the keys of the ID Tokens it validates
   clientId: 'my-extension',
   clientSecret: process.env.OIDC_CLIENT_SECRET, // sent with HTTP Basic (clientAuth), never logged
 };

@@ -7,8 +7,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 
-import { samplesProject, startProgram, freePort } from './project.mjs';
-import { startOidcProvider } from '../support/oidc.mjs';
+import { samplesProject, startProgram, freePort, eventually } from './project.mjs';
+import { startOidcProvider, obtainAuthorizationCode, pkcePair } from '../support/oidc.mjs';
 import { launchProfile, launchIncognito } from '../support/browser.mjs';
 import { loopbackOnly, signInAndConsent, listen, closeServer } from '../support/extension-site.mjs';
 
@@ -92,6 +92,16 @@ describe('README recipe: extension page + Node backend + verifier, against oidc-
     }
   });
 
+  test("a page whose tokenHandoffUrl is not the backend's path gets a 404 that names the paths", async () => {
+    const res = await fetch(`${origin}/api/tokens`, {
+      method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: '{"code":"c","state":"s"}',
+    });
+    assert.equal(res.status, 404);
+    const { error_description: description } = await res.json();
+    assert.match(description, /\/api\/token\b/);
+    assert.match(description, /\/api\/userinfo\b/);
+  });
+
   test('the backend API answers 401 (never 500) without a valid token', async () => {
     for (const authorization of [undefined, 'Bearer not-a-token', 'Bearer a.b.c']) {
       const res = await fetch(`${origin}/api/hello`, { headers: authorization ? { authorization } : {} });
@@ -99,5 +109,54 @@ describe('README recipe: extension page + Node backend + verifier, against oidc-
       assert.equal(res.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
       assert.equal((await res.json()).error, 'invalid_token');
     }
+  });
+});
+
+describe('README recipe with a provider that issues opaque access tokens', () => {
+  let project;
+  let op;
+  let backend;
+  let origin;
+
+  before(async () => {
+    project = await samplesProject();
+    const port = await freePort();
+    origin = `http://127.0.0.1:${port}`;
+    op = await startOidcProvider({
+      clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${origin}/`] }],
+      jwtAccessTokens: false,
+    });
+    backend = await startProgram(process.execPath, ['examples/node-backend/server.mjs'], {
+      cwd: project.dir,
+      env: {
+        OIDC_ISSUER: op.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET, API_AUDIENCE: AUDIENCE,
+        PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: origin,
+      },
+      ready: /listening on /,
+    });
+  });
+
+  after(async () => {
+    await backend?.stop();
+    await op?.close();
+    project?.close();
+  });
+
+  test('the handoff answers 401, and the backend logs that the provider must issue JWT access tokens', async () => {
+    const pkce = pkcePair();
+    const { code, state } = await obtainAuthorizationCode({
+      issuer: op.issuer, clientId: CLIENT_ID, redirectUri: `${origin}/`, scope: 'openid email', state: 'opaque-state',
+      codeChallenge: pkce.codeChallenge,
+    });
+    const res = await fetch(`${origin}/api/token`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json' },
+      body: JSON.stringify({ code, state, code_verifier: pkce.codeVerifier, redirect_uri: `${origin}/` }),
+    });
+    const body = await res.json();
+    assert.equal(res.status, 401, JSON.stringify(body));
+    assert.equal(body.error, 'invalid_token');
+    // The default onError logs the setup mismatch (the line may come just after the answer).
+    await eventually(() => /not a JWT[^\n]*RFC 9068/.test(backend.output()), 'the warning about opaque access tokens');
   });
 });

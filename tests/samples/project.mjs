@@ -107,3 +107,12 @@ export function interceptFetch(routes) {
   };
   return () => { globalThis.fetch = real; };
 }
+
+/** Resolves once `predicate()` is true (checked every 20 ms); rejects with `what` after `timeoutMs`. */
+export async function eventually(predicate, what, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`not seen in ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

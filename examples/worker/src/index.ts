@@ -24,7 +24,7 @@ let backend: Backend | undefined;
 async function start(env: Env): Promise<Backend> {
   const issuer = env.OIDC_ISSUER;
   const answer = await fetch(`${issuer}/.well-known/openid-configuration`);
-  const metadata = await answer.json<{ issuer: string; token_endpoint: string; jwks_uri: string }>();
+  const metadata = await answer.json<{ issuer: string; jwks_uri: string }>();
   if (metadata.issuer !== issuer) throw new Error(`${issuer} says its issuer is ${metadata.issuer}`);
 
   // The keys another isolate fetched: this one verifies without fetching them again.
@@ -32,7 +32,7 @@ async function start(env: Env): Promise<Backend> {
   const verifier = new JwksVerifier({ jwksUri: metadata.jwks_uri, issuer, audience: env.API_AUDIENCE, cache: cache ?? undefined });
   const handoff = createHandoffHandler({
     profile: 'oauth2',
-    tokenEndpoint: metadata.token_endpoint,
+    issuer, // its metadata gives the token endpoint, and the keys of the ID Tokens it validates
     clientId: env.OIDC_CLIENT_ID,
     clientSecret: env.OIDC_CLIENT_SECRET,
     verifier,

@@ -108,6 +108,20 @@ describe('toNodeListener: the request target is a path, the Host is checked', ()
     assert.deepEqual([reports[0].error.code, reports[0].status, reports[0].level], ['invalid_request', 400, 'debug']);
   });
 
+  // `new Request()` refuses TRACE (a forbidden method of the Fetch standard), and node:http passes
+  // it to the listener, which must answer it, not reject: an unhandled rejection ends a Node
+  // process by default, so one request would take the server down.
+  test('a TRACE request is 400 with a JSON body, through onError, and the server keeps serving', async () => {
+    reports.length = 0;
+    const answer = await raw(server.port, 'TRACE /token HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    assert.equal(statusOf(answer), 400, answer);
+    assert.equal(bodyOf(answer).error, 'invalid_request');
+    assert.match(bodyOf(answer).error_description, /TRACE/);
+    assert.deepEqual([reports.at(-1)?.error.code, reports.at(-1)?.status, reports.at(-1)?.level], ['invalid_request', 400, 'debug']);
+    const next = await raw(server.port, 'GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    assert.equal(statusOf(next), 404);
+  });
+
   for (const host of ['evil host', 'a/b', 'user@host', '[::1', 'host:port']) {
     test(`a malformed Host (${JSON.stringify(host)}) is 400 with a JSON body, through onError`, async () => {
       reports.length = 0;

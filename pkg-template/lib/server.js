@@ -310,6 +310,9 @@ export function createHandoffHandler(options) {
 // address, or an IP literal in brackets; then an optional port.
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]{1,5})?$/;
 
+/** The methods `new Request()` refuses (Fetch standard §2.2.1 "forbidden method"). */
+const FORBIDDEN_METHOD = /^(?:CONNECT|TRACE|TRACK)$/i;
+
 /**
  * A client that went away (or an answer already sent): writing to it is not
  * an error. (Not `req.destroyed`: a request whose body was read is destroyed too.)
@@ -333,8 +336,8 @@ export function toNodeListener(handler, options = {}) {
     ? (error, context, request) => { try { onError(error, { ...context, method: request.method, url: request.url }); } catch { /* never */ } }
     : (handler[REPORT] ?? ((error, context) => defaultOnError(error, context)));
 
-  function refuse(req, res, description) {
-    const error = ssoError('invalid_request', description);
+  function refuse(req, res, description, cause) {
+    const error = ssoError('invalid_request', description, cause === undefined ? undefined : { cause });
     report(error, { status: 400, level: 'debug' }, { method: req.method, url: req.url });
     if (gone(res)) return;
     res.writeHead(400, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -359,25 +362,34 @@ export function toNodeListener(handler, options = {}) {
     } catch {
       return refuse(req, res, 'the request target is not a valid path (RFC 9112 §3.2.1)');
     }
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-      else if (value !== undefined) headers.set(name, value);
-    }
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    let body;
-    if (hasBody) {
-      const iterator = req[Symbol.asyncIterator]();
-      body = new ReadableStream({
-        async pull(controller) {
-          const { done, value } = await iterator.next();
-          if (done) controller.close();
-          else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
-        },
-        cancel() { req.resume(); },
-      });
+    let request;
+    try {
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+        else if (value !== undefined) headers.set(name, value);
+      }
+      let body;
+      if (hasBody) {
+        const iterator = req[Symbol.asyncIterator]();
+        body = new ReadableStream({
+          async pull(controller) {
+            const { done, value } = await iterator.next();
+            if (done) controller.close();
+            else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+          },
+          cancel() { req.resume(); },
+        });
+      }
+      request = new Request(url, { method: req.method, headers, body, duplex: hasBody ? 'half' : undefined });
+    } catch (cause) {
+      // `new Request` refuses CONNECT, TRACE and TRACK (the Fetch standard's forbidden methods),
+      // which node:http passes on: answered here, never left as a rejection (one would end the process).
+      return refuse(req, res, FORBIDDEN_METHOD.test(req.method)
+        ? `the method ${req.method} is not served (a fetch-style handler cannot receive it)`
+        : 'the request is not a valid fetch Request (a header name or value?)', cause);
     }
-    const request = new Request(url, { method: req.method, headers, body, duplex: hasBody ? 'half' : undefined });
     try {
       const response = await handler(request);
       if (gone(res)) return;

@@ -436,6 +436,8 @@ export class ServiceClientTokenProvider {
   #rt;
   /** The runtime's private-key handle, once imported and checked. */
   #key = null;
+  /** The mint under way, shared by the getToken() calls that wait for it. */
+  #minting = null;
 
   constructor(options, issuerUrl) {
     this.#rt = runtime.get();
@@ -502,8 +504,15 @@ export class ServiceClientTokenProvider {
   async getToken(options = {}) {
     const { signal } = readOptions('getToken', options, PER_CALL);
     throwIfAborted(signal);
-    const key = await this.#signingKey();
+    // Concurrent calls share one mint: one signature for a burst of callers.
+    const token = await (this.#minting ??= this.#mint().finally(() => { this.#minting = null; }));
     throwIfAborted(signal);
+    return token;
+  }
+
+  /** Mints a token: the cached one, or signs a new one. */
+  async #mint() {
+    const key = await this.#signingKey();
     const core = this.#core;
     const { token, signingInput } = JSON.parse(core.mint(nowSec(this.#rt)));
     if (token) return token;

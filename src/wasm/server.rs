@@ -646,19 +646,17 @@ impl Call {
     }
 
     /// The handler's answer once the token verified (`claims_json`, its
-    /// claims as JSON text; `now` in seconds).
+    /// claims as JSON text; `now` in seconds); throws when no answer can be
+    /// made from them (pass the error to `fail`, as any other failure).
     pub fn finish(&self, claims_json: &str, now: f64) -> JsResult<JsValue> {
-        match &self.flow {
-            Flow::Handoff(handler, step) => Ok(response_to_js(&handler.finish_exchange(
-                step,
-                claims_json,
-                now_sec(now),
-            ))),
-            Flow::UserInfo(handler, step) => {
-                Ok(response_to_js(&handler.finish_userinfo(step, claims_json)))
+        let response = match &self.flow {
+            Flow::Handoff(handler, step) => {
+                handler.finish_exchange(step, claims_json, now_sec(now))?
             }
-            _ => Err(Error::options(NOT_DONE).into()),
-        }
+            Flow::UserInfo(handler, step) => handler.finish_userinfo(step, claims_json)?,
+            _ => return Err(Error::options(NOT_DONE).into()),
+        };
+        Ok(response_to_js(&response))
     }
 
     /// The handler's answer when the exchange or the verification failed

@@ -542,6 +542,15 @@ mod tests {
             ErrorCode::InvalidClaim
         );
         assert!(flow.tokens().is_none());
+        // No nonce passed, but the ID Token carries one: refused (pass nonce).
+        let mut flow = code(client("", Some(ISSUER)), None).unwrap();
+        answer(&mut flow, 200, METADATA).unwrap();
+        answer(&mut flow, 200, TOKENS).unwrap();
+        assert_eq!(
+            flow.id_token_verified(CLAIMS).unwrap_err().code(),
+            ErrorCode::InvalidClaim
+        );
+        assert!(flow.tokens().is_none());
         // A Mia-Platform host is not an OpenID Provider: its id_token is dropped.
         let options = ExchangeOptions {
             state: Some("s".into()),

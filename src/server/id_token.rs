@@ -219,8 +219,20 @@ mod tests {
     fn nonce_sub_iat_and_azp() {
         let ok = r#"{"sub":"u","iat":1,"aud":"client-1","nonce":"n-0S6_WzA2Mj"}"#;
         check(ok, Some("n-0S6_WzA2Mj")).unwrap();
-        // Not sent: not checked.
-        check(ok, None).unwrap();
+        // None sent (the caller did not pass it): a token that carries one is
+        // refused, so a forgotten nonce cannot switch the check off (as
+        // oauth4webapi's default expectNoNonce); a token without one passes.
+        for carrying in [
+            ok,
+            r#"{"sub":"u","iat":1,"nonce":null}"#,
+            r#"{"sub":"u","iat":1,"nonce":""}"#,
+        ] {
+            let err = check(carrying, None).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidClaim, "{carrying}");
+            assert!(err.message().contains("pass nonce"), "{err}");
+            assert!(!err.message().contains("n-0S6"));
+        }
+        check(r#"{"sub":"u","iat":1}"#, None).unwrap();
         let err = check(ok, Some("another")).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidClaim);
         assert!(!err.message().contains("n-0S6"));

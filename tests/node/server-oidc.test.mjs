@@ -102,7 +102,7 @@ describe('exchangeCode against oidc-provider: discovery and the ID Token', () =>
     }
   });
 
-  test('the nonce sent must be the nonce in the ID Token; without one sent, none is required', async () => {
+  test('the nonce sent must be the nonce in the ID Token; without one sent, none is required, and one is refused', async () => {
     let r = await code({ nonce: 'nonce-a' });
     let e = await rejects(exchangeCode({ issuer: op.issuer, ...CLIENT, redirectUri: REDIRECT, code: r.code, nonce: 'nonce-b' }),
       { code: 'invalid_claim', retryable: false });
@@ -114,6 +114,12 @@ describe('exchangeCode against oidc-provider: discovery and the ID Token', () =>
     r = await code();
     const tokens = await exchangeCode({ issuer: op.issuer, ...CLIENT, redirectUri: REDIRECT, code: r.code });
     assert.equal(tokens.idTokenClaims.nonce, undefined);
+    // The authorization request sent one and the caller forgot to pass it: refused, not unchecked
+    // (oauth4webapi's default, expectNoNonce, refuses it too).
+    r = await code({ nonce: 'nonce-a' });
+    e = await rejects(exchangeCode({ issuer: op.issuer, ...CLIENT, redirectUri: REDIRECT, code: r.code }), { code: 'invalid_claim' });
+    assert.match(e.message, /pass nonce/);
+    assert.ok(!e.message.includes('nonce-a'), 'no nonce in the message');
   });
 
   for (const [name, tamper, expected] of [

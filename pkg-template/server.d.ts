@@ -123,7 +123,9 @@ export type ExchangeCodeOptions = ExchangeSettings & RequestLimits & CallOptions
   redirectUri?: string;
   /**
    * The `nonce` of the authorization request (OpenID Connect Core §3.1.2.1), when it sent one: the
-   * ID Token must carry the same value (else `missing_claim` / `invalid_claim`).
+   * ID Token must carry the same value (else `missing_claim` / `invalid_claim`). Without it, an ID
+   * Token that carries a nonce is refused (`invalid_claim`), so a forgotten nonce cannot switch the
+   * check off (as oauth4webapi's default `expectNoNonce`).
    */
   nonce?: string;
 };

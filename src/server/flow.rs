@@ -11,7 +11,7 @@ use super::exchange::{
     RefreshOptions, TokenSet,
 };
 use super::http::{HttpRequest, HttpResponse};
-use super::id_token::{at_hash_digest, check_at_hash, check_id_token, IdTokenRules};
+use super::id_token::{at_hash_digest, check_at_hash, check_id_token, IdTokenRules, NonceCheck};
 
 /// A step the flow did not ask for (a bug of its caller).
 fn out_of_order() -> Error {
@@ -345,8 +345,10 @@ impl TokenFlow {
             ));
         };
         let nonce = match &self.grant {
-            Grant::Code(options) => options.nonce.as_ref().map(|n| n.expose_secret()),
-            Grant::Refresh(_) => None,
+            Grant::Code(options) => options.nonce.as_ref().map_or(NonceCheck::NoneSent, |n| {
+                NonceCheck::Sent(n.expose_secret())
+            }),
+            Grant::Refresh(_) => NonceCheck::Refresh,
         };
         let rules = IdTokenRules {
             client_id: self.client().map_or("", |c| c.client_id.as_str()),

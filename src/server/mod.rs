@@ -44,7 +44,7 @@ pub use http::{
     find_header, network_error, timeout_error, HttpRequest, HttpResponse, HttpResponseOut, Secret,
     DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
 };
-pub use id_token::{at_hash_digest, check_at_hash, check_id_token, IdTokenRules};
+pub use id_token::{at_hash_digest, check_at_hash, check_id_token, IdTokenRules, NonceCheck};
 pub use identity::{Identity, IdentitySource};
 pub use matrix::{
     check_login_flows, matrix_login_flows_request, matrix_token_login_request, parse_matrix_login,

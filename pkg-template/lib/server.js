@@ -89,24 +89,32 @@ const nowSec = (rt) => rt.now() / 1000;
 
 // ---- the ID Token's signature: a JwksVerifier of the issuer, from the
 // verifier entry, loaded the first time an ID Token comes (the server entry
-// does not carry the verifier's code). One verifier per issuer, key set,
-// audience and fetch, kept for the keys it caches.
+// does not carry the verifier's code), kept for the keys it caches: per
+// fetch (a WeakMap, so a fetch made per call takes its verifiers with it),
+// then per issuer, key set and audience, at most VERIFIERS_PER_FETCH of
+// them (the least recently used is let go first).
 
-const idTokenVerifiers = new Map();
-const fetchIds = new WeakMap();
+const idTokenVerifiers = new WeakMap();
+/** The key of the verifiers that use the runtime's own fetch. */
+const RUNTIME_FETCH = {};
+const VERIFIERS_PER_FETCH = 16;
 
 async function idTokenVerifier(rt, { issuer, jwksUri, audience, allowInsecureHttp }, fetch) {
-  if (fetch && !fetchIds.has(fetch)) fetchIds.set(fetch, fetchIds.size + 1);
-  const key = JSON.stringify([issuer, jwksUri, audience, allowInsecureHttp, fetch ? fetchIds.get(fetch) : 0]);
-  let verifier = idTokenVerifiers.get(key);
-  if (!verifier) {
+  let verifiers = idTokenVerifiers.get(fetch ?? RUNTIME_FETCH);
+  if (!verifiers) idTokenVerifiers.set(fetch ?? RUNTIME_FETCH, verifiers = new Map());
+  const key = JSON.stringify([issuer, jwksUri, audience, allowInsecureHttp]);
+  let verifier = verifiers.get(key);
+  if (verifier) {
+    verifiers.delete(key);
+  } else {
     const { JwksVerifier } = await rt.loadVerifier();
     const options = { issuer, audience, jwksUri, requiredClaims: ['sub', 'iat'] };
     if (allowInsecureHttp) options.allowInsecureHttp = true;
     if (fetch) options.fetch = fetch;
     verifier = new JwksVerifier(options);
-    idTokenVerifiers.set(key, verifier);
+    if (verifiers.size >= VERIFIERS_PER_FETCH) verifiers.delete(verifiers.keys().next().value);
   }
+  verifiers.set(key, verifier);
   return verifier;
 }
 

@@ -63,8 +63,17 @@ describe('the ID Token\'s verifier', () => {
     assert.equal(RecordingVerifier.made.length - made, 2);
     for (const options of RecordingVerifier.made.slice(made)) {
       assert.deepEqual({ ...options, fetch: undefined },
-        { issuer: iss, audience: 'web', jwksUri: `${iss}/jwks`, requiredClaims: ['sub', 'iat'], fetch: undefined });
+        { issuer: iss, audience: 'web', jwksUri: `${iss}/jwks`, requiredClaims: ['sub', 'iat'], timeoutMs: 10000, fetch: undefined });
     }
+  });
+
+  test('its JWK Set request gets the call\'s timeoutMs (default 10000, as every request of the call)', async () => {
+    const iss = issuer();
+    const fetch = tokenEndpoint(iss);
+    const made = RecordingVerifier.made.length;
+    await exchange(iss, { fetch });
+    await exchange(iss, { fetch, timeoutMs: 1234 });
+    assert.deepEqual(RecordingVerifier.made.slice(made).map((o) => o.timeoutMs), [10000, 1234]);
   });
 
   test('verifiers kept for a fetch are bounded: after many issuers, the first is made again', async () => {

@@ -188,6 +188,28 @@ describe('exchangeCode against oidc-provider: discovery and the ID Token', () =>
     }
   });
 
+  test('timeoutMs covers the ID Token\'s JWK Set request too: a slow one fails retryable', async () => {
+    let requests = 0;
+    const slowJwks = createServer(async (req, res) => {
+      requests++;
+      const keys = await (await fetch(op.jwksUri)).text();
+      setTimeout(() => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(keys); }, 1500);
+    });
+    await new Promise((resolve) => slowJwks.listen(0, '127.0.0.1', resolve));
+    try {
+      const r = await code();
+      const e = await rejects(exchangeCode({
+        issuer: op.issuer, jwksUri: `http://127.0.0.1:${slowJwks.address().port}/jwks`, ...CLIENT, redirectUri: REDIRECT,
+        code: r.code, timeoutMs: 300,
+      }), { code: 'jwks_fetch_failed', retryable: true });
+      assert.match(e.message, /ID Token/);
+      assert.equal(requests, 1);
+    } finally {
+      slowJwks.closeAllConnections();
+      await new Promise((resolve) => slowJwks.close(resolve));
+    }
+  });
+
   test('the handler validates the ID Token (nonce from the handoff) and its identity takes the profile claims', async () => {
     const verifier = new JwksVerifier({ jwksUri: op.jwksUri, issuer: op.issuer, audience: op.audience });
     const handler = createHandoffHandler({

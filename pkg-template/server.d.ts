@@ -85,7 +85,10 @@ export type FetchLike = (input: string, init: {
 
 /** Per-request limits and I/O shared by the helpers. */
 export interface RequestLimits {
-  /** How long to wait for the whole answer (headers and body), in ms. Default 10000; at most 300000. */
+  /**
+   * How long to wait for the whole answer (headers and body) of each request (discovery, token
+   * endpoint, the ID Token's JWK Set, homeserver), in ms. Default 10000; at most 300000.
+   */
   timeoutMs?: number;
   /**
    * Makes every request of the helper (discovery, token endpoint, the issuer's JWK Set, homeserver).

@@ -91,7 +91,7 @@ const nowSec = (rt) => rt.now() / 1000;
 // verifier entry, loaded the first time an ID Token comes (the server entry
 // does not carry the verifier's code), kept for the keys it caches: per
 // fetch (a WeakMap, so a fetch made per call takes its verifiers with it),
-// then per issuer, key set and audience, at most VERIFIERS_PER_FETCH of
+// then per issuer, key set, audience and timeout, at most VERIFIERS_PER_FETCH of
 // them (the least recently used is let go first).
 
 const idTokenVerifiers = new WeakMap();
@@ -99,16 +99,16 @@ const idTokenVerifiers = new WeakMap();
 const RUNTIME_FETCH = {};
 const VERIFIERS_PER_FETCH = 16;
 
-async function idTokenVerifier(rt, { issuer, jwksUri, audience, allowInsecureHttp }, fetch) {
+async function idTokenVerifier(rt, { issuer, jwksUri, audience, timeoutMs, allowInsecureHttp }, fetch) {
   let verifiers = idTokenVerifiers.get(fetch ?? RUNTIME_FETCH);
   if (!verifiers) idTokenVerifiers.set(fetch ?? RUNTIME_FETCH, verifiers = new Map());
-  const key = JSON.stringify([issuer, jwksUri, audience, allowInsecureHttp]);
+  const key = JSON.stringify([issuer, jwksUri, audience, timeoutMs, allowInsecureHttp]);
   let verifier = verifiers.get(key);
   if (verifier) {
     verifiers.delete(key);
   } else {
     const { JwksVerifier } = await rt.loadVerifier();
-    const options = { issuer, audience, jwksUri, requiredClaims: ['sub', 'iat'] };
+    const options = { issuer, audience, jwksUri, requiredClaims: ['sub', 'iat'], timeoutMs };
     if (allowInsecureHttp) options.allowInsecureHttp = true;
     if (fetch) options.fetch = fetch;
     verifier = new JwksVerifier(options);

@@ -57,7 +57,8 @@ pub enum FlowStep<'a> {
         /// The server it goes to.
         server: Server,
     },
-    /// Verify `id_token` with a JWT verifier for the JWK Set at `jwks_uri`,
+    /// Verify `id_token` with a JWT verifier for the JWK Set at `jwks_uri`
+    /// (fetched within `timeout_ms`, as every request of the flow),
     /// `issuer` as the issuer and `client_id` as the audience (signature,
     /// `iss`, `aud`, `exp`, `iat`), then pass its claims to
     /// [`TokenFlow::id_token_verified`].
@@ -70,6 +71,8 @@ pub enum FlowStep<'a> {
         jwks_uri: &'a str,
         /// The audience it must name.
         client_id: &'a str,
+        /// How long the JWK Set request may take, in milliseconds.
+        timeout_ms: u32,
     },
     /// Hash the ASCII `input` (the access token) with `algorithm`
     /// (`SHA-256`, `SHA-384` or `SHA-512`) and pass the digest to
@@ -232,6 +235,7 @@ impl TokenFlow {
                             issuer,
                             jwks_uri,
                             client_id: &client.client_id,
+                            timeout_ms: self.timeout_ms(),
                         })
                     }
                     _ => Err(out_of_order()),
@@ -412,7 +416,7 @@ mod tests {
     use super::*;
     use crate::protocol::url::UrlRule;
     use crate::server::exchange::ClientAuth;
-    use crate::server::http::Secret;
+    use crate::server::http::{Secret, DEFAULT_TIMEOUT_MS};
 
     const ISSUER: &str = "https://op.example/tenant";
     const METADATA: &str = r#"{"issuer":"https://op.example/tenant","token_endpoint":"https://op.example/tenant/token","jwks_uri":"https://op.example/tenant/jwks"}"#;
@@ -478,10 +482,17 @@ mod tests {
                 issuer,
                 jwks_uri,
                 client_id,
+                timeout_ms,
             } => {
                 assert_eq!(
-                    (id_token, issuer, jwks_uri, client_id),
-                    ("h.p.s", ISSUER, "https://op.example/tenant/jwks", "c1")
+                    (id_token, issuer, jwks_uri, client_id, timeout_ms),
+                    (
+                        "h.p.s",
+                        ISSUER,
+                        "https://op.example/tenant/jwks",
+                        "c1",
+                        DEFAULT_TIMEOUT_MS
+                    )
                 );
             }
             other => panic!("{other:?}"),

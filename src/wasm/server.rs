@@ -386,7 +386,7 @@ fn url_rule(o: &Opts) -> UrlRule {
 
 /// What a flow needs next, for the JS layer: `{ request, what }` (send it,
 /// then `answer`), `{ verify: { token, issuer, jwksUri, audience,
-/// allowInsecureHttp } }` (verify the ID Token, then `verified`),
+/// timeoutMs, allowInsecureHttp } }` (verify the ID Token, then `verified`),
 /// `{ digest: { algorithm, input } }` (hash, then `digested`), or
 /// `{ done: true }`.
 fn flow_step_to_js(flow: &TokenFlow, rule: UrlRule) -> JsResult<JsValue> {
@@ -401,12 +401,18 @@ fn flow_step_to_js(flow: &TokenFlow, rule: UrlRule) -> JsResult<JsValue> {
             issuer,
             jwks_uri,
             client_id,
+            timeout_ms,
         } => {
             let verify = Object::new();
             set(&verify, "token", &JsValue::from_str(id_token));
             set(&verify, "issuer", &JsValue::from_str(issuer));
             set(&verify, "jwksUri", &JsValue::from_str(jwks_uri));
             set(&verify, "audience", &JsValue::from_str(client_id));
+            set(
+                &verify,
+                "timeoutMs",
+                &JsValue::from_f64(f64::from(timeout_ms)),
+            );
             set(
                 &verify,
                 "allowInsecureHttp",

@@ -76,6 +76,22 @@ describe('the ID Token\'s verifier', () => {
     assert.deepEqual(RecordingVerifier.made.slice(made).map((o) => o.timeoutMs), [10000, 1234]);
   });
 
+  test('its rejection keeps its code, retryable flag and HTTP status; the message says it was the ID Token', async () => {
+    const iss = issuer();
+    const failure = new ExtensionSsoError('jwks_fetch_failed', 'the JWK Set request answered HTTP 503', { status: 503, retryable: true });
+    RecordingVerifier.fail = failure;
+    try {
+      await assert.rejects(exchange(iss), (e) => {
+        assert.ok(e instanceof ExtensionSsoError);
+        assert.deepEqual([e.code, e.retryable, e.status, e.cause], ['jwks_fetch_failed', true, 503, failure]);
+        assert.match(e.message, /^the ID Token failed validation: the JWK Set request answered HTTP 503$/);
+        return true;
+      });
+    } finally {
+      RecordingVerifier.fail = null;
+    }
+  });
+
   test('verifiers kept for a fetch are bounded: after many issuers, the first is made again', async () => {
     const fetch = async (url) => tokenEndpoint(new URL(url).origin)();
     const first = issuer();

@@ -118,14 +118,17 @@ async function idTokenVerifier(rt, { issuer, jwksUri, audience, timeoutMs, allow
   return verifier;
 }
 
-/** Verifies an ID Token's signature, iss, aud, exp and iat; its code is kept, its message says it was the ID Token. */
+/**
+ * Verifies an ID Token's signature, iss, aud, exp and iat; a failure keeps
+ * its code, retryable flag and status, and its message says it was the ID Token.
+ */
 async function verifyIdToken(rt, verify, { fetch, signal }) {
   const verifier = await idTokenVerifier(rt, verify, fetch);
   try {
     return await verifier.verify(verify.token, signal ? { signal } : undefined);
   } catch (e) {
     if (!(e instanceof ExtensionSsoError) || e.code === 'aborted') throw e;
-    throw ssoError(e.code, `the ID Token failed validation: ${e.message}`, { cause: e, retryable: e.retryable });
+    throw ssoError(e.code, `the ID Token failed validation: ${e.message}`, { cause: e, retryable: e.retryable, status: e.status });
   }
 }
 

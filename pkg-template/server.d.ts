@@ -402,9 +402,15 @@ export interface NodeRequestLike extends AsyncIterable<Uint8Array> {
 /** The parts of `node:http`'s `ServerResponse` the adapter uses. */
 export interface NodeResponseLike {
   readonly headersSent: boolean;
+  /** With `writableEnded` and `socket`: whether the client is gone (then nothing is written). */
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  readonly socket: { readonly destroyed: boolean } | null;
+  /** The adapter listens for `'error'`: a client that disconnects is not an error. */
+  on(event: 'error', listener: (error: Error) => void): unknown;
   writeHead(statusCode: number, headers?: Record<string, string | string[]>): unknown;
   write(chunk: Uint8Array): unknown;
-  end(): unknown;
+  end(chunk?: string): unknown;
 }
 
 /**

@@ -92,6 +92,14 @@ describe('the ID Token\'s verifier', () => {
     }
   });
 
+  test('the call\'s signal reaches its verify()', async () => {
+    const iss = issuer();
+    const calls = RecordingVerifier.calls.length;
+    const { signal } = new AbortController();
+    await exchange(iss, { signal });
+    assert.equal(RecordingVerifier.calls.slice(calls)[0]?.options?.signal, signal);
+  });
+
   test('verifiers kept for a fetch are bounded: after many issuers, the first is made again', async () => {
     const fetch = async (url) => tokenEndpoint(new URL(url).origin)();
     const first = issuer();

@@ -58,3 +58,45 @@ describe('exchangeCode inside workerd', () => {
     assert.deepEqual(result.seen, []);
   });
 });
+
+// The ID Token inside workerd: the verifier entry is loaded by the server entry's dynamic import
+// (bundled as wrangler does), the token validated, a forgotten nonce refused.
+const ID_TOKEN_SOURCE = `
+import { exchangeCode } from 'extension-sso/server';
+
+export default {
+  async fetch(request) {
+    const { issuer, code, nonce } = await request.json();
+    try {
+      const tokens = await exchangeCode({ issuer, clientId: 'web', clientSecret: 'web-secret', redirectUri: '${REDIRECT}', code, nonce });
+      return Response.json({ claims: tokens.idTokenClaims, idToken: typeof tokens.idToken });
+    } catch (e) {
+      return Response.json({ code: e.code, message: e.message });
+    }
+  },
+};
+`;
+
+describe('ID Tokens inside workerd', () => {
+  let op;
+  let worker;
+  before(async () => {
+    op = await startOidcProvider({ clients: [{ client_id: 'web', client_secret: 'web-secret', redirect_uris: [REDIRECT] }] });
+    worker = await startWorker(ID_TOKEN_SOURCE);
+  });
+  after(async () => { await worker?.stop(); await op?.close(); });
+
+  const call = async (body) => (await fetch(worker.url, { method: 'POST', body: JSON.stringify(body) })).json();
+  const code = (nonce) => obtainAuthorizationCode({ issuer: op.issuer, clientId: 'web', redirectUri: REDIRECT, scope: 'openid email', state: 's', nonce });
+
+  test('validated against the issuer\'s keys, with its nonce; a forgotten nonce is refused', async () => {
+    let result = await call({ issuer: op.issuer, code: (await code('n-workerd')).code, nonce: 'n-workerd' });
+    assert.equal(result.code, undefined, JSON.stringify(result));
+    assert.equal(result.idToken, 'string');
+    assert.deepEqual([result.claims.iss, result.claims.sub, result.claims.aud, result.claims.nonce, result.claims.email],
+      [op.issuer, 'alice', 'web', 'n-workerd', 'alice@example.com']);
+    result = await call({ issuer: op.issuer, code: (await code('n-workerd')).code });
+    assert.equal(result.code, 'invalid_claim');
+    assert.match(result.message, /pass nonce/);
+  });
+});

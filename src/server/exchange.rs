@@ -773,6 +773,30 @@ mod tests {
             .unwrap_err()
             .message()
             .contains("state is required by the mia-console profile"));
+
+        // The oauth2 settings of a code exchange are refused, not ignored: a
+        // codeVerifier would not be sent (no PKCE), a nonce not checked.
+        options.state = Some("STATE".into());
+        for (field, set) in [
+            (
+                "redirectUri",
+                (|o: &mut ExchangeOptions| o.redirect_uri = Some("https://x.example/cb".into()))
+                    as fn(&mut ExchangeOptions),
+            ),
+            ("codeVerifier", |o| o.code_verifier = Some(VERIFIER.into())),
+            ("nonce", |o| o.nonce = Some("n".into())),
+        ] {
+            let mut misplaced = options.clone();
+            set(&mut misplaced);
+            let err = exchange_code_request(&misplaced).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidOptions, "{field}");
+            assert!(
+                err.message().contains(&format!(
+                    "{field} is not used by the \"mia-console\" profile"
+                )),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -113,7 +113,7 @@ export interface CallOptions {
 
 /**
  * Options of {@link exchangeCode}. Unknown keys and keys of another profile are refused with
- * `invalid_options`.
+ * `invalid_options` (`redirectUri`, `codeVerifier` and `nonce` are `'oauth2'`'s).
  */
 export type ExchangeCodeOptions = ExchangeSettings & RequestLimits & CallOptions & {
   /** The authorization `code` from the callback. */

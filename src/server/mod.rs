@@ -27,6 +27,8 @@ mod identity;
 mod matrix;
 mod service_client;
 
+#[cfg(all(target_arch = "wasm32", feature = "server"))]
+pub(crate) use exchange::refuse_misplaced;
 pub use exchange::{
     basic_authorization, exchange_code_request, parse_exchange_response, parse_token_response,
     refresh_request, ClientAuth, ExchangeOptions, ExchangeProfile, OAuth2Client, RefreshOptions,

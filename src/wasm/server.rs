@@ -19,12 +19,12 @@ use crate::json::{self, Object as JsonObject, Value};
 use crate::protocol::url::UrlRule;
 
 use crate::server::{
-    self as srv, AccessKey, ClientAuth, CookieConfig, ExchangeOptions, ExchangeProfile,
-    ExchangeStep, FlowStep, HandoffConfig, HandoffHandler, HandoffStep, HttpRequest, HttpResponse,
-    HttpResponseOut, Identity, IdentitySource, JsonBody, MatrixFlow, MatrixLoginOptions,
-    MatrixSession, Mint, OAuth2Client, PendingHandoff, PublicKey, RefreshOptions, Rejection, Route,
-    SameSite, Secret, TokenFlow, TokenMinter, TokenSet, UnsignedToken, UserInfoStep,
-    DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
+    self as srv, refuse_misplaced, AccessKey, ClientAuth, CookieConfig, ExchangeOptions,
+    ExchangeProfile, ExchangeStep, FlowStep, HandoffConfig, HandoffHandler, HandoffStep,
+    HttpRequest, HttpResponse, HttpResponseOut, Identity, IdentitySource, JsonBody, MatrixFlow,
+    MatrixLoginOptions, MatrixSession, Mint, OAuth2Client, PendingHandoff, PublicKey,
+    RefreshOptions, Rejection, Route, SameSite, Secret, TokenFlow, TokenMinter, TokenSet,
+    UnsignedToken, UserInfoStep, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
 };
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
 
@@ -322,17 +322,7 @@ impl ProfileFields {
             ("clientSecret", self.client_secret.is_some()),
             ("clientAuth", self.client_auth.is_some()),
         ];
-        let reject = |fields: &[(&str, bool)]| -> Result<()> {
-            match fields.iter().find(|(_, present)| *present) {
-                Some((field, _)) => Err(Error::options(msg!(
-                    *field,
-                    " is not used by the \"",
-                    name,
-                    "\" profile; remove it or pick another profile"
-                ))),
-                None => Ok(()),
-            }
-        };
+        let reject = |fields: &[(&str, bool)]| refuse_misplaced(&name, fields);
         match name.as_str() {
             "oauth2" => {
                 reject(&[
@@ -802,13 +792,8 @@ impl HandoffCore {
         let cors_max_age_sec = at_most("corsMaxAgeSec", o.uint("corsMaxAgeSec"), 86_400)?;
         let expose_refresh = o.boolean("insecureExposeRefreshToken");
         let profile_name = profile.profile_name().to_owned();
-        if profile_name != "oauth2" && redirect_uri.is_some() {
-            return Err(Error::options(msg!(
-                "redirectUri is not used by the \"",
-                profile_name,
-                "\" profile; remove it"
-            ))
-            .into());
+        if profile_name != "oauth2" {
+            refuse_misplaced(&profile_name, &[("redirectUri", redirect_uri.is_some())])?;
         }
         let mut config = HandoffConfig::new(profile.build()?, allowed_origins);
         config.redirect_uri = redirect_uri;

@@ -1013,6 +1013,19 @@ fn the_nonce_of_the_handoff_is_kept_for_the_id_token() {
         br#"{"code":"c","state":"s","nonce":5}"#,
     ));
     assert_eq!(out.status, 400);
+    // A console is not an OpenID Provider: the OpenID Connect members of a
+    // handoff are ignored there, as other unknown members are.
+    let console = HandoffHandler::new(console_config()).unwrap();
+    let body = format!(
+        r#"{{"code":"c","state":"s","nonce":"n","code_verifier":"{}","redirect_uri":"https://x.example/cb"}}"#,
+        "v".repeat(43)
+    );
+    let Outcome::Exchange(step) =
+        drive(&console, "POST", "/token", &json_post(EXT), body.as_bytes())
+    else {
+        panic!("a console handoff with OpenID Connect members is exchanged")
+    };
+    assert!(step.flow.exchange().is_some_and(|o| o.nonce.is_none()));
 }
 
 #[test]

@@ -47,6 +47,18 @@ export interface CommonOptions {
   navigation?: Navigation;
   /** Lifetime of a pending login flow in seconds, 30..3600 (default 600). */
   stateTtlSec?: number;
+  /**
+   * How long each request of the client may take, in milliseconds, 1..60000
+   * (default 10000). Running out rejects with a retryable error
+   * (`handoff_failed` for the handoff, `network_error` otherwise).
+   */
+  timeoutMs?: number;
+  /**
+   * The `fetch` every request of the client goes through (default
+   * `globalThis.fetch`): a proxy, tracing, test interception. Redirects are
+   * never followed whatever it does with `redirect`.
+   */
+  fetch?: typeof globalThis.fetch;
   /** Default `'if-present'`. `'require'` needs `issuer`. */
   issPolicy?: IssPolicy;
   /**
@@ -157,6 +169,12 @@ export interface Identity {
   source: 'backend' | 'id_token' | 'access_token' | 'userinfo';
 }
 
+/** The last argument of the calls that may wait for the network or the user. */
+export interface CallOptions {
+  /** Aborting it rejects the call with `aborted` (not retryable, `cause` = the signal's reason). */
+  signal?: AbortSignal;
+}
+
 /**
  * SSO login for an extension page. Every rejection is an
  * {@link ExtensionSsoError} with a stable `.code`, e.g. `state_unknown`,
@@ -205,7 +223,8 @@ export class ExtensionClient {
    *   when the popup's callback arrives (`popup_closed` if the user closes it).
    * `redirectUrl` is needed in seed 001's form; with options it must equal the configured redirect.
    */
-  login(redirectUrl?: string): Promise<Session>;
+  login(redirectUrl?: string, options?: CallOptions): Promise<Session>;
+  login(options: CallOptions): Promise<Session>;
   /** True when `url` carries callback parameters (`code`, `state`, `error`, `loginToken` or our nonce). */
   isCallback(url: string): boolean;
   /**
@@ -221,13 +240,14 @@ export class ExtensionClient {
    * the location it answers (never settles); the second (our nonce) resolves
    * with a cookie-only session.
    */
-  handleCallback(url?: string): Promise<Session>;
+  handleCallback(url?: string, options?: CallOptions): Promise<Session>;
+  handleCallback(options: CallOptions): Promise<Session>;
   /**
    * Claims of the current session: decoded, NOT verified, from the ID Token
    * (or a JWT access token); `mia-auth-service` reads
    * `{authServiceUrl}/userinfo` with its cookie. Rejects `not_logged_in`.
    */
-  getUserIdentity(): Promise<Identity>;
+  getUserIdentity(options?: CallOptions): Promise<Identity>;
   /** Forgets the session and every pending flow of this tab (memory and `sessionStorage`). */
   logout(): void;
   /** The current live session, or `null`. */

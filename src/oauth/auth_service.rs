@@ -28,17 +28,17 @@ use crate::{Error, ErrorCode, Result};
 
 /// `{authServiceUrl}/oauth/token`, where the callback page POSTs `{state, code}`.
 pub fn token_url(profile: &AuthServiceProfile) -> String {
-    format!(
-        "{}/oauth/token",
-        trim_trailing_slashes(&profile.auth_service_url)
+    msg!(
+        trim_trailing_slashes(&profile.auth_service_url),
+        "/oauth/token"
     )
 }
 
 /// `{authServiceUrl}/userinfo`, read with `credentials: 'include'`.
 pub fn userinfo_url(profile: &AuthServiceProfile) -> String {
-    format!(
-        "{}/userinfo",
-        trim_trailing_slashes(&profile.auth_service_url)
+    msg!(
+        trim_trailing_slashes(&profile.auth_service_url),
+        "/userinfo"
     )
 }
 
@@ -60,7 +60,11 @@ pub fn next_location(
     if !(200..=299).contains(&status) {
         return Err(Error::new(
             ErrorCode::HandoffFailed,
-            format!("the auth service answered HTTP {status} to POST /oauth/token"),
+            msg!(
+                "the auth service answered HTTP ",
+                status,
+                " to POST /oauth/token"
+            ),
         )
         .with_status(status));
     }
@@ -117,14 +121,18 @@ pub fn parse_userinfo(status: u16, body: &str) -> Result<Identity> {
     if status == 401 || status == 403 {
         return Err(Error::new(
             ErrorCode::NotLoggedIn,
-            format!("the auth service answered HTTP {status} to /userinfo: the session cookie is missing or expired"),
+            msg!(
+                "the auth service answered HTTP ",
+                status,
+                " to /userinfo: the session cookie is missing or expired"
+            ),
         )
         .with_status(status));
     }
     if !(200..=299).contains(&status) {
         return Err(Error::new(
             ErrorCode::NetworkError,
-            format!("the auth service answered HTTP {status} to /userinfo"),
+            msg!("the auth service answered HTTP ", status, " to /userinfo"),
         )
         .with_status(status));
     }

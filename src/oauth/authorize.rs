@@ -83,19 +83,21 @@ pub fn start_flow(
             }
             append_query(&p.authorization_endpoint, &params)
         }
-        ProfileConfig::MiaConsole(p) => format!(
-            "{}/tenants/{}/extension/{}/authz?state={}",
+        ProfileConfig::MiaConsole(p) => msg!(
             trim_trailing_slashes(&p.console_url),
+            "/tenants/",
             encode_path_segment(&p.tenant_id),
+            "/extension/",
             encode_path_segment(&p.extension_id),
-            encode_query_component(state.expose_secret()),
+            "/authz?state=",
+            encode_query_component(state.expose_secret())
         ),
         ProfileConfig::Matrix(p) => {
             record.redirect_uri = Some(p.redirect_uri.clone());
             let return_url = append_query(&p.redirect_uri, &[(NONCE_PARAM, state.expose_secret())]);
-            let mut url = format!(
-                "{}/_matrix/client/v3/login/sso/redirect",
-                trim_trailing_slashes(&p.homeserver_url)
+            let mut url = msg!(
+                trim_trailing_slashes(&p.homeserver_url),
+                "/_matrix/client/v3/login/sso/redirect"
             );
             if let Some(idp) = &p.idp_id {
                 url.push('/');
@@ -107,7 +109,7 @@ pub fn start_flow(
             record.redirect_uri = Some(p.redirect.clone());
             let redirect = append_query(&p.redirect, &[(NONCE_PARAM, state.expose_secret())]);
             append_query(
-                &format!("{}/authorize", trim_trailing_slashes(&p.auth_service_url)),
+                &msg!(trim_trailing_slashes(&p.auth_service_url), "/authorize"),
                 &[
                     ("appId", &p.app_id),
                     ("providerId", &p.provider_id),
@@ -156,10 +158,7 @@ fn self_check_pkce(storage: &dyn Storage, state: &State, url: &str) -> Result<()
 /// `GET {homeserverUrl}/_matrix/client/v3/login`: the request whose answer
 /// [`super::matrix::check_login_flows`] checks before a Matrix flow starts.
 pub fn matrix_login_flows_url(homeserver_url: &str) -> String {
-    format!(
-        "{}/_matrix/client/v3/login",
-        trim_trailing_slashes(homeserver_url)
-    )
+    crate::protocol::matrix::login_url(homeserver_url)
 }
 
 #[cfg(test)]

@@ -69,6 +69,25 @@ pub fn is_callback(url: &str) -> bool {
     })
 }
 
+/// Every distinct non-empty value of the parameter `name` in the query and
+/// the fragment of `url`, at most 4 (none for a URL over 16 KiB). Lenient on
+/// purpose: it finds the flows a callback names even when the callback is
+/// invalid, so that they are spent.
+pub(crate) fn values_of(url: &str, name: &str) -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    if url.len() > MAX_URL_LEN {
+        return values;
+    }
+    let parts = split(url);
+    for (n, value) in pairs(parts.query).chain(pairs(parts.fragment)) {
+        if n == name && !value.is_empty() && values.len() < 4 && !values.iter().any(|v| *v == value)
+        {
+            values.push(value.into_owned());
+        }
+    }
+    values
+}
+
 fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorCode::InvalidCallback, message)
 }
@@ -82,8 +101,10 @@ fn invalid(message: impl Into<String>) -> Error {
 /// check `state` or `iss`: [`super::complete`] does, against the flow record.
 pub fn parse_callback(url: &str) -> Result<CallbackParams> {
     if url.len() > MAX_URL_LEN {
-        return Err(invalid(format!(
-            "the callback URL is longer than {MAX_URL_LEN} bytes"
+        return Err(invalid(msg!(
+            "the callback URL is longer than ",
+            MAX_URL_LEN,
+            " bytes"
         )));
     }
     let parts = split(url);
@@ -97,8 +118,10 @@ pub fn parse_callback(url: &str) -> Result<CallbackParams> {
             continue;
         }
         if seen.iter().any(|(n, _)| n == known) {
-            return Err(invalid(format!(
-                "the callback repeats the \"{known}\" parameter (RFC 6749 §3.1 forbids it): rejected as a possible injection"
+            return Err(invalid(msg!(
+                "the callback repeats the \"",
+                *known,
+                "\" parameter (RFC 6749 §3.1 forbids it): rejected as a possible injection"
             )));
         }
         seen.push((known, value.into_owned()));

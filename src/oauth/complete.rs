@@ -1,30 +1,40 @@
 //! Completing a flow from its callback URL: every check, in order, and the
 //! one request the facade must make next.
 //!
-//! Order for `state`-bound profiles (oauth2, mia-console), after parsing
-//! (`invalid_callback` for repeated parameters):
-//! 1. no `state`: an `error` is reported as `authorization_denied`, anything
-//!    else is `invalid_callback`;
-//! 2. the flow record is looked up and consumed, one time
-//!    (`state_unknown`, `state_reused`, `state_expired`), also when the
-//!    callback carries an `error`;
-//! 3. the callback must have arrived at the flow's `redirect_uri` (same
-//!    origin and path; RFC 9700 §4.1 binds the code to that page);
-//! 4. RFC 9207 §2.4 `iss` is checked, error responses included
-//!    (`iss_missing`, `iss_mismatch`);
-//! 5. an `error` becomes `authorization_denied` with the server's fields
-//!    (RFC 6749 §4.1.2.1);
-//! 6. a `code` must be present; the handoff or token request is built.
+//! **One rule for every invalid callback**: a callback that names a pending
+//! flow (by its `state`, or our nonce for Matrix and the auth service)
+//! spends that flow first, whatever else is wrong with it (a repeated
+//! parameter, the wrong page, a mix-up `iss`, an `error`, no `code`). A code
+//! that arrived in a malformed or misdirected callback is never used, and a
+//! replay of it is `state_reused`: the user starts the login again. A
+//! callback that names no pending flow changes nothing.
 //!
-//! Matrix and auth-service flows are bound by our nonce instead (checked and
-//! consumed the same way, and for Matrix the page checked against
-//! `redirectUri`) before the `loginToken` is used or the session is trusted.
+//! Order for `state`-bound profiles (oauth2, mia-console):
+//! 1. every flow named by a `state` value (query or fragment) is looked up
+//!    and consumed, one time (`state_unknown`, `state_reused`,
+//!    `state_expired`);
+//! 2. the callback is parsed: a repeated parameter is `invalid_callback`
+//!    (RFC 6749 §3.1);
+//! 3. no `state`: an `error` is reported as `authorization_denied`, anything
+//!    else is `invalid_callback`; else step 1's outcome is reported;
+//! 4. the callback must have arrived at the flow's `redirect_uri` (same
+//!    origin and path; RFC 9700 §4.1 binds the code to that page);
+//! 5. RFC 9207 §2.4 `iss` is checked, error responses included
+//!    (`iss_missing`, `iss_mismatch`);
+//! 6. an `error` becomes `authorization_denied` with the server's fields
+//!    (RFC 6749 §4.1.2.1);
+//! 7. a `code` must be present; the handoff or token request is built.
+//!
+//! Matrix and auth-service flows are bound by our nonce instead (spent the
+//! same way, and for Matrix the page checked against `redirectUri`) before
+//! the `loginToken` is used or the session is trusted.
 //!
 //! The facade scrubs the address bar with [`super::scrubbed_url`] before
 //! calling this, whatever the outcome.
 
 use super::auth_service;
-use super::callback::{parse_callback, CallbackParams};
+use super::authorize::NONCE_PARAM;
+use super::callback::{parse_callback, values_of, CallbackParams};
 use super::config::{ClientConfig, IssPolicy, ProfileConfig, ProfileKind};
 use super::flow::{self, FlowRecord};
 use super::matrix;
@@ -33,7 +43,7 @@ use crate::json::{Object, Value};
 use crate::platform::{Clock, Storage};
 use crate::prelude::*;
 use crate::protocol::oauth_error::{self, ErrorBody};
-use crate::protocol::url::{page_of, trim_trailing_slashes};
+use crate::protocol::url::page_of;
 use crate::{Error, ErrorCode, Result};
 use core::fmt;
 
@@ -138,11 +148,27 @@ pub fn complete(
     callback_url: &str,
 ) -> Result<Completion> {
     config.validate()?;
-    let params = parse_callback(callback_url)?;
     let now = clock.now_sec();
     let kind = config.profile.kind();
-    let take = |state: &State| -> Result<FlowRecord> {
-        let record = flow::take(storage, now, config.state_ttl_sec, state)?;
+    // Step 1: spend every pending flow the callback names.
+    let binding = if kind.uses_oauth_state() {
+        "state"
+    } else {
+        NONCE_PARAM
+    };
+    let mut spent: Option<Result<FlowRecord>> = None;
+    for value in values_of(callback_url, binding) {
+        let taken = flow::take(storage, now, config.state_ttl_sec, &State::new(value));
+        if !matches!(spent, Some(Ok(_))) {
+            spent = Some(taken);
+        }
+    }
+    let params = parse_callback(callback_url)?;
+    // Step 1's outcome, for a callback that has the binding value.
+    let take = |_: &State| -> Result<FlowRecord> {
+        let record = spent
+            .clone()
+            .unwrap_or_else(|| Err(invalid("the callback's state could not be read")))?;
         if record.profile != kind {
             return Err(invalid(
                 "the callback belongs to a login flow of another profile: check that one client handles this page",
@@ -199,10 +225,7 @@ pub fn complete(
                     body_json,
                 },
                 None => Completion::MatrixLogin {
-                    url: format!(
-                        "{}/_matrix/client/v3/login",
-                        trim_trailing_slashes(&p.homeserver_url)
-                    ),
+                    url: crate::protocol::matrix::login_url(&p.homeserver_url),
                     body_json,
                 },
             })

@@ -7,7 +7,13 @@
 //! URLs must be absolute `https` URLs. Plain `http` is accepted only for
 //! `localhost`, `127.0.0.1` and `[::1]`, for development (RFC 9700 §2.6,
 //! RFC 8252 §7.3).
+//!
+//! [`read`] reads the options document the JS layer makes of
+//! `new ExtensionClient({...})` (it checked the names and types; what the
+//! values mean is decided here: profiles, required and foreign options,
+//! enumerations, ranges, URLs).
 
+use crate::json::{Object, Value};
 use crate::prelude::*;
 use crate::protocol::url::{parse_authority, split, Authority, UrlRule, MAX_URL_LEN};
 use crate::{Error, Result};
@@ -18,6 +24,11 @@ pub const DEFAULT_STATE_TTL_SEC: u64 = 600;
 pub const MIN_STATE_TTL_SEC: u64 = 30;
 /// Largest accepted `stateTtlSec`.
 pub const MAX_STATE_TTL_SEC: u64 = 3600;
+
+/// Default `timeoutMs`: how long one request may take.
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+/// Largest accepted `timeoutMs` (one minute, as the verifier's).
+pub const MAX_TIMEOUT_MS: u64 = 60_000;
 
 /// Longest identifier (client id, tenant id, ...) accepted, in bytes.
 const MAX_ID_LEN: usize = 256;
@@ -254,6 +265,12 @@ pub struct ClientConfig {
     /// `access_token` (2xx with an empty body or `{}`), for backends that keep
     /// the session in an HttpOnly cookie.
     pub cookie_session: bool,
+    /// `persistSession` (default false): keep the session in
+    /// `sessionStorage`, so a reload of the tab keeps it.
+    pub persist_session: bool,
+    /// `timeoutMs` (default 10000, 1 to 60000): how long each request of
+    /// the client may take before it fails, retryable.
+    pub timeout_ms: u64,
 }
 
 impl ClientConfig {
@@ -268,6 +285,8 @@ impl ClientConfig {
             iss_policy: IssPolicy::IfPresent,
             host_origin: None,
             cookie_session: false,
+            persist_session: false,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
         }
     }
 
@@ -289,9 +308,8 @@ impl ClientConfig {
             ));
         }
         let base = crate::protocol::url::trim_trailing_slashes(authorization_server_url);
-        let mut profile =
-            OAuth2Profile::new(format!("{base}/authorize"), extension_id, redirect_url);
-        profile.token_endpoint = Some(format!("{base}/token"));
+        let mut profile = OAuth2Profile::new(msg!(base, "/authorize"), extension_id, redirect_url);
+        profile.token_endpoint = Some(msg!(base, "/token"));
         profile.issuer = Some(authorization_server_url.to_owned());
         let config = Self::new(ProfileConfig::OAuth2(profile));
         config.validate()?;
@@ -301,8 +319,23 @@ impl ClientConfig {
     /// Checks every option; the error names the option and the fix.
     pub fn validate(&self) -> Result<()> {
         if !(MIN_STATE_TTL_SEC..=MAX_STATE_TTL_SEC).contains(&self.state_ttl_sec) {
-            return Err(Error::options(format!(
-                "stateTtlSec must be between {MIN_STATE_TTL_SEC} and {MAX_STATE_TTL_SEC} seconds (default {DEFAULT_STATE_TTL_SEC})"
+            return Err(Error::options(msg!(
+                "stateTtlSec must be between ",
+                MIN_STATE_TTL_SEC,
+                " and ",
+                MAX_STATE_TTL_SEC,
+                " seconds (default ",
+                DEFAULT_STATE_TTL_SEC,
+                ")"
+            )));
+        }
+        if !(1..=MAX_TIMEOUT_MS).contains(&self.timeout_ms) {
+            return Err(Error::options(msg!(
+                "timeoutMs must be between 1 and ",
+                MAX_TIMEOUT_MS,
+                " (default ",
+                DEFAULT_TIMEOUT_MS,
+                ")"
             )));
         }
         if let Some(url) = &self.token_handoff_url {
@@ -420,8 +453,10 @@ impl ClientConfig {
         }
         for (name, value) in &p.extra_params {
             if RESERVED_AUTHORIZATION_PARAMS.contains(&name.as_str()) {
-                return Err(Error::options(format!(
-                    "extraParams must not set \"{name}\": the client sets it itself"
+                return Err(Error::options(msg!(
+                    "extraParams must not set \"",
+                    name,
+                    "\": the client sets it itself"
                 )));
             }
             if name.is_empty() || name.len() > MAX_ID_LEN || value.len() > MAX_URL_LEN {
@@ -438,8 +473,9 @@ impl ClientConfig {
 fn check_base_url(option: &str, url: &str) -> Result<Authority> {
     let parsed = UrlRule::STRICT.check(option, url)?;
     if split(url).query.is_some() {
-        return Err(Error::options(format!(
-            "{option} must not contain a query (?...): pass the base URL, paths are added to it"
+        return Err(Error::options(msg!(
+            option,
+            " must not contain a query (?...): pass the base URL, paths are added to it"
         )));
     }
     Ok(parsed)
@@ -448,8 +484,11 @@ fn check_base_url(option: &str, url: &str) -> Result<Authority> {
 /// An identifier sent as a query value: non-empty, bounded, no control characters.
 fn check_id(option: &str, value: &str) -> Result<()> {
     if value.trim().is_empty() || value.len() > MAX_ID_LEN || value.chars().any(char::is_control) {
-        return Err(Error::options(format!(
-            "{option} must be a non-empty string of at most {MAX_ID_LEN} bytes without control characters"
+        return Err(Error::options(msg!(
+            option,
+            " must be a non-empty string of at most ",
+            MAX_ID_LEN,
+            " bytes without control characters"
         )));
     }
     Ok(())
@@ -459,8 +498,9 @@ fn check_id(option: &str, value: &str) -> Result<()> {
 fn check_path_id(option: &str, value: &str) -> Result<()> {
     check_id(option, value)?;
     if value == "." || value == ".." {
-        return Err(Error::options(format!(
-            "{option} must not be \".\" or \"..\" (it is a URL path segment)"
+        return Err(Error::options(msg!(
+            option,
+            " must not be \".\" or \"..\" (it is a URL path segment)"
         )));
     }
     Ok(())
@@ -475,8 +515,9 @@ fn check_same_origin_path_or_endpoint(option: &str, url: &str) -> Result<()> {
                 .bytes()
                 .any(|b| b.is_ascii_control() || b == b' ' || b == b'\\' || b == b'#');
         if !valid {
-            return Err(Error::options(format!(
-                "{option} must be an absolute https URL or a path starting with a single '/', \
+            return Err(Error::options(msg!(
+                option,
+                " must be an absolute https URL or a path starting with a single '/', \
                  without spaces, backslashes or fragment"
             )));
         }
@@ -498,12 +539,221 @@ pub(crate) fn check_origin(option: &str, origin: &str) -> Result<()> {
     let valid = parse_authority(origin)
         .is_some_and(|a| a.rest.is_empty() && UrlRule::STRICT.allows(&a) && a.origin() == origin);
     if !valid {
-        return Err(Error::options(format!(
-            "{option} must be an origin such as https://console.example.com (lowercase, no path, \
+        return Err(Error::options(msg!(
+            option,
+            " must be an origin such as https://console.example.com (lowercase, no path, \
              no trailing slash, no default port; never '*')"
         )));
     }
     Ok(())
+}
+
+// ---- the options document (`new ExtensionClient({...})`) ----
+
+const OAUTH2_ONLY: &[&str] = &[
+    "authorizationEndpoint",
+    "clientId",
+    "scope",
+    "issuer",
+    "usePkce",
+    "tokenEndpoint",
+    "extraParams",
+];
+const CONSOLE_ONLY: &[&str] = &["consoleUrl", "tenantId", "extensionId"];
+const MATRIX_ONLY: &[&str] = &["homeserverUrl", "idpId"];
+const AUTH_SERVICE_ONLY: &[&str] = &["authServiceUrl", "appId", "providerId", "redirect"];
+const REDIRECT_URI: &[&str] = &["redirectUri"];
+
+/// Typed members of the options document. A member of the wrong type is an
+/// error (the JS layer refuses it first, with the same words).
+struct Members<'a>(&'a Object);
+
+impl Members<'_> {
+    /// True when `name` is present and not `null`.
+    fn has(&self, name: &str) -> bool {
+        !matches!(self.0.get(name), None | Some(Value::Null))
+    }
+
+    fn wrong(name: &str, kind: &str) -> Error {
+        Error::options(msg!(
+            "invalid ExtensionClient options: ",
+            name,
+            " must be ",
+            kind
+        ))
+    }
+
+    fn string(&self, name: &str) -> Result<Option<String>> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(Self::wrong(name, "a string")),
+        }
+    }
+
+    fn boolean(&self, name: &str) -> Result<Option<bool>> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(Self::wrong(name, "true or false")),
+        }
+    }
+
+    fn uint(&self, name: &str) -> Result<Option<u64>> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) if *n >= 0.0 && crate::json::safe_integer(*n).is_some() => {
+                Ok(Some(*n as u64))
+            }
+            Some(_) => Err(Self::wrong(name, "a whole non-negative number")),
+        }
+    }
+
+    fn pairs(&self, name: &str) -> Result<Vec<(String, String)>> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Object(o)) => o
+                .iter()
+                .map(|(k, v)| v.as_str().map(|v| (k.to_owned(), v.to_owned())))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| Self::wrong(name, "an object of string parameters")),
+            Some(_) => Err(Self::wrong(name, "an object of string parameters")),
+        }
+    }
+
+    /// `invalid_options` for the first of `names` that is set.
+    fn foreign(&self, profile: &str, names: &[&[&str]]) -> Result<()> {
+        for name in names.iter().flat_map(|list| list.iter()) {
+            if self.has(name) {
+                return Err(Error::options(msg!(
+                    *name,
+                    " does not apply to profile '",
+                    profile,
+                    "': remove it or change profile"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// `invalid_options` for the first of `names` that is not set.
+    fn required(&self, profile: &str, names: &[&str]) -> Result<()> {
+        match names.iter().find(|name| !self.has(name)) {
+            Some(name) => Err(Error::options(msg!(
+                "profile '",
+                profile,
+                "' needs ",
+                *name
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn text(&self, name: &str) -> Result<String> {
+        Ok(self.string(name)?.unwrap_or_default())
+    }
+}
+
+/// Reads the options of `new ExtensionClient({...})` (the document the JS
+/// layer makes once it checked their names and types) into a validated
+/// configuration: the profile and its required options, options that belong
+/// to another profile (refused, they would be ignored), `navigation`,
+/// `issPolicy`, and everything [`ClientConfig::validate`] checks.
+pub fn read(options: &Object) -> Result<ClientConfig> {
+    let o = Members(options);
+    let Some(name) = o.string("profile")? else {
+        return Err(Error::options(
+            "ExtensionClient options: missing field `profile`",
+        ));
+    };
+    let kind = ProfileKind::parse(&name).ok_or_else(|| {
+        Error::options("profile must be 'oauth2', 'mia-console', 'matrix' or 'mia-auth-service'")
+    })?;
+    let name = kind.as_str();
+    let profile = match kind {
+        ProfileKind::OAuth2 => {
+            o.foreign(name, &[CONSOLE_ONLY, MATRIX_ONLY, AUTH_SERVICE_ONLY])?;
+            o.required(name, &["authorizationEndpoint", "clientId", "redirectUri"])?;
+            let mut p = OAuth2Profile::new(
+                o.text("authorizationEndpoint")?,
+                o.text("clientId")?,
+                o.text("redirectUri")?,
+            );
+            p.scope = o.string("scope")?;
+            p.issuer = o.string("issuer")?;
+            p.use_pkce = o.boolean("usePkce")?.unwrap_or(true);
+            p.token_endpoint = o.string("tokenEndpoint")?;
+            p.extra_params = o.pairs("extraParams")?;
+            ProfileConfig::OAuth2(p)
+        }
+        ProfileKind::MiaConsole => {
+            o.foreign(
+                name,
+                &[OAUTH2_ONLY, REDIRECT_URI, MATRIX_ONLY, AUTH_SERVICE_ONLY],
+            )?;
+            o.required(name, CONSOLE_ONLY)?;
+            ProfileConfig::MiaConsole(MiaConsoleProfile {
+                console_url: o.text("consoleUrl")?,
+                tenant_id: o.text("tenantId")?,
+                extension_id: o.text("extensionId")?,
+            })
+        }
+        ProfileKind::Matrix => {
+            o.foreign(name, &[OAUTH2_ONLY, CONSOLE_ONLY, AUTH_SERVICE_ONLY])?;
+            o.required(name, &["homeserverUrl", "redirectUri"])?;
+            ProfileConfig::Matrix(MatrixProfile {
+                homeserver_url: o.text("homeserverUrl")?,
+                idp_id: o.string("idpId")?,
+                redirect_uri: o.text("redirectUri")?,
+            })
+        }
+        ProfileKind::MiaAuthService => {
+            o.foreign(
+                name,
+                &[OAUTH2_ONLY, REDIRECT_URI, CONSOLE_ONLY, MATRIX_ONLY],
+            )?;
+            o.required(name, AUTH_SERVICE_ONLY)?;
+            ProfileConfig::MiaAuthService(AuthServiceProfile {
+                auth_service_url: o.text("authServiceUrl")?,
+                app_id: o.text("appId")?,
+                provider_id: o.text("providerId")?,
+                redirect: o.text("redirect")?,
+            })
+        }
+    };
+    let mut config = ClientConfig::new(profile);
+    config.navigation = match o.string("navigation")?.as_deref() {
+        None | Some("self") => Navigation::SelfFrame,
+        Some("top") => Navigation::Top,
+        Some("popup") => Navigation::Popup,
+        Some(_) => {
+            return Err(Error::options(
+                "navigation must be 'self', 'top' or 'popup'",
+            ))
+        }
+    };
+    config.iss_policy = match o.string("issPolicy")?.as_deref() {
+        None | Some("if-present") => IssPolicy::IfPresent,
+        Some("require") => IssPolicy::Require,
+        Some("off") => IssPolicy::Off,
+        Some(_) => {
+            return Err(Error::options(
+                "issPolicy must be 'require', 'if-present' (default) or 'off'",
+            ))
+        }
+    };
+    config.token_handoff_url = o.string("tokenHandoffUrl")?;
+    if let Some(ttl) = o.uint("stateTtlSec")? {
+        config.state_ttl_sec = ttl;
+    }
+    if let Some(timeout) = o.uint("timeoutMs")? {
+        config.timeout_ms = timeout;
+    }
+    config.host_origin = o.string("hostOrigin")?;
+    config.cookie_session = o.boolean("cookieSession")?.unwrap_or(false);
+    config.persist_session = o.boolean("persistSession")?.unwrap_or(false);
+    config.validate()?;
+    Ok(config)
 }
 
 #[cfg(test)]

@@ -148,7 +148,7 @@ fn time_value(value: &Value) -> Option<u64> {
 
 /// The storage key of the flow bound to `state`.
 pub fn flow_key(state: &State) -> String {
-    format!("{FLOW_KEY_PREFIX}{}", state.expose_secret())
+    msg!(FLOW_KEY_PREFIX, state.expose_secret())
 }
 
 fn storage_unavailable() -> Error {
@@ -220,7 +220,13 @@ pub fn take(storage: &dyn Storage, now: u64, ttl_sec: u64, state: &State) -> Res
         let age = now.saturating_sub(record.created_at);
         return Err(Error::new(
             ErrorCode::StateExpired,
-            format!("the login flow expired: the callback came {age} s after it started (stateTtlSec is {ttl_sec}); start the login again"),
+            msg!(
+                "the login flow expired: the callback came ",
+                age,
+                " s after it started (stateTtlSec is ",
+                ttl_sec,
+                "); start the login again"
+            ),
         ));
     }
     let tombstone = record.tombstone(now).to_json();
@@ -286,6 +292,80 @@ pub fn remove_all(storage: &dyn Storage) -> Result<()> {
     Ok(())
 }
 
+/// One change to a store: `value` stored under `key`, or `key` removed.
+pub type Write = (String, Option<String>);
+
+/// A flow store as the JS layer read it (every record under
+/// [`FLOW_KEY_PREFIX`], from `sessionStorage` or the page's memory), seen
+/// through the [`Storage`] trait: reads answer from the snapshot and the
+/// writes made so far; writes are recorded, for the JS layer to perform
+/// (and, where the core asks, to verify by reading them back).
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    entries: core::cell::RefCell<Vec<(String, String)>>,
+    writes: core::cell::RefCell<Vec<Write>>,
+}
+
+impl Snapshot {
+    /// A snapshot of `entries` (key, value).
+    pub fn new(entries: Vec<(String, String)>) -> Self {
+        Self {
+            entries: core::cell::RefCell::new(entries),
+            writes: core::cell::RefCell::default(),
+        }
+    }
+
+    /// The writes made, the last one per key, in the order first made.
+    pub fn take_writes(&self) -> Vec<Write> {
+        core::mem::take(&mut *self.writes.borrow_mut())
+    }
+
+    fn record(&self, key: &str, value: Option<&str>) {
+        let mut writes = self.writes.borrow_mut();
+        let value = value.map(str::to_owned);
+        match writes.iter_mut().find(|(k, _)| k == key) {
+            Some(write) => write.1 = value,
+            None => writes.push((key.to_owned(), value)),
+        }
+    }
+}
+
+impl Storage for Snapshot {
+    fn get(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .entries
+            .borrow()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone()))
+    }
+
+    fn set(&self, key: &str, value: &str) -> Result<()> {
+        self.record(key, Some(value));
+        let mut entries = self.entries.borrow_mut();
+        match entries.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = value.to_owned(),
+            None => entries.push((key.to_owned(), value.to_owned())),
+        }
+        Ok(())
+    }
+
+    fn remove(&self, key: &str) -> Result<()> {
+        self.record(key, None);
+        self.entries.borrow_mut().retain(|(k, _)| k != key);
+        Ok(())
+    }
+
+    fn keys(&self) -> Result<Vec<String>> {
+        Ok(self
+            .entries
+            .borrow()
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +383,25 @@ mod tests {
         r.redirect_uri = Some("https://ext.example/cb".into());
         r.issuer = Some("https://as.example".into());
         r
+    }
+
+    #[test]
+    fn snapshots_record_the_last_write_per_key() {
+        let s = Snapshot::new(vec![("a".into(), "1".into())]);
+        s.set("b", "2").unwrap();
+        s.remove("a").unwrap();
+        s.set("b", "3").unwrap();
+        assert_eq!(s.get("b").unwrap().as_deref(), Some("3"));
+        assert_eq!(s.get("a").unwrap(), None);
+        assert_eq!(s.keys().unwrap(), vec!["b".to_owned()]);
+        assert_eq!(
+            s.take_writes(),
+            vec![
+                ("b".to_owned(), Some("3".to_owned())),
+                ("a".to_owned(), None)
+            ]
+        );
+        assert!(s.take_writes().is_empty());
     }
 
     #[test]

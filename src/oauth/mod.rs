@@ -27,8 +27,9 @@
 pub mod auth_service;
 mod authorize;
 mod callback;
+mod client;
 mod complete;
-mod config;
+pub mod config;
 mod flow;
 pub mod matrix;
 mod navigation;
@@ -40,18 +41,19 @@ pub use crate::protocol::url::origin_of;
 pub(crate) use crate::protocol::url::split_scheme;
 pub use authorize::{matrix_login_flows_url, start_flow, AuthorizationRequest, NONCE_PARAM};
 pub use callback::{is_callback, parse_callback, scrubbed_url, CallbackParams, CALLBACK_PARAMS};
+pub use client::{Answer, Client, Request, Step, RANDOM_BYTES, SESSION_KEY_PREFIX};
 pub use complete::{complete, Completion};
 pub use config::{
     AuthServiceProfile, ClientConfig, IssPolicy, MatrixProfile, MiaConsoleProfile, Navigation,
     OAuth2Profile, ProfileConfig, ProfileKind, DEFAULT_STATE_TTL_SEC, MAX_STATE_TTL_SEC,
     MIN_STATE_TTL_SEC, RESERVED_AUTHORIZATION_PARAMS,
 };
-pub use flow::{FlowRecord, FLOW_KEY_PREFIX, MAX_PENDING_FLOWS};
+pub use flow::{FlowRecord, Snapshot, Write, FLOW_KEY_PREFIX, MAX_PENDING_FLOWS};
 pub use navigation::{
     accept_callback_message, accept_host_reply, callback_goes_to_opener, callback_message,
     callback_message_origins, host_no_reply_error, is_auth_service_web_login_step,
     navigate_message, plan_navigation, popup_blocked_error, popup_closed_error, FlowStore,
-    MessageVerdict, NavigationAction, NavigationPlan, BROADCAST_CHANNEL_NAME,
+    HostReply, MessageSource, NavigationAction, NavigationPlan, BROADCAST_CHANNEL_NAME,
     CALLBACK_MESSAGE_TYPE, HOST_REPLY_TIMEOUT_MS, NAVIGATE_MESSAGE_TYPE, NAVIGATE_RESULT_TYPE,
     POPUP_FEATURES,
 };
@@ -215,7 +217,8 @@ mod proptests {
             let _ = matrix::check_login_flows(status, &s, Some("x"));
             let _ = decode_unverified_claims(&s, IdentitySource::IdToken);
             let _ = FlowRecord::parse(&s);
-            let _ = accept_callback_message(core::slice::from_ref(&s), &s, &s, ProfileKind::Matrix, &State::new("x"));
+            let data = crate::json::Value::String(s.clone());
+            let _ = accept_callback_message(core::slice::from_ref(&s), &s, MessageSource::OurPopup, &data, ProfileKind::Matrix, &State::new("x"));
         }
     }
 }

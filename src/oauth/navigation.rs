@@ -20,12 +20,13 @@
 //!   `hostOrigin` ([`accept_host_reply`]). Without a reply within
 //!   [`HOST_REPLY_TIMEOUT_MS`], the login fails with [`host_no_reply_error`].
 
-use super::callback::parse_callback;
+use super::authorize::NONCE_PARAM;
+use super::callback::{parse_callback, values_of};
 use super::config::{ClientConfig, Navigation, ProfileConfig, ProfileKind};
 use super::secret::State;
-use crate::json::{self, Object, Value};
+use crate::json::{Object, Value};
 use crate::prelude::*;
-use crate::protocol::url::{origin_of, MAX_URL_LEN};
+use crate::protocol::url::origin_of;
 use crate::{Error, ErrorCode, Result};
 
 /// `type` of the popup's message to its opener.
@@ -171,94 +172,97 @@ pub fn callback_message_origins(config: &ClientConfig, own_origin: &str) -> Vec<
     vec![redirect.unwrap_or_else(|| own_origin.to_owned())]
 }
 
-/// A message that turned out not to be for us.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MessageVerdict<T> {
-    /// Not an extension-sso message: ignore it and keep listening.
-    Ignore,
-    /// Ours and valid.
-    Accept(T),
+/// `{type, url}` with exactly these two members and `type` = `kind`: the
+/// URL. Anything else is not one of our messages.
+fn typed_url<'a>(data: &'a Value, kind: &str) -> Option<&'a str> {
+    let obj = data.as_object()?;
+    (obj.len() == 2 && obj.get_str("type") == Some(kind))
+        .then(|| obj.get_str("url"))
+        .flatten()
 }
 
-fn parse_typed(data_json: &str, expected_type: &str) -> Option<Object> {
-    if data_json.len() > MAX_URL_LEN + 256 {
-        return None;
-    }
-    match json::parse(data_json) {
-        Ok(Value::Object(obj)) if obj.get_str("type") == Some(expected_type) => Some(obj),
-        _ => None,
-    }
+/// Where a message to the waiting opener came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageSource {
+    /// A `postMessage` whose `event.source` is the popup this flow opened.
+    OurPopup,
+    /// A `postMessage` from any other window.
+    OtherWindow,
+    /// The [`BROADCAST_CHANNEL_NAME`] channel (same origin only; used by a
+    /// callback page that lost its opener).
+    Channel,
 }
 
-/// Checks a callback message for the pending popup flow `pending`, in this
-/// order: the origin is allowed (`origin_not_allowed`: ignore it and keep
-/// waiting), the message is ours (else `Ignore`), its shape is exactly
-/// `{type, url}` with a string URL (`invalid_callback`), and the URL's
-/// `state` (oauth2, mia-console) or nonce (matrix, mia-auth-service) is the
-/// pending flow's (`state_unknown`). Returns the callback URL, to pass to
-/// [`super::complete`] with the in-memory storage.
+/// Checks a message received while a popup flow waits, and answers the
+/// callback URL to complete with, or `None` to ignore it and keep waiting.
+/// Accepted only when all hold:
+/// 1. it comes from the popup this flow opened (`event.source`), or over the
+///    same-origin [`BROADCAST_CHANNEL_NAME`] channel;
+/// 2. its origin is one the callback page may have (`allowed_origins`);
+/// 3. it is exactly `{type: "extension-sso:callback", url}`;
+/// 4. the URL names the pending flow: its `state` (oauth2, mia-console) or
+///    our nonce (matrix, mia-auth-service) equals `pending`, compared in
+///    constant time.
 ///
-/// For the auth-service profile the message carries the return URL (with
-/// the nonce), after the callback page has done the `/oauth/token` step.
+/// Everything else (another tab's login, a page that opened our callback
+/// page, a stray or malformed message) is ignored, so it can neither end
+/// nor break this login (RFC 9700 §4.18 on checking the origin of messages
+/// that carry authorization responses).
 pub fn accept_callback_message(
     allowed_origins: &[String],
-    event_origin: &str,
-    data_json: &str,
+    origin: &str,
+    source: MessageSource,
+    data: &Value,
     kind: ProfileKind,
     pending: &State,
-) -> Result<MessageVerdict<String>> {
-    if !allowed_origins.iter().any(|o| o == event_origin) {
-        return Err(Error::new(
-            ErrorCode::OriginNotAllowed,
-            "ignored a login message from an origin that is not the callback page's",
-        ));
+) -> Option<String> {
+    if source == MessageSource::OtherWindow || !allowed_origins.iter().any(|o| o == origin) {
+        return None;
     }
-    let Some(obj) = parse_typed(data_json, CALLBACK_MESSAGE_TYPE) else {
-        return Ok(MessageVerdict::Ignore);
-    };
-    let Some(url) = obj.get_str("url").filter(|_| obj.len() == 2) else {
-        return Err(Error::new(
-            ErrorCode::InvalidCallback,
-            "the login message must be exactly {type, url} with a string url",
-        ));
-    };
-    let params = parse_callback(url)?;
-    let bound = if kind.uses_oauth_state() {
-        params.state
+    let url = typed_url(data, CALLBACK_MESSAGE_TYPE)?;
+    let binding = if kind.uses_oauth_state() {
+        "state"
     } else {
-        params.nonce
+        NONCE_PARAM
     };
-    match bound {
-        Some(value) if pending.ct_eq(value.expose_secret()) => {
-            Ok(MessageVerdict::Accept(url.to_owned()))
-        }
-        _ => Err(Error::new(
-            ErrorCode::StateUnknown,
-            "the login message does not belong to the pending login flow",
-        )),
-    }
+    values_of(url, binding)
+        .iter()
+        .any(|value| pending.ct_eq(value))
+        .then(|| url.to_owned())
 }
 
-/// Checks the host page's answer to a navigate request: from `hostOrigin`
-/// only (`origin_not_allowed`); `ok: true` is accepted; `ok: false` is
-/// `navigation_unavailable`.
+/// What the host page's answer to a navigate request means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostReply {
+    /// Not the host's answer (another origin or window, another message):
+    /// keep waiting.
+    Ignore,
+    /// The host navigates the top level: this page unloads.
+    Accepted,
+    /// The host refused (`navigation_unavailable`).
+    Refused(Error),
+}
+
+/// Checks a message received while waiting for the host: it must come from
+/// `window.parent` (`from_parent`) at `hostOrigin` and be exactly
+/// `{type: "extension-sso:navigate-result", ok}`; `ok: true` is accepted,
+/// anything else refused.
 pub fn accept_host_reply(
     config: &ClientConfig,
-    event_origin: &str,
-    data_json: &str,
-) -> Result<MessageVerdict<()>> {
-    if config.host_origin.as_deref() != Some(event_origin) {
-        return Err(Error::new(
-            ErrorCode::OriginNotAllowed,
-            "ignored a navigation answer from an origin that is not hostOrigin",
-        ));
-    }
-    let Some(obj) = parse_typed(data_json, NAVIGATE_RESULT_TYPE) else {
-        return Ok(MessageVerdict::Ignore);
-    };
-    match obj.get("ok") {
-        Some(Value::Bool(true)) => Ok(MessageVerdict::Accept(())),
-        _ => Err(Error::new(
+    origin: &str,
+    from_parent: bool,
+    data: &Value,
+) -> HostReply {
+    let ours = data
+        .as_object()
+        .filter(|o| o.get_str("type") == Some(NAVIGATE_RESULT_TYPE));
+    match ours {
+        Some(_) if !from_parent || config.host_origin.as_deref() != Some(origin) => {
+            HostReply::Ignore
+        }
+        None => HostReply::Ignore,
+        Some(reply) if reply.get("ok") == Some(&Value::Bool(true)) => HostReply::Accepted,
+        Some(_) => HostReply::Refused(Error::new(
             ErrorCode::NavigationUnavailable,
             "the host page refused to navigate to the login page: use navigation 'popup'",
         )),
@@ -293,6 +297,7 @@ pub fn popup_closed_error() -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json;
     use crate::oauth::test_support::oauth2_config;
 
     #[test]
@@ -379,72 +384,80 @@ mod tests {
             msg,
             r#"{"type":"extension-sso:callback","url":"https://ext.example/callback?code=c&state=s1"}"#
         );
+        let data = json::parse(&msg).unwrap();
+        let check = |origin: &str, source: MessageSource, data: &Value, kind: ProfileKind| {
+            accept_callback_message(&allowed, origin, source, data, kind, &pending)
+        };
+        let ours = "https://ext.example";
         assert_eq!(
-            accept_callback_message(
-                &allowed,
-                "https://ext.example",
-                &msg,
-                ProfileKind::OAuth2,
-                &pending
-            )
-            .unwrap(),
-            MessageVerdict::Accept("https://ext.example/callback?code=c&state=s1".into())
+            check(ours, MessageSource::OurPopup, &data, ProfileKind::OAuth2).as_deref(),
+            Some("https://ext.example/callback?code=c&state=s1")
         );
-        let err = accept_callback_message(
-            &allowed,
-            "https://evil.example",
-            &msg,
-            ProfileKind::OAuth2,
-            &pending,
+        assert!(check(ours, MessageSource::Channel, &data, ProfileKind::OAuth2).is_some());
+        // Ignored, whatever is wrong: another window, another origin, another
+        // flow, another shape.
+        assert_eq!(
+            check(ours, MessageSource::OtherWindow, &data, ProfileKind::OAuth2),
+            None
+        );
+        assert_eq!(
+            check(
+                "https://evil.example",
+                MessageSource::OurPopup,
+                &data,
+                ProfileKind::OAuth2
+            ),
+            None
+        );
+        let other = json::parse(&callback_message(
+            "https://ext.example/callback?code=c&state=s2",
+        ))
+        .unwrap();
+        assert_eq!(
+            check(ours, MessageSource::OurPopup, &other, ProfileKind::OAuth2),
+            None
+        );
+        for odd in [
+            r#"{"type":"react-devtools"}"#,
+            r#"{"type":"extension-sso:callback","url":"https://ext.example/callback?state=s1","more":1}"#,
+            r#"{"type":"extension-sso:callback","url":7}"#,
+            r#""https://ext.example/callback?state=s1""#,
+            "null",
+        ] {
+            assert_eq!(
+                check(
+                    ours,
+                    MessageSource::OurPopup,
+                    &json::parse(odd).unwrap(),
+                    ProfileKind::OAuth2
+                ),
+                None,
+                "{odd}"
+            );
+        }
+        // The nonce binds Matrix flows; a state of the same value does not.
+        let nonce = json::parse(&callback_message(
+            "https://ext.example/cb?loginToken=t&ext_sso_nonce=s1",
+        ))
+        .unwrap();
+        assert!(check(ours, MessageSource::OurPopup, &nonce, ProfileKind::Matrix).is_some());
+        assert_eq!(
+            check(ours, MessageSource::OurPopup, &data, ProfileKind::Matrix),
+            None
+        );
+        // A callback naming the pending flow among others ends the wait (and
+        // is then refused as repeated, spending the flow).
+        let repeated = json::parse(&callback_message(
+            "https://ext.example/callback?state=x&state=s1",
+        ))
+        .unwrap();
+        assert!(check(
+            ours,
+            MessageSource::OurPopup,
+            &repeated,
+            ProfileKind::OAuth2
         )
-        .unwrap_err();
-        assert_eq!(err.code(), ErrorCode::OriginNotAllowed);
-        let other = callback_message("https://ext.example/callback?code=c&state=s2");
-        assert_eq!(
-            accept_callback_message(
-                &allowed,
-                "https://ext.example",
-                &other,
-                ProfileKind::OAuth2,
-                &pending
-            )
-            .unwrap_err()
-            .code(),
-            ErrorCode::StateUnknown
-        );
-        assert_eq!(
-            accept_callback_message(
-                &allowed,
-                "https://ext.example",
-                r#"{"type":"react-devtools"}"#,
-                ProfileKind::OAuth2,
-                &pending
-            )
-            .unwrap(),
-            MessageVerdict::Ignore
-        );
-        let extra = r#"{"type":"extension-sso:callback","url":"x","more":1}"#;
-        assert_eq!(
-            accept_callback_message(
-                &allowed,
-                "https://ext.example",
-                extra,
-                ProfileKind::OAuth2,
-                &pending
-            )
-            .unwrap_err()
-            .code(),
-            ErrorCode::InvalidCallback
-        );
-        let nonce_msg = callback_message("https://ext.example/cb?loginToken=t&ext_sso_nonce=s1");
-        assert!(accept_callback_message(
-            &allowed,
-            "https://ext.example",
-            &nonce_msg,
-            ProfileKind::Matrix,
-            &pending
-        )
-        .is_ok());
+        .is_some());
     }
 
     #[test]
@@ -456,27 +469,23 @@ mod tests {
             navigate_message("https://as.example/authorize?x=1"),
             r#"{"type":"extension-sso:navigate","url":"https://as.example/authorize?x=1"}"#
         );
-        let ok = r#"{"type":"extension-sso:navigate-result","ok":true}"#;
+        let host = "https://console.example.com";
+        let ok = json::parse(r#"{"type":"extension-sso:navigate-result","ok":true}"#).unwrap();
+        assert_eq!(accept_host_reply(&c, host, true, &ok), HostReply::Accepted);
         assert_eq!(
-            accept_host_reply(&c, "https://console.example.com", ok).unwrap(),
-            MessageVerdict::Accept(())
+            accept_host_reply(&c, "https://evil.example", true, &ok),
+            HostReply::Ignore
         );
+        assert_eq!(accept_host_reply(&c, host, false, &ok), HostReply::Ignore);
+        let refused =
+            json::parse(r#"{"type":"extension-sso:navigate-result","ok":false}"#).unwrap();
+        let HostReply::Refused(err) = accept_host_reply(&c, host, true, &refused) else {
+            panic!("refused expected")
+        };
+        assert_eq!(err.code(), ErrorCode::NavigationUnavailable);
         assert_eq!(
-            accept_host_reply(&c, "https://evil.example", ok)
-                .unwrap_err()
-                .code(),
-            ErrorCode::OriginNotAllowed
-        );
-        let refused = r#"{"type":"extension-sso:navigate-result","ok":false}"#;
-        assert_eq!(
-            accept_host_reply(&c, "https://console.example.com", refused)
-                .unwrap_err()
-                .code(),
-            ErrorCode::NavigationUnavailable
-        );
-        assert_eq!(
-            accept_host_reply(&c, "https://console.example.com", "\"hi\"").unwrap(),
-            MessageVerdict::Ignore
+            accept_host_reply(&c, host, true, &json::parse("\"hi\"").unwrap()),
+            HostReply::Ignore
         );
         assert_eq!(popup_blocked_error().code(), ErrorCode::PopupBlocked);
         assert_eq!(popup_closed_error().code(), ErrorCode::PopupClosed);

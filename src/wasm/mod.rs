@@ -8,15 +8,12 @@
 mod client;
 mod error;
 mod js;
-#[cfg(any(feature = "client", feature = "server"))]
+#[cfg(feature = "server")]
 mod options;
 #[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "verifier")]
 mod verifier;
-
-#[cfg(feature = "client")]
-pub use client::ExtensionClient;
 
 use wasm_bindgen::prelude::*;
 

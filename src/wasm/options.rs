@@ -1,20 +1,14 @@
-//! Typed access to an options object given as JSON text, for the client and
-//! server facades (no serde: its per-struct deserializers and
+//! Typed access to an options object given as JSON text, for the server
+//! facade (no serde: its per-struct deserializers and
 //! serde-wasm-bindgen cost ~20 kB of wasm; the verifier's JS layer checks
 //! its options and `jwks::config` reads the settings it makes of them).
 //! The JS layer passes `JSON.stringify(options)`, so
 //! `undefined` members are absent; an explicit `null` reads as "not set",
 //! except through [`Opts::explicit_string`].
 
-// Each facade uses only some accessors.
-#![cfg_attr(not(all(feature = "client", feature = "server")), allow(dead_code))]
-
 use crate::json::{self, Object, Value};
 use crate::prelude::*;
 use crate::{Error, Result};
-
-/// `Number.MAX_SAFE_INTEGER`: the largest whole number a JS number holds exactly.
-pub(crate) const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// The members of one options object.
 ///
@@ -165,19 +159,6 @@ impl<'a> Opts<'a> {
             _ => None,
         };
         list.or_else(|| self.wrong(key, "a list of strings"))
-    }
-
-    /// An object whose members are all strings, in document order.
-    #[inline(never)]
-    pub(crate) fn string_pairs(&self, key: &str) -> Option<Vec<(String, String)>> {
-        let pairs = match self.get(key)? {
-            Value::Object(o) => o
-                .iter()
-                .map(|(k, v)| v.as_str().map(|v| (k.to_owned(), v.to_owned())))
-                .collect::<Option<Vec<_>>>(),
-            _ => None,
-        };
-        pairs.or_else(|| self.wrong(key, "an object of string parameters"))
     }
 
     /// A nested options object (`None` when absent or `null`).

@@ -66,31 +66,36 @@
 //! wait or request; the JS layer sends it back as it came. `store` and
 //! `open-popup` are answered before anything else happens (JS runs them
 //! synchronously), so the core keeps their continuation itself.
+//!
+//! Steps are written as JSON text directly ([`super::write`]), not built as
+//! values first: the client's wasm is one of the package's budgets.
 
 use super::auth_service;
+use super::authorize::start_flow;
 use super::callback::{is_callback, scrubbed_url};
-use super::complete::{complete, Completion};
-use super::config::{self, ClientConfig, Navigation, ProfileConfig};
-use super::flow::{flow_key, Snapshot, Write, FLOW_KEY_PREFIX};
+use super::complete::{complete, Request, Then};
+use super::config::{Config, Navigation};
+use super::flow::{self, flow_key, Flows, Write, FLOW_KEY_PREFIX};
 use super::matrix;
 use super::navigation::{
-    self, accept_callback_message, accept_host_reply, callback_message, callback_message_origins,
+    self, accept_callback_message, accept_host_reply, callback_message, callback_message_origin,
     is_auth_service_web_login_step, navigate_message, plan_navigation, FlowStore, HostReply,
     MessageSource, NavigationAction, BROADCAST_CHANNEL_NAME, HOST_REPLY_TIMEOUT_MS, POPUP_FEATURES,
 };
-use super::secret::{AccessToken, IdToken, State};
-use super::session::{parse_token_response, Session, TokenSource, MAX_BODY_LEN};
-use super::start_flow;
+use super::secret::State;
+use super::session::{
+    check_id_token_nonce, parse_token_response, Session, TokenSource, MAX_BODY_LEN,
+};
+use super::write::Obj;
 use crate::json::{self, Object, Value};
-use crate::platform::{FixedClock, Random};
+use crate::platform::Random;
 use crate::prelude::*;
-use crate::protocol::identity::Identity;
 use crate::{Error, ErrorCode, Result};
 
 /// Random bytes a `login` or `authorization-url` event must carry: a
-/// `state` (or nonce) and a PKCE verifier of 32 bytes each, and 32 for an
-/// OpenID Connect `nonce`.
-pub const RANDOM_BYTES: usize = 96;
+/// `state` (or nonce), a PKCE verifier and an OpenID Connect `nonce`, of 32
+/// bytes each.
+pub const RANDOM_BYTES: u64 = 96;
 
 /// Prefix of the key under which `persistSession: true` keeps the session:
 /// `extension-sso:session:<profile>`.
@@ -102,18 +107,9 @@ struct Page {
     href: String,
     origin: String,
     framed: bool,
-    session_flows: Option<Snapshot>,
-    memory_flows: Snapshot,
+    session_flows: Option<Flows>,
+    memory_flows: Flows,
     random: Vec<u8>,
-}
-
-fn snapshot(value: Option<&Value>) -> Option<Snapshot> {
-    let entries = value?
-        .as_object()?
-        .iter()
-        .filter_map(|(k, v)| Some((k.to_owned(), v.as_str()?.to_owned())))
-        .collect();
-    Some(Snapshot::new(entries))
 }
 
 impl Page {
@@ -126,9 +122,9 @@ impl Page {
             href: text("href"),
             origin: text("origin"),
             framed: event.get("framed") == Some(&Value::Bool(true)),
-            session_flows: flows.and_then(|f| snapshot(f.get("session"))),
+            session_flows: flows.and_then(|f| Flows::from_value(f.get("session"))),
             memory_flows: flows
-                .and_then(|f| snapshot(f.get("memory")))
+                .and_then(|f| Flows::from_value(f.get("memory")))
                 .unwrap_or_default(),
             random: event
                 .get("random")
@@ -141,11 +137,11 @@ impl Page {
         }
     }
 
-    fn flows(&self, store: FlowStore) -> Result<&Snapshot> {
+    fn flows(&mut self, store: FlowStore) -> Result<&mut Flows> {
         match store {
-            FlowStore::Memory => Ok(&self.memory_flows),
+            FlowStore::Memory => Ok(&mut self.memory_flows),
             FlowStore::SessionStorage => {
-                self.session_flows.as_ref().ok_or_else(storage_unavailable)
+                self.session_flows.as_mut().ok_or_else(storage_unavailable)
             }
         }
     }
@@ -177,358 +173,150 @@ fn storage_unavailable() -> Error {
     )
 }
 
-/// A request to make (redirects are never followed).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Request {
-    /// `GET` or `POST`.
-    pub method: &'static str,
-    /// The URL (a path is resolved against the page).
-    pub url: String,
-    /// `Content-Type` of the body.
-    pub content_type: Option<&'static str>,
-    /// The body.
-    pub body: Option<String>,
-    /// `include` (the backend's cookie session) or `same-origin`.
-    pub credentials: &'static str,
+/// Seed 001's client before `login(redirectUrl)` configured it.
+fn positional_first() -> Error {
+    Error::options(
+        "this client was made with (authorizationServerUrl, extensionId): call login(redirectUrl) first",
+    )
 }
 
-/// What the JS layer must do next.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Step {
-    /// The client is configured; read the persisted session under `session_key`.
-    Configured {
-        /// Where `persistSession` keeps the session (`None`: not persisted).
-        session_key: Option<String>,
-        /// `timeoutMs`: how long each request may take.
-        timeout_ms: u64,
-    },
-    /// Perform the writes, read them back, answer `stored`.
-    Store,
-    /// `location.assign(url)`.
-    Navigate(String),
-    /// `window.open(url, '_blank', POPUP_FEATURES)`; `""` opens a blank popup.
-    OpenPopup(String),
-    /// Wait for the popup's callback message.
-    AwaitPopup {
-        /// Where to send the (blank) popup first.
-        navigate: Option<String>,
-        /// Sent back with each message.
-        resume: Value,
-    },
-    /// Ask the host page to navigate the top level.
-    AskHost {
-        /// `hostOrigin`.
-        target_origin: String,
-        /// The `extension-sso:navigate` message.
-        message: Value,
-    },
-    /// The host accepted: the page unloads.
-    Navigated,
-    /// Make this request; send back the answer with `resume`.
-    Fetch(Request, Value),
-    /// Hand the callback to the opener and close the popup.
-    ToOpener {
-        /// The `extension-sso:callback` message.
-        message: Value,
-        /// The opener's origin (this page's).
-        target_origin: String,
-    },
-    /// Logged in.
-    Done(Session),
-    /// The identity asked for.
-    Identity(Identity),
-    /// A value to answer.
-    Value(Value),
-    /// Not for this wait: keep waiting.
-    Ignore,
-    /// The call fails with this error.
-    Fail(Error),
+fn unsupported(message: &str) -> Error {
+    Error::new(ErrorCode::Unsupported, message)
 }
 
-/// One answer of the core: a step, and what to do first.
-#[derive(Debug, PartialEq)]
-pub struct Answer {
-    /// The step.
-    pub step: Step,
-    /// `history.replaceState` to this URL first.
-    pub scrub: Option<String>,
-    /// Writes to `sessionStorage`.
-    pub session: Vec<Write>,
-    /// Writes to the page's memory store (popup mode).
-    pub memory: Vec<Write>,
-}
+// ---- writing steps ----
 
-impl Answer {
-    fn new(step: Step) -> Self {
-        Self {
-            step,
-            scrub: None,
-            session: Vec::new(),
-            memory: Vec::new(),
-        }
-    }
-
-    fn fail(error: Error) -> Self {
-        Self::new(Step::Fail(error))
-    }
-
-    fn with_writes(mut self, store: FlowStore, writes: Vec<Write>) -> Self {
-        match store {
-            FlowStore::SessionStorage => self.session = writes,
-            FlowStore::Memory => self.memory = writes,
-        }
-        self
-    }
-
-    /// The answer as the JSON object the JS layer reads.
-    pub fn to_json(&self) -> String {
-        let mut out = Object::default();
-        let (kind, members): (&str, Vec<(&str, Value)>) = match &self.step {
-            Step::Configured {
-                session_key,
-                timeout_ms,
-            } => (
-                "configured",
-                vec![
-                    ("sessionKey", opt(session_key.as_deref())),
-                    ("flowPrefix", text(FLOW_KEY_PREFIX)),
-                    ("randomBytes", Value::Number(RANDOM_BYTES as f64)),
-                    ("timeoutMs", Value::Number(*timeout_ms as f64)),
-                ],
-            ),
-            Step::Store => ("store", Vec::new()),
-            Step::Navigate(url) => ("navigate", vec![("url", text(url))]),
-            Step::OpenPopup(url) => (
-                "open-popup",
-                vec![("url", text(url)), ("features", text(POPUP_FEATURES))],
-            ),
-            Step::AwaitPopup { navigate, resume } => (
-                "await-popup",
-                vec![
-                    ("navigate", opt(navigate.as_deref())),
-                    ("channel", text(BROADCAST_CHANNEL_NAME)),
-                    ("resume", resume.clone()),
-                ],
-            ),
-            Step::AskHost {
-                target_origin,
-                message,
-            } => (
-                "ask-host",
-                vec![
-                    ("targetOrigin", text(target_origin)),
-                    ("message", message.clone()),
-                    ("timeoutMs", Value::Number(f64::from(HOST_REPLY_TIMEOUT_MS))),
-                    ("resume", Value::Object(Object::default())),
-                ],
-            ),
-            Step::Navigated => ("navigated", Vec::new()),
-            Step::Fetch(request, resume) => (
-                "fetch",
-                vec![
-                    ("method", text(request.method)),
-                    ("url", text(&request.url)),
-                    ("contentType", opt(request.content_type)),
-                    ("body", opt(request.body.as_deref())),
-                    ("credentials", text(request.credentials)),
-                    ("maxBytes", Value::Number(MAX_BODY_LEN as f64)),
-                    ("resume", resume.clone()),
-                ],
-            ),
-            Step::ToOpener {
-                message,
-                target_origin,
-            } => (
-                "to-opener",
-                vec![
-                    ("message", message.clone()),
-                    ("targetOrigin", text(target_origin)),
-                    ("channel", text(BROADCAST_CHANNEL_NAME)),
-                ],
-            ),
-            Step::Done(session) => ("done", vec![("session", session_value(session))]),
-            Step::Identity(identity) => ("identity", vec![("identity", identity_value(identity))]),
-            Step::Value(value) => ("value", vec![("value", value.clone())]),
-            Step::Ignore => ("ignore", Vec::new()),
-            Step::Fail(error) => ("fail", vec![("error", error_value(error))]),
-        };
-        out.insert("step", text(kind));
-        for (name, value) in members {
-            out.insert(name, value);
-        }
-        if let Some(url) = &self.scrub {
-            out.insert("scrub", text(url));
-        }
-        if !(self.session.is_empty() && self.memory.is_empty()) {
-            let mut writes = Object::default();
-            for (name, list) in [("session", &self.session), ("memory", &self.memory)] {
-                if !list.is_empty() {
-                    writes.insert(name, writes_value(list));
-                }
-            }
-            out.insert("writes", Value::Object(writes));
-        }
-        Value::Object(out).to_json()
-    }
-}
-
-fn text(s: &str) -> Value {
-    Value::String(s.to_owned())
-}
-
-fn opt(s: Option<&str>) -> Value {
-    s.map_or(Value::Null, text)
-}
-
-fn writes_value(writes: &[Write]) -> Value {
-    let mut set = Object::default();
-    let mut remove = Vec::new();
-    for (key, value) in writes {
-        match value {
-            Some(v) => {
-                set.insert(key.as_str(), text(v));
-            }
-            None => remove.push(text(key)),
-        }
-    }
-    let mut out = Object::default();
-    out.insert("set", Value::Object(set));
-    out.insert("remove", Value::Array(remove));
-    Value::Object(out)
+/// `{"step":kind` ...
+fn step(kind: &str) -> Obj {
+    Obj::new().str("step", kind)
 }
 
 /// `{code, message, retryable, status?, error?, error_description?, error_uri?}`.
-fn error_value(error: &Error) -> Value {
-    let mut out = Object::default();
-    out.insert("code", text(error.code().name()));
-    out.insert("message", text(error.message()));
-    out.insert("retryable", Value::Bool(error.is_retryable()));
+fn error_json(error: &Error) -> String {
+    let mut out = Obj::new()
+        .str("code", error.code().name())
+        .str("message", error.message())
+        .bool("retryable", error.is_retryable());
     if let Some(status) = error.status() {
-        out.insert("status", Value::Number(f64::from(status)));
+        out = out.num("status", u64::from(status));
     }
     if let Some(oauth) = error.oauth() {
-        out.insert("error", text(&oauth.error));
-        if let Some(d) = &oauth.error_description {
-            out.insert("error_description", text(d));
-        }
-        if let Some(u) = &oauth.error_uri {
-            out.insert("error_uri", text(u));
-        }
+        out = out
+            .str("error", &oauth.error)
+            .opt("error_description", oauth.error_description.as_deref())
+            .opt("error_uri", oauth.error_uri.as_deref());
     }
-    Value::Object(out)
+    out.done()
 }
 
-/// `{accessToken, expiresAt, idToken, userId, deviceId, tokenType, scope,
-/// homeserverBaseUrl, cookieOnly}`; absent values are `null`; `expiresAt`
-/// in seconds since the epoch.
-fn session_value(s: &Session) -> Value {
-    let mut out = Object::default();
-    out.insert(
-        "accessToken",
-        opt(s.access_token.as_ref().map(AccessToken::expose_secret)),
-    );
-    out.insert(
-        "expiresAt",
-        s.expires_at
-            .map_or(Value::Null, |t| Value::Number(t as f64)),
-    );
-    out.insert(
-        "idToken",
-        opt(s.id_token.as_ref().map(IdToken::expose_secret)),
-    );
-    out.insert("userId", opt(s.user_id.as_deref()));
-    out.insert("deviceId", opt(s.device_id.as_deref()));
-    out.insert("tokenType", opt(s.token_type.as_deref()));
-    out.insert("scope", opt(s.scope.as_deref()));
-    out.insert("homeserverBaseUrl", opt(s.homeserver_base_url.as_deref()));
-    out.insert("cookieOnly", Value::Bool(s.cookie_only));
-    Value::Object(out)
+fn fail_step(error: &Error) -> Obj {
+    step("fail").raw("error", &error_json(error))
 }
 
-/// `{claims, verified, source}`.
-fn identity_value(identity: &Identity) -> Value {
-    let mut out = Object::default();
-    out.insert("claims", Value::Object(identity.claims.clone()));
-    out.insert("verified", Value::Bool(identity.verified));
-    out.insert("source", text(identity.source.as_str()));
-    Value::Object(out)
+fn fail(error: &Error) -> String {
+    fail_step(error).done()
 }
 
-/// The persisted form of a session (`persistSession: true`).
-fn persisted(s: &Session) -> String {
-    let mut out = Object::default();
-    let strings = [
-        (
-            "access_token",
-            s.access_token.as_ref().map(AccessToken::expose_secret),
-        ),
-        ("id_token", s.id_token.as_ref().map(IdToken::expose_secret)),
-        ("token_type", s.token_type.as_deref()),
-        ("scope", s.scope.as_deref()),
-        ("user_id", s.user_id.as_deref()),
-        ("device_id", s.device_id.as_deref()),
-        ("homeserver_base_url", s.homeserver_base_url.as_deref()),
-        ("backend_identity", s.backend_identity.as_deref()),
-    ];
-    for (name, value) in strings {
-        if let Some(v) = value {
-            out.insert(name, text(v));
+/// `{"set":{...},"remove":[...]}`.
+fn writes_json(writes: &[Write]) -> String {
+    let mut set = Obj::new();
+    let mut remove = String::from("[");
+    for (key, value) in writes {
+        match value {
+            Some(v) => set = set.str(key, v),
+            None => {
+                if remove.len() > 1 {
+                    remove.push(',');
+                }
+                json::write_string(&mut remove, key);
+            }
         }
     }
-    if let Some(at) = s.expires_at {
-        out.insert("expires_at", Value::Number(at as f64));
-    }
-    if s.cookie_only {
-        out.insert("cookie_only", Value::Bool(true));
-    }
-    Value::Object(out).to_json()
+    remove.push(']');
+    Obj::new()
+        .raw("set", &set.done())
+        .raw("remove", &remove)
+        .done()
 }
 
-/// Reads a persisted session back; `None` when unreadable.
-fn restored(text: &str) -> Option<Session> {
-    let Ok(Value::Object(obj)) = json::parse(text) else {
-        return None;
-    };
-    let get = |name: &str| obj.get_str(name).map(str::to_owned);
-    let session = Session {
-        access_token: get("access_token").map(AccessToken::new),
-        id_token: get("id_token").map(IdToken::new),
-        token_type: get("token_type"),
-        scope: get("scope"),
-        user_id: get("user_id"),
-        device_id: get("device_id"),
-        homeserver_base_url: get("homeserver_base_url"),
-        expires_at: obj
-            .get("expires_at")
-            .and_then(Value::as_f64)
-            .filter(|n| *n >= 0.0)
-            .map(|n| n as u64),
-        cookie_only: obj.get("cookie_only") == Some(&Value::Bool(true)),
-        refresh_token_dropped: false,
-        backend_identity: get("backend_identity"),
-    };
-    (session.access_token.is_some() || session.cookie_only).then_some(session)
+/// `"writes":{"session":{...},"memory":{...}}` (each only when not empty).
+fn with_both_writes(out: Obj, session: &[Write], memory: &[Write]) -> Obj {
+    if session.is_empty() && memory.is_empty() {
+        return out;
+    }
+    let mut writes = Obj::new();
+    for (name, list) in [("session", session), ("memory", memory)] {
+        if !list.is_empty() {
+            writes = writes.raw(name, &writes_json(list));
+        }
+    }
+    out.raw("writes", &writes.done())
+}
+
+/// `"writes"` to one store.
+fn with_writes(out: Obj, store: FlowStore, writes: &[Write]) -> Obj {
+    match store {
+        FlowStore::SessionStorage => with_both_writes(out, writes, &[]),
+        FlowStore::Memory => with_both_writes(out, &[], writes),
+    }
+}
+
+/// `answer` with `"scrub":url` first.
+fn with_scrub(answer: String, url: &str) -> String {
+    let mut out = String::from("{\"scrub\":");
+    json::write_string(&mut out, &scrubbed_url(url));
+    out.push(',');
+    out.push_str(answer.get(1..).unwrap_or_default());
+    out
+}
+
+fn value(json_text: &str) -> String {
+    step("value").raw("value", json_text).done()
+}
+
+/// The `fetch` step for `request`; `resume` is sent back with its answer.
+fn fetch(request: &Request, resume: Obj) -> String {
+    step("fetch")
+        .str("method", request.method)
+        .str("url", &request.url)
+        .opt("contentType", request.content_type)
+        .opt("body", request.body.as_deref())
+        .str("credentials", request.credentials)
+        .num("maxBytes", MAX_BODY_LEN as u64)
+        .raw("resume", &resume.done())
+        .done()
+}
+
+/// The `fetch` step of a completion (`cookie`: `cookieSession`).
+fn fetch_completion(request: &Request, cookie: bool) -> String {
+    let mut resume = Obj::new().str("then", request.then.as_str());
+    if cookie {
+        resume = resume.bool("cookie", true);
+    }
+    if let Some(nonce) = &request.nonce {
+        resume = resume.str("nonce", nonce);
+    }
+    fetch(request, resume)
 }
 
 /// How a started flow goes on once its record is stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum How {
-    /// `location.assign`.
     Assign,
-    /// The popup.
     Popup,
-    /// Ask the host at this origin.
-    Host(String),
+    Host,
     /// Answer the URL (`authorizationUrl()`).
     Url,
 }
 
 impl How {
-    fn name(&self) -> &'static str {
+    const ALL: [Self; 4] = [Self::Assign, Self::Popup, Self::Host, Self::Url];
+
+    fn name(self) -> &'static str {
         match self {
             Self::Assign => "assign",
             Self::Popup => "popup",
-            Self::Host(_) => "host",
+            Self::Host => "host",
             Self::Url => "url",
         }
     }
@@ -549,14 +337,13 @@ struct Started {
 enum Pending {
     #[default]
     Nothing,
-    /// A new flow's records are being stored.
+    /// A new flow's record is being stored.
     Storing(Started),
     /// The popup is being opened.
     Opening(Started),
-    /// A callback's flow is being marked used; then `completion`.
+    /// A callback's flow is being marked used; then `request`.
     Consuming {
-        completion: Completion,
-        /// `cookieSession` of the configuration that completed it.
+        request: Request,
         cookie: bool,
         store: FlowStore,
         key: String,
@@ -565,109 +352,50 @@ enum Pending {
     },
 }
 
+/// Completes `url` against `flows` (see [`complete`]): the flow it names
+/// is spent; when the callback is valid, that write is verified before its
+/// code is used. Answers the step and what to keep for `stored`.
+fn consume(
+    config: &Config,
+    store: FlowStore,
+    flows: &mut Flows,
+    url: &str,
+    now: u64,
+) -> (String, Pending) {
+    let outcome = complete(flows, now, config, url);
+    let writes = flows.take_writes();
+    match (outcome, writes.first()) {
+        (Err(error), _) => (
+            with_writes(fail_step(&error), store, &writes).done(),
+            Pending::Nothing,
+        ),
+        // The auth service's web-login step spends no flow of ours.
+        (Ok(request), None) => (
+            fetch_completion(&request, config.cookie_session),
+            Pending::Nothing,
+        ),
+        (Ok(request), Some((key, _))) => {
+            let pending = Pending::Consuming {
+                request,
+                cookie: config.cookie_session,
+                store,
+                key: key.clone(),
+                removing: false,
+            };
+            (with_writes(step("store"), store, &writes).done(), pending)
+        }
+    }
+}
+
 /// The browser client's core (see the module docs).
 #[derive(Debug, Default)]
 pub struct Client {
-    config: Option<ClientConfig>,
+    config: Option<Config>,
     /// Seed 001's `(authorizationServerUrl, extensionId)` before
     /// `login(redirectUrl)` configured it.
     positional: Option<(String, String)>,
     session: Option<Session>,
     pending: Pending,
-}
-
-fn resume(then: &str, members: &[(&str, &str)]) -> Value {
-    let mut out = Object::default();
-    out.insert("then", text(then));
-    for (name, value) in members {
-        out.insert(*name, text(value));
-    }
-    Value::Object(out)
-}
-
-/// What the answer to a request is for, with the failure's code and name.
-fn expectation(then: &str) -> (ErrorCode, &'static str) {
-    match then {
-        "handoff" => (ErrorCode::HandoffFailed, "tokenHandoffUrl"),
-        "token" => (ErrorCode::NetworkError, "the token endpoint"),
-        "auth-token" => (ErrorCode::HandoffFailed, "the auth service"),
-        "auth-returned" | "userinfo" => (ErrorCode::NetworkError, "the auth service"),
-        _ => (ErrorCode::NetworkError, "the homeserver"),
-    }
-}
-
-/// `completePopup()`: a callback page hands its URL to the opener (at
-/// `opener_origin`, default this page's origin); `false` when this page is
-/// no callback.
-fn complete_popup(page: &Page, opener_origin: Option<&str>) -> Answer {
-    if !is_callback(&page.href) {
-        return Answer::new(Step::Value(Value::Bool(false)));
-    }
-    let mut answer = Answer::new(Step::ToOpener {
-        message: json::parse(&callback_message(&page.href)).unwrap_or(Value::Null),
-        target_origin: opener_origin.unwrap_or(&page.origin).to_owned(),
-    });
-    answer.scrub = Some(scrubbed_url(&page.href));
-    answer
-}
-
-/// The one request a completion makes (`cookie`: `cookieSession`).
-fn request(completion: Completion, cookie: bool) -> Answer {
-    const JSON_TYPE: &str = "application/json";
-    let cookie = if cookie { "true" } else { "" };
-    let (request, resume) = match completion {
-        Completion::Handoff { url, body_json } => (
-            Request {
-                method: "POST",
-                url,
-                content_type: Some(JSON_TYPE),
-                body: Some(body_json),
-                credentials: "include",
-            },
-            resume("handoff", &[("cookie", cookie)]),
-        ),
-        Completion::DirectTokenRequest { url, form_body } => (
-            Request {
-                method: "POST",
-                url,
-                content_type: Some("application/x-www-form-urlencoded"),
-                body: Some(form_body),
-                credentials: "same-origin",
-            },
-            resume("token", &[]),
-        ),
-        Completion::MatrixLogin { url, body_json } => (
-            Request {
-                method: "POST",
-                url,
-                content_type: Some(JSON_TYPE),
-                body: Some(body_json),
-                credentials: "same-origin",
-            },
-            resume("matrix-login", &[]),
-        ),
-        Completion::AuthServiceToken { url, body_json } => (
-            Request {
-                method: "POST",
-                url,
-                content_type: Some(JSON_TYPE),
-                body: Some(body_json),
-                credentials: "include",
-            },
-            resume("auth-token", &[]),
-        ),
-        Completion::AuthServiceReturned { userinfo_url } => (
-            Request {
-                method: "GET",
-                url: userinfo_url,
-                content_type: None,
-                body: None,
-                credentials: "include",
-            },
-            resume("auth-returned", &[]),
-        ),
-    };
-    Answer::new(Step::Fetch(request, resume))
 }
 
 impl Client {
@@ -678,93 +406,139 @@ impl Client {
 
     /// Handles one event (JSON text) and answers the step (JSON text).
     pub fn step(&mut self, event: &str) -> String {
-        let answer = match json::parse(event) {
-            Ok(Value::Object(event)) => self.handle(&event),
-            _ => Answer::fail(Error::new(
-                ErrorCode::Unsupported,
+        match json::parse(event) {
+            Ok(Value::Object(event)) => self.handle(&event).unwrap_or_else(|e| fail(&e)),
+            _ => fail(&unsupported(
                 "the client's JS layer sent an event that is not a JSON object",
             )),
-        };
-        answer.to_json()
+        }
     }
 
-    /// Handles one event.
-    pub fn handle(&mut self, event: &Object) -> Answer {
-        let page = Page::read(event);
+    fn handle(&mut self, event: &Object) -> Result<String> {
+        let mut page = Page::read(event);
         let pending = core::mem::take(&mut self.pending);
-        let kind = event.get_str("event").unwrap_or_default();
         let resume = event.get("resume").and_then(Value::as_object);
-        let then = resume.and_then(|r| r.get_str("then")).unwrap_or_default();
-        let result = match kind {
+        let ok = event.get("ok") == Some(&Value::Bool(true));
+        let text = |name: &str| event.get_str(name);
+        match text("event").unwrap_or_default() {
             "configure" => self.configure(event),
-            "restore" => Ok(self.restore(event.get_str("text"), page.now)),
-            "login" => self.login(&page, event.get_str("redirectUrl")),
-            "authorization-url" => self.start(&page, true),
-            "callback" => Ok(self.callback(
-                &page,
-                event.get_str("url").unwrap_or(&page.href),
-                event.get("current") == Some(&Value::Bool(true)),
-            )),
-            "stored" => Ok(self.stored(pending, event.get("ok") == Some(&Value::Bool(true)))),
-            "popup-opened" => {
-                Ok(self.popup_opened(pending, event.get("ok") == Some(&Value::Bool(true))))
+            "restore" => {
+                let restored = text("text").and_then(Session::restored);
+                if let Some(session) = restored.filter(|s| s.is_live(page.now)) {
+                    self.session = Some(session);
+                }
+                Ok(value("null"))
             }
-            "popup-message" => self.popup_message(&page, event, resume),
+            "login" => self.login(&mut page, text("redirectUrl")),
+            "authorization-url" => self.start(&mut page, true),
+            "callback" => {
+                let url = text("url").unwrap_or(&page.href).to_owned();
+                Ok(self.callback(
+                    &mut page,
+                    &url,
+                    event.get("current") == Some(&Value::Bool(true)),
+                ))
+            }
+            "stored" => Ok(self.stored(pending, ok)),
+            "popup-opened" => Ok(self.popup_opened(pending, ok)),
+            "popup-message" => {
+                let Some(config) = &self.config else {
+                    return Err(unsupported("no popup login is pending"));
+                };
+                let pending =
+                    State::new(resume.and_then(|r| r.get_str("state")).unwrap_or_default());
+                let source = match text("source") {
+                    Some("popup") => MessageSource::OurPopup,
+                    Some("channel") => MessageSource::Channel,
+                    _ => MessageSource::OtherWindow,
+                };
+                let accepted = accept_callback_message(
+                    &callback_message_origin(config, &page.origin),
+                    text("origin").unwrap_or_default(),
+                    source,
+                    event.get("data").unwrap_or(&Value::Null),
+                    config.kind,
+                    &pending,
+                );
+                let Some(url) = accepted else {
+                    return Ok(step("ignore").done());
+                };
+                let (answer, next) = consume(
+                    config,
+                    FlowStore::Memory,
+                    &mut page.memory_flows,
+                    &url,
+                    page.now,
+                );
+                self.pending = next;
+                Ok(answer)
+            }
             "popup-closed" => Err(navigation::popup_closed_error()),
-            "host-reply" => self.host_reply(event),
+            "host-reply" => {
+                let config = self.config()?;
+                let from_parent = event.get("fromParent") == Some(&Value::Bool(true));
+                let data = event.get("data").unwrap_or(&Value::Null);
+                match accept_host_reply(
+                    config,
+                    text("origin").unwrap_or_default(),
+                    from_parent,
+                    data,
+                ) {
+                    HostReply::Ignore => Ok(step("ignore").done()),
+                    HostReply::Accepted => Ok(step("navigated").done()),
+                    HostReply::Refused(error) => Err(error),
+                }
+            }
             "host-timeout" => Err(navigation::host_no_reply_error()),
-            "response" => self.response(&page, event, then, resume),
+            "response" => self.response(&page, event, resume),
             "identity" => self.identity(page.now),
-            "session" => Ok(Answer::new(Step::Value(
-                self.live(page.now).map_or(Value::Null, session_value),
-            ))),
-            "is-callback" => Ok(Answer::new(Step::Value(Value::Bool(is_callback(
-                event.get_str("url").unwrap_or_default(),
-            ))))),
-            "logout" => Ok(self.logout(&page)),
-            "complete-popup" => Ok(complete_popup(&page, event.get_str("openerOrigin"))),
-            _ => Err(Error::new(
-                ErrorCode::Unsupported,
-                "the client's JS layer sent an unknown event",
-            )),
-        };
-        result.unwrap_or_else(Answer::fail)
+            "session" => Ok(
+                match self.session.as_ref().filter(|s| s.is_live(page.now)) {
+                    Some(session) => value(&session.to_json()),
+                    None => value("null"),
+                },
+            ),
+            "is-callback" => Ok(value(if is_callback(text("url").unwrap_or_default()) {
+                "true"
+            } else {
+                "false"
+            })),
+            "logout" => Ok(self.logout(&mut page)),
+            "complete-popup" => {
+                if !is_callback(&page.href) {
+                    return Ok(value("false"));
+                }
+                let answer = step("to-opener")
+                    .raw("message", &callback_message(&page.href))
+                    .str("targetOrigin", text("openerOrigin").unwrap_or(&page.origin))
+                    .str("channel", BROADCAST_CHANNEL_NAME)
+                    .done();
+                Ok(with_scrub(answer, &page.href))
+            }
+            _ => Err(unsupported("the client's JS layer sent an unknown event")),
+        }
     }
 
-    fn config(&self) -> Result<ClientConfig> {
-        self.config.clone().ok_or_else(|| {
-            Error::options(
-                "this client was made with (authorizationServerUrl, extensionId): call login(redirectUrl) first",
-            )
-        })
-    }
-
-    fn timeout_ms(&self) -> u64 {
-        self.config
-            .as_ref()
-            .map_or(config::DEFAULT_TIMEOUT_MS, |c| c.timeout_ms)
-    }
-
-    fn live(&self, now: u64) -> Option<&Session> {
-        self.session.as_ref().filter(|s| s.is_live(now))
+    fn config(&self) -> Result<&Config> {
+        self.config.as_ref().ok_or_else(positional_first)
     }
 
     fn session_key(&self) -> Option<String> {
         let config = self.config.as_ref().filter(|c| c.persist_session)?;
-        Some(msg!(SESSION_KEY_PREFIX, config.profile.kind().as_str()))
+        Some(msg!(SESSION_KEY_PREFIX, config.kind.as_str()))
     }
 
     // ---- configuration ----
 
-    fn configure(&mut self, event: &Object) -> Result<Answer> {
+    fn configure(&mut self, event: &Object) -> Result<String> {
         match (event.get("options"), event.get_str("server")) {
             (Some(Value::Object(options)), _) => {
-                self.config = Some(config::read(options)?);
+                self.config = Some(Config::read(options.clone())?);
             }
             (_, Some(server)) => {
                 let id = event.get_str("extensionId").unwrap_or_default();
                 // Checked now (with a placeholder redirect), so a bad URL fails here.
-                ClientConfig::for_authorization_server(server, id, "https://localhost/")?;
+                Config::positional(server, id, "https://localhost/")?;
                 self.positional = Some((server.to_owned(), id.to_owned()));
             }
             _ => {
@@ -773,209 +547,219 @@ impl Client {
                 ))
             }
         }
-        Ok(Answer::new(Step::Configured {
-            session_key: self.session_key(),
-            timeout_ms: self.timeout_ms(),
-        }))
-    }
-
-    fn restore(&mut self, text: Option<&str>, now: u64) -> Answer {
-        if let Some(session) = text.and_then(restored).filter(|s| s.is_live(now)) {
-            self.session = Some(session);
-        }
-        Answer::new(Step::Value(Value::Null))
-    }
-
-    /// Seed 001: `login(redirectUrl)` configures the positional client; with
-    /// options, `redirectUrl` must be the configured redirect.
-    fn configure_redirect(&mut self, redirect_url: Option<&str>) -> Result<()> {
-        match (&self.positional, redirect_url) {
-            (Some((url, id)), Some(redirect)) => {
-                self.config = Some(ClientConfig::for_authorization_server(url, id, redirect)?);
-            }
-            (None, Some(redirect)) => {
-                let configured = match &self.config()?.profile {
-                    ProfileConfig::OAuth2(p) => Some(p.redirect_uri.clone()),
-                    ProfileConfig::Matrix(p) => Some(p.redirect_uri.clone()),
-                    ProfileConfig::MiaAuthService(p) => Some(p.redirect.clone()),
-                    ProfileConfig::MiaConsole(_) => None,
-                };
-                if configured.is_some_and(|c| c != redirect) {
-                    return Err(Error::options(
-                        "login(redirectUrl) differs from the configured redirect: omit the argument",
-                    ));
-                }
-            }
-            _ => {}
-        }
-        Ok(())
+        let timeout = self
+            .config
+            .as_ref()
+            .map_or(super::config::DEFAULT_TIMEOUT_MS, |c| c.timeout_ms);
+        Ok(step("configured")
+            .opt("sessionKey", self.session_key().as_deref())
+            .str("flowPrefix", FLOW_KEY_PREFIX)
+            .num("randomBytes", RANDOM_BYTES)
+            .num("timeoutMs", timeout)
+            .done())
     }
 
     // ---- starting a flow ----
 
-    fn login(&mut self, page: &Page, redirect_url: Option<&str>) -> Result<Answer> {
-        self.configure_redirect(redirect_url)?;
-        if is_callback(&page.href) {
-            return Ok(self.callback(page, &page.href, true));
+    fn login(&mut self, page: &mut Page, redirect_url: Option<&str>) -> Result<String> {
+        // Seed 001: login(redirectUrl) configures the positional client;
+        // with options, redirectUrl must be the configured redirect.
+        match (&self.positional, &self.config, redirect_url) {
+            (Some((server, id)), _, Some(redirect)) => {
+                self.config = Some(Config::positional(server, id, redirect)?);
+            }
+            (None, Some(config), Some(redirect))
+                if config.redirect().is_some_and(|r| r != redirect) =>
+            {
+                return Err(Error::options(
+                    "login(redirectUrl) differs from the configured redirect: omit the argument",
+                ));
+            }
+            _ => {}
         }
-        if let Some(session) = self.live(page.now) {
-            return Ok(Answer::new(Step::Done(session.clone())));
+        if is_callback(&page.href) {
+            let href = page.href.clone();
+            return Ok(self.callback(page, &href, true));
+        }
+        if let Some(session) = self.session.as_ref().filter(|s| s.is_live(page.now)) {
+            return Ok(step("done").raw("session", &session.to_json()).done());
         }
         self.start(page, false)
     }
 
     /// Plans the navigation, creates the flow in its store and asks for the
     /// record to be stored (`authorization_url`: only answer the URL).
-    fn start(&mut self, page: &Page, authorization_url: bool) -> Result<Answer> {
-        let config = self.config()?;
-        let plan = plan_navigation(&config, page.framed, page.session_flows.is_some())?;
-        let flows = page.flows(plan.flow_store)?;
+    fn start(&mut self, page: &mut Page, authorization_url: bool) -> Result<String> {
+        let Some(config) = &self.config else {
+            return Err(positional_first());
+        };
+        let (action, store) = plan_navigation(config, page.framed, page.session_flows.is_some())?;
         let random = Bytes(core::cell::Cell::new(&page.random));
-        let request = start_flow(flows, &FixedClock(page.now), &random, &config)?;
-        let how = match plan.action {
+        let now = page.now;
+        let flows = match store {
+            FlowStore::Memory => &mut page.memory_flows,
+            FlowStore::SessionStorage => page
+                .session_flows
+                .as_mut()
+                .ok_or_else(storage_unavailable)?,
+        };
+        let request = start_flow(flows, now, &random, config)?;
+        let how = match action {
             _ if authorization_url => How::Url,
             NavigationAction::AssignSelf => How::Assign,
             NavigationAction::OpenPopup => How::Popup,
-            NavigationAction::AskHost { target_origin } => How::Host(target_origin),
+            NavigationAction::AskHost => How::Host,
         };
+        let writes = flows.take_writes();
         self.pending = Pending::Storing(Started {
             url: request.url,
             state: request.state,
-            store: plan.flow_store,
+            store,
             how,
         });
-        Ok(Answer::new(Step::Store).with_writes(plan.flow_store, flows.take_writes()))
+        Ok(with_writes(step("store"), store, &writes).done())
     }
 
     fn is_matrix(&self) -> bool {
-        matches!(
-            self.config.as_ref().map(|c| &c.profile),
-            Some(ProfileConfig::Matrix(_))
-        )
+        self.config
+            .as_ref()
+            .is_some_and(|c| c.kind == super::config::ProfileKind::Matrix)
     }
 
     /// `GET /_matrix/client/v3/login` before a Matrix flow navigates.
-    fn check_flows(&self, started: &Started) -> Result<Answer> {
-        let ProfileConfig::Matrix(p) = &self.config()?.profile else {
-            return Err(Error::new(ErrorCode::Unsupported, "not a Matrix client"));
-        };
-        let request = Request {
-            method: "GET",
-            url: crate::protocol::matrix::login_url(&p.homeserver_url),
-            content_type: None,
-            body: None,
-            credentials: "same-origin",
-        };
-        let resume = resume(
-            "flows",
-            &[
-                ("url", &started.url),
-                ("state", started.state.expose_secret()),
-                ("how", started.how.name()),
-            ],
+    fn check_flows(&self, started: &Started) -> String {
+        let homeserver = self
+            .config
+            .as_ref()
+            .and_then(|c| c.get("homeserverUrl"))
+            .unwrap_or_default();
+        let request = Request::get(
+            crate::protocol::matrix::login_url(homeserver),
+            Then::Flows,
+            "same-origin",
         );
-        Ok(Answer::new(Step::Fetch(request, resume)))
+        let resume = Obj::new()
+            .str("then", Then::Flows.as_str())
+            .str("url", &started.url)
+            .str("state", started.state.expose_secret())
+            .str("how", started.how.name());
+        fetch(&request, resume)
     }
 
     /// Where a started flow navigates (after the Matrix check, if any).
-    fn go(&self, how: &str, url: String, state: &str) -> Result<Answer> {
-        Ok(Answer::new(match how {
-            "assign" => Step::Navigate(url),
-            "popup" => Step::AwaitPopup {
-                navigate: Some(url),
-                resume: resume("popup", &[("state", state)]),
-            },
-            _ => Step::AskHost {
-                target_origin: self.config()?.host_origin.unwrap_or_default(),
-                message: json::parse(&navigate_message(&url)).unwrap_or(Value::Null),
-            },
-        }))
+    fn go(&self, how: How, url: &str, state: &str) -> String {
+        match how {
+            How::Assign => step("navigate").str("url", url).done(),
+            How::Popup => step("await-popup")
+                .str("navigate", url)
+                .str("channel", BROADCAST_CHANNEL_NAME)
+                .raw("resume", &Obj::new().str("state", state).done())
+                .done(),
+            How::Url => value(&Obj::new().done()),
+            How::Host => step("ask-host")
+                .str(
+                    "targetOrigin",
+                    self.config
+                        .as_ref()
+                        .and_then(|c| c.get("hostOrigin"))
+                        .unwrap_or_default(),
+                )
+                .raw("message", &navigate_message(url))
+                .num("timeoutMs", HOST_REPLY_TIMEOUT_MS)
+                .raw("resume", "{}")
+                .done(),
+        }
     }
 
-    fn stored(&mut self, pending: Pending, ok: bool) -> Answer {
+    fn stored(&mut self, pending: Pending, ok: bool) -> String {
         match pending {
             Pending::Storing(started) if !ok => {
                 let key = flow_key(&started.state);
-                Answer::fail(storage_unavailable()).with_writes(started.store, vec![(key, None)])
+                with_writes(
+                    fail_step(&storage_unavailable()),
+                    started.store,
+                    &[(key, None)],
+                )
+                .done()
             }
             Pending::Storing(started) => {
                 let matrix = self.is_matrix();
-                let result = match &started.how {
-                    How::Url => Ok(Answer::new(Step::Value(text(&started.url)))),
+                match started.how {
+                    How::Url => {
+                        let mut text = String::new();
+                        json::write_string(&mut text, &started.url);
+                        value(&text)
+                    }
                     How::Popup => {
                         let blank = if matrix { "" } else { started.url.as_str() };
-                        let step = Step::OpenPopup(blank.to_owned());
+                        let answer = step("open-popup")
+                            .str("url", blank)
+                            .str("features", POPUP_FEATURES)
+                            .done();
                         self.pending = Pending::Opening(started);
-                        Ok(Answer::new(step))
+                        answer
                     }
                     _ if matrix => self.check_flows(&started),
-                    how => self.go(how.name(), started.url.clone(), ""),
-                };
-                result.unwrap_or_else(Answer::fail)
+                    how => self.go(how, &started.url, ""),
+                }
             }
             Pending::Consuming {
-                completion,
+                request,
                 cookie,
                 store,
                 key,
                 removing,
             } => match (ok, removing) {
-                (true, _) => request(completion, cookie),
+                (true, _) => fetch_completion(&request, cookie),
                 (false, false) => {
                     // Could not mark it used: remove it instead.
+                    let answer = with_writes(step("store"), store, &[(key.clone(), None)]).done();
                     self.pending = Pending::Consuming {
-                        completion,
+                        request,
                         cookie,
                         store,
-                        key: key.clone(),
+                        key,
                         removing: true,
                     };
-                    Answer::new(Step::Store).with_writes(store, vec![(key, None)])
+                    answer
                 }
                 // Neither: the one-time guarantee would not hold.
-                (false, true) => Answer::fail(storage_unavailable()),
+                (false, true) => fail(&storage_unavailable()),
             },
-            _ => Answer::fail(Error::new(
-                ErrorCode::Unsupported,
+            _ => fail(&unsupported(
                 "the client's JS layer answered a store that was not asked for",
             )),
         }
     }
 
-    fn popup_opened(&mut self, pending: Pending, ok: bool) -> Answer {
+    fn popup_opened(&mut self, pending: Pending, ok: bool) -> String {
         let Pending::Opening(started) = pending else {
-            return Answer::fail(Error::new(
-                ErrorCode::Unsupported,
+            return fail(&unsupported(
                 "the client's JS layer answered a popup that was not asked for",
             ));
         };
         if !ok {
             let key = flow_key(&started.state);
-            return Answer::fail(navigation::popup_blocked_error())
-                .with_writes(FlowStore::Memory, vec![(key, None)]);
+            return with_writes(
+                fail_step(&navigation::popup_blocked_error()),
+                FlowStore::Memory,
+                &[(key, None)],
+            )
+            .done();
         }
         if self.is_matrix() {
-            return self.check_flows(&started).unwrap_or_else(Answer::fail);
+            return self.check_flows(&started);
         }
-        Answer::new(Step::AwaitPopup {
-            navigate: None,
-            resume: resume("popup", &[("state", started.state.expose_secret())]),
-        })
-    }
-
-    fn host_reply(&mut self, event: &Object) -> Result<Answer> {
-        let config = self.config()?;
-        let reply = accept_host_reply(
-            &config,
-            event.get_str("origin").unwrap_or_default(),
-            event.get("fromParent") == Some(&Value::Bool(true)),
-            event.get("data").unwrap_or(&Value::Null),
-        );
-        match reply {
-            HostReply::Ignore => Ok(Answer::new(Step::Ignore)),
-            HostReply::Accepted => Ok(Answer::new(Step::Navigated)),
-            HostReply::Refused(error) => Err(error),
-        }
+        step("await-popup")
+            .raw("navigate", "null")
+            .str("channel", BROADCAST_CHANNEL_NAME)
+            .raw(
+                "resume",
+                &Obj::new()
+                    .str("state", started.state.expose_secret())
+                    .done(),
+            )
+            .done()
     }
 
     // ---- callbacks ----
@@ -983,135 +767,76 @@ impl Client {
     /// A callback URL: scrubbed first when it is this page's, on success and
     /// failure alike; handed to the opener on a popup's callback page;
     /// otherwise checked against its flow, which is spent.
-    fn callback(&mut self, page: &Page, url: &str, current: bool) -> Answer {
-        let mut answer = self
-            .callback_step(page, url, current)
-            .unwrap_or_else(Answer::fail);
+    fn callback(&mut self, page: &mut Page, url: &str, current: bool) -> String {
+        let answer = self.callback_step(page, url).unwrap_or_else(|e| fail(&e));
         if current {
-            answer.scrub = Some(scrubbed_url(url));
+            return with_scrub(answer, url);
         }
         answer
     }
 
-    fn callback_step(&mut self, page: &Page, url: &str, current: bool) -> Result<Answer> {
+    fn callback_step(&mut self, page: &mut Page, url: &str) -> Result<String> {
+        let derived;
         let config = match (&self.config, &self.positional) {
-            (Some(c), _) => c.clone(),
+            (Some(c), _) => c,
             (None, Some((server, id))) => {
                 // Seed 001 on the callback page without login(redirectUrl):
                 // the redirect is this page (the flow record is checked anyway).
                 let page_url = scrubbed_url(url);
                 let page_url = page_url.split('#').next().unwrap_or_default();
-                ClientConfig::for_authorization_server(server, id, page_url)?
+                derived = Config::positional(server, id, page_url)?;
+                &derived
             }
-            (None, None) => self.config()?,
+            (None, None) => return Err(positional_first()),
         };
         let popup = config.navigation == Navigation::Popup;
-        if popup && current && !is_auth_service_web_login_step(&config, url) {
+        if popup && url == page.href && !is_auth_service_web_login_step(config, url) {
             // The popup's callback page: the flow lives in the opener's
             // memory. (The auth service's web-login step is done here, in
             // the popup; its return to `redirect` comes back here.)
-            return Ok(Answer::new(Step::ToOpener {
-                message: json::parse(&callback_message(url)).unwrap_or(Value::Null),
-                target_origin: page.origin.clone(),
-            }));
+            return Ok(step("to-opener")
+                .raw("message", &callback_message(url))
+                .str("targetOrigin", &page.origin)
+                .str("channel", BROADCAST_CHANNEL_NAME)
+                .done());
         }
         let store = if popup {
             FlowStore::Memory
         } else {
             FlowStore::SessionStorage
         };
-        Ok(self.consume(&config, store, page.flows(store)?, url, page.now))
-    }
-
-    /// Completes `url` against the flows in `flows` (see [`complete`]): the
-    /// flow it names is spent; when the callback is valid, that write is
-    /// verified before its code is used.
-    fn consume(
-        &mut self,
-        config: &ClientConfig,
-        store: FlowStore,
-        flows: &Snapshot,
-        url: &str,
-        now: u64,
-    ) -> Answer {
-        let outcome = complete(flows, &FixedClock(now), config, url);
-        let writes = flows.take_writes();
-        match outcome {
-            Err(error) => Answer::fail(error).with_writes(store, writes),
-            Ok(completion) => match writes.first() {
-                // The auth service's web-login step spends no flow of ours.
-                None => request(completion, config.cookie_session),
-                Some((key, _)) => {
-                    self.pending = Pending::Consuming {
-                        completion,
-                        cookie: config.cookie_session,
-                        store,
-                        key: key.clone(),
-                        removing: false,
-                    };
-                    Answer::new(Step::Store).with_writes(store, writes)
-                }
-            },
-        }
-    }
-
-    fn popup_message(
-        &mut self,
-        page: &Page,
-        event: &Object,
-        resume: Option<&Object>,
-    ) -> Result<Answer> {
-        let config = self.config()?;
-        let pending = State::new(resume.and_then(|r| r.get_str("state")).unwrap_or_default());
-        let source = match event.get_str("source") {
-            Some("popup") => MessageSource::OurPopup,
-            Some("channel") => MessageSource::Channel,
-            _ => MessageSource::OtherWindow,
-        };
-        let accepted = accept_callback_message(
-            &callback_message_origins(&config, &page.origin),
-            event.get_str("origin").unwrap_or_default(),
-            source,
-            event.get("data").unwrap_or(&Value::Null),
-            config.profile.kind(),
-            &pending,
-        );
-        Ok(match accepted {
-            None => Answer::new(Step::Ignore),
-            Some(url) => self.consume(
-                &config,
-                FlowStore::Memory,
-                &page.memory_flows,
-                &url,
-                page.now,
-            ),
-        })
+        let now = page.now;
+        let (answer, next) = consume(config, store, page.flows(store)?, url, now);
+        self.pending = next;
+        Ok(answer)
     }
 
     // ---- answers ----
 
     /// The answer to a `fetch`, by what it was for (`then`).
-    fn response(
-        &mut self,
-        page: &Page,
-        event: &Object,
-        then: &str,
-        resume: Option<&Object>,
-    ) -> Result<Answer> {
-        let (code, what) = expectation(then);
-        let timeout_ms = self.timeout_ms();
+    fn response(&mut self, page: &Page, event: &Object, resume: Option<&Object>) -> Result<String> {
+        let get = |name: &str| resume.and_then(|r| r.get_str(name));
+        let then = get("then").and_then(Then::parse).ok_or_else(|| {
+            unsupported("the client's JS layer answered a request that was not asked for")
+        })?;
+        let (code, what) = match then {
+            Then::Handoff => (ErrorCode::HandoffFailed, "tokenHandoffUrl"),
+            Then::AuthToken => (ErrorCode::HandoffFailed, "the auth service"),
+            Then::Token => (ErrorCode::NetworkError, "the token endpoint"),
+            Then::AuthReturned | Then::UserInfo => (ErrorCode::NetworkError, "the auth service"),
+            Then::MatrixLogin | Then::Flows => (ErrorCode::NetworkError, "the homeserver"),
+        };
         match event.get_str("failure") {
             Some("timeout") => {
+                let timeout = self
+                    .config
+                    .as_ref()
+                    .map_or(super::config::DEFAULT_TIMEOUT_MS, |c| c.timeout_ms);
                 return Err(Error::new(
                     code,
-                    msg!(
-                        what,
-                        " did not answer within ",
-                        timeout_ms,
-                        " ms (timeoutMs)"
-                    ),
+                    msg!(what, " did not answer within ", timeout, " ms (timeoutMs)"),
                 )
-                .retryable(true))
+                .retryable(true));
             }
             Some(_) => {
                 let detail = event.get_str("detail").unwrap_or("the request failed");
@@ -1151,104 +876,110 @@ impl Client {
         };
         let now = page.now;
         let session = match then {
-            "handoff" | "token" => {
-                let source = if then == "handoff" {
+            Then::Handoff | Then::Token => {
+                let source = if then == Then::Handoff {
                     TokenSource::Handoff
                 } else {
                     TokenSource::TokenEndpoint
                 };
-                let cookie = resume.and_then(|r| r.get_str("cookie")) == Some("true");
-                parse_token_response(source, status, body, now, cookie)?
+                let cookie = resume.and_then(|r| r.get("cookie")) == Some(&Value::Bool(true));
+                let session = parse_token_response(source, status, body, now, cookie)?;
+                if let Some(nonce) = get("nonce") {
+                    check_id_token_nonce(&session, nonce)?;
+                }
+                session
             }
-            "matrix-login" => matrix::parse_login_response(status, body, now)?,
-            "auth-token" => {
-                let ProfileConfig::MiaAuthService(p) = &self.config()?.profile else {
-                    return Err(Error::new(ErrorCode::Unsupported, "profile mismatch"));
-                };
-                let location = event.get_str("location");
-                let next = auth_service::next_location(p, status, location, &page.origin)?;
-                return Ok(Answer::new(Step::Navigate(next)));
+            Then::MatrixLogin => matrix::parse_login_response(status, body, now)?,
+            Then::AuthToken => {
+                let next = auth_service::next_location(
+                    self.config()?,
+                    status,
+                    event.get_str("location"),
+                    &page.origin,
+                )?;
+                return Ok(step("navigate").str("url", &next).done());
             }
-            "auth-returned" => {
+            Then::AuthReturned => {
                 auth_service::parse_userinfo(status, body)?;
                 Session {
                     cookie_only: true,
                     ..Session::default()
                 }
             }
-            "userinfo" => {
+            Then::UserInfo => {
                 let identity = auth_service::parse_userinfo(status, body)?;
-                return Ok(Answer::new(Step::Identity(identity)));
+                return Ok(step("identity").raw("identity", &identity).done());
             }
-            "flows" => {
-                let ProfileConfig::Matrix(p) = &self.config()?.profile else {
-                    return Err(Error::new(ErrorCode::Unsupported, "profile mismatch"));
-                };
-                matrix::check_login_flows(status, body, p.idp_id.as_deref())?;
-                let get = |name: &str| resume.and_then(|r| r.get_str(name)).unwrap_or_default();
-                return self.go(get("how"), get("url").to_owned(), get("state"));
-            }
-            _ => {
-                return Err(Error::new(
-                    ErrorCode::Unsupported,
-                    "the client's JS layer answered a request that was not asked for",
-                ))
+            Then::Flows => {
+                let idp = self.config.as_ref().and_then(|c| c.get("idpId"));
+                matrix::check_login_flows(status, body, idp)?;
+                let how = How::ALL
+                    .into_iter()
+                    .find(|h| Some(h.name()) == get("how"))
+                    .unwrap_or(How::Assign);
+                return Ok(self.go(
+                    how,
+                    get("url").unwrap_or_default(),
+                    get("state").unwrap_or_default(),
+                ));
             }
         };
-        let mut answer = Answer::new(Step::Done(session.clone()));
+        let mut answer = step("done").raw("session", &session.to_json());
         if let Some(key) = self.session_key() {
-            answer.session = vec![(key, Some(persisted(&session)))];
+            answer = with_writes(
+                answer,
+                FlowStore::SessionStorage,
+                &[(key, Some(session.persisted()))],
+            );
         }
         self.session = Some(session);
-        Ok(answer)
+        Ok(answer.done())
     }
 
     // ---- identity and logout ----
 
-    fn identity(&self, now: u64) -> Result<Answer> {
+    fn identity(&self, now: u64) -> Result<String> {
         let config = self.config()?;
-        if let ProfileConfig::MiaAuthService(p) = &config.profile {
-            let request = Request {
-                method: "GET",
-                url: auth_service::userinfo_url(p),
-                content_type: None,
-                body: None,
-                credentials: "include",
-            };
-            return Ok(Answer::new(Step::Fetch(request, resume("userinfo", &[]))));
+        if config.kind == super::config::ProfileKind::MiaAuthService {
+            let request = Request::get(
+                auth_service::userinfo_url(config),
+                Then::UserInfo,
+                "include",
+            );
+            return Ok(fetch(
+                &request,
+                Obj::new().str("then", Then::UserInfo.as_str()),
+            ));
         }
-        let Some(session) = self.live(now) else {
+        let Some(session) = self.session.as_ref().filter(|s| s.is_live(now)) else {
             return Err(Error::new(
                 ErrorCode::NotLoggedIn,
                 "there is no live session: call login() first",
             ));
         };
-        let identity = match session.backend_identity() {
-            Some(verified) => verified,
-            None => session.unverified_identity()?,
-        };
-        Ok(Answer::new(Step::Identity(identity)))
+        Ok(step("identity")
+            .raw("identity", &session.identity()?)
+            .done())
     }
 
     /// Forgets the session and every pending flow of this tab.
-    fn logout(&mut self, page: &Page) -> Answer {
+    fn logout(&mut self, page: &mut Page) -> String {
         self.session = None;
-        let all = |flows: Option<&Snapshot>| -> Vec<Write> {
-            flows
-                .and_then(|f| crate::platform::Storage::keys(f).ok())
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|k| k.starts_with(FLOW_KEY_PREFIX))
-                .map(|k| (k, None))
-                .collect()
-        };
-        let mut answer = Answer::new(Step::Value(Value::Null));
-        answer.session = all(page.session_flows.as_ref());
-        if let (Some(key), Some(_)) = (self.session_key(), &page.session_flows) {
-            answer.session.push((key, None));
+        let mut session = Vec::new();
+        if let Some(flows) = page.session_flows.as_mut() {
+            flow::remove_all(flows);
+            if let Some(key) = self.session_key() {
+                flows.remove(&key);
+            }
+            session = flows.take_writes();
         }
-        answer.memory = all(Some(&page.memory_flows));
-        answer
+        flow::remove_all(&mut page.memory_flows);
+        with_both_writes(
+            step("value").raw("value", "null"),
+            &session,
+            &page.memory_flows.take_writes(),
+        )
+        .done()
     }
 }
 

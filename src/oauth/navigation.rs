@@ -1,30 +1,24 @@
 //! Navigation decisions and the `postMessage` protocol between the
 //! extension iframe, its popup and the embedding host page (HTML Living
-//! Standard §9.3 cross-document messaging; RFC 9700 §4.18 on checking
-//! origins of messages that carry authorization responses).
-//!
-//! Messages are JSON objects; the facade passes `event.data` as a string
-//! (as is when it is one, else `JSON.stringify(event.data)`) with
-//! `event.origin`:
+//! Standard §9.3 cross-document messaging; RFC 9700 §4.18 on checking the
+//! origin of messages that carry authorization responses).
 //!
 //! - popup → opener: `{"type":"extension-sso:callback","url":"<callback URL>"}`,
-//!   posted by the callback page with `targetOrigin` = its own origin; the
-//!   opener accepts it only from the callback page's origin and only when the
-//!   URL's `state` (or nonce) is the pending flow's ([`accept_callback_message`]).
-//!   The same message may come over a `BroadcastChannel` named
-//!   [`BROADCAST_CHANNEL_NAME`] (origin: the page's own).
+//!   posted by the callback page with `targetOrigin` = its own origin, or on
+//!   the [`BROADCAST_CHANNEL_NAME`] channel when it has no opener; the
+//!   opener takes only its own flow's ([`accept_callback_message`]).
 //! - iframe → host: `{"type":"extension-sso:navigate","url":"<authorization URL>"}`,
 //!   posted to `window.parent` with `targetOrigin` = `hostOrigin`, never `*`.
-//! - host → iframe: `{"type":"extension-sso:navigate-result","ok":true}` or
-//!   `{"type":"extension-sso:navigate-result","ok":false}`, accepted only from
-//!   `hostOrigin` ([`accept_host_reply`]). Without a reply within
-//!   [`HOST_REPLY_TIMEOUT_MS`], the login fails with [`host_no_reply_error`].
+//! - host → iframe: `{"type":"extension-sso:navigate-result","ok":true}` (or
+//!   `false`), taken only from the parent at `hostOrigin`
+//!   ([`accept_host_reply`]). Without an answer within
+//!   [`HOST_REPLY_TIMEOUT_MS`] the login fails with [`host_no_reply_error`].
 
-use super::authorize::NONCE_PARAM;
-use super::callback::{parse_callback, values_of};
-use super::config::{ClientConfig, Navigation, ProfileConfig, ProfileKind};
+use super::callback::{parse_callback, values_of, NONCE_PARAM};
+use super::config::{Config, Navigation, ProfileKind};
 use super::secret::State;
-use crate::json::{Object, Value};
+use super::write::Obj;
+use crate::json::Value;
 use crate::prelude::*;
 use crate::protocol::url::origin_of;
 use crate::{Error, ErrorCode, Result};
@@ -38,7 +32,7 @@ pub const NAVIGATE_RESULT_TYPE: &str = "extension-sso:navigate-result";
 /// The `BroadcastChannel` name a callback page may also use.
 pub const BROADCAST_CHANNEL_NAME: &str = "extension-sso";
 /// How long to wait for the host's answer before failing, in milliseconds.
-pub const HOST_REPLY_TIMEOUT_MS: u32 = 3000;
+pub const HOST_REPLY_TIMEOUT_MS: u64 = 3000;
 /// `window.open` features for the login popup (a popup keeps `opener`:
 /// never add `noopener`, the callback page needs it).
 pub const POPUP_FEATURES: &str = "popup,width=520,height=680";
@@ -48,86 +42,49 @@ pub const POPUP_FEATURES: &str = "popup,width=520,height=680";
 pub enum FlowStore {
     /// `sessionStorage`: the page navigates away and the callback page reads it.
     SessionStorage,
-    /// The iframe's memory: the iframe stays, the popup hands the callback back.
+    /// The page's memory: the page stays, the popup hands the callback back.
     Memory,
 }
 
-/// What the facade does with the authorization URL.
+/// What to do with the authorization URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NavigationAction {
     /// `location.assign(url)` in the current frame.
     AssignSelf,
     /// `window.open(url, '_blank', POPUP_FEATURES)` synchronously in the click
-    /// handler (no `await` before it, or popup blockers stop it); `null` →
-    /// [`popup_blocked_error`].
+    /// handler (no `await` before it, or popup blockers stop it).
     OpenPopup,
-    /// `window.parent.postMessage(navigate_message(url), target_origin)`.
-    AskHost {
-        /// `hostOrigin`.
-        target_origin: String,
-    },
+    /// `window.parent.postMessage(navigate_message(url), hostOrigin)`.
+    AskHost,
 }
 
-/// The decision for one login.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NavigationPlan {
-    /// How to navigate.
-    pub action: NavigationAction,
-    /// Where the flow record goes; call `start_flow` with that storage.
-    pub flow_store: FlowStore,
-}
-
-/// Decides how to navigate, before any flow is created.
-///
+/// Decides how to navigate and where the flow lives, before any flow is
+/// created:
 /// - `self` (or `top` in a top-level page) needs usable `sessionStorage`,
 ///   else `state_storage_unavailable` now, never after the user logged in;
 /// - `top` in a frame asks the host at `hostOrigin` (storage still needed:
 ///   the callback comes back into this frame);
-/// - `popup` always keeps the flow in memory: the callback page in the popup
-///   is top-level, so it cannot see a framed page's (partitioned) storage,
-///   and hands the callback back to its opener instead.
+/// - `popup` keeps the flow in memory: the callback page in the popup is
+///   top-level, so it cannot see a framed page's (partitioned) storage, and
+///   hands the callback back to its opener instead.
 pub fn plan_navigation(
-    config: &ClientConfig,
+    config: &Config,
     is_framed: bool,
     storage_available: bool,
-) -> Result<NavigationPlan> {
-    config.validate()?;
-    let needs_storage = |action: NavigationAction| {
-        if storage_available {
-            Ok(NavigationPlan {
-                action,
-                flow_store: FlowStore::SessionStorage,
-            })
-        } else {
-            Err(Error::new(
-                ErrorCode::StateStorageUnavailable,
-                "session storage is blocked in this frame (third-party storage blocked or a private window): \
-                 use navigation 'popup', which keeps the login flow in memory",
-            ))
-        }
+) -> Result<(NavigationAction, FlowStore)> {
+    let action = match config.navigation {
+        Navigation::Popup => return Ok((NavigationAction::OpenPopup, FlowStore::Memory)),
+        Navigation::Top if is_framed => NavigationAction::AskHost,
+        _ => NavigationAction::AssignSelf,
     };
-    match config.navigation {
-        Navigation::Popup => Ok(NavigationPlan {
-            action: NavigationAction::OpenPopup,
-            flow_store: FlowStore::Memory,
-        }),
-        Navigation::SelfFrame => needs_storage(NavigationAction::AssignSelf),
-        Navigation::Top if !is_framed => needs_storage(NavigationAction::AssignSelf),
-        Navigation::Top => match &config.host_origin {
-            Some(origin) => needs_storage(NavigationAction::AskHost {
-                target_origin: origin.clone(),
-            }),
-            None => Err(Error::options("navigation 'top' needs hostOrigin")),
-        },
+    if !storage_available {
+        return Err(Error::new(
+            ErrorCode::StateStorageUnavailable,
+            "session storage is blocked in this frame (third-party storage blocked or a private window): \
+             use navigation 'popup', which keeps the login flow in memory",
+        ));
     }
-}
-
-/// True when a callback page should hand the callback to its opener (popup
-/// mode, opened by our iframe) instead of completing the flow itself.
-/// Except for the auth service's web-login step: see
-/// [`is_auth_service_web_login_step`].
-pub fn callback_goes_to_opener(config: &ClientConfig, has_opener: bool) -> bool {
-    config.navigation == Navigation::Popup && has_opener
+    Ok((action, FlowStore::SessionStorage))
 }
 
 /// True for the mia-auth-service callback that carries the identity
@@ -136,16 +93,13 @@ pub fn callback_goes_to_opener(config: &ClientConfig, has_opener: bool) -> bool 
 /// them, so the service sets its cookie, and goes on to the returned
 /// location; only that return (with the nonce) is handed to the opener,
 /// which checks the nonce against its pending flow.
-pub fn is_auth_service_web_login_step(config: &ClientConfig, callback_url: &str) -> bool {
-    matches!(config.profile, ProfileConfig::MiaAuthService(_))
+pub fn is_auth_service_web_login_step(config: &Config, callback_url: &str) -> bool {
+    config.kind == ProfileKind::MiaAuthService
         && parse_callback(callback_url).is_ok_and(|p| p.nonce.is_none())
 }
 
 fn message(kind: &str, url: &str) -> String {
-    let mut obj = Object::default();
-    obj.insert("type", Value::String(kind.to_owned()));
-    obj.insert("url", Value::String(url.to_owned()));
-    Value::Object(obj).to_json()
+    Obj::new().str("type", kind).str("url", url).done()
 }
 
 /// `{"type":"extension-sso:callback","url":…}`, from the popup to its opener.
@@ -158,27 +112,15 @@ pub fn navigate_message(authorization_url: &str) -> String {
     message(NAVIGATE_MESSAGE_TYPE, authorization_url)
 }
 
-/// The origins a callback message is accepted from: the origin of the
+/// The origin a callback message is accepted from: the origin of the
 /// configured redirect (oauth2, matrix, and auth-service with an absolute
 /// `redirect`), else `own_origin` (mia-console's registered callback URL and
 /// a path `redirect` are on the extension's own origin).
-pub fn callback_message_origins(config: &ClientConfig, own_origin: &str) -> Vec<String> {
-    let redirect = match &config.profile {
-        ProfileConfig::OAuth2(p) => origin_of(&p.redirect_uri),
-        ProfileConfig::Matrix(p) => origin_of(&p.redirect_uri),
-        ProfileConfig::MiaAuthService(p) => origin_of(&p.redirect),
-        ProfileConfig::MiaConsole(_) => None,
-    };
-    vec![redirect.unwrap_or_else(|| own_origin.to_owned())]
-}
-
-/// `{type, url}` with exactly these two members and `type` = `kind`: the
-/// URL. Anything else is not one of our messages.
-fn typed_url<'a>(data: &'a Value, kind: &str) -> Option<&'a str> {
-    let obj = data.as_object()?;
-    (obj.len() == 2 && obj.get_str("type") == Some(kind))
-        .then(|| obj.get_str("url"))
-        .flatten()
+pub fn callback_message_origin(config: &Config, own_origin: &str) -> String {
+    config
+        .redirect()
+        .and_then(origin_of)
+        .unwrap_or_else(|| own_origin.to_owned())
 }
 
 /// Where a message to the waiting opener came from.
@@ -193,12 +135,20 @@ pub enum MessageSource {
     Channel,
 }
 
+/// `{type, url}` with exactly these two members and `type` = `kind`: the URL.
+fn typed_url<'a>(data: &'a Value, kind: &str) -> Option<&'a str> {
+    let obj = data.as_object()?;
+    (obj.len() == 2 && obj.get_str("type") == Some(kind))
+        .then(|| obj.get_str("url"))
+        .flatten()
+}
+
 /// Checks a message received while a popup flow waits, and answers the
 /// callback URL to complete with, or `None` to ignore it and keep waiting.
 /// Accepted only when all hold:
 /// 1. it comes from the popup this flow opened (`event.source`), or over the
 ///    same-origin [`BROADCAST_CHANNEL_NAME`] channel;
-/// 2. its origin is one the callback page may have (`allowed_origins`);
+/// 2. its origin is the one the callback page has (`allowed_origin`);
 /// 3. it is exactly `{type: "extension-sso:callback", url}`;
 /// 4. the URL names the pending flow: its `state` (oauth2, mia-console) or
 ///    our nonce (matrix, mia-auth-service) equals `pending`, compared in
@@ -206,17 +156,16 @@ pub enum MessageSource {
 ///
 /// Everything else (another tab's login, a page that opened our callback
 /// page, a stray or malformed message) is ignored, so it can neither end
-/// nor break this login (RFC 9700 §4.18 on checking the origin of messages
-/// that carry authorization responses).
+/// nor break this login.
 pub fn accept_callback_message(
-    allowed_origins: &[String],
+    allowed_origin: &str,
     origin: &str,
     source: MessageSource,
     data: &Value,
     kind: ProfileKind,
     pending: &State,
 ) -> Option<String> {
-    if source == MessageSource::OtherWindow || !allowed_origins.iter().any(|o| o == origin) {
+    if source == MessageSource::OtherWindow || origin != allowed_origin {
         return None;
     }
     let url = typed_url(data, CALLBACK_MESSAGE_TYPE)?;
@@ -244,22 +193,20 @@ pub enum HostReply {
 }
 
 /// Checks a message received while waiting for the host: it must come from
-/// `window.parent` (`from_parent`) at `hostOrigin` and be exactly
+/// `window.parent` (`from_parent`) at `hostOrigin` and be
 /// `{type: "extension-sso:navigate-result", ok}`; `ok: true` is accepted,
 /// anything else refused.
 pub fn accept_host_reply(
-    config: &ClientConfig,
+    config: &Config,
     origin: &str,
     from_parent: bool,
     data: &Value,
 ) -> HostReply {
-    let ours = data
+    let reply = data
         .as_object()
         .filter(|o| o.get_str("type") == Some(NAVIGATE_RESULT_TYPE));
-    match ours {
-        Some(_) if !from_parent || config.host_origin.as_deref() != Some(origin) => {
-            HostReply::Ignore
-        }
+    match reply {
+        Some(_) if !from_parent || config.get("hostOrigin") != Some(origin) => HostReply::Ignore,
         None => HostReply::Ignore,
         Some(reply) if reply.get("ok") == Some(&Value::Bool(true)) => HostReply::Accepted,
         Some(_) => HostReply::Refused(Error::new(
@@ -298,64 +245,50 @@ pub fn popup_closed_error() -> Error {
 mod tests {
     use super::*;
     use crate::json;
-    use crate::oauth::test_support::oauth2_config;
+    use crate::oauth::test_support::{config, OAUTH2};
+
+    fn with(extra: &str) -> Config {
+        config(&OAUTH2.replace("\"profile\"", &format!("{extra}\"profile\"")))
+    }
 
     #[test]
     fn plans() {
-        let mut c = oauth2_config();
-        let err = plan_navigation(&c, true, false).unwrap_err();
-        assert_eq!(err.code(), ErrorCode::StateStorageUnavailable);
-        assert_eq!(
-            plan_navigation(&c, true, true).unwrap(),
-            NavigationPlan {
-                action: NavigationAction::AssignSelf,
-                flow_store: FlowStore::SessionStorage
-            }
-        );
-        c.navigation = Navigation::Popup;
-        for storage in [true, false] {
-            assert_eq!(
-                plan_navigation(&c, true, storage).unwrap(),
-                NavigationPlan {
-                    action: NavigationAction::OpenPopup,
-                    flow_store: FlowStore::Memory
-                }
-            );
-        }
-        c.navigation = Navigation::Top;
-        assert_eq!(
-            plan_navigation(&c, true, true).unwrap_err().code(),
-            ErrorCode::InvalidOptions
-        );
-        c.host_origin = Some("https://console.example.com".into());
-        assert_eq!(
-            plan_navigation(&c, true, true).unwrap().action,
-            NavigationAction::AskHost {
-                target_origin: "https://console.example.com".into()
-            }
-        );
-        assert_eq!(
-            plan_navigation(&c, false, true).unwrap().action,
-            NavigationAction::AssignSelf
-        );
+        let c = config(OAUTH2);
         assert_eq!(
             plan_navigation(&c, true, false).unwrap_err().code(),
             ErrorCode::StateStorageUnavailable
         );
-        assert!(callback_goes_to_opener(&oauth2_config_popup(), true));
-        assert!(!callback_goes_to_opener(&oauth2_config(), true));
+        assert_eq!(
+            plan_navigation(&c, true, true).unwrap(),
+            (NavigationAction::AssignSelf, FlowStore::SessionStorage)
+        );
+        let popup = with(r#""navigation":"popup","#);
+        for storage in [true, false] {
+            assert_eq!(
+                plan_navigation(&popup, true, storage).unwrap(),
+                (NavigationAction::OpenPopup, FlowStore::Memory)
+            );
+        }
+        let top = with(r#""navigation":"top","hostOrigin":"https://console.example.com","#);
+        assert_eq!(
+            plan_navigation(&top, true, true).unwrap().0,
+            NavigationAction::AskHost
+        );
+        assert_eq!(
+            plan_navigation(&top, false, true).unwrap().0,
+            NavigationAction::AssignSelf
+        );
+        assert_eq!(
+            plan_navigation(&top, true, false).unwrap_err().code(),
+            ErrorCode::StateStorageUnavailable
+        );
     }
 
     #[test]
     fn auth_service_web_login_step_is_done_where_it_lands() {
-        use crate::oauth::config::AuthServiceProfile;
-        let mut c = ClientConfig::new(ProfileConfig::MiaAuthService(AuthServiceProfile {
-            auth_service_url: "https://app.example/auth".into(),
-            app_id: "app".into(),
-            provider_id: "kc".into(),
-            redirect: "/home".into(),
-        }));
-        c.navigation = Navigation::Popup;
+        let c = config(
+            r#"{"profile":"mia-auth-service","authServiceUrl":"https://app.example/auth","appId":"app","providerId":"kc","redirect":"/home","navigation":"popup"}"#,
+        );
         let web_login = "https://app.example/web-login/oauth/callback?code=c&state=s";
         assert!(is_auth_service_web_login_step(&c, web_login));
         assert!(!is_auth_service_web_login_step(
@@ -363,22 +296,16 @@ mod tests {
             "https://app.example/home?ext_sso_nonce=n"
         ));
         assert!(!is_auth_service_web_login_step(
-            &oauth2_config_popup(),
+            &with(r#""navigation":"popup","#),
             web_login
         ));
-    }
-
-    fn oauth2_config_popup() -> ClientConfig {
-        let mut c = oauth2_config();
-        c.navigation = Navigation::Popup;
-        c
     }
 
     #[test]
     fn callback_messages() {
         let pending = State::new("s1");
-        let allowed = callback_message_origins(&oauth2_config(), "https://ignored.example");
-        assert_eq!(allowed, vec!["https://ext.example".to_owned()]);
+        let allowed = callback_message_origin(&config(OAUTH2), "https://ignored.example");
+        assert_eq!(allowed, "https://ext.example");
         let msg = callback_message("https://ext.example/callback?code=c&state=s1");
         assert_eq!(
             msg,
@@ -462,9 +389,7 @@ mod tests {
 
     #[test]
     fn host_messages() {
-        let mut c = oauth2_config();
-        c.navigation = Navigation::Top;
-        c.host_origin = Some("https://console.example.com".into());
+        let c = with(r#""navigation":"top","hostOrigin":"https://console.example.com","#);
         assert_eq!(
             navigate_message("https://as.example/authorize?x=1"),
             r#"{"type":"extension-sso:navigate","url":"https://as.example/authorize?x=1"}"#

@@ -51,6 +51,8 @@ const LIGHT = new Set(['configure', 'restore', 'stored', 'popup-opened', 'host-r
 // How often a waiting opener looks whether the user closed the popup.
 const POPUP_POLL_MS = 500;
 const PROBE = 'extension-sso:probe';
+// What a popup's callback page tells its opener when it cannot complete (src/oauth/navigation.rs).
+const CALLBACK_ERROR = 'extension-sso:callback-error';
 const never = () => new Promise(() => {});
 
 /** `sessionStorage` when it really works (a probe write and removal), else null. */
@@ -138,6 +140,22 @@ function toOpener(step) {
   g.close();
 }
 
+/**
+ * The runtime, or the coded error that says to call `init()` first. On a
+ * popup's callback page the opener is told too (it waits for this popup):
+ * its `login()` rejects instead of waiting for good.
+ */
+function initialised() {
+  try {
+    return runtime.get();
+  } catch (e) {
+    try {
+      if (g.opener && g.opener !== g) g.opener.postMessage({ type: CALLBACK_ERROR, code: e.code }, g.location.origin);
+    } catch { /* no opener to tell */ }
+    throw e;
+  }
+}
+
 /** `(first, options)` of a call that takes an optional argument and then options. */
 function callArgs(who, first, options) {
   if (isObject(first) && options === undefined) [first, options] = [undefined, first];
@@ -165,7 +183,7 @@ export class ExtensionClient {
    * extensionId)` followed by `login(redirectUrl)`.
    */
   constructor(options, extensionId) {
-    runtime.get();
+    initialised();
     let event;
     if (typeof options === 'string') {
       if (typeof extensionId !== 'string') {
@@ -446,7 +464,7 @@ export class ExtensionClient {
    * callback.
    */
   static completePopup(openerOrigin) {
-    runtime.get();
+    initialised();
     if (openerOrigin !== undefined && typeof openerOrigin !== 'string') {
       throw invalid('completePopup(openerOrigin) takes an origin string');
     }

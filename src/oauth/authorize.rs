@@ -3,7 +3,7 @@
 //! Core §3.1.2.1, and each profile's own authorization request).
 
 use super::callback::NONCE_PARAM;
-use super::config::{Config, ProfileKind};
+use super::config::{Config, IssPolicy, ProfileKind};
 use super::flow::{self, flow_key, FlowRecord, Flows};
 use super::pkce::{check_pkce_pair, new_state, new_verifier, s256_challenge};
 use super::secret::State;
@@ -47,6 +47,10 @@ pub fn start_flow(
     let url = match config.kind {
         ProfileKind::OAuth2 => {
             record.issuer = config.get("issuer").map(str::to_owned);
+            if let Some(found) = &config.discovered {
+                record.token_endpoint = found.token_endpoint.clone();
+                record.require_iss = found.sends_iss && config.iss_policy != IssPolicy::Off;
+            }
             let mut params: Vec<(&str, &str)> = vec![
                 ("response_type", "code"),
                 ("client_id", text("clientId")),
@@ -71,7 +75,7 @@ pub fn start_flow(
                 params.push(("nonce", nonce));
             }
             params.extend(config.extra_params());
-            append_query(text("authorizationEndpoint"), &params)
+            append_query(config.authorization_endpoint().unwrap_or_default(), &params)
         }
         ProfileKind::MiaConsole => msg!(
             trim_trailing_slashes(text("consoleUrl")),

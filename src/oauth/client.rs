@@ -90,6 +90,8 @@ use super::write::Obj;
 use crate::json::{self, Object, Value};
 use crate::platform::Random;
 use crate::prelude::*;
+use crate::protocol::discovery::{Discovery, DiscoveryStep};
+use crate::protocol::url::UrlRule;
 use crate::{Error, ErrorCode, Result};
 
 /// Random bytes a `login` or `authorization-url` event must carry: a
@@ -304,21 +306,37 @@ fn fetch_completion(request: &Request, cookie: bool) -> String {
 enum How {
     Assign,
     Popup,
+    /// The popup is open already (blank, while discovery ran).
+    PopupOpen,
     Host,
     /// Answer the URL (`authorizationUrl()`).
     Url,
 }
 
 impl How {
-    const ALL: [Self; 4] = [Self::Assign, Self::Popup, Self::Host, Self::Url];
+    const ALL: [Self; 5] = [
+        Self::Assign,
+        Self::Popup,
+        Self::PopupOpen,
+        Self::Host,
+        Self::Url,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Self::Assign => "assign",
             Self::Popup => "popup",
+            Self::PopupOpen => "popup-open",
             Self::Host => "host",
             Self::Url => "url",
         }
+    }
+
+    fn parse(name: Option<&str>) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|h| Some(h.name()) == name)
+            .unwrap_or(Self::Assign)
     }
 }
 
@@ -341,6 +359,8 @@ enum Pending {
     Storing(Started),
     /// The popup is being opened.
     Opening(Started),
+    /// A blank popup is being opened (inside the click) while discovery runs.
+    OpeningBlank,
     /// A callback's flow is being marked used; then `request`.
     Consuming {
         request: Request,
@@ -350,6 +370,24 @@ enum Pending {
         /// Marking it failed; it is being removed instead.
         removing: bool,
     },
+}
+
+/// The `fetch` of the issuer's metadata (OpenID Connect Discovery 1.0, then
+/// RFC 8414: [`Discovery`]); `next`: the discovery at its second URL.
+fn discover(config: &Config, how: How, next: Option<Discovery>) -> Result<String> {
+    let second = next.is_some();
+    let discovery = match next {
+        Some(d) => d,
+        None => Discovery::new(config.get("issuer").unwrap_or_default(), UrlRule::STRICT)?,
+    };
+    let request = Request::get(discovery.url().to_owned(), Then::Discovery, "same-origin");
+    let mut resume = Obj::new()
+        .str("then", Then::Discovery.as_str())
+        .str("how", how.name());
+    if second {
+        resume = resume.bool("second", true);
+    }
+    Ok(fetch(&request, resume))
 }
 
 /// Completes `url` against `flows` (see [`complete`]): the flow it names
@@ -407,21 +445,27 @@ impl Client {
     /// Handles one event (JSON text) and answers the step (JSON text).
     pub fn step(&mut self, event: &str) -> String {
         match json::parse(event) {
-            Ok(Value::Object(event)) => self.handle(&event).unwrap_or_else(|e| fail(&e)),
+            Ok(Value::Object(mut event)) => self.handle(&mut event).unwrap_or_else(|e| fail(&e)),
             _ => fail(&unsupported(
                 "the client's JS layer sent an event that is not a JSON object",
             )),
         }
     }
 
-    fn handle(&mut self, event: &Object) -> Result<String> {
+    fn handle(&mut self, event: &mut Object) -> Result<String> {
+        // The options move into the configuration (not copied).
+        let options = match event.get_str("event") {
+            Some("configure") => event.remove("options"),
+            _ => None,
+        };
+        let event = &*event;
         let mut page = Page::read(event);
         let pending = core::mem::take(&mut self.pending);
         let resume = event.get("resume").and_then(Value::as_object);
         let ok = event.get("ok") == Some(&Value::Bool(true));
         let text = |name: &str| event.get_str(name);
         match text("event").unwrap_or_default() {
-            "configure" => self.configure(event),
+            "configure" => self.configure(options, event),
             "restore" => {
                 let restored = text("text").and_then(Session::restored);
                 if let Some(session) = restored.filter(|s| s.is_live(page.now)) {
@@ -430,7 +474,7 @@ impl Client {
                 Ok(value("null"))
             }
             "login" => self.login(&mut page, text("redirectUrl")),
-            "authorization-url" => self.start(&mut page, true),
+            "authorization-url" => self.start(&mut page, How::Url),
             "callback" => {
                 let url = text("url").unwrap_or(&page.href).to_owned();
                 Ok(self.callback(
@@ -452,14 +496,14 @@ impl Client {
                     Some("channel") => MessageSource::Channel,
                     _ => MessageSource::OtherWindow,
                 };
-                let accepted = accept_callback_message(
-                    &callback_message_origin(config, &page.origin),
-                    text("origin").unwrap_or_default(),
-                    source,
-                    event.get("data").unwrap_or(&Value::Null),
-                    config.kind,
-                    &pending,
-                );
+                let allowed = callback_message_origin(config, &page.origin);
+                let origin = text("origin").unwrap_or_default();
+                let data = event.get("data").unwrap_or(&Value::Null);
+                if let Some(error) = navigation::popup_error(&allowed, origin, source, data) {
+                    return Err(error);
+                }
+                let accepted =
+                    accept_callback_message(&allowed, origin, source, data, config.kind, &pending);
                 let Some(url) = accepted else {
                     return Ok(step("ignore").done());
                 };
@@ -490,7 +534,7 @@ impl Client {
                 }
             }
             "host-timeout" => Err(navigation::host_no_reply_error()),
-            "response" => self.response(&page, event, resume),
+            "response" => self.response(&mut page, event, resume),
             "identity" => self.identity(page.now),
             "session" => Ok(
                 match self.session.as_ref().filter(|s| s.is_live(page.now)) {
@@ -530,10 +574,10 @@ impl Client {
 
     // ---- configuration ----
 
-    fn configure(&mut self, event: &Object) -> Result<String> {
-        match (event.get("options"), event.get_str("server")) {
+    fn configure(&mut self, options: Option<Value>, event: &Object) -> Result<String> {
+        match (options, event.get_str("server")) {
             (Some(Value::Object(options)), _) => {
-                self.config = Some(Config::read(options.clone())?);
+                self.config = Some(Config::read(options)?);
             }
             (_, Some(server)) => {
                 let id = event.get_str("extensionId").unwrap_or_default();
@@ -584,16 +628,36 @@ impl Client {
         if let Some(session) = self.session.as_ref().filter(|s| s.is_live(page.now)) {
             return Ok(step("done").raw("session", &session.to_json()).done());
         }
-        self.start(page, false)
+        self.start(page, How::Assign)
     }
 
     /// Plans the navigation, creates the flow in its store and asks for the
-    /// record to be stored (`authorization_url`: only answer the URL).
-    fn start(&mut self, page: &mut Page, authorization_url: bool) -> Result<String> {
+    /// record to be stored. `purpose`: `Url` only answers the URL
+    /// (`authorizationUrl()`), `PopupOpen` navigates the popup already
+    /// open; otherwise the plan decides. An `oauth2` client with `issuer`
+    /// alone discovers its endpoints first (a popup opens blank meanwhile,
+    /// inside the click).
+    fn start(&mut self, page: &mut Page, purpose: How) -> Result<String> {
         let Some(config) = &self.config else {
             return Err(positional_first());
         };
         let (action, store) = plan_navigation(config, page.framed, page.session_flows.is_some())?;
+        let how = match (purpose, action) {
+            (How::Url | How::PopupOpen, _) => purpose,
+            (_, NavigationAction::AssignSelf) => How::Assign,
+            (_, NavigationAction::OpenPopup) => How::Popup,
+            (_, NavigationAction::AskHost) => How::Host,
+        };
+        if config.needs_discovery() {
+            if how == How::Popup {
+                self.pending = Pending::OpeningBlank;
+                return Ok(step("open-popup")
+                    .str("url", "")
+                    .str("features", POPUP_FEATURES)
+                    .done());
+            }
+            return discover(config, how, None);
+        }
         let random = Bytes(core::cell::Cell::new(&page.random));
         let now = page.now;
         let flows = match store {
@@ -604,12 +668,6 @@ impl Client {
                 .ok_or_else(storage_unavailable)?,
         };
         let request = start_flow(flows, now, &random, config)?;
-        let how = match action {
-            _ if authorization_url => How::Url,
-            NavigationAction::AssignSelf => How::Assign,
-            NavigationAction::OpenPopup => How::Popup,
-            NavigationAction::AskHost => How::Host,
-        };
         let writes = flows.take_writes();
         self.pending = Pending::Storing(Started {
             url: request.url,
@@ -650,7 +708,7 @@ impl Client {
     fn go(&self, how: How, url: &str, state: &str) -> String {
         match how {
             How::Assign => step("navigate").str("url", url).done(),
-            How::Popup => step("await-popup")
+            How::Popup | How::PopupOpen => step("await-popup")
                 .str("navigate", url)
                 .str("channel", BROADCAST_CHANNEL_NAME)
                 .raw("resume", &Obj::new().str("state", state).done())
@@ -689,6 +747,9 @@ impl Client {
                         let mut text = String::new();
                         json::write_string(&mut text, &started.url);
                         value(&text)
+                    }
+                    How::PopupOpen => {
+                        self.go(How::PopupOpen, &started.url, started.state.expose_secret())
                     }
                     How::Popup => {
                         let blank = if matrix { "" } else { started.url.as_str() };
@@ -733,6 +794,14 @@ impl Client {
     }
 
     fn popup_opened(&mut self, pending: Pending, ok: bool) -> String {
+        if let Pending::OpeningBlank = pending {
+            return match (ok, &self.config) {
+                (true, Some(config)) => {
+                    discover(config, How::PopupOpen, None).unwrap_or_else(|e| fail(&e))
+                }
+                _ => fail(&navigation::popup_blocked_error()),
+            };
+        }
         let Pending::Opening(started) = pending else {
             return fail(&unsupported(
                 "the client's JS layer answered a popup that was not asked for",
@@ -814,7 +883,12 @@ impl Client {
     // ---- answers ----
 
     /// The answer to a `fetch`, by what it was for (`then`).
-    fn response(&mut self, page: &Page, event: &Object, resume: Option<&Object>) -> Result<String> {
+    fn response(
+        &mut self,
+        page: &mut Page,
+        event: &Object,
+        resume: Option<&Object>,
+    ) -> Result<String> {
         let get = |name: &str| resume.and_then(|r| r.get_str(name));
         let then = get("then").and_then(Then::parse).ok_or_else(|| {
             unsupported("the client's JS layer answered a request that was not asked for")
@@ -825,6 +899,7 @@ impl Client {
             Then::Token => (ErrorCode::NetworkError, "the token endpoint"),
             Then::AuthReturned | Then::UserInfo => (ErrorCode::NetworkError, "the auth service"),
             Then::MatrixLogin | Then::Flows => (ErrorCode::NetworkError, "the homeserver"),
+            Then::Discovery => (ErrorCode::DiscoveryFailed, "the issuer's metadata endpoint"),
         };
         match event.get_str("failure") {
             Some("timeout") => {
@@ -910,13 +985,27 @@ impl Client {
                 let identity = auth_service::parse_userinfo(status, body)?;
                 return Ok(step("identity").raw("identity", &identity).done());
             }
+            Then::Discovery => {
+                let how = How::parse(get("how"));
+                let config = self.config.as_mut().ok_or_else(positional_first)?;
+                let mut discovery =
+                    Discovery::new(config.get("issuer").unwrap_or_default(), UrlRule::STRICT)?;
+                if get("second").is_some() {
+                    // The first URL answered 404 (that is how we got here).
+                    discovery.answer(404, b"")?;
+                }
+                return match discovery.answer(status, body.as_bytes())? {
+                    DiscoveryStep::Fetch(_) => discover(config, how, Some(discovery)),
+                    DiscoveryStep::Found(metadata) => {
+                        config.discover(metadata)?;
+                        self.start(page, how)
+                    }
+                };
+            }
             Then::Flows => {
                 let idp = self.config.as_ref().and_then(|c| c.get("idpId"));
                 matrix::check_login_flows(status, body, idp)?;
-                let how = How::ALL
-                    .into_iter()
-                    .find(|h| Some(h.name()) == get("how"))
-                    .unwrap_or(How::Assign);
+                let how = How::parse(get("how"));
                 return Ok(self.go(
                     how,
                     get("url").unwrap_or_default(),

@@ -63,6 +63,8 @@ pub enum Then {
     UserInfo,
     /// A homeserver's login flows, before navigating.
     Flows,
+    /// The issuer's metadata (discovery), before navigating.
+    Discovery,
 }
 
 impl Then {
@@ -76,6 +78,7 @@ impl Then {
             Self::AuthReturned => "auth-returned",
             Self::UserInfo => "userinfo",
             Self::Flows => "flows",
+            Self::Discovery => "discovery",
         }
     }
 
@@ -89,6 +92,7 @@ impl Then {
             Self::AuthReturned,
             Self::UserInfo,
             Self::Flows,
+            Self::Discovery,
         ]
         .into_iter()
         .find(|t| t.as_str() == name)
@@ -242,11 +246,13 @@ pub fn complete(
                 ));
             };
             let record = record()?;
-            check_iss(
-                config.iss_policy,
-                record.issuer.as_deref(),
-                params.iss.as_deref(),
-            )?;
+            // The server said it always sends `iss` (discovery, RFC 9207 §3).
+            let policy = if record.require_iss {
+                IssPolicy::Require
+            } else {
+                config.iss_policy
+            };
+            check_iss(policy, record.issuer.as_deref(), params.iss.as_deref())?;
             if params.error.is_error() {
                 return Err(denied(params.error));
             }
@@ -265,8 +271,11 @@ pub fn complete(
                 if let Some(verifier) = &record.code_verifier {
                     form.push(("code_verifier", verifier));
                 }
+                let endpoint = config
+                    .get("tokenEndpoint")
+                    .or(record.token_endpoint.as_deref());
                 let mut request = Request::post(
-                    config.get("tokenEndpoint").unwrap_or_default().to_owned(),
+                    endpoint.unwrap_or_default().to_owned(),
                     "application/x-www-form-urlencoded",
                     form::serialize(&form),
                     "same-origin",

@@ -23,8 +23,9 @@
 
 use crate::json::{Object, Value};
 use crate::prelude::*;
+use crate::protocol::discovery::ServerMetadata;
 use crate::protocol::url::{parse_authority, split, trim_trailing_slashes, UrlRule, MAX_URL_LEN};
-use crate::{Error, Result};
+use crate::{Error, ErrorCode, Result};
 
 /// Default lifetime of a pending flow, in seconds.
 pub const DEFAULT_STATE_TTL_SEC: u64 = 600;
@@ -191,8 +192,8 @@ const OPTIONS: &[(&str, u8, Rule)] = &[
 ];
 
 /// What each profile requires, in the order messages name them.
+/// (`authorizationEndpoint` too, unless `issuer` names where to discover it.)
 const REQUIRED: &[(u8, &str)] = &[
-    (O, "authorizationEndpoint"),
     (O, "clientId"),
     (O | M, "redirectUri"),
     (C, "consoleUrl"),
@@ -226,6 +227,23 @@ pub struct Config {
     pub cookie_session: bool,
     /// `persistSession` (default false): keep the session in `sessionStorage`.
     pub persist_session: bool,
+    /// What discovery from `issuer` found, once done.
+    pub discovered: Option<Discovered>,
+}
+
+/// The endpoints an `oauth2` client took from its issuer's metadata
+/// (OpenID Connect Discovery 1.0 / RFC 8414), where it has none configured:
+/// explicit options always win.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Discovered {
+    /// `authorization_endpoint`, when `authorizationEndpoint` is not set.
+    pub authorization_endpoint: Option<String>,
+    /// `token_endpoint`, for a public client without `tokenEndpoint`.
+    pub token_endpoint: Option<String>,
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 §3): the
+    /// server puts `iss` in every authorization response, so (unless
+    /// `issPolicy` says otherwise) a callback without it is refused.
+    pub sends_iss: bool,
 }
 
 fn invalid(message: String) -> Error {
@@ -400,7 +418,7 @@ impl Config {
                     "\" for ExtensionClient"
                 )));
             };
-            if *value == Value::Null {
+            if matches!(value, Value::Null) {
                 continue;
             }
             if profiles & kind.bit() == 0 {
@@ -421,6 +439,11 @@ impl Config {
             .find(|(profiles, name)| profiles & kind.bit() != 0 && !has(name))
         {
             return Err(invalid(msg!("profile '", kind.as_str(), "' needs ", *name)));
+        }
+        if kind == ProfileKind::OAuth2 && !has("authorizationEndpoint") && !has("issuer") {
+            return Err(invalid(String::from(
+                "profile 'oauth2' needs authorizationEndpoint, or issuer to discover it                  (OpenID Connect Discovery 1.0, RFC 8414)",
+            )));
         }
         let text = |name: &str| options.get(name).and_then(Value::as_str);
         let flag = |name: &str, default: bool| match options.get(name) {
@@ -458,6 +481,7 @@ impl Config {
             use_pkce: flag("usePkce", true),
             cookie_session: flag("cookieSession", false),
             persist_session: flag("persistSession", false),
+            discovered: None,
             options,
         };
         config.validate()?;
@@ -503,6 +527,62 @@ impl Config {
         self.get("redirectUri").or_else(|| self.get("redirect"))
     }
 
+    /// True while the endpoints the flow needs are neither configured nor
+    /// discovered (an `oauth2` client with `issuer` alone).
+    pub fn needs_discovery(&self) -> bool {
+        self.kind == ProfileKind::OAuth2
+            && self.discovered.is_none()
+            && (self.get("authorizationEndpoint").is_none() || self.public_without_token_endpoint())
+    }
+
+    fn public_without_token_endpoint(&self) -> bool {
+        self.get("tokenHandoffUrl").is_none() && self.get("tokenEndpoint").is_none()
+    }
+
+    /// Takes what the flow needs from the issuer's metadata
+    /// (`discovery_failed` when an endpoint it needs is missing).
+    pub fn discover(&mut self, metadata: ServerMetadata) -> Result<()> {
+        let missing = |name: &str| {
+            Error::new(
+                ErrorCode::DiscoveryFailed,
+                msg!(
+                    "the issuer's metadata has no ",
+                    name,
+                    ": configure it explicitly"
+                ),
+            )
+        };
+        let mut found = Discovered {
+            sends_iss: metadata.authorization_response_iss_parameter_supported,
+            ..Discovered::default()
+        };
+        if self.get("authorizationEndpoint").is_none() {
+            found.authorization_endpoint = Some(
+                metadata
+                    .authorization_endpoint
+                    .ok_or_else(|| missing("authorization_endpoint"))?,
+            );
+        }
+        if self.public_without_token_endpoint() {
+            found.token_endpoint = Some(
+                metadata
+                    .token_endpoint
+                    .ok_or_else(|| missing("token_endpoint"))?,
+            );
+        }
+        self.discovered = Some(found);
+        Ok(())
+    }
+
+    /// The authorization endpoint: configured, else discovered.
+    pub fn authorization_endpoint(&self) -> Option<&str> {
+        self.get("authorizationEndpoint").or_else(|| {
+            self.discovered
+                .as_ref()
+                .and_then(|d| d.authorization_endpoint.as_deref())
+        })
+    }
+
     /// `extraParams`, in order.
     pub fn extra_params(&self) -> impl Iterator<Item = (&str, &str)> {
         self.options
@@ -518,7 +598,7 @@ impl Config {
     fn validate(&self) -> Result<()> {
         for (name, value) in self.options.iter() {
             if let Some(&(_, _, rule)) = OPTIONS.iter().find(|(n, ..)| *n == name) {
-                if *value != Value::Null {
+                if !matches!(value, Value::Null) {
                     check(name, rule, value)?;
                 }
             }
@@ -558,6 +638,12 @@ impl Config {
         }
         match self.kind {
             ProfileKind::OAuth2 => match (handoff, self.get("tokenEndpoint").is_some()) {
+                // A public client whose token endpoint comes from discovery.
+                (false, false) if self.get("issuer").is_some() && self.use_pkce => Ok(()),
+                (false, false) if self.get("issuer").is_some() => fail(
+                    "usePkce cannot be false for a public client (tokenEndpoint without tokenHandoffUrl): \
+                     PKCE is required (RFC 9700 §2.1.1)",
+                ),
                 (false, false) => fail(
                     "profile 'oauth2' needs tokenHandoffUrl (recommended: your backend exchanges the code) \
                      or tokenEndpoint (a public client exchanges it in the browser with PKCE)",
@@ -666,6 +752,12 @@ mod tests {
             let got = message(with(members));
             assert!(got.starts_with(start), "{members}: {got}");
         }
+        // The issuer alone: the endpoints come from discovery.
+        let issuer_only = read(r#"{"profile":"oauth2","issuer":"https://as.example","clientId":"c","redirectUri":"https://ext.example/cb"}"#).unwrap();
+        assert!(issuer_only.needs_discovery());
+        assert!(message(read(r#"{"profile":"oauth2","clientId":"c","redirectUri":"https://ext.example/cb","tokenHandoffUrl":"/t"}"#))
+            .starts_with("profile 'oauth2' needs authorizationEndpoint, or issuer"));
+        assert!(!read(OAUTH2).unwrap().needs_discovery());
         let ok = with(r#""navigation":"top","hostOrigin":"https://console.example.com","scope":"openid profile","extraParams":{"prompt":"consent"}"#).unwrap();
         assert_eq!(
             ok.extra_params().collect::<Vec<_>>(),

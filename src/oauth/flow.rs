@@ -50,6 +50,12 @@ pub struct FlowRecord {
     pub issuer: Option<String>,
     /// The OpenID Connect `nonce` sent (OIDC Core §3.1.2.1).
     pub nonce: Option<String>,
+    /// The token endpoint a public client discovered (the callback page
+    /// may not have discovered it yet).
+    pub token_endpoint: Option<String>,
+    /// The server said it puts `iss` in every authorization response
+    /// (RFC 9207 §3): the callback must carry it.
+    pub require_iss: bool,
 }
 
 /// RFC 7636 §4.1: 43 to 128 characters of the unreserved set.
@@ -70,6 +76,8 @@ impl FlowRecord {
             redirect_uri: None,
             issuer: None,
             nonce: None,
+            token_endpoint: None,
+            require_iss: false,
         }
     }
 
@@ -92,10 +100,14 @@ impl FlowRecord {
             ("redirect_uri", &self.redirect_uri),
             ("issuer", &self.issuer),
             ("nonce", &self.nonce),
+            ("token_endpoint", &self.token_endpoint),
         ] {
             if let Some(v) = value {
                 out = out.str(name, v);
             }
+        }
+        if self.require_iss {
+            out = out.bool("require_iss", true);
         }
         out.done()
     }
@@ -130,6 +142,8 @@ impl FlowRecord {
                 "redirect_uri" => record.redirect_uri = Some(text()?),
                 "issuer" => record.issuer = Some(text()?),
                 "nonce" => record.nonce = Some(text()?),
+                "token_endpoint" => record.token_endpoint = Some(text()?),
+                "require_iss" => record.require_iss = *value == Value::Bool(true),
                 _ => return None,
             }
         }
@@ -329,6 +343,8 @@ mod tests {
         r.redirect_uri = Some("https://ext.example/cb".into());
         r.issuer = Some("https://as.example".into());
         r.nonce = Some("n0nce".into());
+        r.token_endpoint = Some("https://as.example/token".into());
+        r.require_iss = true;
         r
     }
 

@@ -25,6 +25,10 @@ use crate::{Error, ErrorCode, Result};
 
 /// `type` of the popup's message to its opener.
 pub const CALLBACK_MESSAGE_TYPE: &str = "extension-sso:callback";
+/// `type` of what a popup's callback page tells its opener when it cannot
+/// complete (the page used `ExtensionClient` before `init()`):
+/// `{"type":"extension-sso:callback-error","code":…}`.
+pub const CALLBACK_ERROR_TYPE: &str = "extension-sso:callback-error";
 /// `type` of the iframe's request to the host page.
 pub const NAVIGATE_MESSAGE_TYPE: &str = "extension-sso:navigate";
 /// `type` of the host page's answer.
@@ -178,6 +182,34 @@ pub fn accept_callback_message(
         .iter()
         .any(|value| pending.ct_eq(value))
         .then(|| url.to_owned())
+}
+
+/// The error a waiting opener rejects with when its own popup (and only
+/// it: `source` is [`MessageSource::OurPopup`], at `allowed_origin`) says
+/// its callback page could not complete (`{type: "extension-sso:callback-error",
+/// code}`); `None` for any other message.
+pub fn popup_error(
+    allowed_origin: &str,
+    origin: &str,
+    source: MessageSource,
+    data: &Value,
+) -> Option<Error> {
+    let obj = data.as_object()?;
+    if source != MessageSource::OurPopup
+        || origin != allowed_origin
+        || obj.get_str("type") != Some(CALLBACK_ERROR_TYPE)
+    {
+        return None;
+    }
+    let code = obj
+        .get_str("code")
+        .and_then(|name| ErrorCode::ALL.iter().copied().find(|c| c.name() == name))
+        .unwrap_or(ErrorCode::Unsupported);
+    Some(Error::new(
+        code,
+        "the login popup's callback page could not complete the login (see its console: \
+         e.g. ExtensionClient used there before await init())",
+    ))
 }
 
 /// What the host page's answer to a navigate request means.
@@ -385,6 +417,24 @@ mod tests {
             ProfileKind::OAuth2
         )
         .is_some());
+        // The popup's own report that it could not complete; from anyone else: nothing.
+        let report =
+            json::parse(r#"{"type":"extension-sso:callback-error","code":"invalid_options"}"#)
+                .unwrap();
+        let error = |origin: &str, source: MessageSource, data: &Value| {
+            popup_error(&allowed, origin, source, data).map(|e| e.code())
+        };
+        assert_eq!(
+            error(ours, MessageSource::OurPopup, &report),
+            Some(ErrorCode::InvalidOptions)
+        );
+        assert_eq!(error(ours, MessageSource::Channel, &report), None);
+        assert_eq!(error(ours, MessageSource::OtherWindow, &report), None);
+        assert_eq!(
+            error("https://evil.example", MessageSource::OurPopup, &report),
+            None
+        );
+        assert_eq!(error(ours, MessageSource::OurPopup, &data), None);
     }
 
     #[test]

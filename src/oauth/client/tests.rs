@@ -869,3 +869,159 @@ proptest::proptest! {
         let _ = page.send(&format!(r#"{{"event":{event},"url":{url},"status":{status},"body":{body},"resume":{{"then":"handoff"}}}}"#));
     }
 }
+
+const ISSUER_ONLY: &str = r#"{"profile":"oauth2","issuer":"https://as.example","clientId":"client-1",
+    "redirectUri":"https://ext.example/cb","scope":"openid","tokenHandoffUrl":"/api/token"}"#;
+
+const METADATA: &str = r#"{"issuer":"https://as.example","authorization_endpoint":"https://as.example/auth",
+    "token_endpoint":"https://as.example/token","authorization_response_iss_parameter_supported":true}"#;
+
+#[test]
+fn the_issuer_alone_discovers_the_endpoints_and_the_iss_requirement() {
+    let mut page = Page::configured(ISSUER_ONLY);
+    let fetch = page.drive(r#"{"event":"login"}"#);
+    assert_eq!(
+        fetch.get_str("url"),
+        Some("https://as.example/.well-known/openid-configuration")
+    );
+    // OpenID Connect Discovery first, then RFC 8414 on 404.
+    let second = page.respond(&fetch, 404, "");
+    assert_eq!(
+        second.get_str("url"),
+        Some("https://as.example/.well-known/oauth-authorization-server")
+    );
+    let go = page.respond(&second, 200, METADATA);
+    assert_eq!(go.get_str("step"), Some("navigate"), "{go:?}");
+    let url = go.get_str("url").unwrap();
+    assert!(
+        url.starts_with("https://as.example/auth?response_type=code&client_id=client-1"),
+        "{url}"
+    );
+    assert!(url.contains("&nonce="));
+    let state = param(url, "state");
+    // The server said it always sends iss: a callback without it is refused (on a fresh page).
+    let mut callback = Page::configured(ISSUER_ONLY);
+    callback.session = page.session.clone();
+    let err = callback.drive(&format!(
+        r#"{{"event":"callback","url":"https://ext.example/cb?code=c&state={state}"}}"#
+    ));
+    assert_eq!(code_of(&err), "iss_missing");
+
+    let go = {
+        let fetch = page.drive(r#"{"event":"login"}"#);
+        assert_eq!(
+            fetch.get_str("step"),
+            Some("navigate"),
+            "discovered once: {fetch:?}"
+        );
+        fetch
+    };
+    let state = param(go.get_str("url").unwrap(), "state");
+    callback.session = page.session.clone();
+    let handoff = callback.drive(&format!(
+        r#"{{"event":"callback","url":"https://ext.example/cb?code=c&state={state}&iss=https%3A%2F%2Fas.example"}}"#
+    ));
+    assert_eq!(handoff.get_str("url"), Some("/api/token"));
+
+    // A document for another issuer, and explicit endpoints that win.
+    let mut other = Page::configured(ISSUER_ONLY);
+    let fetch = other.drive(r#"{"event":"login"}"#);
+    let err = other.respond(
+        &fetch,
+        200,
+        &METADATA.replace(
+            "https://as.example\",\"authorization_endpoint",
+            "https://evil.example\",\"authorization_endpoint",
+        ),
+    );
+    assert_eq!(code_of(&err), "issuer_mismatch");
+    let redirected = other.respond(&fetch, 302, "");
+    assert_eq!(code_of(&redirected), "discovery_failed");
+    let mut explicit = Page::configured(&ISSUER_ONLY.replace(
+        "\"issuer\"",
+        "\"authorizationEndpoint\":\"https://as.example/explicit\",\"issuer\"",
+    ));
+    let go = explicit.drive(r#"{"event":"login"}"#);
+    assert!(go
+        .get_str("url")
+        .unwrap()
+        .starts_with("https://as.example/explicit?"));
+}
+
+#[test]
+fn a_public_client_takes_its_token_endpoint_from_discovery_and_checks_the_nonce() {
+    let options = ISSUER_ONLY.replace(r#","tokenHandoffUrl":"/api/token""#, "");
+    let mut page = Page::configured(&options);
+    let fetch = page.drive(r#"{"event":"authorization-url"}"#);
+    let url = page.respond(&fetch, 200, METADATA);
+    let url = url.get("value").and_then(Value::as_str).unwrap().to_owned();
+    let state = param(&url, "state");
+    let nonce = param(&url, "nonce");
+    // The callback page has not discovered: the token endpoint is in the flow record.
+    let mut callback = Page::configured(&options);
+    callback.session = page.session.clone();
+    let token = callback.drive(&format!(
+        r#"{{"event":"callback","url":"https://ext.example/cb?code=c&state={state}&iss=https%3A%2F%2Fas.example"}}"#
+    ));
+    assert_eq!(token.get_str("url"), Some("https://as.example/token"));
+    let id_token = |n: &str| {
+        format!(
+            "h.{}.s",
+            crate::b64::encode(format!(r#"{{"sub":"u","nonce":"{n}"}}"#).as_bytes())
+        )
+    };
+    let wrong = callback.respond(
+        &token,
+        200,
+        &format!(
+            r#"{{"access_token":"at","id_token":"{}"}}"#,
+            id_token("other")
+        ),
+    );
+    assert_eq!(code_of(&wrong), "invalid_claim");
+    assert_eq!(
+        callback.send(r#"{"event":"session"}"#).get("value"),
+        Some(&Value::Null)
+    );
+    let right = callback.respond(
+        &token,
+        200,
+        &format!(
+            r#"{{"access_token":"at","id_token":"{}"}}"#,
+            id_token(&nonce)
+        ),
+    );
+    assert_eq!(right.get_str("step"), Some("done"));
+}
+
+#[test]
+fn popup_mode_opens_a_blank_popup_in_the_click_while_discovering() {
+    let mut page = Page::configured(
+        &ISSUER_ONLY.replace("\"profile\"", "\"navigation\":\"popup\",\"profile\""),
+    );
+    let open = page.send(r#"{"event":"login"}"#);
+    assert_eq!(open.get_str("step"), Some("open-popup"));
+    assert_eq!(open.get_str("url"), Some(""));
+    let fetch = page.send(r#"{"event":"popup-opened","ok":true}"#);
+    assert_eq!(
+        fetch.get_str("url"),
+        Some("https://as.example/.well-known/openid-configuration")
+    );
+    let wait = page.respond(&fetch, 200, METADATA);
+    assert_eq!(wait.get_str("step"), Some("await-popup"), "{wait:?}");
+    assert!(wait
+        .get_str("navigate")
+        .unwrap()
+        .starts_with("https://as.example/auth?"));
+    assert_eq!(page.memory.len(), 1);
+    // Blocked: popup_blocked, nothing stored.
+    let mut blocked = Page::configured(
+        &ISSUER_ONLY.replace("\"profile\"", "\"navigation\":\"popup\",\"profile\""),
+    );
+    blocked.popups_allowed = false;
+    assert_eq!(
+        code_of(&blocked.drive(r#"{"event":"login"}"#)),
+        "popup_blocked"
+    );
+    assert!(blocked.memory.is_empty());
+}

@@ -243,7 +243,9 @@ pub fn parse_token_response(
     // The identity our own backend verified (createHandoffHandler answers
     // it); a token endpoint's answer is never taken as verified identity.
     let identity = match (source, obj.get("identity")) {
-        (TokenSource::Handoff, Some(identity @ Value::Object(_))) => Some(identity.to_json()),
+        (TokenSource::Handoff, Some(Value::Object(_))) => {
+            member_text(body, "identity").map(str::to_owned)
+        }
         _ => None,
     };
     if cookie_allowed && obj.get("access_token").is_none() {
@@ -282,6 +284,82 @@ pub fn parse_token_response(
         cookie_only: false,
         identity,
     })
+}
+
+/// The JSON text of the top-level member `name` of `text`, a JSON object
+/// that already parsed. The text is taken as it came rather than written
+/// again from the parsed value (measured: 2.8 kB less client wasm than
+/// `json::Value::to_json`, whose number printing the client needs nowhere
+/// else). `None` for a member name written with escapes (it is then not
+/// taken as the backend's identity).
+fn member_text<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let b = text.as_bytes();
+    let ws = |mut i: usize| {
+        while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+            i += 1;
+        }
+        i
+    };
+    // The end of the string that starts at `i` (its closing quote + 1).
+    let string_end = |mut i: usize| {
+        i += 1;
+        loop {
+            match b.get(i)? {
+                b'\\' => i += 2,
+                b'"' => return Some(i + 1),
+                _ => i += 1,
+            }
+        }
+    };
+    // The end of the value that starts at `i`.
+    let value_end = |mut i: usize| {
+        let mut depth = 0usize;
+        loop {
+            match b.get(i)? {
+                b'"' => i = string_end(i)?,
+                b'{' | b'[' => {
+                    depth += 1;
+                    i += 1;
+                }
+                b'}' | b']' if depth > 0 => {
+                    depth -= 1;
+                    i += 1;
+                }
+                b',' | b'}' | b']' if depth == 0 => return Some(i),
+                _ => i += 1,
+            }
+            if depth == 0 && matches!(b.get(i - 1), Some(b'"' | b'}' | b']')) {
+                return Some(i);
+            }
+        }
+    };
+    let mut i = ws(0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    loop {
+        i = ws(i);
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(i)?;
+        let key = text.get(i + 1..key_end - 1)?;
+        i = ws(key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = ws(i + 1);
+        let end = value_end(start)?;
+        if key == name {
+            return text.get(start..end).map(str::trim_end);
+        }
+        i = ws(end);
+        if b.get(i) != Some(&b',') {
+            return None;
+        }
+        i += 1;
+    }
 }
 
 /// OpenID Connect Core §3.1.3.7 step 11, for a public client that
@@ -461,6 +539,30 @@ mod tests {
             ..Session::default()
         };
         assert_eq!(broken.identity().unwrap_err().code(), ErrorCode::Malformed);
+    }
+
+    #[test]
+    fn member_text_takes_the_value_as_written() {
+        let body = r#" { "a" : "x\"}" , "identity" : { "sub" : "u", "n": [1, {"b": "]"}] , "e": 1.50 } , "z": 2 }"#;
+        assert_eq!(
+            member_text(body, "identity"),
+            Some(r#"{ "sub" : "u", "n": [1, {"b": "]"}] , "e": 1.50 }"#)
+        );
+        assert_eq!(member_text(body, "a"), Some(r#""x\"}""#));
+        assert_eq!(member_text(body, "z"), Some("2"));
+        assert_eq!(member_text(body, "missing"), None);
+        assert_eq!(member_text(r#"{"ident\u0069ty":{}}"#, "identity"), None);
+        assert_eq!(member_text("[]", "a"), None);
+        // Every value the parser accepts is delimited the same way.
+        let s = handoff(
+            200,
+            r#"{"access_token":"at","identity":{"sub":"u1","exp":1.5e3,"ok":true}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            s.identity.as_deref(),
+            Some(r#"{"sub":"u1","exp":1.5e3,"ok":true}"#)
+        );
     }
 
     #[test]

@@ -319,6 +319,20 @@ describe('ExtensionClient call by call (Chromium)', () => {
     assert.equal(ok.value.accessToken, 'at-1');
   });
 
+  test('the fetch option carries every request of the client', async () => {
+    await reset();
+    const r = await evaluate(async (options) => {
+      const seen = [];
+      const fetch = (url, init) => { seen.push({ url: String(url), method: init.method, redirect: init.redirect, signal: init.signal instanceof AbortSignal }); return globalThis.fetch(url, init); };
+      const c = new window.sso.ExtensionClient({ ...options, fetch });
+      const state = new URL(await c.authorizationUrl()).searchParams.get('state');
+      const result = await window.outcome(c.handleCallback(`${location.origin}/cb?code=c&state=${state}&iss=https%3A%2F%2Fas.example`));
+      return { result, seen };
+    }, oauth2({ tokenHandoffUrl: '/api/token' }));
+    assert.equal(r.result.ok, true, JSON.stringify(r.result));
+    assert.deepEqual(r.seen, [{ url: '/api/token', method: 'POST', redirect: 'manual', signal: true }]);
+  });
+
   test('a redirected handoff is refused: the code is never re-posted to the other origin', async () => {
     await reset();
     site.handoffs.length = 0;

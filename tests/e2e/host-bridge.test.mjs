@@ -26,7 +26,7 @@ before(async () => {
   });
   host = await startStaticServer(ROOT, ['pkg'], {
     '/host.html': `<!doctype html><script type="module">
-      import { installHostBridge } from '/pkg/client.browser.js';
+      import { installHostBridge, ExtensionSsoError } from '/pkg/client.browser.js';
       window.navigated = [];
       const frame = document.createElement('iframe');
       frame.src = '${extension.origin}/frame.html';
@@ -37,7 +37,7 @@ before(async () => {
         allowedUrlPrefixes: ['https://console.example/tenants/'],
         navigate: (url) => window.navigated.push(url),
       });
-      try { installHostBridge({ extensionOrigin: '*' }); } catch (e) { window.starRejected = e.code; }
+      try { installHostBridge({ extensionOrigin: '*' }); } catch (e) { window.starRejected = e.code; window.starIsSso = e instanceof ExtensionSsoError; }
     </script>`,
     // The configuration of the issue #15 review, in a frame of its own.
     '/host2.html': `<!doctype html><script type="module">
@@ -72,8 +72,9 @@ after(async () => {
 const send = (data) => page.frames()[1].evaluate((d) => window.send(d), data);
 const navigated = () => page.evaluate(() => window.navigated);
 
-test('a wildcard extensionOrigin is refused with invalid_options', async () => {
+test('a wildcard extensionOrigin is refused with invalid_options (an ExtensionSsoError)', async () => {
   assert.equal(await page.evaluate(() => window.starRejected), 'invalid_options');
+  assert.equal(await page.evaluate(() => window.starIsSso), true);
 });
 
 test('an allowed login URL is followed and acknowledged to the extension origin only', async () => {

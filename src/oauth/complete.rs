@@ -403,6 +403,21 @@ mod tests {
             .to_owned()
     }
 
+    /// `complete` at 1001 s for `url`; a `url` starting with `?` or `#` is
+    /// on the redirect page `https://ext.example/callback`.
+    fn at(f: &mut Flows, c: &Config, url: &str) -> Result<Request> {
+        let full = if url.starts_with(['?', '#']) {
+            format!("https://ext.example/callback{url}")
+        } else {
+            url.to_owned()
+        };
+        complete(f, 1001, c, &full)
+    }
+
+    fn code(result: Result<Request>) -> ErrorCode {
+        result.unwrap_err().code()
+    }
+
     fn body(r: &Request) -> json::Object {
         json::parse(r.body.as_deref().unwrap())
             .unwrap()
@@ -411,8 +426,8 @@ mod tests {
             .clone()
     }
 
-    fn code(result: Result<Request>) -> ErrorCode {
-        result.unwrap_err().code()
+    fn with(extra: &str) -> Config {
+        config(&OAUTH2.replace("\"profile\"", &format!("{extra},\"profile\"")))
     }
 
     #[test]
@@ -420,10 +435,8 @@ mod tests {
         let mut f = Flows::default();
         let c = config(OAUTH2);
         let state = started(&c, &mut f);
-        let url = format!(
-            "https://ext.example/callback?code=c%2B1&state={state}&iss=https%3A%2F%2Fas.example"
-        );
-        let r = complete(&mut f, 1001, &c, &url).unwrap();
+        let url = format!("?code=c%2B1&state={state}&iss=https%3A%2F%2Fas.example");
+        let r = at(&mut f, &c, &url).unwrap();
         assert_eq!(
             (r.method, r.url.as_str(), r.credentials, r.then),
             ("POST", "/api/sso/token", "include", Then::Handoff)
@@ -439,37 +452,22 @@ mod tests {
         assert_eq!(b.get_str("iss"), Some("https://as.example"));
         assert_eq!(b.len(), 5);
         assert!(!format!("{r:?}").contains("c+1"));
-        assert_eq!(
-            code(complete(&mut f, 1002, &c, &url)),
-            ErrorCode::StateReused
-        );
+        assert_eq!(code(at(&mut f, &c, &url)), ErrorCode::StateReused);
     }
 
     #[test]
     fn openid_nonce_goes_to_the_backend_or_is_checked_by_a_public_client() {
-        let c = config(&OAUTH2.replace("\"profile\"", "\"scope\":\"openid email\",\"profile\""));
+        let c = with(r#""scope":"openid email""#);
         let mut f = Flows::default();
         let state = started(&c, &mut f);
-        let r = complete(
-            &mut f,
-            1001,
-            &c,
-            &format!("https://ext.example/callback?code=c&state={state}"),
-        )
-        .unwrap();
+        let r = at(&mut f, &c, &format!("?code=c&state={state}")).unwrap();
         assert_eq!(body(&r).get_str("nonce").map(str::len), Some(43));
         let public = config(&OAUTH2.replace(
             r#""tokenHandoffUrl":"/api/sso/token""#,
             r#""tokenEndpoint":"https://as.example/token","scope":"openid""#,
         ));
         let state = started(&public, &mut f);
-        let r = complete(
-            &mut f,
-            1001,
-            &public,
-            &format!("https://ext.example/callback?code=c&state={state}"),
-        )
-        .unwrap();
+        let r = at(&mut f, &public, &format!("?code=c&state={state}")).unwrap();
         assert_eq!(r.then, Then::Token);
         assert_eq!(r.nonce.as_deref().map(str::len), Some(43));
         assert!(!r.body.as_deref().unwrap().contains("nonce"));
@@ -480,13 +478,7 @@ mod tests {
         let mut f = Flows::default();
         let c = config(OAUTH2);
         started(&c, &mut f);
-        let err = complete(
-            &mut f,
-            1001,
-            &c,
-            "https://ext.example/callback?code=c&state=XyZ",
-        )
-        .unwrap_err();
+        let err = at(&mut f, &c, "?code=c&state=XyZ").unwrap_err();
         assert_eq!(err.code(), ErrorCode::StateUnknown);
         assert!(!err.message().contains("XyZ"));
         let state = started(&c, &mut f);
@@ -498,15 +490,7 @@ mod tests {
         let state = started(&c, &mut f);
         let url = format!("https://ext.example/callback?code=c&state={state}");
         assert!(complete(&mut f, 1599, &c, &url).is_ok());
-        assert_eq!(
-            code(complete(
-                &mut f,
-                1001,
-                &c,
-                "https://ext.example/callback?code=c"
-            )),
-            ErrorCode::InvalidCallback
-        );
+        assert_eq!(code(at(&mut f, &c, "?code=c")), ErrorCode::InvalidCallback);
     }
 
     #[test]
@@ -514,77 +498,40 @@ mod tests {
         let mut f = Flows::default();
         let c = config(OAUTH2);
         let state = started(&c, &mut f);
-        let url = format!(
-            "https://ext.example/callback?error=access_denied&error_description=no+way&error_uri=https%3A%2F%2Fas%2Fe&state={state}"
-        );
-        let err = complete(&mut f, 1001, &c, &url).unwrap_err();
+        let url = format!("?error=access_denied&error_description=no+way&error_uri=https%3A%2F%2Fas%2Fe&state={state}");
+        let err = at(&mut f, &c, &url).unwrap_err();
         assert_eq!(err.code(), ErrorCode::AuthorizationDenied);
         let fields = err.oauth().unwrap();
         assert_eq!(fields.error, "access_denied");
         assert_eq!(fields.error_description.as_deref(), Some("no way"));
-        assert_eq!(
-            code(complete(&mut f, 1001, &c, &url)),
-            ErrorCode::StateReused
-        );
+        assert_eq!(code(at(&mut f, &c, &url)), ErrorCode::StateReused);
         // Without state: denied, nothing spent.
         assert_eq!(
-            code(complete(
-                &mut f,
-                1001,
-                &c,
-                "https://ext.example/callback?error=server_error"
-            )),
+            code(at(&mut f, &c, "?error=server_error")),
             ErrorCode::AuthorizationDenied
         );
-        let err =
-            complete(&mut f, 1001, &c, "https://ext.example/callback?error=a%22b").unwrap_err();
+        let err = at(&mut f, &c, "?error=a%22b").unwrap_err();
         assert!(err.message().ends_with("\"(unprintable)\"") && err.oauth().is_none());
     }
 
     #[test]
     fn iss_policies() {
         let mut f = Flows::default();
-        let base = OAUTH2.replace(
-            "\"profile\"",
-            "\"issuer\":\"https://as.example\",\"profile\"",
-        );
-        let c = config(&base);
+        let c = with(r#""issuer":"https://as.example""#);
         let state = started(&c, &mut f);
-        let mixup = format!(
-            "https://ext.example/callback?code=c&state={state}&iss=https%3A%2F%2Fevil.example"
-        );
-        assert_eq!(
-            code(complete(&mut f, 1001, &c, &mixup)),
-            ErrorCode::IssMismatch
-        );
+        let mixup = format!("?code=c&state={state}&iss=https%3A%2F%2Fevil.example");
+        assert_eq!(code(at(&mut f, &c, &mixup)), ErrorCode::IssMismatch);
         let state = started(&c, &mut f);
-        assert!(complete(
-            &mut f,
-            1001,
-            &c,
-            &format!("https://ext.example/callback?code=c&state={state}")
-        )
-        .is_ok());
-        let strict = config(&base.replace("\"profile\"", "\"issPolicy\":\"require\",\"profile\""));
+        assert!(at(&mut f, &c, &format!("?code=c&state={state}")).is_ok());
+        let strict = with(r#""issuer":"https://as.example","issPolicy":"require""#);
         let state = started(&strict, &mut f);
         assert_eq!(
-            code(complete(
-                &mut f,
-                1001,
-                &strict,
-                &format!("https://ext.example/callback?code=c&state={state}")
-            )),
+            code(at(&mut f, &strict, &format!("?code=c&state={state}"))),
             ErrorCode::IssMissing
         );
-        let off = config(&base.replace("\"profile\"", "\"issPolicy\":\"off\",\"profile\""));
+        let off = with(r#""issuer":"https://as.example","issPolicy":"off""#);
         let state = started(&off, &mut f);
-        assert!(complete(
-            &mut f,
-            1001,
-            &off,
-            &format!("https://ext.example/callback?code=c&state={state}&iss=x")
-        )
-        .is_ok());
+        assert!(at(&mut f, &off, &format!("?code=c&state={state}&iss=x")).is_ok());
     }
 
     #[test]
@@ -592,52 +539,32 @@ mod tests {
         let mut f = Flows::default();
         let c = config(OAUTH2);
         let state = started(&c, &mut f);
-        let err = complete(
-            &mut f,
-            1001,
-            &c,
-            &format!("https://ext.example/open-redirect?code=c&state={state}"),
-        )
-        .unwrap_err();
-        assert!(err.message().contains("redirectUri"));
+        let elsewhere = format!("https://ext.example/open-redirect?code=c&state={state}");
+        assert!(at(&mut f, &c, &elsewhere)
+            .unwrap_err()
+            .message()
+            .contains("redirectUri"));
         assert_eq!(
-            code(complete(
-                &mut f,
-                1001,
-                &c,
-                &format!("https://ext.example/callback?code=c&state={state}")
-            )),
+            code(at(&mut f, &c, &format!("?code=c&state={state}"))),
             ErrorCode::StateReused
         );
+        for shape in [
+            "HTTPS://EXT.example:443/callback?x=1&code=c&state={state}#frag",
+            "#code=c&state={state}",
+        ] {
+            let state = started(&c, &mut f);
+            assert!(
+                at(&mut f, &c, &shape.replace("{state}", &state)).is_ok(),
+                "{shape}"
+            );
+        }
         let state = started(&c, &mut f);
-        assert!(complete(
-            &mut f,
-            1001,
-            &c,
-            &format!("HTTPS://EXT.example:443/callback?x=1&code=c&state={state}#frag")
-        )
-        .is_ok());
-        let state = started(&c, &mut f);
-        assert!(complete(
-            &mut f,
-            1001,
-            &c,
-            &format!("https://ext.example/callback#code=c&state={state}")
-        )
-        .is_ok());
-        let state = started(&c, &mut f);
-        let repeated = format!("https://ext.example/callback?code=c&state={state}#code=d");
         assert_eq!(
-            code(complete(&mut f, 1001, &c, &repeated)),
+            code(at(&mut f, &c, &format!("?code=c&state={state}#code=d"))),
             ErrorCode::InvalidCallback
         );
         assert_eq!(
-            code(complete(
-                &mut f,
-                1001,
-                &c,
-                &format!("https://ext.example/callback?code=c&state={state}")
-            )),
+            code(at(&mut f, &c, &format!("?code=c&state={state}"))),
             ErrorCode::StateReused
         );
     }
@@ -652,9 +579,8 @@ mod tests {
         )
         .unwrap();
         let state = started(&c, &mut f);
-        let r = complete(
+        let r = at(
             &mut f,
-            1001,
             &c,
             &format!("https://ext.example/cb?code=abc&state={state}"),
         )
@@ -668,9 +594,8 @@ mod tests {
             r#"{"profile":"mia-console","consoleUrl":"https://c.example","tenantId":"t","extensionId":"e","tokenHandoffUrl":"/api/token"}"#,
         );
         let state = started(&console, &mut f);
-        let r = complete(
+        let r = at(
             &mut f,
-            1001,
             &console,
             &format!("https://ext.example/cb?code=k&state={state}"),
         )
@@ -689,25 +614,19 @@ mod tests {
         );
         let nonce = started(&c, &mut f);
         assert_eq!(
-            code(complete(
-                &mut f,
-                1001,
-                &c,
-                "https://ext.example/cb?loginToken=t"
-            )),
+            code(at(&mut f, &c, "https://ext.example/cb?loginToken=t")),
             ErrorCode::InvalidCallback
         );
         assert_eq!(
-            code(complete(
+            code(at(
                 &mut f,
-                1001,
                 &c,
                 "https://ext.example/cb?loginToken=t&ext_sso_nonce=forged"
             )),
             ErrorCode::StateUnknown
         );
         let url = format!("https://ext.example/cb?loginToken=t&ext_sso_nonce={nonce}");
-        let r = complete(&mut f, 1001, &c, &url).unwrap();
+        let r = at(&mut f, &c, &url).unwrap();
         assert_eq!(
             (r.url.as_str(), r.then),
             (
@@ -719,22 +638,11 @@ mod tests {
             r.body.as_deref(),
             Some(r#"{"type":"m.login.token","token":"t"}"#)
         );
-        assert_eq!(
-            code(complete(&mut f, 1001, &c, &url)),
-            ErrorCode::StateReused
-        );
+        assert_eq!(code(at(&mut f, &c, &url)), ErrorCode::StateReused);
         // A state of an oauth2 flow is not a Matrix nonce.
-        let oauth = config(OAUTH2);
-        let state = started(&oauth, &mut f);
-        assert_eq!(
-            code(complete(
-                &mut f,
-                1001,
-                &c,
-                &format!("https://ext.example/cb?loginToken=t&ext_sso_nonce={state}")
-            )),
-            ErrorCode::InvalidCallback
-        );
+        let state = started(&config(OAUTH2), &mut f);
+        let foreign = format!("https://ext.example/cb?loginToken=t&ext_sso_nonce={state}");
+        assert_eq!(code(at(&mut f, &c, &foreign)), ErrorCode::InvalidCallback);
     }
 
     #[test]
@@ -744,9 +652,8 @@ mod tests {
             r#"{"profile":"mia-auth-service","authServiceUrl":"https://app.example/auth","appId":"a","providerId":"p","redirect":"/home"}"#,
         );
         let nonce = started(&c, &mut f);
-        let r = complete(
+        let r = at(
             &mut f,
-            1001,
             &c,
             "https://app.example/web-login/callback?code=k&state=s",
         )
@@ -761,7 +668,7 @@ mod tests {
             "the web-login step spends no flow"
         );
         let back = format!("https://app.example/home?ext_sso_nonce={nonce}");
-        let r = complete(&mut f, 1001, &c, &back).unwrap();
+        let r = at(&mut f, &c, &back).unwrap();
         assert_eq!(
             (r.url.as_str(), r.then, r.method),
             (
@@ -770,24 +677,19 @@ mod tests {
                 "GET"
             )
         );
-        assert_eq!(
-            code(complete(&mut f, 1001, &c, &back)),
-            ErrorCode::StateReused
-        );
+        assert_eq!(code(at(&mut f, &c, &back)), ErrorCode::StateReused);
         let nonce = started(&c, &mut f);
         assert_eq!(
-            code(complete(
+            code(at(
                 &mut f,
-                1001,
                 &c,
                 &format!("https://app.example/home?ext_sso_nonce={nonce}&code=x")
             )),
             ErrorCode::InvalidCallback
         );
         assert_eq!(
-            code(complete(
+            code(at(
                 &mut f,
-                1001,
                 &c,
                 "https://app.example/web-login/callback?code=k"
             )),

@@ -14,11 +14,8 @@ import { ExtensionSsoError, KIND, abortedError, fetchBody, readOptions, runtimeS
 import { ClientCore, crateVersion, errorCodeList } from '../wasm/client/extension_sso_client.js';
 
 export { ExtensionSsoError };
+// Installed by the loader (pkg-template/loaders/client.*.js).
 const runtime = runtimeSlot('client');
-/** @internal called by the loader */
-export const installRuntime = runtime.install;
-/** @internal called by the browser loader once the wasm is ready */
-export const markReady = runtime.markReady;
 export { crateVersion };
 /** Every error code (`ErrorCode`). */
 export const errorCodes = () => errorCodeList().split(' ');

@@ -9,8 +9,6 @@ mod client;
 mod error;
 mod js;
 #[cfg(feature = "server")]
-mod options;
-#[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "verifier")]
 mod verifier;

@@ -8,8 +8,7 @@ const config = await (await fetch('/config.json')).json(); // public settings fr
 const navigation = ExtensionClient.sessionStorageAvailable() ? 'self' : 'popup';
 const client = new ExtensionClient({
   profile: 'oauth2',
-  authorizationEndpoint: config.authorizationEndpoint,
-  issuer: config.issuer,
+  issuer: config.issuer, // its metadata gives the authorization endpoint
   clientId: config.clientId,
   scope: 'openid profile email',
   // Register both pages with your identity provider as redirect URIs.

@@ -65,7 +65,7 @@ createServer((req, res) => {
   if (pathname === '/api/hello') return hello(req, res);
   if (pathname.startsWith('/api/')) return api(req, res);
   if (pathname === '/config.json') {
-    return sendJson(res, 200, { issuer, clientId, authorizationEndpoint: metadata.authorization_endpoint });
+    return sendJson(res, 200, { issuer, clientId });
   }
   if (pathname.startsWith('/extension-sso/')) return sendFile(res, pkg, pathname.slice('/extension-sso/'.length));
   return sendFile(res, pages, pathname === '/' ? 'index.html' : pathname);

@@ -23,9 +23,12 @@ describe('README client samples (Chromium)', () => {
 <script type="importmap">{"imports":{"extension-sso/client":"/node_modules/extension-sso/client.browser.js"}}</script>
 <iframe id="extension" src="about:blank"></iframe>
 <script type="module">
-import init from 'extension-sso/client';
-await init();
+import init, { ExtensionSsoError } from 'extension-sso/client';
 const results = {};
+// The mistake README warns about: an ExtensionClient before init().
+try { await import('/examples/client/oauth2.mjs?before-init'); results.beforeInit = 'constructed'; }
+catch (e) { results.beforeInit = { code: e.code, message: e.message, branded: e instanceof ExtensionSsoError }; }
+await init();
 for (const name of ${JSON.stringify(PROFILES)}) {
   try {
     const { client } = await import('/examples/client/' + name + '.mjs');
@@ -80,6 +83,13 @@ window.__results = results;
     assert.equal(`${url.origin}${url.pathname}`, 'https://auth.example/authorize');
     assert.equal(url.searchParams.get('appId'), 'my-extension');
     assert.equal(url.searchParams.get('providerId'), 'okta');
+  });
+
+  test('an ExtensionClient made before init() is a coded error that says to call init() first', () => {
+    assert.equal(typeof results.beforeInit, 'object', String(results.beforeInit));
+    assert.equal(results.beforeInit.branded, true);
+    assert.equal(results.beforeInit.code, 'invalid_options');
+    assert.match(results.beforeInit.message, /init\(\)/);
   });
 
   test("host-bridge: the console page's bridge installs", () => {

@@ -2,7 +2,7 @@
 // and the user-facing docs use no internal words.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { ROOT, check, checkCommand, codeBlocks } from '../../scripts/readme.mjs';
@@ -40,9 +40,11 @@ test("the recipes compose: the page's tokenHandoffUrl is the path each backend s
   assert.match(read('examples', 'extension', 'popup-callback.html'), /ExtensionClient\.completePopup\(\)/);
 });
 
-test('README and the demo docs use no internal words (seed numbers, loader internals)', () => {
+test('README, the demo docs and the published types use no internal words (seed numbers, loader internals)', () => {
   const internal = /\bseed[\s-]*\d|\bseed\s+0|installRuntime|markReady/i;
-  for (const file of [['README.md'], ['www', 'README.md']]) {
+  const types = readdirSync(join(ROOT, 'pkg-template')).filter((f) => f.endsWith('.d.ts')).map((f) => ['pkg-template', f]);
+  assert.ok(types.length >= 5);
+  for (const file of [['README.md'], ['www', 'README.md'], ...types]) {
     const hits = read(...file).split('\n').map((l, i) => [i + 1, l]).filter(([, l]) => internal.test(l));
     assert.deepEqual(hits, [], file.join('/'));
   }

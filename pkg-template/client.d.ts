@@ -1,8 +1,9 @@
 // extension-sso/client: SSO login for web extensions (often inside the host
 // console's iframe). Hand-written types; the runtime is WebAssembly.
-import type { ErrorCode, ExtensionSsoError } from './errors.d.ts';
-
-export type { ErrorCode, ExtensionSsoError };
+import type { ErrorCode } from './errors.js';
+import { ExtensionSsoError } from './errors.js';
+export type { ErrorCode, ExtensionSsoErrorDetails } from './errors.js';
+export { ExtensionSsoError };
 
 /** Every error code (the same union as {@link ErrorCode}). */
 export function errorCodes(): ErrorCode[];

@@ -4,8 +4,8 @@
 export * from './client.js';
 export * from './verifier.js';
 export * from './server.js';
-export type { ErrorCode, ExtensionSsoError } from './errors.js';
-export { errorCodes, crateVersion } from './errors.js';
+export type { ErrorCode, ExtensionSsoErrorDetails } from './errors.js';
+export { ExtensionSsoError, errorCodes, crateVersion } from './errors.js';
 
 /** Loads every entry's WebAssembly module; required (once) in browsers and bundlers, a no-op under Node and workerd. */
 export default function init(): Promise<void>;

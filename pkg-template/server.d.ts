@@ -3,8 +3,10 @@
 //
 // The verifier lives in its own entry so this one does not carry it:
 //   import { JwksVerifier } from 'extension-sso/verifier';
-import type { ErrorCode, ExtensionSsoError } from './errors.js';
-export type { ErrorCode, ExtensionSsoError } from './errors.js';
+import type { ErrorCode } from './errors.js';
+import { ExtensionSsoError } from './errors.js';
+export type { ErrorCode, ExtensionSsoErrorDetails } from './errors.js';
+export { ExtensionSsoError };
 export { errorCodes, crateVersion } from './errors.js';
 
 /**

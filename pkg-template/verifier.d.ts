@@ -1,6 +1,8 @@
 // extension-sso/verifier: JWT access-token verification against a JWK Set.
-import type { ErrorCode, ExtensionSsoError } from './errors.js';
-export type { ErrorCode, ExtensionSsoError } from './errors.js';
+import type { ErrorCode } from './errors.js';
+import { ExtensionSsoError } from './errors.js';
+export type { ErrorCode, ExtensionSsoErrorDetails } from './errors.js';
+export { ExtensionSsoError };
 export { errorCodes, crateVersion } from './errors.js';
 
 /** Asymmetric JWS algorithms we verify (RFC 7518, RFC 8037). `none` and HMAC never pass. */

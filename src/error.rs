@@ -123,6 +123,13 @@ error_codes! {
         Unsupported = "unsupported",
         /// The private key / access key is invalid.
         InvalidKey = "invalid_key",
+
+        // ---- every entry ----
+        /// The caller's `AbortSignal` fired (`err.cause` is `signal.reason`); never retryable.
+        Aborted = "aborted",
+        /// The authorization server's metadata (OpenID Connect Discovery 1.0, RFC 8414)
+        /// could not be fetched or is not a valid metadata document.
+        DiscoveryFailed = "discovery_failed",
     }
 }
 

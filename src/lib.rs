@@ -35,6 +35,7 @@ pub mod jose;
 pub mod jwks;
 pub mod oauth;
 pub mod platform;
+pub mod protocol;
 pub mod server;
 
 #[cfg(all(

@@ -1,6 +1,7 @@
 // extension-sso/client: the browser ExtensionClient (wasm) plus a tiny,
 // wasm-free helper for the host page that embeds extensions.
 import { runtimeSlot, ssoError } from './common.js';
+export { ExtensionSsoError } from './common.js';
 import { ExtensionClient, crateVersion, errorCodeList } from '../wasm/client/extension_sso_client.js';
 
 const runtime = runtimeSlot('client');

@@ -1,36 +1,116 @@
-// Shared by every entry: the error shape and the runtime slot.
+// Shared by every entry: the error class, the options reader, one request
+// under a timeout and the caller's AbortSignal, and the runtime slot.
+//
+// Nothing here decides a protocol rule: what option values mean, what an
+// answer means and which error a failure becomes stay in the wasm core.
 
 /**
- * Builds the same kind of error the wasm core throws: an `Error` named
- * `ExtensionSsoError` with a stable `.code` and a boolean `.retryable`.
+ * The brand every error of the package carries, wasm-made ones included
+ * (src/wasm/error.rs sets it). A global symbol, so `instanceof` holds across
+ * entries bundled separately, each with its own copy of this class.
  */
-export function ssoError(code, message, extra = {}) {
-  const err = new Error(message, extra.cause ? { cause: extra.cause } : undefined);
-  err.name = 'ExtensionSsoError';
-  err.code = code;
-  err.retryable = extra.retryable === true;
-  for (const [k, v] of Object.entries(extra)) {
-    if (k !== 'cause' && k !== 'retryable' && v !== undefined) err[k] = v;
+const BRAND = Symbol.for('extension-sso/error');
+const ERROR_FIELDS = ['status', 'error', 'error_description', 'error_uri'];
+
+/**
+ * Every rejection of extension-sso: an `Error` with a stable `.code` (see
+ * `errorCodes()`), `.retryable` (true only for transient failures), the
+ * source in `.cause`, and where they apply the HTTP `.status` and the
+ * OAuth `.error`, `.error_description`, `.error_uri`.
+ */
+export class ExtensionSsoError extends Error {
+  /**
+   * @param {string} code  one of `errorCodes()`
+   * @param {string} message  what happened and what to fix
+   * @param {{ retryable?: boolean, cause?: unknown, status?: number, error?: string,
+   *   error_description?: string, error_uri?: string }} [details]
+   */
+  constructor(code, message, details = {}) {
+    super(message, 'cause' in details ? { cause: details.cause } : undefined);
+    this.code = code;
+    this.retryable = details.retryable === true;
+    for (const key of ERROR_FIELDS) if (details[key] !== undefined) this[key] = details[key];
   }
-  return err;
+
+  /** True for every error of the package, whichever entry or bundle made it. */
+  static [Symbol.hasInstance](value) {
+    return value instanceof Error && value[BRAND] === true;
+  }
+}
+Object.defineProperty(ExtensionSsoError.prototype, 'name', { value: 'ExtensionSsoError', writable: true, configurable: true });
+Object.defineProperty(ExtensionSsoError.prototype, BRAND, { value: true });
+
+/** `new ExtensionSsoError(code, message, details)`. */
+export function ssoError(code, message, details) {
+  return new ExtensionSsoError(code, message, details);
 }
 
-/** Holds the runtime adapter (node or web) the loader installs. */
-export function runtimeSlot(entry) {
-  let runtime = null;
-  let ready = false;
-  return {
-    install(rt) { runtime = rt; ready = true; },
-    markReady() { ready = true; },
-    get() {
-      if (!ready || !runtime) {
-        throw ssoError('invalid_options',
-          `extension-sso/${entry} is not initialised: in a browser, call and await the default export init() first`);
-      }
-      return runtime;
-    },
-  };
+/** The `aborted` error for `signal`: not retryable, `cause` = `signal.reason`. */
+export function abortedError(signal) {
+  return new ExtensionSsoError('aborted', 'the operation was aborted by its AbortSignal (the reason is in cause)', {
+    cause: signal.reason,
+  });
 }
+
+/** Throws `aborted` when `signal` (optional) has fired. */
+export function throwIfAborted(signal) {
+  if (signal?.aborted) throw abortedError(signal);
+}
+
+// ---- options: names and types (what values mean is the core's job) ----
+
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const kind = (text, test) => ({ text, test });
+// `/* @__PURE__ */`: an entry that reads no options of a kind drops it.
+const quote = (v) => `'${v}'`;
+
+/** The kinds an option can be; `KIND.x.text` is what messages say it must be. */
+export const KIND = {
+  string: /* @__PURE__ */ kind('a string', (v) => typeof v === 'string'),
+  list: /* @__PURE__ */ kind('a string or a list of strings', (v) => typeof v === 'string' || (Array.isArray(v) && v.every((s) => typeof s === 'string'))),
+  uint: /* @__PURE__ */ kind('a whole non-negative number', (v) => Number.isSafeInteger(v) && v >= 0),
+  number: /* @__PURE__ */ kind('a finite number', (v) => typeof v === 'number' && Number.isFinite(v)),
+  bool: /* @__PURE__ */ kind('true or false', (v) => typeof v === 'boolean'),
+  object: /* @__PURE__ */ kind('an object', isObject),
+  document: /* @__PURE__ */ kind('an object or JSON text', (v) => typeof v === 'string' || isObject(v)),
+  function: /* @__PURE__ */ kind('a function', (v) => typeof v === 'function'),
+  signal: /* @__PURE__ */ kind('an AbortSignal', (v) => isObject(v) && typeof v.aborted === 'boolean' && typeof v.addEventListener === 'function'),
+  any: /* @__PURE__ */ kind('anything', () => true),
+  /** One of the given strings: `must be 'self', 'top' or 'popup'`. */
+  oneOf: (...values) => kind(
+    values.length > 1 ? `${values.slice(0, -1).map(quote).join(', ')} or ${quote(values.at(-1))}` : quote(values[0]),
+    (v) => values.includes(v),
+  ),
+  /** `inner`, or null. */
+  orNull: (inner) => kind(`${inner.text} or null`, (v) => v === null || inner.test(v)),
+  /** A kind of the caller's own: `text` for messages, `test(value)`. */
+  custom: kind,
+};
+
+/**
+ * Reads an options object by `schema` (`{ name: KIND.x }`): every own key
+ * must be a known option, whatever its value (a function-valued typo such
+ * as `fecth: myFetch` is refused too), and every value that is not
+ * `undefined` must be of its kind. Returns a new object with the present
+ * options; throws `invalid_options` naming the option and `who`.
+ */
+export function readOptions(who, options, schema) {
+  if (!isObject(options)) throw ssoError('invalid_options', `${who} options must be an object`);
+  const out = {};
+  for (const key of Object.keys(options)) {
+    const expected = Object.hasOwn(schema, key) ? schema[key] : undefined;
+    if (expected === undefined) {
+      throw ssoError('invalid_options', `unknown option "${key}" for ${who}; the options are: ${Object.keys(schema).join(', ')}`);
+    }
+    const value = options[key];
+    if (value === undefined) continue;
+    if (!expected.test(value)) throw ssoError('invalid_options', `invalid ${who} options: ${key} must be ${expected.text}`);
+    out[key] = value;
+  }
+  return out;
+}
+
+// ---- one request: timeout, the caller's signal, a capped body ----
 
 /**
  * Reads a body (a Response or a Request), stopping after `cap` + 1 bytes: a
@@ -61,4 +141,69 @@ export async function readCapped(message, cap) {
   let at = 0;
   for (const c of chunks) { out.set(c, at); at += c.byteLength; }
   return out;
+}
+
+/**
+ * One request, headers and body, under one timeout and the caller's
+ * `signal`. Redirects are not followed (`redirect: 'manual'`) unless `init`
+ * says otherwise. The timeout and the signal settle the call even when a
+ * custom `fetch` ignores its signal.
+ *
+ * Resolves `{ response, status, headers, body }` (`body`: a Uint8Array,
+ * `maxBytes + 1` zero bytes when the body is over `maxBytes`), or
+ * `{ failure: 'timeout' | 'network', cause }` for the core to turn into its
+ * own error; rejects only with `aborted` when `signal` fires.
+ *
+ * @param {string} url
+ * @param {RequestInit} init
+ * @param {{ fetch?: typeof fetch, timeoutMs: number, signal?: AbortSignal, maxBytes: number }} how
+ */
+export async function fetchBody(url, init, { fetch = globalThis.fetch, timeoutMs, signal, maxBytes }) {
+  throwIfAborted(signal);
+  const controller = new AbortController();
+  let failure = 'network';
+  let stop;
+  const stopped = new Promise((resolve) => { stop = resolve; });
+  const timer = setTimeout(() => {
+    failure = 'timeout';
+    controller.abort();
+    stop();
+  }, timeoutMs);
+  const onAbort = () => {
+    controller.abort(signal.reason);
+    stop();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  // Whatever happens first: the exchange, the timeout or the caller's abort.
+  const race = (promise) => Promise.race([promise, stopped.then(() => { throw controller.signal.reason; })]);
+  try {
+    const response = await race(fetch(url, { redirect: 'manual', ...init, signal: controller.signal }));
+    const body = await race(readCapped(response, maxBytes));
+    return { response, status: response.status, headers: response.headers, body };
+  } catch (cause) {
+    if (signal?.aborted) throw abortedError(signal);
+    return { failure, cause };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+// ---- the runtime the loader installs ----
+
+/** Holds the runtime adapter (node or web) the loader installs. */
+export function runtimeSlot(entry) {
+  let runtime = null;
+  let ready = false;
+  return {
+    install(rt) { runtime = rt; ready = true; },
+    markReady() { ready = true; },
+    get() {
+      if (!ready || !runtime) {
+        throw ssoError('invalid_options',
+          `extension-sso/${entry} is not initialised: in a browser, call and await the default export init() first`);
+      }
+      return runtime;
+    },
+  };
 }

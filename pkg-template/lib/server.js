@@ -5,6 +5,7 @@
 // global fetch (timeout, body cap, network errors) and calls the verifier.
 // Returned tokens are never logged.
 import { readCapped, runtimeSlot, ssoError } from './common.js';
+export { ExtensionSsoError } from './common.js';
 import {
   HandoffCore, ServiceClientCore,
   checkLoginFlows, crateVersion, errorCodeList, exchangeCodeRequest, identityFromClaims as identityFromClaimsJson,

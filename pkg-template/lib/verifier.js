@@ -6,6 +6,7 @@
 // (node:crypto under Node, WebCrypto in workerd and browsers), with keys
 // imported once and cached.
 import { readCapped, runtimeSlot, ssoError } from './common.js';
+export { ExtensionSsoError } from './common.js';
 import { VerifierCore, crateVersion, errorCodeList } from '../wasm/verifier/extension_sso_verifier.js';
 
 const runtime = runtimeSlot('verifier');

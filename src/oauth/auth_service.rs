@@ -21,9 +21,9 @@
 use super::authorize::NONCE_PARAM;
 use super::config::AuthServiceProfile;
 use super::session::{Identity, IdentitySource, MAX_BODY_LEN};
-use super::url::{origin_of, split, trim_trailing_slashes, MAX_URL_LEN};
 use crate::json::{self, Value};
 use crate::prelude::*;
+use crate::protocol::url::{origin_of, split, trim_trailing_slashes, MAX_URL_LEN};
 use crate::{Error, ErrorCode, Result};
 
 /// `{authServiceUrl}/oauth/token`, where the callback page POSTs `{state, code}`.

@@ -6,11 +6,11 @@ use super::config::{ClientConfig, ProfileConfig};
 use super::flow::{self, FlowRecord};
 use super::pkce::{check_pkce_pair, new_state, new_verifier, s256_challenge};
 use super::secret::State;
-use super::url::{
-    append_query, encode_path_segment, encode_query_component, trim_trailing_slashes,
-};
 use crate::platform::{Clock, Random, Storage};
 use crate::prelude::*;
+use crate::protocol::url::{
+    append_query, encode_path_segment, encode_query_component, trim_trailing_slashes,
+};
 use crate::{Error, ErrorCode, Result};
 
 /// Query parameter carrying our one-time nonce in the return URL of flows
@@ -33,7 +33,7 @@ impl core::fmt::Debug for AuthorizationRequest {
         f.debug_struct("AuthorizationRequest")
             .field(
                 "url",
-                &format_args!("{}?[redacted]", super::url::split(&self.url).base),
+                &format_args!("{}?[redacted]", crate::protocol::url::split(&self.url).base),
             )
             .field("state", &self.state)
             .finish()
@@ -135,7 +135,7 @@ fn self_check_pkce(storage: &dyn Storage, state: &State, url: &str) -> Result<()
         .flatten()
         .and_then(|text| FlowRecord::parse(&text))
         .and_then(|r| r.code_verifier);
-    let query = super::url::split(url).query.unwrap_or("");
+    let query = crate::protocol::url::split(url).query.unwrap_or("");
     let challenges: Vec<String> = form_urlencoded::parse(query.as_bytes())
         .filter(|(name, _)| name == "code_challenge")
         .map(|(_, value)| value.into_owned())

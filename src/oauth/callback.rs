@@ -11,8 +11,8 @@
 
 use super::authorize::NONCE_PARAM;
 use super::secret::{AuthorizationCode, LoginToken, State};
-use super::url::{split, MAX_URL_LEN};
 use crate::prelude::*;
+use crate::protocol::url::{split, MAX_URL_LEN};
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
 use alloc::borrow::Cow;
 

@@ -29,10 +29,10 @@ use super::config::{ClientConfig, IssPolicy, ProfileConfig, ProfileKind};
 use super::flow::{self, FlowRecord};
 use super::matrix;
 use super::secret::{AuthorizationCode, State};
-use super::url::{page_of, trim_trailing_slashes};
 use crate::json::{Object, Value};
 use crate::platform::{Clock, Storage};
 use crate::prelude::*;
+use crate::protocol::url::{page_of, trim_trailing_slashes};
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
 use core::fmt;
 

@@ -8,8 +8,8 @@
 //! `localhost`, `127.0.0.1` and `[::1]`, for development (RFC 9700 §2.6,
 //! RFC 8252 §7.3).
 
-use super::url::{check_endpoint, parse_authority, split, Authority, MAX_URL_LEN};
 use crate::prelude::*;
+use crate::protocol::url::{parse_authority, split, Authority, UrlRule, MAX_URL_LEN};
 use crate::{Error, Result};
 
 /// Default lifetime of a pending flow, in seconds.
@@ -282,13 +282,13 @@ impl ClientConfig {
         extension_id: &str,
         redirect_url: &str,
     ) -> Result<Self> {
-        check_endpoint("authorizationServerUrl", authorization_server_url)?;
+        UrlRule::STRICT.check("authorizationServerUrl", authorization_server_url)?;
         if split(authorization_server_url).query.is_some() {
             return Err(Error::options(
                 "authorizationServerUrl must not contain a query (?...): pass the server's base URL",
             ));
         }
-        let base = super::url::trim_trailing_slashes(authorization_server_url);
+        let base = crate::protocol::url::trim_trailing_slashes(authorization_server_url);
         let mut profile =
             OAuth2Profile::new(format!("{base}/authorize"), extension_id, redirect_url);
         profile.token_endpoint = Some(format!("{base}/token"));
@@ -342,7 +342,7 @@ impl ClientConfig {
                 if let Some(idp) = &p.idp_id {
                     check_path_id("idpId", idp)?;
                 }
-                check_endpoint("redirectUri", &p.redirect_uri)?;
+                UrlRule::STRICT.check("redirectUri", &p.redirect_uri)?;
                 Ok(())
             }
             ProfileConfig::MiaAuthService(p) => {
@@ -367,9 +367,9 @@ impl ClientConfig {
     }
 
     fn validate_oauth2(&self, p: &OAuth2Profile) -> Result<()> {
-        check_endpoint("authorizationEndpoint", &p.authorization_endpoint)?;
+        UrlRule::STRICT.check("authorizationEndpoint", &p.authorization_endpoint)?;
         check_id("clientId", &p.client_id)?;
-        check_endpoint("redirectUri", &p.redirect_uri)?;
+        UrlRule::STRICT.check("redirectUri", &p.redirect_uri)?;
         if let Some(scope) = &p.scope {
             // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), space separated.
             let valid = !scope.is_empty()
@@ -388,7 +388,7 @@ impl ClientConfig {
             }
         }
         if let Some(issuer) = &p.issuer {
-            check_endpoint("issuer", issuer)?;
+            UrlRule::STRICT.check("issuer", issuer)?;
             if split(issuer).query.is_some() {
                 return Err(Error::options(
                     "issuer must not contain a query (RFC 8414 §2): use the server's issuer identifier exactly",
@@ -396,7 +396,7 @@ impl ClientConfig {
             }
         }
         if let Some(token_endpoint) = &p.token_endpoint {
-            check_endpoint("tokenEndpoint", token_endpoint)?;
+            UrlRule::STRICT.check("tokenEndpoint", token_endpoint)?;
         }
         match (&self.token_handoff_url, &p.token_endpoint) {
             (None, None) => {
@@ -436,7 +436,7 @@ impl ClientConfig {
 
 /// A base URL under which fixed paths are appended: an endpoint without query.
 fn check_base_url(option: &str, url: &str) -> Result<Authority> {
-    let parsed = check_endpoint(option, url)?;
+    let parsed = UrlRule::STRICT.check(option, url)?;
     if split(url).query.is_some() {
         return Err(Error::options(format!(
             "{option} must not contain a query (?...): pass the base URL, paths are added to it"
@@ -482,7 +482,7 @@ fn check_same_origin_path_or_endpoint(option: &str, url: &str) -> Result<()> {
         }
         return Ok(());
     }
-    check_endpoint(option, url).map(|_| ())
+    UrlRule::STRICT.check(option, url).map(|_| ())
 }
 
 fn check_handoff_url(url: &str) -> Result<()> {
@@ -496,7 +496,7 @@ fn check_redirect_target(url: &str) -> Result<()> {
 /// An origin exactly (`https://host[:port]`), never `*` or `null`.
 pub(crate) fn check_origin(option: &str, origin: &str) -> Result<()> {
     let valid = parse_authority(origin)
-        .is_some_and(|a| a.rest.is_empty() && a.is_secure_or_loopback() && a.origin() == origin);
+        .is_some_and(|a| a.rest.is_empty() && UrlRule::STRICT.allows(&a) && a.origin() == origin);
     if !valid {
         return Err(Error::options(format!(
             "{option} must be an origin such as https://console.example.com (lowercase, no path, \

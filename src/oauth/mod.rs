@@ -35,8 +35,9 @@ mod navigation;
 mod pkce;
 mod secret;
 mod session;
-mod url;
 
+pub use crate::protocol::url::origin_of;
+pub(crate) use crate::protocol::url::split_scheme;
 pub use authorize::{matrix_login_flows_url, start_flow, AuthorizationRequest, NONCE_PARAM};
 pub use callback::{is_callback, parse_callback, scrubbed_url, CallbackParams, CALLBACK_PARAMS};
 pub use complete::{complete, Completion};
@@ -60,8 +61,6 @@ pub use session::{
     decode_unverified_claims, parse_token_response, Identity, IdentitySource, Session, TokenSource,
     EXPIRY_MARGIN_SEC,
 };
-pub use url::origin_of;
-pub(crate) use url::split_scheme;
 
 /// Forgets every pending flow (`logout()`); the facade also drops the
 /// in-memory session.

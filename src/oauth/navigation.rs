@@ -23,9 +23,9 @@
 use super::callback::parse_callback;
 use super::config::{ClientConfig, Navigation, ProfileConfig, ProfileKind};
 use super::secret::State;
-use super::url::{origin_of, MAX_URL_LEN};
 use crate::json::{self, Object, Value};
 use crate::prelude::*;
+use crate::protocol::url::{origin_of, MAX_URL_LEN};
 use crate::{Error, ErrorCode, Result};
 
 /// `type` of the popup's message to its opener.

@@ -282,7 +282,10 @@ pub(crate) fn session_from_object(obj: &Object, now: u64) -> core::result::Resul
         .and_then(|wk| wk.get("m.homeserver"))
         .and_then(Value::as_object)
         .and_then(|hs| hs.get_str("base_url"))
-        .filter(|url| super::url::parse_authority(url).is_some_and(|a| a.is_secure_or_loopback()))
+        .filter(|url| {
+            crate::protocol::url::parse_authority(url)
+                .is_some_and(|a| crate::protocol::url::UrlRule::STRICT.allows(&a))
+        })
         .map(str::to_owned);
     Ok(Session {
         access_token: Some(AccessToken::new(access_token)),

@@ -12,14 +12,13 @@
 //! profile-aware, [`parse_exchange_response`].
 
 use crate::prelude::*;
+
+use crate::protocol::url::UrlRule;
 use core::fmt;
 
 use base64ct::{Base64, Encoding};
 
-use super::http::{
-    base_url, endpoint_url, HttpRequest, HttpResponse, Secret, DEFAULT_TIMEOUT_MS,
-    MAX_RESPONSE_BYTES,
-};
+use super::http::{HttpRequest, HttpResponse, Secret, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES};
 use crate::json::{self, Object, Value};
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
 
@@ -106,13 +105,15 @@ impl ExchangeProfile {
     pub fn validate(&self) -> Result<()> {
         match self {
             Self::OAuth2(client) => {
-                endpoint_url("tokenEndpoint", &client.token_endpoint)?;
+                UrlRule::STRICT.endpoint("tokenEndpoint", &client.token_endpoint)?;
                 validate_client(client)
             }
-            Self::MiaConsole { console_url } => base_url("consoleUrl", console_url).map(drop),
-            Self::MiaAuthService { auth_service_url } => {
-                base_url("authServiceUrl", auth_service_url).map(drop)
-            }
+            Self::MiaConsole { console_url } => UrlRule::STRICT
+                .base_url("consoleUrl", console_url)
+                .map(drop),
+            Self::MiaAuthService { auth_service_url } => UrlRule::STRICT
+                .base_url("authServiceUrl", auth_service_url)
+                .map(drop),
         }
     }
 }
@@ -219,13 +220,16 @@ pub fn exchange_code_request(options: &ExchangeOptions) -> Result<HttpRequest> {
             Ok(form_request(client, params, options.timeout_ms))
         }
         ExchangeProfile::MiaConsole { console_url } => {
-            let url = format!("{}/api/oauth/token", base_url("consoleUrl", console_url)?);
+            let url = format!(
+                "{}/api/oauth/token",
+                UrlRule::STRICT.base_url("consoleUrl", console_url)?
+            );
             json_code_state_request(url, code, options)
         }
         ExchangeProfile::MiaAuthService { auth_service_url } => {
             let url = format!(
                 "{}/oauth/token",
-                base_url("authServiceUrl", auth_service_url)?
+                UrlRule::STRICT.base_url("authServiceUrl", auth_service_url)?
             );
             json_code_state_request(url, code, options)
         }
@@ -235,7 +239,7 @@ pub fn exchange_code_request(options: &ExchangeOptions) -> Result<HttpRequest> {
 /// Builds the refresh request (RFC 6749 §6): `grant_type=refresh_token`,
 /// `refresh_token`, optional `scope`, client authentication per [`ClientAuth`].
 pub fn refresh_request(options: &RefreshOptions) -> Result<HttpRequest> {
-    endpoint_url("tokenEndpoint", &options.client.token_endpoint)?;
+    UrlRule::STRICT.endpoint("tokenEndpoint", &options.client.token_endpoint)?;
     validate_client(&options.client)?;
     let refresh_token = options.refresh_token.expose_secret();
     if refresh_token.is_empty() {

@@ -12,7 +12,7 @@
 use crate::prelude::*;
 use core::fmt;
 
-use crate::{Error, ErrorCode, Result};
+use crate::{Error, ErrorCode};
 
 /// Default time a caller should wait for the remote server, in milliseconds.
 pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
@@ -225,76 +225,6 @@ pub fn timeout_error(what: &str, timeout_ms: u32) -> Error {
     .retryable(true)
 }
 
-/// Checks that `url` is an absolute `https` URL (or `http` on a loopback host,
-/// for development) with no query, fragment or user-info, and returns it
-/// without trailing slashes, ready for a path to be appended (RFC 9700 §2.6:
-/// TLS for every endpoint; RFC 3986 §3).
-pub(crate) fn base_url(option: &str, url: &str) -> Result<String> {
-    let rest = if let Some(rest) = url.strip_prefix("https://") {
-        rest
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        if !is_loopback_authority(authority_of(rest)) {
-            return Err(Error::options(format!(
-                "{option} must use https (plain http is only accepted for localhost, 127.0.0.1 and [::1])"
-            )));
-        }
-        rest
-    } else {
-        return Err(Error::options(format!(
-            "{option} must be an absolute https URL, such as https://host.example/path"
-        )));
-    };
-    let authority = authority_of(rest);
-    if authority.is_empty() {
-        return Err(Error::options(format!("{option} has no host")));
-    }
-    if authority.contains('@') {
-        return Err(Error::options(format!(
-            "{option} must not contain user info (name@host): pass credentials through the dedicated options"
-        )));
-    }
-    if url.contains(['?', '#']) {
-        return Err(Error::options(format!(
-            "{option} must not contain a query or a fragment"
-        )));
-    }
-    if url.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\') {
-        return Err(Error::options(format!(
-            "{option} contains spaces, control characters or backslashes"
-        )));
-    }
-    Ok(url.trim_end_matches('/').to_owned())
-}
-
-/// Like [`base_url`] but keeps the URL exactly as given (a full endpoint URL,
-/// which may carry a query as RFC 6749 §3.2 allows).
-pub(crate) fn endpoint_url(option: &str, url: &str) -> Result<String> {
-    let without_query = url.split('?').next().unwrap_or(url);
-    if url.contains('#') {
-        return Err(Error::options(format!(
-            "{option} must not contain a fragment"
-        )));
-    }
-    base_url(option, without_query)?;
-    Ok(url.to_owned())
-}
-
-fn authority_of(rest: &str) -> &str {
-    rest.split(['/', '?', '#']).next().unwrap_or("")
-}
-
-fn is_loopback_authority(authority: &str) -> bool {
-    let host = if authority.starts_with('[') {
-        authority.split(']').next().map(|h| format!("{h}]"))
-    } else {
-        authority.split(':').next().map(str::to_owned)
-    };
-    matches!(
-        host.as_deref(),
-        Some("localhost") | Some("127.0.0.1") | Some("[::1]")
-    )
-}
-
 /// Percent-encodes like JavaScript's `encodeURIComponent` (RFC 3986 §2.1),
 /// keeping `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
 #[cfg(any(feature = "server", test))]
@@ -341,44 +271,6 @@ mod tests {
         let printed = format!("{response:?}");
         assert!(!printed.contains("tok.en"), "{printed}");
         assert_eq!(format!("{:?}", Secret::new("s3cr3t")), "[redacted]");
-    }
-
-    #[test]
-    fn base_url_rules() {
-        assert_eq!(
-            base_url("consoleUrl", "https://console.example/").unwrap(),
-            "https://console.example"
-        );
-        assert_eq!(
-            base_url("consoleUrl", "https://console.example/prefix//").unwrap(),
-            "https://console.example/prefix"
-        );
-        assert_eq!(
-            base_url("u", "http://127.0.0.1:8080").unwrap(),
-            "http://127.0.0.1:8080"
-        );
-        assert!(base_url("u", "http://[::1]:1/").is_ok());
-        assert!(base_url("u", "http://localhost").is_ok());
-        for bad in [
-            "http://console.example",
-            "http://localhost.evil.example",
-            "ftp://x",
-            "console.example",
-            "https://",
-            "https://user:pw@host",
-            "https://host/?q=1",
-            "https://host/#f",
-            "https://host/a b",
-        ] {
-            let err = base_url("consoleUrl", bad).unwrap_err();
-            assert_eq!(err.code(), ErrorCode::InvalidOptions, "{bad}");
-            assert!(err.message().starts_with("consoleUrl"), "{}", err.message());
-        }
-        assert_eq!(
-            endpoint_url("tokenEndpoint", "https://as.example/token?tenant=a").unwrap(),
-            "https://as.example/token?tenant=a"
-        );
-        assert!(endpoint_url("tokenEndpoint", "https://as.example/token#x").is_err());
     }
 
     #[test]

@@ -13,11 +13,11 @@
 //! is `403 M_FORBIDDEN`.
 
 use crate::prelude::*;
+
+use crate::protocol::url::UrlRule;
 use core::fmt;
 
-use super::http::{
-    base_url, HttpRequest, HttpResponse, Secret, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
-};
+use super::http::{HttpRequest, HttpResponse, Secret, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES};
 use crate::json::{self, Object, Value};
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
 
@@ -25,7 +25,7 @@ const LOGIN_PATH: &str = "/_matrix/client/v3/login";
 
 /// Builds `GET /_matrix/client/v3/login` on `homeserver_url`.
 pub fn matrix_login_flows_request(homeserver_url: &str) -> Result<HttpRequest> {
-    let base = base_url("homeserverUrl", homeserver_url)?;
+    let base = UrlRule::STRICT.base_url("homeserverUrl", homeserver_url)?;
     Ok(HttpRequest {
         method: "GET",
         url: format!("{base}{LOGIN_PATH}"),
@@ -89,7 +89,7 @@ impl MatrixLoginOptions {
 /// Builds `POST /_matrix/client/v3/login` with `{"type":"m.login.token","token":…}`
 /// (plus `device_id` / `initial_device_display_name` when given).
 pub fn matrix_token_login_request(options: &MatrixLoginOptions) -> Result<HttpRequest> {
-    let base = base_url("homeserverUrl", &options.homeserver_url)?;
+    let base = UrlRule::STRICT.base_url("homeserverUrl", &options.homeserver_url)?;
     let token = options.login_token.expose_secret();
     if token.is_empty() {
         return Err(Error::options("loginToken is required"));

@@ -1,6 +1,8 @@
 //! Seed 001's service-client token minter (see [`ServiceClientTokenProvider`]).
 
 use crate::prelude::*;
+
+use crate::protocol::url::UrlRule;
 use core::fmt;
 
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
@@ -10,7 +12,7 @@ use p256::elliptic_curve::zeroize::Zeroize;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::http::{base_url, encode_uri_component};
+use super::http::encode_uri_component;
 use crate::json::{self, Object, Value};
 use crate::{Error, ErrorCode, Result};
 
@@ -107,7 +109,7 @@ impl ServiceClientTokenProvider {
     /// `issuer_url` (absolute https, or http on loopback). Malformed keys fail
     /// with `invalid_key`, a bad URL with `invalid_options`.
     pub fn new(access_key: &str, issuer_url: &str) -> Result<Self> {
-        let issuer_base = base_url("issuerUrl", issuer_url)?;
+        let issuer_base = UrlRule::STRICT.base_url("issuerUrl", issuer_url)?;
         let access_key = access_key.trim();
         let parsed = if access_key.starts_with('{') {
             parse_json_key(access_key.as_bytes())?

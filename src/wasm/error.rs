@@ -1,6 +1,6 @@
 //! Crate errors as real JS `Error` objects with `.code` and `.retryable`.
 
-use super::js::{reflect_set, JsError};
+use super::js::{reflect_set, reflect_set_symbol, symbol_for, JsError};
 use crate::Error;
 use wasm_bindgen::JsValue;
 
@@ -10,12 +10,18 @@ fn set(target: &JsValue, key: &str, value: &JsValue) {
     let _ = reflect_set(target, key, value);
 }
 
-/// Builds `new Error(message)` with `name = "ExtensionSsoError"`, `code`,
-/// `retryable`, and when known `status`, `error`, `error_description`,
-/// `error_uri`.
+/// The brand `pkg-template/lib/common.js` checks in
+/// `ExtensionSsoError[Symbol.hasInstance]`: errors made here are then
+/// `instanceof ExtensionSsoError` in every entry and bundle.
+const BRAND: &str = "extension-sso/error";
+
+/// Builds `new Error(message)` with `name = "ExtensionSsoError"`, the
+/// package's brand, `code`, `retryable`, and when known `status`, `error`,
+/// `error_description`, `error_uri`.
 pub fn to_js_error(err: &Error) -> JsValue {
     let value: JsValue = JsError::new(err.message()).into();
     set(&value, "name", &JsValue::from_str("ExtensionSsoError"));
+    let _ = reflect_set_symbol(&value, &symbol_for(BRAND), &JsValue::TRUE);
     set(&value, "code", &JsValue::from_str(err.code().name()));
     set(&value, "retryable", &JsValue::from_bool(err.is_retryable()));
     if let Some(status) = err.status() {

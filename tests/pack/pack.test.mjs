@@ -70,7 +70,7 @@ test('the TypeScript types check against a typical use of every entry (tsc --str
 import init, { ExtensionClient, JwksVerifier, exchangeCode, createHandoffHandler, errorCodes } from 'extension-sso';
 import type { ErrorCode, ExtensionSsoError } from 'extension-sso';
 import initClient, { ExtensionClient as Client } from 'extension-sso/client';
-import { JwksVerifier as Verifier } from 'extension-sso/verifier';
+import { JwksVerifier as Verifier, ExtensionSsoError as VerifierError } from 'extension-sso/verifier';
 import { ServiceClientTokenProvider, toNodeListener } from 'extension-sso/server';
 
 async function main(token: string): Promise<void> {
@@ -94,6 +94,7 @@ async function main(token: string): Promise<void> {
   try { await verifier.verify(token); } catch (e) {
     const err = e as ExtensionSsoError;
     if (err.code === 'expired' || err.retryable) return;
+    if (e instanceof VerifierError && e.code === 'aborted') return;
   }
 }
 void main;

@@ -1,7 +1,19 @@
-//! The small amount of URL handling the client needs (RFC 3986), written out
-//! so the core has no URL-parser dependency: splitting a URL into its parts,
-//! checking that an endpoint is an absolute `https` URL, computing an origin
-//! (RFC 6454 §4), appending query parameters and percent-encoding.
+//! URLs: the one rule for every URL the package fetches or sends a browser
+//! to, and the little URL handling (RFC 3986) the cores need, written out so
+//! they have no URL-parser dependency: splitting a URL into its parts, an
+//! origin (RFC 6454 §4), query parameters and percent-encoding.
+//!
+//! **The rule** ([`UrlRule`]): an absolute `https` URL, or `http` to a
+//! loopback host (`localhost`, `127.0.0.0/8`, `[::1]`), without user
+//! information or fragment (RFC 9700 §2.6 and RFC 6749 §3.1: TLS for every
+//! endpoint; RFC 3986 §3.2.1: no credentials in URLs). Plain `http` to any
+//! other host takes the one explicit opt-out `allowInsecureHttp: true`
+//! ([`UrlRule::INSECURE_HTTP`]), for a trusted in-cluster service. Every
+//! entry (client, verifier, server) checks its URLs here, so the rule and its
+//! messages are the same everywhere.
+//!
+//! What is left to callers: which option a URL comes from (its name goes
+//! into the message) and whether the opt-out was given.
 //!
 //! Nothing here panics on any input.
 
@@ -40,7 +52,7 @@ pub(crate) fn split(url: &str) -> UrlParts<'_> {
 
 /// An absolute hierarchical URL's scheme and authority.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Authority {
+pub struct Authority {
     /// Lowercased scheme.
     pub scheme: String,
     /// Lowercased host (IPv6 literals keep their brackets).
@@ -59,23 +71,46 @@ impl Authority {
             "http" => Some(80),
             _ => None,
         };
+        let mut out = String::with_capacity(self.scheme.len() + self.host.len() + 9);
+        out.push_str(&self.scheme);
+        out.push_str("://");
+        out.push_str(&self.host);
         match self.port {
             Some(port) if Some(port) != default_port => {
-                format!("{}://{}:{}", self.scheme, self.host, port)
+                out.push(':');
+                crate::error::Part::push_to(&port, &mut out);
             }
-            _ => format!("{}://{}", self.scheme, self.host),
+            _ => {}
         }
+        out
     }
 
-    /// True for `http://localhost`, `http://127.0.0.1` and `http://[::1]`.
+    /// True for a loopback host: `localhost`, an IPv4 address in
+    /// `127.0.0.0/8` (RFC 1122 §3.2.1.3), or `[::1]`.
     pub fn is_loopback(&self) -> bool {
-        matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "[::1]")
+        self.host == "localhost" || self.host == "[::1]" || is_ipv4_loopback(&self.host)
     }
+}
 
-    /// True for `https`, or `http` on a loopback host (development).
-    pub fn is_secure_or_loopback(&self) -> bool {
-        self.scheme == "https" || (self.scheme == "http" && self.is_loopback())
+/// `127.a.b.c` in dotted-decimal form, each part 0..=255 without leading zeros.
+fn is_ipv4_loopback(host: &str) -> bool {
+    let mut parts = 0;
+    for part in host.split('.') {
+        let decimal = !part.is_empty()
+            && part.len() <= 3
+            && part.bytes().all(|b| b.is_ascii_digit())
+            && !(part.len() > 1 && part.starts_with('0'));
+        let value = if decimal {
+            part.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'))
+        } else {
+            u32::MAX
+        };
+        if value > 255 || (parts == 0 && value != 127) {
+            return false;
+        }
+        parts += 1;
     }
+    parts == 4
 }
 
 /// Parses `scheme://host[:port][rest]`; `None` when the URL is not absolute,
@@ -89,7 +124,7 @@ pub(crate) fn split_scheme(url: &str) -> Option<(&str, &str)> {
     Some((url.get(..colon)?, url.get(colon + 1..)?.strip_prefix("//")?))
 }
 
-pub(crate) fn parse_authority(url: &str) -> Option<Authority> {
+pub fn parse_authority(url: &str) -> Option<Authority> {
     if url.len() > MAX_URL_LEN
         || url
             .bytes()
@@ -127,7 +162,11 @@ pub(crate) fn parse_authority(url: &str) -> Option<Authority> {
             "" => None,
             p => Some(p.strip_prefix(':')?),
         };
-        (format!("[{}]", inside.to_ascii_lowercase()), port)
+        let mut host = String::with_capacity(inside.len() + 2);
+        host.push('[');
+        host.push_str(&inside.to_ascii_lowercase());
+        host.push(']');
+        (host, port)
     } else {
         let (host, port) = match authority.split_once(':') {
             Some((h, p)) => (h, Some(p)),
@@ -171,30 +210,83 @@ pub(crate) fn page_of(url: &str) -> Option<String> {
     } else {
         parsed.rest.as_str()
     };
-    Some(format!("{}{}", parsed.origin(), path))
+    let mut page = parsed.origin();
+    page.push_str(path);
+    Some(page)
 }
 
-/// Checks that an option holds an absolute `https` URL (or `http` on
-/// localhost, 127.0.0.1 or [::1], for development), without user
-/// information or fragment (RFC 6749 §3.1, §3.1.2, RFC 9700 §2.6).
-pub(crate) fn check_endpoint(option: &str, url: &str) -> Result<Authority> {
-    let Some(parsed) = parse_authority(url) else {
-        return Err(Error::options(format!(
-            "{option} must be an absolute URL such as https://example.com/path \
-             (no spaces, no user:password@, at most {MAX_URL_LEN} bytes)"
-        )));
+/// The one URL rule (see the module docs): what a URL option may hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UrlRule {
+    /// `allowInsecureHttp: true`: plain `http` to any host. Anyone on the
+    /// network path can then read and change what is sent and received
+    /// (tokens, keys): only for a trusted in-cluster service.
+    pub allow_insecure_http: bool,
+}
+
+impl UrlRule {
+    /// `https`, or `http` to a loopback host (the default).
+    pub const STRICT: Self = Self {
+        allow_insecure_http: false,
     };
-    if !parsed.is_secure_or_loopback() {
-        return Err(Error::options(format!(
-            "{option} must use https (http is accepted only for localhost, 127.0.0.1 and [::1])"
-        )));
+    /// `allowInsecureHttp: true`: `http` to any host as well.
+    pub const INSECURE_HTTP: Self = Self {
+        allow_insecure_http: true,
+    };
+
+    /// True when the rule lets a URL with this scheme and host be used.
+    pub fn allows(self, url: &Authority) -> bool {
+        url.scheme == "https"
+            || (url.scheme == "http" && (self.allow_insecure_http || url.is_loopback()))
     }
-    if split(url).fragment.is_some() {
-        return Err(Error::options(format!(
-            "{option} must not contain a fragment (#...)"
-        )));
+
+    /// Checks the URL held by `option` (its name goes into the message):
+    /// absolute, allowed by the rule, no user information, no fragment. A
+    /// query is allowed (RFC 6749 §3.1, §3.2: endpoints may carry one).
+    pub fn check(self, option: &str, url: &str) -> Result<Authority> {
+        let Some(parsed) = parse_authority(url) else {
+            return Err(Error::options(msg!(
+                option,
+                " must be an absolute URL such as https://example.com/path (no spaces, no \
+                 user:password@, at most 16384 bytes)"
+            )));
+        };
+        if !self.allows(&parsed) {
+            return Err(Error::options(msg!(
+                option,
+                " must use https (plain http only to localhost, 127.0.0.0/8 or [::1]; for a \
+                 trusted in-cluster http service pass allowInsecureHttp: true)"
+            )));
+        }
+        if split(url).fragment.is_some() {
+            return Err(Error::options(msg!(
+                option,
+                " must not contain a fragment (#...)"
+            )));
+        }
+        Ok(parsed)
     }
-    Ok(parsed)
+
+    /// [`Self::check`], for a URL the caller sends requests to as given (a
+    /// query is kept).
+    pub fn endpoint(self, option: &str, url: &str) -> Result<String> {
+        self.check(option, url)?;
+        Ok(url.to_owned())
+    }
+
+    /// [`Self::check`], for a base URL that fixed paths are appended to: no
+    /// query either; returned without trailing slashes, so `{base}/path`
+    /// never doubles the slash.
+    pub fn base_url(self, option: &str, url: &str) -> Result<String> {
+        self.check(option, url)?;
+        if split(url).query.is_some() {
+            return Err(Error::options(msg!(
+                option,
+                " must not contain a query (?...): pass the base URL, paths are added to it"
+            )));
+        }
+        Ok(trim_trailing_slashes(url).to_owned())
+    }
 }
 
 /// Removes trailing `/` so `{base}/path` never doubles the slash.
@@ -309,17 +401,77 @@ mod tests {
     }
 
     #[test]
-    fn endpoint_rules() {
-        assert!(check_endpoint("x", "https://as.example/authorize?tenant=1").is_ok());
-        assert!(check_endpoint("x", "http://localhost:8080/a").is_ok());
-        assert!(check_endpoint("x", "http://[::1]/a").is_ok());
-        let err = check_endpoint("authorizationEndpoint", "http://as.example/").unwrap_err();
+    fn the_url_rule() {
+        let strict = UrlRule::STRICT;
+        for ok in [
+            "https://as.example/authorize?tenant=1",
+            "HTTPS://AS.example",
+            "http://localhost:8080/a",
+            "http://[::1]/a",
+            "http://127.0.0.1:1/",
+            "http://127.255.3.4/x",
+        ] {
+            assert!(strict.check("x", ok).is_ok(), "{ok}");
+        }
+        for public_http in [
+            "http://as.example/",
+            "http://128.0.0.1/",
+            "http://127.0.0.1.evil.example/",
+            "http://127.0.0/",
+            "http://127.0.0.01/",
+            "http://127.0.0.256/",
+            "http://localhost.evil.example/",
+            "http://[::2]/",
+        ] {
+            let err = strict
+                .check("authorizationEndpoint", public_http)
+                .unwrap_err();
+            assert_eq!(err.code(), crate::ErrorCode::InvalidOptions);
+            assert_eq!(
+                err.message(),
+                "authorizationEndpoint must use https (plain http only to localhost, \
+                 127.0.0.0/8 or [::1]; for a trusted in-cluster http service pass \
+                 allowInsecureHttp: true)",
+                "{public_http}"
+            );
+            assert!(UrlRule::INSECURE_HTTP.check("x", public_http).is_ok());
+        }
+        for never in [
+            "https://as.example/#frag",
+            "javascript:alert(1)",
+            "ftp://as.example/",
+            "https://user:pw@as.example/",
+            "https://console.example@evil.example/",
+            "//as.example/",
+            "/relative",
+            "https:/as.example",
+            "https://as example/",
+        ] {
+            assert!(UrlRule::INSECURE_HTTP.check("x", never).is_err(), "{never}");
+        }
+    }
+
+    #[test]
+    fn base_urls_and_endpoints() {
+        let strict = UrlRule::STRICT;
         assert_eq!(
-            err.message(),
-            "authorizationEndpoint must use https (http is accepted only for localhost, 127.0.0.1 and [::1])"
+            strict
+                .base_url("consoleUrl", "https://console.example/prefix//")
+                .unwrap(),
+            "https://console.example/prefix"
         );
-        assert!(check_endpoint("x", "https://as.example/#frag").is_err());
-        assert!(check_endpoint("x", "javascript:alert(1)").is_err());
+        assert!(strict
+            .base_url("consoleUrl", "https://console.example/?x=1")
+            .is_err());
+        assert_eq!(
+            strict
+                .endpoint("tokenEndpoint", "https://as.example/token?tenant=a")
+                .unwrap(),
+            "https://as.example/token?tenant=a"
+        );
+        assert!(strict
+            .endpoint("tokenEndpoint", "https://as.example/token#x")
+            .is_err());
     }
 
     #[test]

@@ -1,0 +1,133 @@
+// The JS layer every entry shares (pkg/lib/common.js): the error class, the
+// options reader and one request under a timeout and an AbortSignal.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import * as root from 'extension-sso';
+import * as verifier from 'extension-sso/verifier';
+import * as client from 'extension-sso/client';
+import * as server from 'extension-sso/server';
+import { KIND, fetchBody, readOptions, ssoError } from '../../pkg/lib/common.js';
+
+test('ExtensionSsoError is one class, exported by every entry', () => {
+  for (const m of [verifier, client, server]) assert.equal(m.ExtensionSsoError, root.ExtensionSsoError);
+  const e = new root.ExtensionSsoError('expired', 'token expired 5 s ago', { status: 401, cause: 'x' });
+  assert.ok(e instanceof Error);
+  assert.ok(e instanceof root.ExtensionSsoError);
+  assert.equal(e.name, 'ExtensionSsoError');
+  assert.equal(e.code, 'expired');
+  assert.equal(e.retryable, false);
+  assert.equal(e.status, 401);
+  assert.equal(e.cause, 'x');
+  assert.deepEqual(Object.keys(e), ['code', 'retryable', 'status']);
+  assert.match(e.stack, /^ExtensionSsoError: token expired 5 s ago/);
+  assert.equal(ssoError('network_error', 'down', { retryable: true }).retryable, true);
+});
+
+test('errors made by each wasm core and by each JS layer are instances', async () => {
+  const { ExtensionSsoError } = root;
+  // The verifier's wasm core (malformed token) and JS layer (options).
+  const v = new verifier.JwksVerifier({ jwksUri: 'https://i.example/jwks', issuer: 'https://i.example', audience: 'a' });
+  assert.throws(() => verifier.JwksVerifier.fromJwks({ keys: [] }, { issuer: 'https://i.example', audience: 'a' }),
+    (e) => e instanceof ExtensionSsoError && e.code === 'jwks_invalid');
+  await assert.rejects(v.verify('not-a-token'), (e) => e instanceof ExtensionSsoError && e.code === 'malformed');
+  assert.throws(() => new verifier.JwksVerifier({ issuer: 'i' }), (e) => e instanceof ExtensionSsoError);
+  // The server's wasm core.
+  await assert.rejects(server.exchangeCode({ profile: 'nope' }), (e) => e instanceof ExtensionSsoError && e.code === 'invalid_options');
+  // The client's wasm core.
+  assert.throws(() => new client.ExtensionClient({ profile: 'nope' }), (e) => e instanceof ExtensionSsoError);
+  // A plain Error with the same name and code is not one of ours.
+  const impostor = Object.assign(new Error('x'), { name: 'ExtensionSsoError', code: 'expired', retryable: false });
+  assert.ok(!(impostor instanceof ExtensionSsoError));
+  assert.ok(!({} instanceof ExtensionSsoError));
+  assert.ok(!(null instanceof ExtensionSsoError));
+});
+
+test('a separately loaded copy of the class recognises the errors of this one', async () => {
+  // A second module instance of common.js stands for a second bundle.
+  const other = await import(`../../pkg/lib/common.js?copy=${Date.now()}`);
+  assert.notEqual(other.ExtensionSsoError, root.ExtensionSsoError);
+  const mine = new root.ExtensionSsoError('aborted', 'm');
+  assert.ok(mine instanceof other.ExtensionSsoError);
+  assert.ok(new other.ExtensionSsoError('aborted', 'm') instanceof root.ExtensionSsoError);
+});
+
+test('readOptions refuses unknown keys whatever their value, and wrong types', () => {
+  const schema = { timeoutMs: KIND.uint, fetch: KIND.function, navigation: KIND.oneOf('self', 'top', 'popup'),
+    audience: KIND.orNull(KIND.list), signal: KIND.signal };
+  assert.deepEqual(readOptions('thing', { timeoutMs: 5, navigation: 'top', audience: null, fetch: undefined }, schema),
+    { timeoutMs: 5, navigation: 'top', audience: null });
+  const invalid = (message) => (e) => e instanceof root.ExtensionSsoError && e.code === 'invalid_options' && e.message === message;
+  assert.throws(() => readOptions('exchangeCode', { fecth: () => {} }, schema),
+    invalid('unknown option "fecth" for exchangeCode; the options are: timeoutMs, fetch, navigation, audience, signal'));
+  assert.throws(() => readOptions('thing', { timeoutMs: -1 }, schema), invalid('invalid thing options: timeoutMs must be a whole non-negative number'));
+  assert.throws(() => readOptions('thing', { timeoutMs: 1.5 }, schema), invalid('invalid thing options: timeoutMs must be a whole non-negative number'));
+  assert.throws(() => readOptions('thing', { navigation: 'tab' }, schema), invalid("invalid thing options: navigation must be 'self', 'top' or 'popup'"));
+  assert.throws(() => readOptions('thing', { audience: [1] }, schema), invalid('invalid thing options: audience must be a string or a list of strings or null'));
+  assert.throws(() => readOptions('thing', { signal: {} }, schema), invalid('invalid thing options: signal must be an AbortSignal'));
+  assert.throws(() => readOptions('thing', null, schema), invalid('thing options must be an object'));
+  assert.throws(() => readOptions('thing', [], schema), invalid('thing options must be an object'));
+  // Inherited names are not options.
+  assert.throws(() => readOptions('thing', { toString: 1 }, schema), /unknown option "toString"/);
+  assert.deepEqual(readOptions('thing', { signal: new AbortController().signal }, schema).signal.aborted, false);
+});
+
+/** A local server whose handler decides per request; resolves its base URL. */
+async function serve(handler) {
+  const srv = createServer(handler);
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${srv.address().port}`, close: () => { srv.closeAllConnections(); srv.close(); } };
+}
+
+test('fetchBody: a body, a cap, no redirects followed', async (t) => {
+  const srv = await serve((req, res) => {
+    if (req.url === '/redirect') { res.writeHead(307, { location: '/body' }); res.end(); return; }
+    res.end(req.url === '/big' ? 'x'.repeat(100) : 'hello');
+  });
+  t.after(srv.close);
+  const ok = await fetchBody(`${srv.url}/body`, {}, { timeoutMs: 5000, maxBytes: 10 });
+  assert.equal(ok.status, 200);
+  assert.equal(new TextDecoder().decode(ok.body), 'hello');
+  const big = await fetchBody(`${srv.url}/big`, {}, { timeoutMs: 5000, maxBytes: 10 });
+  assert.deepEqual(big.body, new Uint8Array(11));
+  const redirected = await fetchBody(`${srv.url}/redirect`, {}, { timeoutMs: 5000, maxBytes: 10 });
+  assert.equal(redirected.status, 307);
+});
+
+test('fetchBody: a timeout and a network failure are failures, not throws', async (t) => {
+  const srv = await serve(() => { /* never answers */ });
+  t.after(srv.close);
+  const slow = await fetchBody(`${srv.url}/`, {}, { timeoutMs: 50, maxBytes: 10 });
+  assert.equal(slow.failure, 'timeout');
+  const refused = await fetchBody('http://127.0.0.1:1/', {}, { timeoutMs: 5000, maxBytes: 10 });
+  assert.equal(refused.failure, 'network');
+  assert.ok(refused.cause instanceof Error);
+});
+
+test('fetchBody: the caller\'s signal rejects with aborted, before and during the request', async (t) => {
+  const srv = await serve(() => { /* never answers */ });
+  t.after(srv.close);
+  const before = new AbortController();
+  before.abort(new Error('gone'));
+  const calls = [];
+  const counting = (...args) => { calls.push(args); return globalThis.fetch(...args); };
+  await assert.rejects(fetchBody(`${srv.url}/`, {}, { fetch: counting, timeoutMs: 5000, maxBytes: 10, signal: before.signal }),
+    (e) => e instanceof root.ExtensionSsoError && e.code === 'aborted' && !e.retryable && e.cause.message === 'gone');
+  assert.equal(calls.length, 0, 'an aborted signal sends nothing');
+  const during = new AbortController();
+  const pending = fetchBody(`${srv.url}/`, {}, { fetch: counting, timeoutMs: 5000, maxBytes: 10, signal: during.signal });
+  setTimeout(() => during.abort('stop'), 20);
+  await assert.rejects(pending, (e) => e.code === 'aborted' && e.cause === 'stop');
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0][1].redirect, 'manual');
+});
+
+test('fetchBody: a custom fetch that ignores its signal still times out', async () => {
+  const deaf = () => new Promise(() => {});
+  const result = await fetchBody('https://never.example/', {}, { fetch: deaf, timeoutMs: 30, maxBytes: 10 });
+  assert.equal(result.failure, 'timeout');
+  const controller = new AbortController();
+  const pending = fetchBody('https://never.example/', {}, { fetch: deaf, timeoutMs: 5000, maxBytes: 10, signal: controller.signal });
+  controller.abort();
+  await assert.rejects(pending, (e) => e.code === 'aborted');
+});

@@ -172,8 +172,6 @@ pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Why a document was rejected.
-
 #[cfg(test)]
 mod tests {
     use super::super::number::tests::{assert_close, number_text};

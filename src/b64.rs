@@ -41,6 +41,15 @@ fn sextet(byte: u8) -> Option<u32> {
 
 /// Decodes strict unpadded base64url; `None` on any deviation.
 pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    decode_into(text, &mut out)?;
+    Some(out)
+}
+
+/// Decodes strict unpadded base64url into `out` (cleared first, its
+/// capacity reused: the verifier decodes every token into the same
+/// buffers); `None` on any deviation, `out` then holding garbage.
+pub(crate) fn decode_into(text: &str, out: &mut Vec<u8>) -> Option<()> {
     let input = text.as_bytes();
     let tail = match input.len() % 4 {
         0 => 0,
@@ -49,13 +58,14 @@ pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
         // A length of 4n+1 cannot encode whole bytes.
         _ => return None,
     };
-    let mut out = vec![0u8; input.len() / 4 * 3 + tail];
+    out.clear();
+    out.resize(input.len() / 4 * 3 + tail, 0);
     // Whole quads at a time, with slice patterns rather than iterator
     // adaptors (the size-optimised build does not inline those): this runs
     // on every token segment, and is a few times faster than a bit
     // accumulator for ~100 B more gzipped wasm.
     let mut src = input;
-    let mut dst: &mut [u8] = &mut out;
+    let mut dst: &mut [u8] = out;
     while let [a, b, c, d, more @ ..] = src {
         let n = sextet(*a)? << 18 | sextet(*b)? << 12 | sextet(*c)? << 6 | sextet(*d)?;
         if let [x, y, z, rest @ ..] = core::mem::take(&mut dst) {
@@ -87,7 +97,7 @@ pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
         }
         _ => return None,
     }
-    Some(out)
+    Some(())
 }
 
 /// Encodes bytes as unpadded base64url.

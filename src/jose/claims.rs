@@ -4,7 +4,7 @@
 //! forged token always fails with `bad_signature` whatever its claims say.
 
 use super::options::{Audience, VerifyOptions};
-use crate::json::{self, Object, Value};
+use crate::json::{self, Members, Node, Str};
 use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
@@ -48,10 +48,10 @@ fn invalid(name: &str, expected: &str) -> Error {
 }
 
 /// A NumericDate claim (RFC 7519 §2): a JSON number when present.
-fn numeric_date(claims: &Object, name: &str) -> Result<Option<f64>> {
+pub(crate) fn numeric_date(claims: &Members<'_>, name: &str) -> Result<Option<f64>> {
     match claims.get(name) {
         None => Ok(None),
-        Some(Value::Number(n)) => Ok(Some(*n)),
+        Some(Node::Number(n)) => Ok(Some(*n)),
         Some(_) => Err(invalid(
             name,
             "a number of seconds since the epoch (NumericDate)",
@@ -61,21 +61,21 @@ fn numeric_date(claims: &Object, name: &str) -> Result<Option<f64>> {
 
 /// `aud` as a list of strings: a string or an array of strings
 /// (RFC 7519 §4.1.3), as the string values (a lone string is a list of one).
-pub(crate) fn audiences(claims: &Object) -> Result<&[Value]> {
+pub(crate) fn audiences<'c, 'a>(claims: &'c Members<'a>) -> Result<&'c [Node<'a>]> {
     match claims.get("aud") {
         None => Ok(&[]),
-        Some(one @ Value::String(_)) => Ok(core::slice::from_ref(one)),
-        Some(Value::Array(items)) if items.iter().all(|v| v.as_str().is_some()) => Ok(items),
+        Some(one @ Node::String(_)) => Ok(core::slice::from_ref(one)),
+        Some(Node::Array(items)) if items.iter().all(|v| v.as_str().is_some()) => Ok(items),
         Some(_) => Err(invalid("aud", "a string or an array of strings")),
     }
 }
 
 /// `iss` (RFC 7519 §4.1.1), a string; `missing_claim` says `why` it is
 /// needed.
-pub(crate) fn issuer<'c>(claims: &'c Object, why: &str) -> Result<&'c str> {
+pub(crate) fn issuer<'a>(claims: &Members<'a>, why: &str) -> Result<Str<'a>> {
     match claims.get("iss") {
         None => Err(missing("iss", why)),
-        Some(Value::String(s)) => Ok(s),
+        Some(Node::String(s)) => Ok(*s),
         Some(_) => Err(invalid("iss", "a string")),
     }
 }
@@ -94,7 +94,7 @@ fn seconds_between(later: f64, earlier: f64) -> i64 {
 /// Checks the claims in the order: types and presence (`exp`, `nbf`, `iat`,
 /// `iss`, `aud`, `sub`, `jti`, required claims), then `iss` and `aud`
 /// values, then the validity window.
-pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Result<()> {
+pub(crate) fn check(claims: &Members<'_>, options: &VerifyOptions, now: u64) -> Result<()> {
     // RFC 7519 §4.1.4; RFC 8725 §3.10: an access token without expiry is
     // never accepted.
     let exp =
@@ -120,12 +120,12 @@ pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Resul
         }
     }
 
-    if !options.issuers().iter().any(|accepted| accepted == iss) {
+    if !options.issuers().iter().any(|accepted| iss.is(accepted)) {
         return Err(Error::new(
             ErrorCode::IssuerMismatch,
             msg!(
                 "iss ",
-                quoted(iss),
+                quoted(&iss.decoded()),
                 " is not an accepted issuer; expected one of ",
                 quoted_list(options.issuers())
             ),
@@ -134,8 +134,8 @@ pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Resul
     if let Audience::OneOf(accepted) = options.audience() {
         if !aud
             .iter()
-            .filter_map(Value::as_str)
-            .any(|a| accepted.iter().any(|ok| ok == a))
+            .filter_map(Node::as_str)
+            .any(|a| accepted.iter().any(|ok| a.is(ok)))
         {
             return Err(Error::new(
                 ErrorCode::AudienceMismatch,

@@ -8,7 +8,7 @@
 use super::alg::{Algorithm, KeyKind};
 use super::scalar::{self, Curve};
 use crate::b64;
-use crate::json::{self, Object, Value};
+use crate::json::{self, Object, Str, Value};
 use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
@@ -54,9 +54,14 @@ impl Jwk {
     /// (how jose selects keys; `use` and `key_ops` were checked when the set
     /// was read).
     pub fn fits(&self, alg: Algorithm, kid: Option<&str>) -> bool {
+        self.fits_token(alg, kid.map(Str::from))
+    }
+
+    /// [`Self::fits`] for the `kid` as a token's header holds it.
+    pub fn fits_token(&self, alg: Algorithm, kid: Option<Str<'_>>) -> bool {
         self.kind == alg.key_kind()
             && self.alg.map_or(true, |a| a == alg)
-            && kid.map_or(true, |kid| self.kid() == Some(kid))
+            && kid.map_or(true, |kid| self.kid().is_some_and(|mine| kid.is(mine)))
     }
 
     /// Key type and curve (RFC 7517 §4.1, RFC 7518 §6.2.1.1).
@@ -232,8 +237,8 @@ impl KeySet {
 
     /// True when some usable key could verify a token with this `alg` and
     /// header `kid` (see [`Jwk::fits`]).
-    pub fn has_key_for(&self, alg: Algorithm, kid: Option<&str>) -> bool {
-        self.keys.iter().any(|k| k.fits(alg, kid))
+    pub fn has_key_for(&self, alg: Algorithm, kid: Option<Str<'_>>) -> bool {
+        self.keys.iter().any(|k| k.fits_token(alg, kid))
     }
 
     /// The set as a JWK Set document holding only the usable keys.

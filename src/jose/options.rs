@@ -217,17 +217,19 @@ impl VerifyOptions {
 /// case-insensitive, and the `application/` prefix may be omitted when no
 /// other `/` appears.
 pub(crate) fn normalize_typ(typ: &str) -> String {
-    media_subtype(typ).to_ascii_lowercase()
+    let subtype = media_subtype(typ.as_bytes());
+    typ.get(typ.len() - subtype.len()..)
+        .unwrap_or(typ)
+        .to_ascii_lowercase()
 }
 
 /// `typ` without an `application/` prefix (any ASCII case) when no other
 /// `/` follows; still to be compared ASCII case-insensitively.
-pub(crate) fn media_subtype(typ: &str) -> &str {
-    let bytes = typ.as_bytes();
+pub(crate) fn media_subtype(typ: &[u8]) -> &[u8] {
     match typ.get(12..) {
         Some(rest)
-            if bytes.iter().rposition(|&b| b == b'/') == Some(11)
-                && bytes
+            if typ.iter().rposition(|&b| b == b'/') == Some(11)
+                && typ
                     .get(..12)
                     .is_some_and(|p| p.eq_ignore_ascii_case(b"application/")) =>
         {
@@ -275,9 +277,9 @@ mod tests {
         assert_eq!(normalize_typ("JWT"), "jwt");
         assert_eq!(normalize_typ("application/a/b"), "application/a/b");
         assert_eq!(normalize_typ("text/jwt"), "text/jwt");
-        assert_eq!(media_subtype("Application/AT+JWT"), "AT+JWT");
-        assert_eq!(media_subtype("application/"), "");
-        assert_eq!(media_subtype("xapplication/jwt"), "xapplication/jwt");
-        assert_eq!(media_subtype("application/a/b"), "application/a/b");
+        assert_eq!(media_subtype(b"Application/AT+JWT"), b"AT+JWT");
+        assert_eq!(media_subtype(b"application/"), b"");
+        assert_eq!(media_subtype(b"xapplication/jwt"), b"xapplication/jwt");
+        assert_eq!(media_subtype(b"application/a/b"), b"application/a/b");
     }
 }

@@ -23,7 +23,18 @@ pub const MAX_DEPTH: usize = 32;
 #[derive(Clone, Copy, Debug)]
 pub struct Str<'a> {
     raw: &'a [u8],
+    /// The raw bytes hold an escape; without one they are the text.
     escaped: bool,
+}
+
+impl<'a> From<&'a str> for Str<'a> {
+    /// The string whose text is `s`, as it is (nothing in it is an escape).
+    fn from(s: &'a str) -> Self {
+        Str {
+            raw: s.as_bytes(),
+            escaped: false,
+        }
+    }
 }
 
 impl<'a> Str<'a> {
@@ -51,7 +62,7 @@ impl<'a> Str<'a> {
         let mut out = String::with_capacity(self.raw.len());
         let mut at = 0;
         while let Some(&b) = self.raw.get(at) {
-            let (c, len) = if b == b'\\' {
+            let (c, len) = if b == b'\\' && self.escaped {
                 unescape(self.raw, at)
             } else {
                 // Checked when parsed; never the replacement.
@@ -67,6 +78,7 @@ impl<'a> Str<'a> {
     pub fn bytes(&self) -> DecodedBytes<'a> {
         DecodedBytes {
             raw: self.raw,
+            escaped: self.escaped,
             at: 0,
             pending: [0; 4],
             next: 0,
@@ -87,6 +99,7 @@ impl<'a> Str<'a> {
 #[derive(Clone, Debug)]
 pub struct DecodedBytes<'a> {
     raw: &'a [u8],
+    escaped: bool,
     at: usize,
     /// The rest of an escaped character's encoding.
     pending: [u8; 4],
@@ -104,7 +117,7 @@ impl Iterator for DecodedBytes<'_> {
             return b;
         }
         let b = *self.raw.get(self.at)?;
-        if b != b'\\' {
+        if b != b'\\' || !self.escaped {
             self.at += 1;
             return Some(b);
         }

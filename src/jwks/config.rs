@@ -11,11 +11,16 @@
 //!              "jwksUri":"https://console.example/jwks"}],
 //!  "algorithms":["ES256"],"clockToleranceSec":30,"typ":"at+jwt","requiredClaims":["sub"],
 //!  "rejectKeyHints":false,"cacheMaxAgeSec":600,"cooldownSec":30,"staleIfErrorSec":3600,
-//!  "timeoutMs":5000,"maxBodyBytes":65536,"verifiedTokenCacheSize":0}
+//!  "timeoutMs":5000,"maxBodyBytes":65536,"verifiedTokenCacheSize":0,
+//!  "allowInsecureHttp":false}
 //! ```
 //!
 //! (`audience: null` accepts any audience; a source has `jwks`, an object or
-//! JSON text, or `jwksUri`; every member but `sources` may be left out.)
+//! JSON text, `jwksUri`, or `"discovery": true` (its one issuer's metadata
+//! names the JWK Set); every member but `sources` may be left out.) A
+//! `jwksUri` and a discovered issuer go through the URL rule
+//! ([`UrlRule`]: https, or http to a loopback host, unless
+//! `allowInsecureHttp`).
 //! (The `cache` option is not part of it: the JS layer loads those snapshots
 //! through `importSource` once the verifier exists.) This module checks
 //! what the values mean, with the rules of the Rust API
@@ -26,6 +31,8 @@ use super::CacheConfig;
 use crate::jose::{Algorithm, Audience, KeySet, VerifyOptions};
 use crate::json::{self, Object, Value};
 use crate::prelude::*;
+use crate::protocol::discovery::Discovery;
+use crate::protocol::url::UrlRule;
 use crate::{Error, ErrorCode, Result};
 
 /// Largest `verifiedTokenCacheSize` (entries).
@@ -36,8 +43,11 @@ pub const MAX_VERIFIED_TOKEN_CACHE: u64 = 100_000;
 pub enum KeySource {
     /// A JWK Set given in the options (`jwks`).
     Local(KeySet),
-    /// A JWK Set fetched from this `jwksUri` (absolute http(s) URL).
+    /// A JWK Set fetched from this `jwksUri` (allowed by the URL rule).
     Remote(String),
+    /// A JWK Set fetched from the `jwks_uri` of the issuer's metadata
+    /// (OpenID Connect Discovery 1.0, RFC 8414).
+    Discovered(Discovery),
 }
 
 /// One key source and the options its tokens are checked against.
@@ -58,9 +68,12 @@ pub struct VerifierConfig {
     pub routed: bool,
     /// Remote JWK Set policy (defaults unless given).
     pub cache: CacheConfig,
-    /// `verifiedTokenCacheSize`: how many verified tokens the JS layer may
-    /// remember (0, the default: none).
+    /// `verifiedTokenCacheSize`: how many verified tokens may be
+    /// remembered (0, the default: none).
     pub verified_token_cache_size: u64,
+    /// The URL rule every URL the verifier fetches follows
+    /// (`allowInsecureHttp`).
+    pub rule: UrlRule,
 }
 
 /// Reads the settings (`invalid_options`; `jwks_invalid` for a bad `jwks`).
@@ -89,28 +102,61 @@ pub fn read(settings_json: &str) -> Result<VerifierConfig> {
             MAX_VERIFIED_TOKEN_CACHE
         )));
     }
+    let rule = UrlRule {
+        allow_insecure_http: flag(settings, "allowInsecureHttp")?,
+    };
     let Some(Value::Array(entries)) = settings.get("sources") else {
         return Err(not_canonical());
     };
     let mut sources = Vec::with_capacity(entries.len());
+    let routed = flag(settings, "routed")?;
     for entry in entries {
         sources.push(source(
             settings,
             entry.as_object().ok_or_else(not_canonical)?,
+            rule,
+            routed,
         )?);
     }
     Ok(VerifierConfig {
-        routed: matches!(settings.get("routed"), Some(Value::Bool(true))),
+        routed,
         sources,
         cache,
         verified_token_cache_size,
+        rule,
     })
+}
+
+/// The member `name` as a boolean; false when absent.
+fn flag(object: &Object, name: &str) -> Result<bool> {
+    match object.get(name) {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(not_canonical()),
+    }
 }
 
 /// One source: its issuers, audience and keys, with the policy every
 /// source shares.
-fn source(settings: &Object, entry: &Object) -> Result<SourceConfig> {
+fn source(settings: &Object, entry: &Object, rule: UrlRule, routed: bool) -> Result<SourceConfig> {
     let issuers = strings(entry, "issuer")?.ok_or_else(not_canonical)?;
+    // Whose options a message is about: the verifier's, or a routed issuer's.
+    let who = match issuers.as_slice() {
+        [issuer] if routed => {
+            let mut who = String::from("issuers[");
+            json::write_string(&mut who, issuer);
+            who.push(']');
+            who
+        }
+        _ => String::from("JwksVerifier"),
+    };
+    let discovery = match (flag(entry, "discovery")?, issuers.as_slice()) {
+        (false, _) => None,
+        (true, [issuer]) => Some(Discovery::new(issuer, rule)?),
+        (true, _) => return Err(Error::options(
+            "discovery: true needs exactly one issuer (the one whose metadata names the JWK Set)",
+        )),
+    };
     let audience = match entry.get("audience") {
         Some(Value::Null) => Audience::Any,
         _ => Audience::OneOf(strings(entry, "audience")?.ok_or_else(not_canonical)?),
@@ -134,14 +180,33 @@ fn source(settings: &Object, entry: &Object) -> Result<SourceConfig> {
     if let Some(claims) = strings(settings, "requiredClaims")? {
         options.set_required_claims(claims)?;
     }
-    let reject_key_hints = matches!(settings.get("rejectKeyHints"), Some(Value::Bool(true)));
-    let options = options.with_reject_key_hints(reject_key_hints);
-    let keys = match (entry.get("jwks"), entry.get("jwksUri")) {
-        (Some(Value::String(text)), None) => {
+    let options = options.with_reject_key_hints(flag(settings, "rejectKeyHints")?);
+    let (jwks, uri) = (entry.get("jwks"), entry.get("jwksUri"));
+    let given =
+        usize::from(jwks.is_some()) + usize::from(uri.is_some()) + usize::from(discovery.is_some());
+    if given != 1 {
+        return Err(Error::options(if given == 0 {
+            msg!(
+                who,
+                ": pass the keys, as jwks (a JWK Set) or jwksUri (where to fetch it), or discovery: true (the issuer's metadata names it)"
+            )
+        } else {
+            msg!(
+                who,
+                ": pass either jwks or jwksUri (or discovery: true), not both"
+            )
+        }));
+    }
+    let keys = match (jwks, uri, discovery) {
+        (Some(Value::String(text)), _, _) => {
             KeySource::Local(KeySet::from_value(&parse_document("jwks", text)?)?)
         }
-        (Some(jwks @ Value::Object(_)), None) => KeySource::Local(KeySet::from_value(jwks)?),
-        (None, Some(Value::String(uri))) => KeySource::Remote(uri.clone()),
+        (Some(jwks @ Value::Object(_)), _, _) => KeySource::Local(KeySet::from_value(jwks)?),
+        (_, Some(Value::String(uri)), _) => KeySource::Remote(
+            rule.endpoint("jwksUri", uri)
+                .map_err(|e| Error::options(msg!(who, ": ", e.message())))?,
+        ),
+        (_, _, Some(discovery)) => KeySource::Discovered(discovery),
         _ => return Err(not_canonical()),
     };
     Ok(SourceConfig { options, keys })
@@ -351,10 +416,10 @@ mod tests {
             r#"{"sources":[7]}"#,
             r#"{"sources":[{"issuer":7,"audience":["a"],"jwksUri":"https://j"}]}"#,
             r#"{"sources":[{"issuer":["i"],"jwksUri":"https://j"}]}"#,
-            r#"{"sources":[{"issuer":["i"],"audience":["a"]}]}"#,
             r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwksUri":5}]}"#,
             r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwks":[1]}]}"#,
-            r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwksUri":"https://j","jwks":{}}]}"#,
+            r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwksUri":"https://j","discovery":1}]}"#,
+            r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwksUri":"https://j"}],"routed":1}"#,
         ] {
             let e = read(document).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidOptions, "{document}");
@@ -374,6 +439,110 @@ mod tests {
             let e = read_with(member).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidOptions, "{member}");
         }
+    }
+
+    #[test]
+    fn each_source_has_one_kind_of_keys() {
+        for (source, expected) in [
+            (
+                r#"{"issuer":["i"],"audience":["a"]}"#,
+                "JwksVerifier: pass the keys, as jwks (a JWK Set) or jwksUri",
+            ),
+            (
+                r#"{"issuer":["i"],"audience":["a"],"jwksUri":"https://j","jwks":{}}"#,
+                "JwksVerifier: pass either jwks or jwksUri (or discovery: true), not both",
+            ),
+            (
+                r#"{"issuer":["https://i"],"audience":["a"],"jwksUri":"https://j","discovery":true}"#,
+                "not both",
+            ),
+            (
+                r#"{"issuer":["https://i","https://j"],"audience":["a"],"discovery":true}"#,
+                "discovery: true needs exactly one issuer",
+            ),
+        ] {
+            let e = read(&format!(r#"{{"sources":[{source}]}}"#)).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions, "{source}");
+            assert!(e.message().contains(expected), "{source}: {}", e.message());
+        }
+        // A routed source's messages name its issuer.
+        let e =
+            read(r#"{"routed":true,"sources":[{"issuer":["i"],"audience":["a"]}]}"#).unwrap_err();
+        assert!(
+            e.message().starts_with("issuers[\"i\"]: pass the keys"),
+            "{}",
+            e.message()
+        );
+    }
+
+    #[test]
+    fn remote_urls_follow_the_url_rule() {
+        let with = |uri: &str, members: &str| {
+            read(&format!(
+                r#"{{"sources":[{{"issuer":["https://i.example"],"audience":["a"],"jwksUri":{}}}]{members}}}"#,
+                json_string(uri)
+            ))
+        };
+        for ok in [
+            "https://console.example/jwks",
+            "https://console.example/jwks?v=2",
+            "http://localhost:8080/jwks",
+            "http://127.0.0.7/jwks",
+            "http://[::1]:9/jwks",
+        ] {
+            let config = with(ok, "").unwrap();
+            assert!(
+                matches!(&config.sources[0].keys, KeySource::Remote(u) if u == ok),
+                "{ok}"
+            );
+        }
+        for (bad, expected) in [
+            ("http://console.example/jwks", "jwksUri must use https"),
+            ("http://10.0.0.1/jwks", "allowInsecureHttp: true"),
+            ("ftp://console.example/jwks", "jwksUri must use https"),
+            (
+                "https://user:pw@console.example/jwks",
+                "jwksUri must be an absolute URL",
+            ),
+            (
+                "https://console.example/jwks#k",
+                "jwksUri must not contain a fragment",
+            ),
+            ("/jwks", "jwksUri must be an absolute URL"),
+        ] {
+            let e = with(bad, "").unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions, "{bad}");
+            assert!(e.message().contains(expected), "{bad}: {}", e.message());
+            assert!(
+                e.message().starts_with("JwksVerifier: "),
+                "{bad}: {}",
+                e.message()
+            );
+        }
+        // The opt-out lets http to any host through, nothing else.
+        let config = with(
+            "http://console.example/jwks",
+            r#","allowInsecureHttp":true"#,
+        )
+        .unwrap();
+        assert!(config.rule.allow_insecure_http);
+        assert!(with("ftp://console.example/jwks", r#","allowInsecureHttp":true"#).is_err());
+        // A discovered issuer too.
+        let discovered = |issuer: &str, members: &str| {
+            read(&format!(
+                r#"{{"sources":[{{"issuer":[{}],"audience":["a"],"discovery":true}}]{members}}}"#,
+                json_string(issuer)
+            ))
+        };
+        let config = discovered("https://op.example/tenant", "").unwrap();
+        assert!(matches!(&config.sources[0].keys, KeySource::Discovered(d)
+            if d.url() == "https://op.example/tenant/.well-known/openid-configuration"));
+        assert_eq!(
+            discovered("http://op.example", "").unwrap_err().code(),
+            ErrorCode::InvalidOptions
+        );
+        assert!(discovered("http://op.example", r#","allowInsecureHttp":true"#).is_ok());
+        assert!(discovered("http://127.0.0.1:4000", "").is_ok());
     }
 
     #[test]

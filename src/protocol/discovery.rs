@@ -139,6 +139,11 @@ impl Discovery {
         })
     }
 
+    /// The issuer whose metadata this discovers.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     /// The URL to `GET` now.
     pub fn url(&self) -> &str {
         self.urls.get(self.at).map_or("", String::as_str)

@@ -49,7 +49,12 @@ fn invalid(name: &str, expected: &str) -> Error {
 
 /// A NumericDate claim (RFC 7519 §2): a JSON number when present.
 pub(crate) fn numeric_date(claims: &Members<'_>, name: &str) -> Result<Option<f64>> {
-    match claims.get(name) {
+    date(name, claims.get(name))
+}
+
+/// The NumericDate claim `name` with value `value`, if present.
+fn date(name: &str, value: Option<&Node<'_>>) -> Result<Option<f64>> {
+    match value {
         None => Ok(None),
         Some(Node::Number(n)) => Ok(Some(*n)),
         Some(_) => Err(invalid(
@@ -61,8 +66,8 @@ pub(crate) fn numeric_date(claims: &Members<'_>, name: &str) -> Result<Option<f6
 
 /// `aud` as a list of strings: a string or an array of strings
 /// (RFC 7519 §4.1.3), as the string values (a lone string is a list of one).
-pub(crate) fn audiences<'c, 'a>(claims: &'c Members<'a>) -> Result<&'c [Node<'a>]> {
-    match claims.get("aud") {
+fn audiences<'c, 'a>(aud: Option<&'c Node<'a>>) -> Result<&'c [Node<'a>]> {
+    match aud {
         None => Ok(&[]),
         Some(one @ Node::String(_)) => Ok(core::slice::from_ref(one)),
         Some(Node::Array(items)) if items.iter().all(|v| v.as_str().is_some()) => Ok(items),
@@ -73,7 +78,11 @@ pub(crate) fn audiences<'c, 'a>(claims: &'c Members<'a>) -> Result<&'c [Node<'a>
 /// `iss` (RFC 7519 §4.1.1), a string; `missing_claim` says `why` it is
 /// needed.
 pub(crate) fn issuer<'a>(claims: &Members<'a>, why: &str) -> Result<Str<'a>> {
-    match claims.get("iss") {
+    issuer_of(claims.get("iss"), why)
+}
+
+fn issuer_of<'a>(iss: Option<&Node<'a>>, why: &str) -> Result<Str<'a>> {
+    match iss {
         None => Err(missing("iss", why)),
         Some(Node::String(s)) => Ok(*s),
         Some(_) => Err(invalid("iss", "a string")),
@@ -95,22 +104,23 @@ fn seconds_between(later: f64, earlier: f64) -> i64 {
 /// `iss`, `aud`, `sub`, `jti`, required claims), then `iss` and `aud`
 /// values, then the validity window.
 pub(crate) fn check(claims: &Members<'_>, options: &VerifyOptions, now: u64) -> Result<()> {
+    let [exp, nbf, iat, iss, aud_claim, sub, jti] =
+        claims.pick(["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]);
     // RFC 7519 §4.1.4; RFC 8725 §3.10: an access token without expiry is
     // never accepted.
-    let exp =
-        numeric_date(claims, "exp")?.ok_or_else(|| missing("exp", "every token must expire"))?;
-    let nbf = numeric_date(claims, "nbf")?;
-    let iat = numeric_date(claims, "iat")?;
+    let exp = date("exp", exp)?.ok_or_else(|| missing("exp", "every token must expire"))?;
+    let nbf = date("nbf", nbf)?;
+    let iat = date("iat", iat)?;
 
     // RFC 7519 §4.1.1, RFC 8725 §3.8: exact issuer match.
-    let iss = issuer(claims, "expected one of the configured issuers")?;
+    let iss = issuer_of(iss, "expected one of the configured issuers")?;
     // RFC 7519 §4.1.3: string or array of strings; RFC 8725 §3.9.
-    let aud = audiences(claims)?;
-    if claims.get("aud").is_none() && matches!(options.audience(), Audience::OneOf(_)) {
+    let aud = audiences(aud_claim)?;
+    if aud_claim.is_none() && matches!(options.audience(), Audience::OneOf(_)) {
         return Err(missing("aud", "expected one of the configured audiences"));
     }
-    for name in ["sub", "jti"] {
-        if claims.get(name).is_some_and(|v| v.as_str().is_none()) {
+    for (name, value) in [("sub", sub), ("jti", jti)] {
+        if value.is_some_and(|v| v.as_str().is_none()) {
             return Err(invalid(name, "a string"));
         }
     }

@@ -18,6 +18,10 @@ use core::fmt;
 /// Maximum nesting depth of arrays and objects.
 pub const MAX_DEPTH: usize = 32;
 
+/// Up to this many members, a new member name is compared with each
+/// earlier one; past it, through a sorted index.
+const LINEAR_NAMES: usize = 16;
+
 /// A JSON string as written: the bytes between its quotes, checked (valid
 /// UTF-8, valid escapes, no lone surrogate) but not decoded.
 #[derive(Clone, Copy, Debug)]
@@ -52,8 +56,16 @@ impl<'a> Str<'a> {
     /// True when the decoded string is `s`.
     pub fn is(&self, s: &str) -> bool {
         match self.plain() {
-            Some(raw) => raw == s.as_bytes(),
+            Some(raw) => same_bytes(raw, s.as_bytes()),
             None => self.bytes().eq(s.bytes()),
+        }
+    }
+
+    /// True when both decode to the same string.
+    fn same(&self, other: &Str<'_>) -> bool {
+        match (self.plain(), other.plain()) {
+            (Some(a), Some(b)) => same_bytes(a, b),
+            _ => self.bytes().eq(other.bytes()),
         }
     }
 
@@ -93,6 +105,13 @@ impl<'a> Str<'a> {
             _ => self.bytes().cmp(other.bytes()),
         }
     }
+}
+
+/// `a == b`, the first byte compared before the rest: names in JOSE
+/// objects are short and mostly of one length (`iss`, `aud`, `exp`, ...).
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.first() == b.first() && a == b
 }
 
 /// The UTF-8 bytes of a decoded [`Str`], escapes resolved.
@@ -264,6 +283,21 @@ impl<'a> Members<'a> {
     /// The member named `name`.
     pub fn get(&self, name: &str) -> Option<&Node<'a>> {
         self.0.iter().find(|(k, _)| k.is(name)).map(|(_, v)| v)
+    }
+
+    /// The members named `names`, in one pass over the object.
+    pub fn pick<const N: usize>(&self, names: [&str; N]) -> [Option<&Node<'a>>; N] {
+        let mut found = [None; N];
+        for (k, v) in &self.0 {
+            if let Some(slot) = names
+                .iter()
+                .zip(found.iter_mut())
+                .find_map(|(name, slot)| k.is(name).then_some(slot))
+            {
+                *slot = Some(v);
+            }
+        }
+        found
     }
 
     /// The member `name` when it is a string.
@@ -533,13 +567,15 @@ impl<'a> Parser<'a> {
     }
 
     fn object(&mut self, depth: usize) -> Step<Members<'a>> {
-        let mut members = Members::default();
+        let mut members = Members(Vec::with_capacity(8));
         if self.open(depth, b'}')? {
             return Ok(members);
         }
-        // Member positions sorted by name: a new name is checked for a
-        // duplicate by binary search, so a hostile document with thousands
-        // of members costs O(n log n) name comparisons, not O(n²).
+        // Duplicate names: a small object (every JOSE header and most
+        // claims sets) compares a new name with each earlier one; a larger
+        // one keeps its member positions sorted by name and binary-searches
+        // them, so a hostile document with thousands of members costs
+        // O(n log n) name comparisons, not O(n²).
         let mut index = Vec::new();
         loop {
             self.skip_ws();
@@ -548,16 +584,36 @@ impl<'a> Parser<'a> {
             }
             let name_at = self.pos;
             let name = self.string()?;
-            let Err(slot) = members.search(&index, &name) else {
+            let count = members.0.len();
+            let duplicate = if count < LINEAR_NAMES {
+                members.0.iter().any(|(k, _)| k.same(&name))
+            } else {
+                if index.is_empty() {
+                    for at in 0..count {
+                        let slot = match members.name(at).map(|n| members.search(&index, n)) {
+                            Some(Ok(slot) | Err(slot)) => slot,
+                            None => 0,
+                        };
+                        insert_at(&mut index, slot, at);
+                    }
+                }
+                match members.search(&index, &name) {
+                    Ok(_) => true,
+                    Err(slot) => {
+                        insert_at(&mut index, slot, count);
+                        false
+                    }
+                }
+            };
+            if duplicate {
                 self.pos = name_at;
                 return Err("duplicate member name");
-            };
+            }
             self.skip_ws();
             if self.next() != Some(b':') {
                 return Err("expected ':'");
             }
             let value = self.value(depth)?;
-            insert_at(&mut index, slot, members.0.len());
             members.0.push((name, value));
             if self.end_of(b'}', "expected ',' or '}'")? {
                 return Ok(members);

@@ -139,16 +139,20 @@ fn flag(object: &Object, name: &str) -> Result<bool> {
 /// One source: its issuers, audience and keys, with the policy every
 /// source shares.
 fn source(settings: &Object, entry: &Object, rule: UrlRule, routed: bool) -> Result<SourceConfig> {
-    let issuers = strings(entry, "issuer")?.ok_or_else(not_canonical)?;
+    let issuers = strings(entry, "issuer")?.ok_or_else(|| {
+        Error::options("issuer is required: pass the expected \"iss\" (a string or a list)")
+    })?;
     // Whose options a message is about: the verifier's, or a routed issuer's.
-    let who = match issuers.as_slice() {
+    let (who, context) = match issuers.as_slice() {
         [issuer] if routed => {
-            let mut who = String::from("issuers[");
-            json::write_string(&mut who, issuer);
-            who.push(']');
-            who
+            let mut quoted = String::new();
+            json::write_string(&mut quoted, issuer);
+            (
+                msg!("issuers[", &quoted, "]"),
+                msg!(" for issuer ", &quoted),
+            )
         }
-        _ => String::from("JwksVerifier"),
+        _ => (String::from("JwksVerifier"), String::new()),
     };
     let discovery = match (flag(entry, "discovery")?, issuers.as_slice()) {
         (false, _) => None,
@@ -159,7 +163,24 @@ fn source(settings: &Object, entry: &Object, rule: UrlRule, routed: bool) -> Res
     };
     let audience = match entry.get("audience") {
         Some(Value::Null) => Audience::Any,
-        _ => Audience::OneOf(strings(entry, "audience")?.ok_or_else(not_canonical)?),
+        None => {
+            return Err(Error::options(msg!(
+                "audience is required",
+                &context,
+                ": pass the expected \"aud\" (a string or a list), or audience: null to accept any audience"
+            )))
+        }
+        Some(value) => {
+            let list = value.string_list().ok_or_else(not_canonical)?;
+            if list.is_empty() || list.iter().any(String::is_empty) {
+                return Err(Error::options(msg!(
+                    "invalid ",
+                    &who,
+                    " options: audience must be a non-empty string or list of them"
+                )));
+            }
+            Audience::OneOf(list)
+        }
     };
     let mut options = VerifyOptions::new(issuers, audience)?;
     if let Some(names) = strings(settings, "algorithms")? {
@@ -193,7 +214,7 @@ fn source(settings: &Object, entry: &Object, rule: UrlRule, routed: bool) -> Res
         } else {
             msg!(
                 who,
-                ": pass either jwks or jwksUri (or discovery: true), not both"
+                ": pass either jwks or jwksUri, not both (or discovery: true alone)"
             )
         }));
     }
@@ -397,7 +418,7 @@ mod tests {
             ),
             (
                 r#"{"issuer":["i"],"audience":[""],"jwksUri":"https://j"}"#,
-                "audience (pass Audience::Any to accept any audience) must not contain an empty string",
+                "invalid JwksVerifier options: audience must be a non-empty string or list of them",
             ),
         ] {
             let e = read(&format!(r#"{{"sources":[{source}]}}"#)).unwrap_err();
@@ -415,7 +436,7 @@ mod tests {
             r#"{"sources":{}}"#,
             r#"{"sources":[7]}"#,
             r#"{"sources":[{"issuer":7,"audience":["a"],"jwksUri":"https://j"}]}"#,
-            r#"{"sources":[{"issuer":["i"],"jwksUri":"https://j"}]}"#,
+            r#"{"sources":[{"issuer":["i"],"audience":7,"jwksUri":"https://j"}]}"#,
             r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwksUri":5}]}"#,
             r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwks":[1]}]}"#,
             r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwksUri":"https://j","discovery":1}]}"#,
@@ -450,7 +471,7 @@ mod tests {
             ),
             (
                 r#"{"issuer":["i"],"audience":["a"],"jwksUri":"https://j","jwks":{}}"#,
-                "JwksVerifier: pass either jwks or jwksUri (or discovery: true), not both",
+                "JwksVerifier: pass either jwks or jwksUri, not both",
             ),
             (
                 r#"{"issuer":["https://i"],"audience":["a"],"jwksUri":"https://j","discovery":true}"#,
@@ -465,6 +486,27 @@ mod tests {
             assert_eq!(e.code(), ErrorCode::InvalidOptions, "{source}");
             assert!(e.message().contains(expected), "{source}: {}", e.message());
         }
+        // Issuer and audience are required (audience: null is any, on purpose).
+        let e = read(r#"{"sources":[{"audience":["a"],"jwksUri":"https://j"}]}"#).unwrap_err();
+        assert!(
+            e.message().starts_with("issuer is required"),
+            "{}",
+            e.message()
+        );
+        let e = read(r#"{"sources":[{"issuer":["i"],"jwksUri":"https://j"}]}"#).unwrap_err();
+        assert!(
+            e.message().starts_with("audience is required: pass"),
+            "{}",
+            e.message()
+        );
+        let e = read(r#"{"routed":true,"sources":[{"issuer":["i"],"jwksUri":"https://j"}]}"#)
+            .unwrap_err();
+        assert!(
+            e.message()
+                .starts_with("audience is required for issuer \"i\": pass"),
+            "{}",
+            e.message()
+        );
         // A routed source's messages name its issuer.
         let e =
             read(r#"{"routed":true,"sources":[{"issuer":["i"],"audience":["a"]}]}"#).unwrap_err();

@@ -46,7 +46,7 @@ use crate::jose::{
 };
 use crate::json::{self, Members, Value};
 use crate::prelude::*;
-use crate::protocol::discovery::{read_metadata, Discovery, DiscoveryStep, ServerMetadata};
+use crate::protocol::discovery::{Discovery, DiscoveryStep};
 use crate::protocol::url::UrlRule;
 use crate::{Error, ErrorCode, Result};
 
@@ -153,8 +153,6 @@ struct Remote {
     uri: Option<String>,
     /// Discovery from this issuer (a fresh copy for every fetch).
     discovery: Option<Discovery>,
-    /// The metadata the `uri` came from.
-    metadata: Option<ServerMetadata>,
     /// What the fetch under way asks for now.
     fetching: Option<Fetching>,
     cache: JwksCache,
@@ -252,7 +250,6 @@ impl Engine {
                             name: uri.clone(),
                             uri: Some(uri),
                             discovery: None,
-                            metadata: None,
                             fetching: None,
                             cache: JwksCache::with_valid(config.cache),
                         })),
@@ -260,7 +257,6 @@ impl Engine {
                             name: discovery.issuer().to_owned(),
                             uri: None,
                             discovery: Some(discovery),
-                            metadata: None,
                             fetching: None,
                             cache: JwksCache::with_valid(config.cache),
                         })),
@@ -323,7 +319,12 @@ impl Engine {
     /// `invalid_claim` or `issuer_mismatch` for the `iss` first;
     /// `jwks_fetch_failed` (retryable) while a remote set cools down after
     /// a failed fetch with no usable keys.
-    pub fn check<'e>(&'e mut self, token: &'e str, now: u64, attempt: Attempt) -> Result<Step<'e>> {
+    pub fn check<'e>(
+        &'e mut self,
+        token: &'e [u8],
+        now: u64,
+        attempt: Attempt,
+    ) -> Result<Step<'e>> {
         let Engine {
             sets,
             sources,
@@ -337,7 +338,7 @@ impl Engine {
         let fresh = |source| fresh_generation(sets, sources, source, now);
         let recalled = memory
             .as_mut()
-            .and_then(|memory| memory.recall(token.as_bytes(), now, fresh));
+            .and_then(|memory| memory.recall(token, now, fresh));
         if let Some(hit) = recalled.and_then(|at| memory.as_ref()?.get(at)) {
             return Ok(Step::Remembered {
                 header: hit.header(),
@@ -501,10 +502,9 @@ impl Engine {
                     remote.fetching = Some(Fetching::Metadata(discovery));
                     Ok(Some(remote.request(set)))
                 }
-                Ok(DiscoveryStep::Found(metadata)) => match metadata.jwks_uri.clone() {
+                Ok(DiscoveryStep::Found(metadata)) => match metadata.jwks_uri {
                     Some(uri) => {
                         remote.uri = Some(uri);
-                        remote.metadata = Some(metadata);
                         remote.fetching = Some(Fetching::JwkSet);
                         Ok(Some(remote.request(set)))
                     }
@@ -577,8 +577,9 @@ impl Engine {
     }
 
     /// The remote key sets as a snapshot (JSON text) `{ name: {jwks,
-    /// fetchedAt, expiresAt[, metadata]} }`, `name` the `jwksUri` (or, for
-    /// a discovered set, the issuer, with its `metadata`); `None` when
+    /// fetchedAt, expiresAt[, jwksUri]} }`, `name` the `jwksUri` (or, for
+    /// a discovered set, the issuer, and `jwksUri` the one its metadata
+    /// named, which the set was fetched from); `None` when
     /// nothing is cached, or when `previous` (an earlier snapshot, e.g. what
     /// KV holds) already has every set as fetched now, so a worker writes
     /// KV only when the snapshot changed.
@@ -600,10 +601,10 @@ impl Engine {
                 .and_then(Value::as_safe_integer)
                 .and_then(|n| u64::try_from(n).ok());
             changed |= known != fetched_at;
-            if let Some(metadata) = &remote.metadata {
+            if let (Some(_), Some(uri)) = (&remote.discovery, &remote.uri) {
                 entry.pop(); // the closing brace
-                entry.push_str(",\"metadata\":");
-                entry.push_str(&metadata.to_json());
+                entry.push_str(",\"jwksUri\":");
+                json::write_string(&mut entry, uri);
                 entry.push('}');
             }
             if out.len() > 1 {
@@ -663,37 +664,31 @@ impl Engine {
                     "the cache snapshot names a jwksUri this verifier does not use",
                 )
             })?;
-        let Some(discovery) = &remote.discovery else {
+        if remote.discovery.is_none() {
             return remote.cache.import_value(entry, now);
+        }
+        // A discovered set: the `jwksUri` its metadata named, under the
+        // URL rule again.
+        let mut entry = entry.clone();
+        let uri = match &mut entry {
+            Value::Object(members) => members.remove("jwksUri"),
+            _ => None,
         };
-        let invalid = |what: &str| {
+        let Some(Value::String(uri)) = uri else {
+            return Err(Error::new(
+                ErrorCode::JwksInvalid,
+                msg!("the cache snapshot of ", name, " has no jwksUri"),
+            ));
+        };
+        let uri = rule.endpoint("jwksUri", &uri).map_err(|e| {
             Error::new(
                 ErrorCode::JwksInvalid,
-                msg!("the cache snapshot of ", name, " is invalid: ", what),
+                msg!("the cache snapshot of ", name, ": ", e.message()),
             )
-        };
-        let mut entry = entry
-            .as_object()
-            .ok_or_else(|| invalid("not an object"))?
-            .clone();
-        let metadata = entry
-            .remove("metadata")
-            .ok_or_else(|| invalid("metadata is missing"))?;
-        let metadata = read_metadata(
-            discovery.issuer(),
-            metadata.to_json().as_bytes(),
-            rule,
-            "the cache snapshot",
-        )
-        .map_err(|e| invalid(e.message()))?;
-        let uri = metadata
-            .jwks_uri
-            .clone()
-            .ok_or_else(|| invalid("its metadata names no jwks_uri"))?;
-        let loaded = remote.cache.import_value(&Value::Object(entry), now)?;
+        })?;
+        let loaded = remote.cache.import_value(&entry, now)?;
         if loaded {
             remote.uri = Some(uri);
-            remote.metadata = Some(metadata);
         }
         Ok(loaded)
     }
@@ -709,7 +704,7 @@ fn routed_issuers(sources: &[Source]) -> Vec<String> {
 
 /// What to remember of a token once its signature verifies.
 fn remember(
-    token: &str,
+    token: &[u8],
     source: usize,
     generation: u64,
     prepared: &jose::Prepared<'_>,
@@ -721,7 +716,7 @@ fn remember(
     texts.extend_from_slice(header);
     texts.extend_from_slice(payload);
     Remembered {
-        token: token.as_bytes().into(),
+        token: token.into(),
         texts: texts.into(),
         payload_at: header.len(),
         source,

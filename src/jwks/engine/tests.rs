@@ -91,7 +91,7 @@ fn code<T: core::fmt::Debug>(r: Result<T>) -> ErrorCode {
 fn a_local_set_verifies_then_finish_gives_the_verdict() {
     let mut e = local_engine("");
     let t = good("a");
-    let first = match e.check(&t, NOW, Attempt::First).unwrap() {
+    let first = match e.check(t.as_bytes(), NOW, Attempt::First).unwrap() {
         Step::Verify(c) => {
             assert_eq!((c.set, c.generation, c.alg), (0, 0, Algorithm::EdDsa));
             assert_eq!(c.candidates.as_slice(), [0]);
@@ -110,30 +110,30 @@ fn a_local_set_verifies_then_finish_gives_the_verdict() {
     );
     assert_eq!(e.key_jwk(0, 1, 0), None);
     e.release(first);
-    let t1 = ticket(e.check(&t, NOW, Attempt::First));
+    let t1 = ticket(e.check(t.as_bytes(), NOW, Attempt::First));
     assert_eq!(e.finish(t1, true), Ok(()));
     // The same ticket cannot answer twice.
     assert_eq!(code(e.finish(t1, true)), ErrorCode::InvalidOptions);
-    let t2 = ticket(e.check(&t, NOW, Attempt::First));
+    let t2 = ticket(e.check(t.as_bytes(), NOW, Attempt::First));
     assert_eq!(code(e.finish(t2, false)), ErrorCode::BadSignature);
     // Claim errors answer only once the signature verified.
     let expired = token("a", &claims(ISS, NOW - 3600));
-    let t3 = ticket(e.check(&expired, NOW, Attempt::First));
-    let t4 = ticket(e.check(&expired, NOW, Attempt::First));
+    let t3 = ticket(e.check(expired.as_bytes(), NOW, Attempt::First));
+    let t4 = ticket(e.check(expired.as_bytes(), NOW, Attempt::First));
     assert_eq!(code(e.finish(t4, false)), ErrorCode::BadSignature);
     assert_eq!(code(e.finish(t3, true)), ErrorCode::Expired);
     // Tickets are reused once finished or released; a released one is gone.
-    let t5 = ticket(e.check(&t, NOW, Attempt::First));
+    let t5 = ticket(e.check(t.as_bytes(), NOW, Attempt::First));
     e.release(t5);
     assert_eq!(code(e.finish(t5, true)), ErrorCode::InvalidOptions);
     assert!(e.held.len() <= 2, "{}", e.held.len());
     // Token errors come before any step.
     assert_eq!(
-        code(kind(e.check("Bearer x.y.z", NOW, Attempt::First))),
+        code(kind(e.check(b"Bearer x.y.z", NOW, Attempt::First))),
         ErrorCode::Malformed
     );
     assert_eq!(
-        code(kind(e.check(&good("zz"), NOW, Attempt::First))),
+        code(kind(e.check(good("zz").as_bytes(), NOW, Attempt::First))),
         ErrorCode::NoMatchingKey
     );
 }
@@ -144,11 +144,14 @@ fn a_remote_set_is_fetched_once_and_waited_for_meanwhile() {
     let t = good("a");
     let jwks_url = "https://console.example/jwks".to_owned();
     assert_eq!(
-        kind(e.check(&t, NOW, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(jwks_url.clone(), Document::JwkSet))
     );
     // Another request meanwhile waits for that fetch.
-    assert_eq!(kind(e.check(&t, NOW, Attempt::First)), Ok(Kind::Wait(0)));
+    assert_eq!(
+        kind(e.check(t.as_bytes(), NOW, Attempt::First)),
+        Ok(Kind::Wait(0))
+    );
     assert_eq!(
         e.fetched(
             0,
@@ -164,29 +167,32 @@ fn a_remote_set_is_fetched_once_and_waited_for_meanwhile() {
         generation: 1,
         candidates: vec![0],
     };
-    assert_eq!(kind(e.check(&t, NOW, Attempt::Settled)), Ok(verify));
+    assert_eq!(
+        kind(e.check(t.as_bytes(), NOW, Attempt::Settled)),
+        Ok(verify)
+    );
     // Cached: no fetch until it expires.
     assert!(matches!(
-        kind(e.check(&t, NOW + 299, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW + 299, Attempt::First)),
         Ok(Kind::Verify { .. })
     ));
     assert_eq!(
-        kind(e.check(&t, NOW + 300, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW + 300, Attempt::First)),
         Ok(Kind::Fetch(jwks_url, Document::JwkSet))
     );
     // Garbage never causes a fetch.
     let mut cold = remote_engine("");
     assert_eq!(
-        code(kind(cold.check("not-a-token", NOW, Attempt::First))),
+        code(kind(cold.check(b"not-a-token", NOW, Attempt::First))),
         ErrorCode::Malformed
     );
     let none = format!("{}.e30.", b64::encode(br#"{"alg":"none"}"#));
     assert_eq!(
-        code(kind(cold.check(&none, NOW, Attempt::First))),
+        code(kind(cold.check(none.as_bytes(), NOW, Attempt::First))),
         ErrorCode::AlgNotAllowed
     );
     assert!(matches!(
-        kind(cold.check(&t, NOW, Attempt::First)),
+        kind(cold.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
 }
@@ -196,7 +202,7 @@ fn a_failed_fetch_cools_down_and_a_waiter_that_gave_up_fetches_only_after_it() {
     let mut e = remote_engine("");
     let t = good("a");
     assert!(matches!(
-        kind(e.check(&t, NOW, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     let error = e.fetched(0, 503, None, b"", NOW).unwrap_err();
@@ -204,13 +210,13 @@ fn a_failed_fetch_cools_down_and_a_waiter_that_gave_up_fetches_only_after_it() {
         (error.code(), error.is_retryable()),
         (ErrorCode::JwksFetchFailed, true)
     );
-    let cooling = kind(e.check(&t, NOW + 1, Attempt::First)).unwrap_err();
+    let cooling = kind(e.check(t.as_bytes(), NOW + 1, Attempt::First)).unwrap_err();
     assert_eq!(
         (cooling.code(), cooling.is_retryable()),
         (ErrorCode::JwksFetchFailed, true)
     );
     assert!(matches!(
-        kind(e.check(&t, NOW + 30, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW + 30, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     let error = e
@@ -225,19 +231,19 @@ fn a_failed_fetch_cools_down_and_a_waiter_that_gave_up_fetches_only_after_it() {
     // reported back: after the cooldown it fetches itself, not before.
     let mut e = remote_engine("");
     assert!(matches!(
-        kind(e.check(&t, NOW, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     assert_eq!(
-        kind(e.check(&t, NOW + 5, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW + 5, Attempt::First)),
         Ok(Kind::Wait(0))
     );
     assert_eq!(
-        code(kind(e.check(&t, NOW + 5, Attempt::Waited))),
+        code(kind(e.check(t.as_bytes(), NOW + 5, Attempt::Waited))),
         ErrorCode::JwksFetchFailed
     );
     assert!(matches!(
-        kind(e.check(&t, NOW + 30, Attempt::Waited)),
+        kind(e.check(t.as_bytes(), NOW + 30, Attempt::Waited)),
         Ok(Kind::Fetch(..))
     ));
 }
@@ -247,13 +253,13 @@ fn an_aborted_fetch_is_neither_a_failure_nor_a_success() {
     let mut e = remote_engine("");
     let t = good("a");
     assert!(matches!(
-        kind(e.check(&t, NOW, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     e.fetch_aborted(0);
     // No cooldown: the next token fetches at once; nothing is cached.
     assert!(matches!(
-        kind(e.check(&t, NOW, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     assert_eq!(
@@ -264,19 +270,19 @@ fn an_aborted_fetch_is_neither_a_failure_nor_a_success() {
     // not a cooldown later.
     let rotated = good("b");
     assert!(matches!(
-        kind(e.check(&rotated, NOW + 40, Attempt::First)),
+        kind(e.check(rotated.as_bytes(), NOW + 40, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     e.fetch_aborted(0);
     assert!(matches!(
-        kind(e.check(&rotated, NOW + 41, Attempt::First)),
+        kind(e.check(rotated.as_bytes(), NOW + 41, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     // A report that arrives after the abort changes nothing.
     e.fetch_aborted(0);
     assert_eq!(e.fetched(0, 500, None, b"", NOW + 41), Ok(None));
     assert!(matches!(
-        kind(e.check(&t, NOW + 42, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW + 42, Attempt::First)),
         Ok(Kind::Verify { .. })
     ));
 }
@@ -290,12 +296,12 @@ fn rotation_during_a_verification_is_never_a_forgery() {
     let mut e = remote_engine("");
     let old = good("a");
     assert!(matches!(
-        kind(e.check(&old, NOW, Attempt::First)),
+        kind(e.check(old.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     e.fetched(0, 200, None, set_of(&[KEY_A]).as_bytes(), NOW)
         .unwrap();
-    let (held, generation, index) = match e.check(&old, NOW, Attempt::Settled).unwrap() {
+    let (held, generation, index) = match e.check(old.as_bytes(), NOW, Attempt::Settled).unwrap() {
         Step::Verify(c) => (c.ticket, c.generation, c.candidates.as_slice()[0]),
         other => panic!("{other:?}"),
     };
@@ -304,13 +310,13 @@ fn rotation_during_a_verification_is_never_a_forgery() {
     // Meanwhile a token with the new kid refetches: the set rotates twice.
     let new = good("b");
     assert!(matches!(
-        kind(e.check(&new, NOW + 31, Attempt::First)),
+        kind(e.check(new.as_bytes(), NOW + 31, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     e.fetched(0, 200, None, set_of(&[KEY_B]).as_bytes(), NOW + 31)
         .unwrap();
     assert!(matches!(
-        kind(e.check(&new, NOW + 31, Attempt::Settled)),
+        kind(e.check(new.as_bytes(), NOW + 31, Attempt::Settled)),
         Ok(Kind::Verify { generation: 2, .. })
     ));
     assert_eq!(
@@ -322,7 +328,7 @@ fn rotation_during_a_verification_is_never_a_forgery() {
     // The first verification still gets its own verdict, from its own set.
     assert_eq!(e.finish(held, true), Ok(()));
     // And a signature that fails is bad_signature, stable set or not.
-    let t = ticket(e.check(&new, NOW + 31, Attempt::First));
+    let t = ticket(e.check(new.as_bytes(), NOW + 31, Attempt::First));
     assert_eq!(code(e.finish(t, false)), ErrorCode::BadSignature);
 }
 
@@ -343,7 +349,7 @@ fn issuer_routing_picks_the_source_before_any_fetch() {
     );
     let ext = token("b", &claims(EXT, NOW + 60));
     assert_eq!(
-        kind(e.check(&ext, NOW, Attempt::First)),
+        kind(e.check(ext.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Verify {
             set: 1,
             generation: 0,
@@ -371,13 +377,13 @@ fn issuer_routing_picks_the_source_before_any_fetch() {
             b64::encode(payload.as_bytes())
         );
         assert_eq!(
-            code(kind(e.check(&t, NOW, Attempt::First))),
+            code(kind(e.check(t.as_bytes(), NOW, Attempt::First))),
             expected,
             "{payload}"
         );
     }
     let unknown = kind(e.check(
-        &token("a", &claims("https://evil.example", NOW + 60)),
+        token("a", &claims("https://evil.example", NOW + 60)).as_bytes(),
         NOW,
         Attempt::First,
     ))
@@ -391,12 +397,12 @@ fn issuer_routing_picks_the_source_before_any_fetch() {
     );
     // The platform's token makes the one fetch of the shared set.
     assert!(matches!(
-        kind(e.check(&good("a"), NOW, Attempt::First)),
+        kind(e.check(good("a").as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     // The extension's audience applies to its tokens (held for finish).
     let wrong_aud = token("b", &claims(EXT, NOW + 60).replace(AUD, "other"));
-    let t = ticket(e.check(&wrong_aud, NOW, Attempt::First));
+    let t = ticket(e.check(wrong_aud.as_bytes(), NOW, Attempt::First));
     assert_eq!(e.finish(t, true), Ok(()), "audience: null accepts any");
 }
 
@@ -409,7 +415,7 @@ fn discovery_finds_the_set_from_the_issuer_metadata() {
     let mut e = Engine::new(&settings).unwrap();
     let t = token("a", &claims(issuer, NOW + 3600));
     assert_eq!(
-        kind(e.check(&t, NOW, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(
             format!("{issuer}/.well-known/openid-configuration"),
             Document::Metadata
@@ -438,33 +444,44 @@ fn discovery_finds_the_set_from_the_issuer_metadata() {
         Ok(None)
     );
     assert!(matches!(
-        kind(e.check(&t, NOW, Attempt::Settled)),
+        kind(e.check(t.as_bytes(), NOW, Attempt::Settled)),
         Ok(Kind::Verify { .. })
     ));
     // The snapshot carries the metadata, and loads in another engine
     // without a fetch.
     let snapshot = e.export(None).unwrap();
-    assert!(snapshot.contains(r#""metadata":{"issuer":"https://op.example/tenant","jwks_uri":"https://op.example/keys"}"#), "{snapshot}");
+    assert!(
+        snapshot.starts_with(r#"{"https://op.example/tenant":{"jwks":"#),
+        "{snapshot}"
+    );
+    assert!(
+        snapshot.ends_with(r#","jwksUri":"https://op.example/keys"}}"#),
+        "{snapshot}"
+    );
     let mut other = Engine::new(&settings).unwrap();
     assert_eq!(other.import(&snapshot, NOW + 10, true), Ok(1));
     assert!(matches!(
-        kind(other.check(&t, NOW + 10, Attempt::First)),
+        kind(other.check(t.as_bytes(), NOW + 10, Attempt::First)),
         Ok(Kind::Verify { .. })
     ));
-    // A snapshot whose metadata names another issuer, or an unsafe
-    // jwks_uri, is refused.
+    // A snapshot with an unsafe jwksUri, none, or for another issuer is
+    // refused.
     for bad in [
-        snapshot.replace(r#""issuer":"https://op.example/tenant""#, r#""issuer":"https://evil.example""#),
         snapshot.replace("https://op.example/keys", "http://op.example/keys"),
-        snapshot.replace(r#","metadata":{"issuer":"https://op.example/tenant","jwks_uri":"https://op.example/keys"}"#, ""),
+        snapshot.replace(r#","jwksUri":"https://op.example/keys""#, ""),
+        snapshot.replace("https://op.example/tenant", "https://evil.example"),
     ] {
-        assert_eq!(code(Engine::new(&settings).unwrap().import(&bad, NOW, true)), ErrorCode::JwksInvalid, "{bad}");
+        assert_eq!(
+            code(Engine::new(&settings).unwrap().import(&bad, NOW, true)),
+            ErrorCode::JwksInvalid,
+            "{bad}"
+        );
     }
 
     // The document must name the configured issuer exactly.
     let mut e = Engine::new(&settings).unwrap();
     assert!(matches!(
-        kind(e.check(&t, NOW, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     let lying = r#"{"issuer":"https://op.example/tenant/","jwks_uri":"https://op.example/keys"}"#;
@@ -485,7 +502,7 @@ fn discovery_finds_the_set_from_the_issuer_metadata() {
     ] {
         let mut e = Engine::new(&settings).unwrap();
         assert!(matches!(
-            kind(e.check(&t, NOW, Attempt::First)),
+            kind(e.check(t.as_bytes(), NOW, Attempt::First)),
             Ok(Kind::Fetch(..))
         ));
         assert_eq!(
@@ -497,7 +514,7 @@ fn discovery_finds_the_set_from_the_issuer_metadata() {
     // A network failure of the metadata fetch is a retryable discovery_failed.
     let mut e = Engine::new(&settings).unwrap();
     assert!(matches!(
-        kind(e.check(&t, NOW, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     let error = e
@@ -515,7 +532,7 @@ fn snapshots_export_only_what_changed_and_import_strictly_or_not() {
     assert_eq!(e.export(None), None, "nothing cached");
     let t = good("a");
     assert!(matches!(
-        kind(e.check(&t, NOW, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     e.fetched(0, 200, None, set_of(&[KEY_A]).as_bytes(), NOW)
@@ -538,7 +555,7 @@ fn snapshots_export_only_what_changed_and_import_strictly_or_not() {
     assert_eq!(e.export(Some("{}")), Some(snapshot.clone()));
     // A refetch changes it.
     assert!(matches!(
-        kind(e.check(&t, NOW + 600, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW + 600, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     e.fetched(0, 200, None, set_of(&[KEY_A]).as_bytes(), NOW + 600)
@@ -548,7 +565,7 @@ fn snapshots_export_only_what_changed_and_import_strictly_or_not() {
     let mut other = remote_engine("");
     assert_eq!(other.import(&snapshot, NOW + 10, true), Ok(1));
     assert!(matches!(
-        kind(other.check(&t, NOW + 10, Attempt::First)),
+        kind(other.check(t.as_bytes(), NOW + 10, Attempt::First)),
         Ok(Kind::Verify { .. })
     ));
     for (bad, expected) in [
@@ -581,14 +598,14 @@ fn snapshots_export_only_what_changed_and_import_strictly_or_not() {
 fn remembered_tokens_answer_only_while_everything_holds() {
     let mut e = local_engine(r#","verifiedTokenCacheSize":10"#);
     let t = good("a");
-    let first = ticket(e.check(&t, NOW, Attempt::First));
+    let first = ticket(e.check(t.as_bytes(), NOW, Attempt::First));
     // Not remembered before its signature verified.
     assert!(matches!(
-        kind(e.check(&t, NOW, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Verify { .. })
     ));
     e.finish(first, true).unwrap();
-    match e.check(&t, NOW + 1, Attempt::First).unwrap() {
+    match e.check(t.as_bytes(), NOW + 1, Attempt::First).unwrap() {
         Step::Remembered { header, payload } => {
             assert_eq!(payload, claims(ISS, NOW + 3600).as_bytes());
             assert_eq!(header, br#"{"alg":"EdDSA","kid":"a"}"#);
@@ -597,40 +614,40 @@ fn remembered_tokens_answer_only_while_everything_holds() {
     }
     // Past exp it is checked in full again.
     assert!(matches!(
-        kind(e.check(&t, NOW + 3600, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW + 3600, Attempt::First)),
         Ok(Kind::Verify { .. })
     ));
     // A failed signature or claim is never remembered.
     let mut e = local_engine(r#","verifiedTokenCacheSize":10"#);
-    let t1 = ticket(e.check(&t, NOW, Attempt::First));
+    let t1 = ticket(e.check(t.as_bytes(), NOW, Attempt::First));
     let _ = e.finish(t1, false);
     assert!(matches!(
-        kind(e.check(&t, NOW, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Verify { .. })
     ));
     let expired = token("a", &claims(ISS, NOW - 100));
-    let t2 = ticket(e.check(&expired, NOW, Attempt::First));
+    let t2 = ticket(e.check(expired.as_bytes(), NOW, Attempt::First));
     let _ = e.finish(t2, true);
     assert!(matches!(
-        kind(e.check(&expired, NOW, Attempt::First)),
+        kind(e.check(expired.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Verify { .. })
     ));
     // A remote set that changed or is due for a refresh drops them.
     let mut e = remote_engine(r#","verifiedTokenCacheSize":10,"cooldownSec":0"#);
     assert!(matches!(
-        kind(e.check(&t, NOW, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     e.fetched(0, 200, Some("max-age=60"), set_of(&[KEY_A]).as_bytes(), NOW)
         .unwrap();
-    let t3 = ticket(e.check(&t, NOW, Attempt::Settled));
+    let t3 = ticket(e.check(t.as_bytes(), NOW, Attempt::Settled));
     e.finish(t3, true).unwrap();
     assert_eq!(
-        kind(e.check(&t, NOW + 59, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW + 59, Attempt::First)),
         Ok(Kind::Remembered)
     );
     assert!(matches!(
-        kind(e.check(&t, NOW + 60, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW + 60, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
 }
@@ -644,9 +661,9 @@ proptest::proptest! {
     ) {
         let text = String::from_utf8_lossy(&bytes);
         let mut e = remote_engine(r#","verifiedTokenCacheSize":3"#);
-        let _ = kind(e.check(&text, now, Attempt::First));
+        let _ = kind(e.check(text.as_bytes(), now, Attempt::First));
         let _ = e.fetched(0, status, Some(&text), &bytes, now);
-        let _ = kind(e.check(&text, now, Attempt::Settled));
+        let _ = kind(e.check(text.as_bytes(), now, Attempt::Settled));
         let _ = e.fetch_failed(0, FetchFailure::Network(&text), now);
         let _ = e.import(&text, now, true);
         let _ = e.export(Some(&text));

@@ -35,11 +35,11 @@ pub(crate) struct UrlParts<'a> {
 }
 
 pub(crate) fn split(url: &str) -> UrlParts<'_> {
-    let (before_fragment, fragment) = match url.split_once('#') {
+    let (before_fragment, fragment) = match split_at_byte(url, b'#') {
         Some((b, f)) => (b, Some(f)),
         None => (url, None),
     };
-    let (base, query) = match before_fragment.split_once('?') {
+    let (base, query) = match split_at_byte(before_fragment, b'?') {
         Some((b, q)) => (b, Some(q)),
         None => (before_fragment, None),
     };
@@ -48,6 +48,13 @@ pub(crate) fn split(url: &str) -> UrlParts<'_> {
         query,
         fragment,
     }
+}
+
+/// `s.split_once(byte)` for an ASCII `byte`, as a byte search: `str`'s char
+/// searcher (and `memchr`) cost every entry's wasm several hundred bytes.
+fn split_at_byte(s: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = s.bytes().position(|b| b == byte)?;
+    Some((s.get(..at)?, s.get(at + 1..)?))
 }
 
 /// An absolute hierarchical URL's scheme and authority.
@@ -95,13 +102,13 @@ impl Authority {
 /// `127.a.b.c` in dotted-decimal form, each part 0..=255 without leading zeros.
 fn is_ipv4_loopback(host: &str) -> bool {
     let mut parts = 0;
-    for part in host.split('.') {
+    for part in host.as_bytes().split(|b| *b == b'.') {
         let decimal = !part.is_empty()
             && part.len() <= 3
-            && part.bytes().all(|b| b.is_ascii_digit())
-            && !(part.len() > 1 && part.starts_with('0'));
+            && part.iter().all(u8::is_ascii_digit)
+            && !(part.len() > 1 && part.first() == Some(&b'0'));
         let value = if decimal {
-            part.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'))
+            part.iter().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'))
         } else {
             u32::MAX
         };
@@ -144,13 +151,16 @@ pub fn parse_authority(url: &str) -> Option<Authority> {
     {
         return None;
     }
-    let authority_end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let authority_end = after
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(after.len());
     let (authority, rest) = after.split_at_checked(authority_end)?;
-    if authority.contains('@') {
+    if authority.bytes().any(|b| b == b'@') {
         return None;
     }
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (inside, after_bracket) = v6.split_once(']')?;
+    let (host, port) = if let Some(v6) = authority.strip_prefix("[") {
+        let (inside, after_bracket) = split_at_byte(v6, b']')?;
         if inside.is_empty()
             || !inside
                 .bytes()
@@ -160,7 +170,7 @@ pub fn parse_authority(url: &str) -> Option<Authority> {
         }
         let port = match after_bracket {
             "" => None,
-            p => Some(p.strip_prefix(':')?),
+            p => Some(p.strip_prefix(":")?),
         };
         let mut host = String::with_capacity(inside.len() + 2);
         host.push('[');
@@ -168,7 +178,7 @@ pub fn parse_authority(url: &str) -> Option<Authority> {
         host.push(']');
         (host, port)
     } else {
-        let (host, port) = match authority.split_once(':') {
+        let (host, port) = match split_at_byte(authority, b':') {
             Some((h, p)) => (h, Some(p)),
             None => (authority, None),
         };
@@ -184,7 +194,9 @@ pub fn parse_authority(url: &str) -> Option<Authority> {
     let port = match port {
         None => None,
         Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) => {
-            Some(p.parse::<u16>().ok().filter(|p| *p != 0)?)
+            // Not `str::parse`: its error machinery costs the wasm.
+            let value = p.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+            Some(u16::try_from(value).ok().filter(|p| *p != 0)?)
         }
         Some(_) => return None,
     };
@@ -291,7 +303,8 @@ impl UrlRule {
 
 /// Removes trailing `/` so `{base}/path` never doubles the slash.
 pub(crate) fn trim_trailing_slashes(url: &str) -> &str {
-    url.trim_end_matches('/')
+    let end = url.bytes().rposition(|b| b != b'/').map_or(0, |at| at + 1);
+    url.get(..end).unwrap_or(url)
 }
 
 /// Percent-encodes a query name or value (`application/x-www-form-urlencoded`).

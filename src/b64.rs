@@ -48,8 +48,13 @@ fn raw_sextet(byte: u8) -> u32 {
 
 /// Decodes strict unpadded base64url; `None` on any deviation.
 pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
+    decode_bytes(text.as_bytes())
+}
+
+/// [`decode`] of bytes.
+pub(crate) fn decode_bytes(text: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    decode_into(text.as_bytes(), &mut out)?;
+    decode_into(text, &mut out)?;
     Some(out)
 }
 

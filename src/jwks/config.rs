@@ -29,7 +29,7 @@
 
 use super::CacheConfig;
 use crate::jose::{Algorithm, Audience, KeySet, VerifyOptions};
-use crate::json::{self, Object, Value};
+use crate::json::{self, Members, Node, Str};
 use crate::prelude::*;
 use crate::protocol::discovery::Discovery;
 use crate::protocol::url::UrlRule;
@@ -78,7 +78,7 @@ pub struct VerifierConfig {
 
 /// Reads the settings (`invalid_options`; `jwks_invalid` for a bad `jwks`).
 pub fn read(settings_json: &str) -> Result<VerifierConfig> {
-    let root = json::parse(settings_json).map_err(|_| not_canonical())?;
+    let root = json::read(settings_json.as_bytes()).map_err(|_| not_canonical())?;
     let settings = root.as_object().ok_or_else(not_canonical)?;
     let mut cache = CacheConfig::default();
     for (field, name) in [
@@ -105,18 +105,14 @@ pub fn read(settings_json: &str) -> Result<VerifierConfig> {
     let rule = UrlRule {
         allow_insecure_http: flag(settings, "allowInsecureHttp")?,
     };
-    let Some(Value::Array(entries)) = settings.get("sources") else {
+    let Some(Node::Array(entries)) = settings.get("sources") else {
         return Err(not_canonical());
     };
-    let mut sources = Vec::with_capacity(entries.len());
     let routed = flag(settings, "routed")?;
+    let mut sources = Vec::with_capacity(entries.len());
     for entry in entries {
-        sources.push(source(
-            settings,
-            entry.as_object().ok_or_else(not_canonical)?,
-            rule,
-            routed,
-        )?);
+        let entry = entry.as_object().ok_or_else(not_canonical)?;
+        sources.push(source(settings, entry, rule, routed)?);
     }
     Ok(VerifierConfig {
         routed,
@@ -128,65 +124,135 @@ pub fn read(settings_json: &str) -> Result<VerifierConfig> {
 }
 
 /// The member `name` as a boolean; false when absent.
-fn flag(object: &Object, name: &str) -> Result<bool> {
+fn flag(object: &Members<'_>, name: &str) -> Result<bool> {
     match object.get(name) {
         None => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
+        Some(Node::Bool(b)) => Ok(*b),
         Some(_) => Err(not_canonical()),
     }
 }
 
 /// One source: its issuers, audience and keys, with the policy every
 /// source shares.
-fn source(settings: &Object, entry: &Object, rule: UrlRule, routed: bool) -> Result<SourceConfig> {
-    let issuers = strings(entry, "issuer")?.ok_or_else(|| {
+fn source(
+    settings: &Members<'_>,
+    entry: &Members<'_>,
+    rule: UrlRule,
+    routed: bool,
+) -> Result<SourceConfig> {
+    let issuer = entry.get("issuer").ok_or_else(|| {
         Error::options("issuer is required: pass the expected \"iss\" (a string or a list)")
     })?;
-    // Whose options a message is about: the verifier's, or a routed issuer's.
-    let (who, context) = match issuers.as_slice() {
-        [issuer] if routed => {
-            let mut quoted = String::new();
-            json::write_string(&mut quoted, issuer);
-            (
-                msg!("issuers[", &quoted, "]"),
-                msg!(" for issuer ", &quoted),
-            )
+    let issuers = string_list(issuer)?;
+    let single = {
+        let mut each = strs(issuers);
+        match (each.next(), each.next()) {
+            (Some(one), None) => Some(one),
+            _ => None,
         }
-        _ => (String::from("JwksVerifier"), String::new()),
     };
-    let discovery = match (flag(entry, "discovery")?, issuers.as_slice()) {
-        (false, _) => None,
-        (true, [issuer]) => Some(Discovery::new(issuer, rule)?),
-        (true, _) => return Err(Error::options(
-            "discovery: true needs exactly one issuer (the one whose metadata names the JWK Set)",
-        )),
+    // Whose options a message is about: the verifier's, or a routed
+    // issuer's (made only for a message).
+    let routed_issuer = single.filter(|_| routed);
+    let quoted = || {
+        let mut quoted = String::new();
+        if let Some(issuer) = routed_issuer {
+            json::write_string(&mut quoted, &issuer.decoded());
+        }
+        quoted
+    };
+    let who = || match routed_issuer {
+        Some(_) => msg!("issuers[", &quoted(), "]"),
+        None => String::from("JwksVerifier"),
+    };
+    let discovery = if flag(entry, "discovery")? {
+        match single {
+            Some(issuer) => Some(issuer.decoded()),
+            None => {
+                return Err(Error::options(
+                    "discovery: true needs exactly one issuer (the one whose metadata names the JWK Set)",
+                ))
+            }
+        }
+    } else {
+        None
     };
     let audience = match entry.get("audience") {
-        Some(Value::Null) => Audience::Any,
+        Some(Node::Null) => Audience::Any,
         None => {
+            let context = match routed_issuer {
+                Some(_) => msg!(" for issuer ", &quoted()),
+                None => String::new(),
+            };
             return Err(Error::options(msg!(
                 "audience is required",
                 &context,
                 ": pass the expected \"aud\" (a string or a list), or audience: null to accept any audience"
-            )))
+            )));
         }
         Some(value) => {
-            let list = value.string_list().ok_or_else(not_canonical)?;
+            let list = owned_strings(string_list(value)?);
             if list.is_empty() || list.iter().any(String::is_empty) {
                 return Err(Error::options(msg!(
                     "invalid ",
-                    &who,
+                    &who(),
                     " options: audience must be a non-empty string or list of them"
                 )));
             }
             Audience::OneOf(list)
         }
     };
+    let (jwks, uri) = (entry.get("jwks"), entry.get("jwksUri"));
+    let given =
+        usize::from(jwks.is_some()) + usize::from(uri.is_some()) + usize::from(discovery.is_some());
+    if given != 1 {
+        return Err(Error::options(if given == 0 {
+            msg!(
+                &who(),
+                ": pass the keys, as jwks (a JWK Set) or jwksUri (where to fetch it), or discovery: true (the issuer's metadata names it)"
+            )
+        } else {
+            msg!(
+                &who(),
+                ": pass either jwks or jwksUri, not both (or discovery: true alone)"
+            )
+        }));
+    }
+    let keys = match (jwks, uri, discovery) {
+        (Some(Node::String(text)), _, _) => {
+            let text = text.decoded();
+            let document = json::read(text.as_bytes()).map_err(|e| {
+                Error::new(ErrorCode::JwksInvalid, msg!("jwks is not valid JSON: ", e))
+            })?;
+            KeySource::Local(KeySet::from_node(&document)?)
+        }
+        (Some(jwks @ Node::Object(_)), _, _) => KeySource::Local(KeySet::from_node(jwks)?),
+        (_, Some(Node::String(uri)), _) => KeySource::Remote(
+            rule.endpoint("jwksUri", &uri.decoded())
+                .map_err(|e| Error::options(msg!(&who(), ": ", e.message())))?,
+        ),
+        (_, _, Some(issuer)) => KeySource::Discovered(Discovery::new(&issuer, rule)?),
+        _ => return Err(not_canonical()),
+    };
+    Ok(SourceConfig {
+        options: policy(settings, owned_strings(issuers), audience)?,
+        keys,
+    })
+}
+
+/// The options of a source: its issuers and audience, and the policy every
+/// source shares.
+fn policy(
+    settings: &Members<'_>,
+    issuers: Vec<String>,
+    audience: Audience,
+) -> Result<VerifyOptions> {
     let mut options = VerifyOptions::new(issuers, audience)?;
-    if let Some(names) = strings(settings, "algorithms")? {
-        let mut algorithms = Vec::with_capacity(names.len());
-        for name in names {
-            algorithms.push(name.parse::<Algorithm>()?);
+    if let Some(names) = settings.get("algorithms") {
+        let names = string_list(names)?;
+        let mut algorithms = Vec::new();
+        for name in strs(names) {
+            algorithms.push(name.decoded().parse::<Algorithm>()?);
         }
         options.set_algorithms(&algorithms)?;
     }
@@ -194,43 +260,14 @@ fn source(settings: &Object, entry: &Object, rule: UrlRule, routed: bool) -> Res
         options.set_clock_tolerance_sec(seconds)?;
     }
     match settings.get("typ") {
-        Some(Value::String(typ)) => options.set_typ(typ)?,
+        Some(Node::String(typ)) => options.set_typ(&typ.decoded())?,
         None => {}
         Some(_) => return Err(not_canonical()),
     }
-    if let Some(claims) = strings(settings, "requiredClaims")? {
-        options.set_required_claims(claims)?;
+    if let Some(claims) = settings.get("requiredClaims") {
+        options.set_required_claims(owned_strings(string_list(claims)?))?;
     }
-    let options = options.with_reject_key_hints(flag(settings, "rejectKeyHints")?);
-    let (jwks, uri) = (entry.get("jwks"), entry.get("jwksUri"));
-    let given =
-        usize::from(jwks.is_some()) + usize::from(uri.is_some()) + usize::from(discovery.is_some());
-    if given != 1 {
-        return Err(Error::options(if given == 0 {
-            msg!(
-                who,
-                ": pass the keys, as jwks (a JWK Set) or jwksUri (where to fetch it), or discovery: true (the issuer's metadata names it)"
-            )
-        } else {
-            msg!(
-                who,
-                ": pass either jwks or jwksUri, not both (or discovery: true alone)"
-            )
-        }));
-    }
-    let keys = match (jwks, uri, discovery) {
-        (Some(Value::String(text)), _, _) => {
-            KeySource::Local(KeySet::from_value(&parse_document("jwks", text)?)?)
-        }
-        (Some(jwks @ Value::Object(_)), _, _) => KeySource::Local(KeySet::from_value(jwks)?),
-        (_, Some(Value::String(uri)), _) => KeySource::Remote(
-            rule.endpoint("jwksUri", uri)
-                .map_err(|e| Error::options(msg!(who, ": ", e.message())))?,
-        ),
-        (_, _, Some(discovery)) => KeySource::Discovered(discovery),
-        _ => return Err(not_canonical()),
-    };
-    Ok(SourceConfig { options, keys })
+    Ok(options.with_reject_key_hints(flag(settings, "rejectKeyHints")?))
 }
 
 /// A document that is not what the JS layer writes (only a caller that
@@ -239,29 +276,45 @@ fn not_canonical() -> Error {
     Error::options("the JwksVerifier settings are not in the canonical form of lib/verifier.js")
 }
 
-/// The member `name` as a list of strings; `None` when absent.
-fn strings(object: &Object, name: &str) -> Result<Option<Vec<String>>> {
-    object
-        .get(name)
-        .map(|v| v.string_list().ok_or_else(not_canonical))
-        .transpose()
+/// `value` when it is a string or a list of strings.
+fn string_list<'n, 'a>(value: &'n Node<'a>) -> Result<&'n Node<'a>> {
+    let ok = match value {
+        Node::String(_) => true,
+        Node::Array(items) => items.iter().all(|item| item.as_str().is_some()),
+        _ => false,
+    };
+    if ok {
+        Ok(value)
+    } else {
+        Err(not_canonical())
+    }
+}
+
+/// The strings of a string or a list of strings (from [`string_list`]).
+fn strs<'n, 'a>(value: &'n Node<'a>) -> impl Iterator<Item = Str<'a>> + 'n {
+    let items = match value {
+        Node::Array(items) => items.as_slice(),
+        one => core::slice::from_ref(one),
+    };
+    items.iter().filter_map(Node::as_str)
+}
+
+/// The decoded strings of a string or a list of strings.
+fn owned_strings(value: &Node<'_>) -> Vec<String> {
+    strs(value).map(|s| s.decoded()).collect()
 }
 
 /// The member `name` as a whole non-negative number; `None` when absent.
-fn uint(object: &Object, name: &str) -> Result<Option<u64>> {
+fn uint(object: &Members<'_>, name: &str) -> Result<Option<u64>> {
     object
         .get(name)
         .map(|v| {
-            v.as_safe_integer()
+            v.as_f64()
+                .and_then(json::safe_integer)
                 .and_then(|n| u64::try_from(n).ok())
                 .ok_or_else(not_canonical)
         })
         .transpose()
-}
-
-fn parse_document(key: &str, text: &str) -> Result<Value> {
-    json::parse(text)
-        .map_err(|e| Error::new(ErrorCode::JwksInvalid, msg!(key, " is not valid JSON: ", e)))
 }
 
 #[cfg(test)]

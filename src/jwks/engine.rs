@@ -44,7 +44,7 @@ use crate::jose::{
     self, issuer, numeric_date, parse_routed, quoted_list, Algorithm, Candidates, KeySet, Route,
     TokenBuffers, VerifyOptions,
 };
-use crate::json::{self, Members, Value};
+use crate::json::{self, Members, Node, Str};
 use crate::prelude::*;
 use crate::protocol::discovery::{Discovery, DiscoveryStep};
 use crate::protocol::url::UrlRule;
@@ -584,8 +584,8 @@ impl Engine {
     /// KV holds) already has every set as fetched now, so a worker writes
     /// KV only when the snapshot changed.
     pub fn export(&self, previous: Option<&str>) -> Option<String> {
-        let previous = previous.and_then(|text| json::parse(text).ok());
-        let previous = previous.as_ref().and_then(Value::as_object);
+        let previous = previous.and_then(|text| json::read(text.as_bytes()).ok());
+        let previous = previous.as_ref().and_then(Node::as_object);
         let mut out = String::from("{");
         let mut changed = previous.is_none();
         for set in &self.sets {
@@ -596,9 +596,10 @@ impl Engine {
             let fetched_at = remote.cache.fetched_at();
             let known = previous
                 .and_then(|p| p.get(&remote.name))
-                .and_then(Value::as_object)
+                .and_then(Node::as_object)
                 .and_then(|e| e.get("fetchedAt"))
-                .and_then(Value::as_safe_integer)
+                .and_then(Node::as_f64)
+                .and_then(json::safe_integer)
                 .and_then(|n| u64::try_from(n).ok());
             changed |= known != fetched_at;
             if let (Some(_), Some(uri)) = (&remote.discovery, &remote.uri) {
@@ -625,7 +626,7 @@ impl Engine {
     /// otherwise skipped. Returns how many sets were loaded (a set already
     /// holding a later fetch keeps it).
     pub fn import(&mut self, snapshot: &str, now: u64, strict: bool) -> Result<usize> {
-        let value = json::parse(snapshot).map_err(|e| {
+        let value = json::read(snapshot.as_bytes()).map_err(|e| {
             Error::new(
                 ErrorCode::JwksInvalid,
                 msg!("the cache snapshot is not JSON: ", e),
@@ -649,13 +650,13 @@ impl Engine {
         Ok(loaded)
     }
 
-    fn import_one(&mut self, name: &str, entry: &Value, now: u64) -> Result<bool> {
+    fn import_one(&mut self, name: Str<'_>, entry: &Node<'_>, now: u64) -> Result<bool> {
         let rule = self.rule;
         let remote = self
             .sets
             .iter_mut()
             .find_map(|set| match set {
-                Keys::Remote(remote) if remote.name == name => Some(remote),
+                Keys::Remote(remote) if name.is(&remote.name) => Some(remote),
                 _ => None,
             })
             .ok_or_else(|| {
@@ -665,33 +666,34 @@ impl Engine {
                 )
             })?;
         if remote.discovery.is_none() {
-            return remote.cache.import_value(entry, now);
+            return remote.cache.import_node(entry, now, None);
         }
         // A discovered set: the `jwksUri` its metadata named, under the
         // URL rule again.
-        let mut entry = entry.clone();
-        let uri = match &mut entry {
-            Value::Object(members) => members.remove("jwksUri"),
-            _ => None,
-        };
-        let Some(Value::String(uri)) = uri else {
-            return Err(Error::new(
-                ErrorCode::JwksInvalid,
-                msg!("the cache snapshot of ", name, " has no jwksUri"),
-            ));
-        };
-        let uri = rule.endpoint("jwksUri", &uri).map_err(|e| {
+        let invalid = |what: &str| {
             Error::new(
                 ErrorCode::JwksInvalid,
-                msg!("the cache snapshot of ", name, ": ", e.message()),
+                msg!("the cache snapshot of ", &remote_name(name), " ", what),
             )
-        })?;
-        let loaded = remote.cache.import_value(&entry, now)?;
+        };
+        let uri = entry
+            .as_object()
+            .and_then(|o| o.get_str("jwksUri"))
+            .ok_or_else(|| invalid("has no jwksUri"))?;
+        let uri = rule
+            .endpoint("jwksUri", &uri.decoded())
+            .map_err(|e| invalid(&msg!("is invalid: ", e.message())))?;
+        let loaded = remote.cache.import_node(entry, now, Some("jwksUri"))?;
         if loaded {
             remote.uri = Some(uri);
         }
         Ok(loaded)
     }
+}
+
+/// A set's name for a message.
+fn remote_name(name: Str<'_>) -> String {
+    name.decoded()
 }
 
 /// The issuers of routed sources.

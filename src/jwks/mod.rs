@@ -44,7 +44,7 @@ pub mod engine;
 mod memory;
 
 use crate::jose::{Algorithm, KeySet};
-use crate::json::{self, Str, Value};
+use crate::json::{self, Node, Str, Value};
 use crate::{Error, ErrorCode, Result};
 
 /// Default `cacheMaxAgeSec`: keys are kept at most 10 minutes (jose).
@@ -578,31 +578,46 @@ impl JwksCache {
     /// `fetchedAt` and from `now`. Returns false (and keeps the current set)
     /// when the cache already holds a set fetched later.
     pub fn import(&mut self, snapshot: &str, now: u64) -> Result<bool> {
-        let value = json::parse(snapshot).map_err(|_| invalid_snapshot("not JSON"))?;
-        self.import_value(&value, now)
+        let node = json::read(snapshot.as_bytes()).map_err(|_| invalid_snapshot("not JSON"))?;
+        self.import_node(&node, now, None)
     }
 
     /// [`Self::import`] of an already-parsed snapshot.
     pub fn import_value(&mut self, snapshot: &Value, now: u64) -> Result<bool> {
+        self.import(&snapshot.to_json(), now)
+    }
+
+    /// [`Self::import`] of a snapshot read as a borrowed tree; `also` names
+    /// one more member the caller reads itself.
+    pub(crate) fn import_node(
+        &mut self,
+        snapshot: &Node<'_>,
+        now: u64,
+        also: Option<&str>,
+    ) -> Result<bool> {
         let invalid = invalid_snapshot;
         let object = snapshot
             .as_object()
             .ok_or_else(|| invalid("not an object"))?;
-        if object
-            .iter()
-            .any(|(name, _)| !matches!(name, "jwks" | "fetchedAt" | "expiresAt"))
-        {
+        let known = |name: Str<'_>| {
+            ["jwks", "fetchedAt", "expiresAt"]
+                .iter()
+                .chain(also.as_slice())
+                .any(|k| name.is(k))
+        };
+        if object.iter().any(|(name, _)| !known(name)) {
             return Err(invalid("unknown member"));
         }
-        let seconds = |name: &str| {
-            object
-                .get(name)
-                .and_then(Value::as_safe_integer)
+        let [jwks, fetched_at, expires_at] = object.pick(["jwks", "fetchedAt", "expiresAt"]);
+        let seconds = |value: Option<&Node<'_>>| {
+            value
+                .and_then(Node::as_f64)
+                .and_then(json::safe_integer)
                 .and_then(|n| u64::try_from(n).ok())
                 .ok_or_else(|| invalid("fetchedAt and expiresAt must be whole seconds"))
         };
-        let fetched_at = seconds("fetchedAt")?;
-        let expires_at = seconds("expiresAt")?;
+        let fetched_at = seconds(fetched_at)?;
+        let expires_at = seconds(expires_at)?;
         if fetched_at > expires_at {
             return Err(invalid("fetchedAt is after expiresAt"));
         }
@@ -612,10 +627,7 @@ impl JwksCache {
         if expires_at <= now {
             return Err(invalid("it has expired"));
         }
-        let jwks = object
-            .get("jwks")
-            .ok_or_else(|| invalid("jwks is missing"))?;
-        let keys = KeySet::from_value(jwks)?;
+        let keys = KeySet::from_node(jwks.ok_or_else(|| invalid("jwks is missing"))?)?;
         if self.keys.is_some() && self.fetched_at > fetched_at {
             return Ok(false);
         }

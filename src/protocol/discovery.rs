@@ -20,7 +20,7 @@
 //! redirects followed, its timeout, abort signal and body cap), and caching
 //! the result (with the JWK Set, in the verifier).
 
-use crate::json::{self, Object, Value};
+use crate::json::{self, Node, Object, Value};
 use crate::prelude::*;
 use crate::protocol::url::{split, trim_trailing_slashes, UrlRule};
 use crate::{Error, ErrorCode, Result};
@@ -209,7 +209,9 @@ pub fn read_metadata(
     rule: UrlRule,
     url: &str,
 ) -> Result<ServerMetadata> {
-    let value = json::parse_bytes(body)
+    // The borrowed tree: no owned copy of a document only a few members
+    // of which are read (and no owned JSON machinery in the verifier's wasm).
+    let value = json::read(body)
         .map_err(|e| failed(msg!("the metadata document at ", url, " is not JSON: ", e)))?;
     let Some(object) = value.as_object() else {
         return Err(failed(msg!(
@@ -218,17 +220,21 @@ pub fn read_metadata(
             " is not a JSON object"
         )));
     };
+    let not_a = |name: &str, what: &str| {
+        failed(msg!(
+            "the metadata document at ",
+            url,
+            ": ",
+            name,
+            " must be ",
+            what
+        ))
+    };
     let member = |name: &str| -> Result<Option<String>> {
         match object.get(name) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(failed(msg!(
-                "the metadata document at ",
-                url,
-                ": ",
-                name,
-                " must be a string"
-            ))),
+            Some(Node::String(s)) => Ok(Some(s.decoded())),
+            Some(_) => Err(not_a(name, "a string")),
         }
     };
     let Some(issuer) = member("issuer")? else {
@@ -262,30 +268,31 @@ pub fn read_metadata(
     }
     let iss_supported = match object.get("authorization_response_iss_parameter_supported") {
         None => false,
-        Some(Value::Bool(b)) => *b,
+        Some(Node::Bool(b)) => *b,
         Some(_) => {
-            return Err(failed(msg!(
-                "the metadata document at ",
-                url,
-                ": authorization_response_iss_parameter_supported must be true or false"
-            )))
+            return Err(not_a(
+                "authorization_response_iss_parameter_supported",
+                "true or false",
+            ))
         }
     };
     let methods = match object.get("code_challenge_methods_supported") {
         None => None,
-        Some(v @ Value::Array(_)) => Some(v.string_list().ok_or_else(|| {
-            failed(msg!(
-                "the metadata document at ",
-                url,
-                ": code_challenge_methods_supported must be a list of strings"
-            ))
-        })?),
+        Some(Node::Array(items)) => {
+            let mut methods = Vec::with_capacity(items.len());
+            for item in items {
+                let method = item.as_str().ok_or_else(|| {
+                    not_a("code_challenge_methods_supported", "a list of strings")
+                })?;
+                methods.push(method.decoded());
+            }
+            Some(methods)
+        }
         Some(_) => {
-            return Err(failed(msg!(
-                "the metadata document at ",
-                url,
-                ": code_challenge_methods_supported must be a list of strings"
-            )))
+            return Err(not_a(
+                "code_challenge_methods_supported",
+                "a list of strings",
+            ))
         }
     };
     let [jwks_uri, authorization_endpoint, token_endpoint, userinfo_endpoint] = endpoints;

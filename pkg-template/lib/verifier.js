@@ -172,45 +172,63 @@ export class JwksVerifier {
    * `{ payload, protectedHeader }`). Rejects with an ExtensionSsoError whose
    * `.code` says why; `aborted` when `signal` fires first.
    */
-  async verify(token, options) {
-    let signal;
-    let complete = false;
-    if (options !== undefined) {
-      ({ signal, complete = false } = readOptions('verify', options, VERIFY_OPTIONS));
-      throwIfAborted(signal);
+  verify(token, options) {
+    // Not an async function: the common path (keys cached) returns the
+    // signature check's own promise, without another promise around it.
+    try {
+      let signal;
+      let complete = false;
+      if (options !== undefined) {
+        ({ signal, complete = false } = readOptions('verify', options, VERIFY_OPTIONS));
+        throwIfAborted(signal);
+      }
+      if (typeof token !== 'string') throw notAToken();
+      // Checked before the token is copied into wasm memory.
+      if (token.length > (maxToken ??= maxTokenLength())) throw tokenTooLong(token.length);
+      const step = this.#core.check(this.#writeToken(token), this.#now(), Attempt.First);
+      if (step === StepKind.Verify || step === StepKind.Remembered) return this.#answer(step, complete, signal);
+      return this.#afterFetching(step, token, complete, signal);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (typeof token !== 'string') throw notAToken();
-    // Checked before the token is copied into wasm memory.
-    if (token.length > (maxToken ??= maxTokenLength())) throw tokenTooLong(token.length);
+  }
+
+  /** The answer of a `Verify` or `Remembered` step: a promise. */
+  #answer(step, complete, signal) {
     const core = this.#core;
-    let attempt = Attempt.First;
+    if (step === StepKind.Remembered) return Promise.resolve(answer(core, complete, textAt(core.payloadPtr, core.payloadLen)));
+    return this.#rt.sync ? Promise.resolve(this.#verifySync(core, complete)) : this.#verifyAsync(core, complete, signal);
+  }
+
+  // A step that fetches or waits first: the fetch (or the wait for another
+  // one), then the token again, until it can be verified.
+  async #afterFetching(step, token, complete, signal) {
+    const core = this.#core;
     let polls;
     for (;;) {
-      // Written again after every await: another verify may have used the buffer.
-      const step = core.check(this.#writeToken(token), this.#now(), attempt);
-      if (step === StepKind.Verify) {
-        return this.#rt.sync ? this.#verifySync(core, complete) : this.#verifyAsync(core, complete, signal);
-      }
-      if (step === StepKind.Remembered) return answer(core, complete, textAt(core.payloadPtr, core.payloadLen));
       const set = core.set;
+      let attempt;
       if (step === StepKind.Fetch) {
         await this.#startFetch(set, core.url, core.document, signal);
         attempt = Attempt.Settled;
-        continue;
-      }
-      // Wait: join the fetch under way, or (workerd) poll the cache until
-      // it reports back, at most timeoutMs, then fetch only if allowed.
-      const shared = this.#pending.get(set);
-      if (shared !== undefined) {
-        await join(shared, signal);
-        attempt = Attempt.Settled;
-      } else if ((polls ??= Math.ceil(core.timeoutMs / POLL_MS)) > 0) {
-        polls--;
-        await sleep(POLL_MS, signal);
-        attempt = Attempt.First;
       } else {
-        attempt = Attempt.Waited;
+        // Wait: join the fetch under way, or (workerd) poll the cache until
+        // it reports back, at most timeoutMs, then fetch only if allowed.
+        const shared = this.#pending.get(set);
+        if (shared !== undefined) {
+          await join(shared, signal);
+          attempt = Attempt.Settled;
+        } else if ((polls ??= Math.ceil(core.timeoutMs / POLL_MS)) > 0) {
+          polls--;
+          await sleep(POLL_MS, signal);
+          attempt = Attempt.First;
+        } else {
+          attempt = Attempt.Waited;
+        }
       }
+      // Written again after every await: another verify may have used the buffer.
+      step = core.check(this.#writeToken(token), this.#now(), attempt);
+      if (step === StepKind.Verify || step === StepKind.Remembered) return this.#answer(step, complete, signal);
     }
   }
 

@@ -12,8 +12,9 @@
 use super::authorize::NONCE_PARAM;
 use super::secret::{AuthorizationCode, LoginToken, State};
 use crate::prelude::*;
+use crate::protocol::oauth_error::{self, ErrorBody};
 use crate::protocol::url::{split, MAX_URL_LEN};
-use crate::{Error, ErrorCode, OAuthErrorFields, Result};
+use crate::{Error, ErrorCode, Result};
 use alloc::borrow::Cow;
 
 /// The parameters [`scrubbed_url`] removes and [`parse_callback`] reads.
@@ -38,8 +39,9 @@ pub struct CallbackParams {
     pub state: Option<State>,
     /// `iss` (RFC 9207 §2).
     pub iss: Option<String>,
-    /// `error`, `error_description`, `error_uri` (RFC 6749 §4.1.2.1).
-    pub error: Option<OAuthErrorFields>,
+    /// `error`, `error_description`, `error_uri` (RFC 6749 §4.1.2.1), by
+    /// the character rules of [`crate::protocol::oauth_error`].
+    pub error: ErrorBody,
     /// `session_state` (OpenID Connect Session Management §2); unused.
     pub session_state: Option<String>,
     /// Matrix `loginToken`.
@@ -120,11 +122,14 @@ pub fn parse_callback(url: &str) -> Result<CallbackParams> {
     }
     match error {
         Some(error) => {
-            params.error = Some(OAuthErrorFields {
-                error,
-                error_description,
-                error_uri,
-            })
+            params.error = match oauth_error::fields(
+                &error,
+                error_description.as_deref(),
+                error_uri.as_deref(),
+            ) {
+                Some(fields) => ErrorBody::Fields(fields),
+                None => ErrorBody::Unreadable,
+            }
         }
         None if error_description.is_some() || error_uri.is_some() => {
             return Err(invalid(
@@ -210,13 +215,18 @@ mod tests {
         .unwrap();
         assert_eq!(
             p.error,
-            Some(OAuthErrorFields {
+            ErrorBody::Fields(crate::OAuthErrorFields {
                 error: "access_denied".into(),
                 error_description: Some("User said no".into()),
                 error_uri: Some("https://as/e".into()),
             })
         );
         assert!(parse_callback("https://e/cb?error_description=x").is_err());
+        // RFC 6749 §4.1.2.1 character sets: what does not conform is dropped.
+        let p = parse_callback("https://e/cb?error=a%22b&state=s").unwrap();
+        assert_eq!(p.error, ErrorBody::Unreadable);
+        let p = parse_callback("https://e/cb?error=x&error_description=caf%C3%A9").unwrap();
+        assert_eq!(p.error.into_fields().unwrap().error_description, None);
     }
 
     #[test]

@@ -32,8 +32,9 @@ use super::secret::{AuthorizationCode, State};
 use crate::json::{Object, Value};
 use crate::platform::{Clock, Storage};
 use crate::prelude::*;
+use crate::protocol::oauth_error::{self, ErrorBody};
 use crate::protocol::url::{page_of, trim_trailing_slashes};
-use crate::{Error, ErrorCode, OAuthErrorFields, Result};
+use crate::{Error, ErrorCode, Result};
 use core::fmt;
 
 /// What the facade must do after a valid callback. Every request body holds
@@ -110,25 +111,19 @@ fn invalid(message: &str) -> Error {
     Error::new(ErrorCode::InvalidCallback, message)
 }
 
-fn denied(fields: OAuthErrorFields) -> Error {
-    let message = format!(
-        "the authorization server refused the login with error \"{}\"",
-        printable(&fields.error)
+/// `authorization_denied` with the server's error fields (RFC 6749
+/// §4.1.2.1), when they conform to its character sets.
+fn denied(error: ErrorBody) -> Error {
+    let fields = error.into_fields();
+    let message = msg!(
+        "the authorization server refused the login with error \"",
+        oauth_error::shown(fields.as_ref()),
+        "\""
     );
-    Error::new(ErrorCode::AuthorizationDenied, message).with_oauth(fields)
-}
-
-/// The server's error code, if it is made of RFC 6749 §4.1.2.1 characters;
-/// otherwise a placeholder (the raw value stays in the OAuth fields).
-fn printable(error: &str) -> &str {
-    let ok = error.len() <= 64
-        && error
-            .bytes()
-            .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\');
-    if ok {
-        error
-    } else {
-        "(unprintable)"
+    let err = Error::new(ErrorCode::AuthorizationDenied, message);
+    match fields {
+        Some(fields) => err.with_oauth(fields),
+        None => err,
     }
 }
 
@@ -158,8 +153,8 @@ pub fn complete(
     match &config.profile {
         ProfileConfig::OAuth2(_) | ProfileConfig::MiaConsole(_) => {
             let Some(state) = params.state.clone() else {
-                if let Some(fields) = params.error {
-                    return Err(denied(fields));
+                if params.error.is_error() {
+                    return Err(denied(params.error));
                 }
                 return Err(invalid(
                     "the callback has no state parameter: it was not started by this client, or the server dropped state",
@@ -172,8 +167,8 @@ pub fn complete(
                 record.issuer.as_deref(),
                 params.iss.as_deref(),
             )?;
-            if let Some(fields) = params.error {
-                return Err(denied(fields));
+            if params.error.is_error() {
+                return Err(denied(params.error));
             }
             let Some(code) = params.code.clone() else {
                 return Err(invalid("the callback has neither code nor error"));
@@ -189,8 +184,8 @@ pub fn complete(
             };
             let record = take(nonce)?;
             check_redirect_page(&record, callback_url)?;
-            if let Some(fields) = params.error {
-                return Err(denied(fields));
+            if params.error.is_error() {
+                return Err(denied(params.error));
             }
             let Some(token) = &params.login_token else {
                 return Err(invalid(
@@ -224,8 +219,8 @@ pub fn complete(
                     userinfo_url: auth_service::userinfo_url(p),
                 });
             }
-            if let Some(fields) = params.error {
-                return Err(denied(fields));
+            if params.error.is_error() {
+                return Err(denied(params.error));
             }
             match (&params.code, &params.state) {
                 (Some(code), Some(state)) => {
@@ -722,10 +717,8 @@ mod tests {
 
     #[test]
     fn unprintable_error_codes_are_not_echoed() {
-        let err = denied(OAuthErrorFields {
-            error: "a\"b".into(),
-            ..Default::default()
-        });
+        let err = denied(ErrorBody::Unreadable);
         assert!(err.message().ends_with("\"(unprintable)\""));
+        assert!(err.oauth().is_none());
     }
 }

@@ -7,140 +7,55 @@
 //! [`super::complete`] verifies and consumes before the `loginToken` is
 //! used.
 
-use super::secret::LoginToken;
-use super::session::{session_from_object, Session, MAX_BODY_LEN};
-use crate::json::{self, Object, Value};
+use super::secret::{AccessToken, LoginToken};
+use super::session::{Session, MAX_BODY_LEN};
 use crate::prelude::*;
-use crate::{Error, ErrorCode, Result};
+pub use crate::protocol::matrix::IdentityProvider as MatrixIdentityProvider;
+use crate::protocol::matrix::{read_login_flows, read_login_response, token_login_body};
+use crate::Result;
 
-/// One identity provider the homeserver offers for `m.login.sso`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MatrixIdentityProvider {
-    /// `id`, usable as `idpId`.
-    pub id: String,
-    /// `name`, for display.
-    pub name: String,
-}
-
-/// Checks the answer of `GET /_matrix/client/v3/login`: both `m.login.sso`
-/// and `m.login.token` must be advertised, else `unsupported`. When `idp_id`
-/// is given and the server lists identity providers, it must be one of them.
-/// Returns the listed identity providers.
+/// Checks the answer of `GET /_matrix/client/v3/login` by the shared rules
+/// ([`crate::protocol::matrix`]): both `m.login.sso` and `m.login.token`
+/// must be advertised, else `unsupported`; when `idp_id` is given and the
+/// server lists identity providers, it must be one of them. Returns the
+/// listed identity providers.
 pub fn check_login_flows(
     status: u16,
     body: &str,
     idp_id: Option<&str>,
 ) -> Result<Vec<MatrixIdentityProvider>> {
-    if !(200..=299).contains(&status) {
-        return Err(Error::new(
-            ErrorCode::NetworkError,
-            format!("the homeserver answered HTTP {status} to GET /_matrix/client/v3/login"),
-        )
-        .with_status(status));
-    }
-    let unsupported = |message: &str| Error::new(ErrorCode::Unsupported, message);
-    let parsed = if body.len() <= MAX_BODY_LEN {
-        json::parse(body).ok()
-    } else {
-        None
-    };
-    let Some(Value::Object(obj)) = parsed else {
-        return Err(unsupported(
-            "the homeserver's login flows are not a JSON object",
-        ));
-    };
-    let flows = obj.get("flows").and_then(Value::as_array).unwrap_or(&[]);
-    let flow_of = |kind: &str| {
-        flows
-            .iter()
-            .filter_map(Value::as_object)
-            .find(|f| f.get_str("type") == Some(kind))
-    };
-    let (Some(sso), Some(_token)) = (flow_of("m.login.sso"), flow_of("m.login.token")) else {
-        return Err(unsupported(
-            "the homeserver does not offer SSO login: its login flows must include m.login.sso and m.login.token",
-        ));
-    };
-    let providers: Vec<MatrixIdentityProvider> = sso
-        .get("identity_providers")
-        .and_then(Value::as_array)
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(Value::as_object)
-        .filter_map(|p| {
-            Some(MatrixIdentityProvider {
-                id: p.get_str("id")?.to_owned(),
-                name: p.get_str("name").unwrap_or("").to_owned(),
-            })
-        })
-        .collect();
-    if let Some(wanted) = idp_id {
-        if !providers.is_empty() && !providers.iter().any(|p| p.id == wanted) {
-            return Err(unsupported(
-                "the homeserver does not list the configured idpId among its identity providers",
-            ));
-        }
-    }
-    Ok(providers)
+    let flows = read_login_flows(status, body.as_bytes(), MAX_BODY_LEN)?;
+    flows.require_sso(idp_id)?;
+    Ok(flows.identity_providers)
 }
 
 /// The body of `POST /_matrix/client/v3/login` for token login:
 /// `{"type":"m.login.token","token":"…"}`. It is also the body sent to a
 /// `tokenHandoffUrl` for the matrix profile, so a backend can forward it as is.
 pub fn login_request_body(token: &LoginToken) -> String {
-    let mut obj = Object::default();
-    obj.insert("type", Value::String("m.login.token".to_owned()));
-    obj.insert("token", Value::String(token.expose_secret().to_owned()));
-    Value::Object(obj).to_json()
+    token_login_body(token.expose_secret(), None, None)
 }
 
-/// Parses the answer to the token login: `access_token`, `user_id` and
-/// `device_id` are required; `expires_in_ms` gives `expires_at`;
-/// `well_known["m.homeserver"].base_url` is kept. A non-2xx answer is a
-/// `token_endpoint_error` with the status (the Matrix `errcode` is named in
-/// the message).
+/// Parses the answer to the token login by the shared rules
+/// ([`crate::protocol::matrix::read_login_response`]) into a session:
+/// `expires_in_ms` gives `expires_at`; a `refresh_token` is dropped.
 pub fn parse_login_response(status: u16, body: &str, now: u64) -> Result<Session> {
-    let parsed = if body.len() <= MAX_BODY_LEN {
-        json::parse(body).ok()
-    } else {
-        None
-    };
-    let obj = parsed.as_ref().and_then(Value::as_object);
-    if !(200..=299).contains(&status) {
-        let errcode = obj
-            .and_then(|o| o.get_str("errcode"))
-            .filter(|c| c.len() <= 64 && c.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
-            .map(|c| format!(" ({c})"))
-            .unwrap_or_default();
-        return Err(Error::new(
-            ErrorCode::TokenEndpointError,
-            format!("the homeserver rejected the login token with HTTP {status}{errcode}: start the login again"),
-        )
-        .with_status(status));
-    }
-    let fail = |what: &str| {
-        Error::new(
-            ErrorCode::TokenEndpointError,
-            format!("the homeserver's login answer has {what}"),
-        )
-    };
-    let Some(obj) = obj else {
-        return Err(fail("no JSON object"));
-    };
-    let mut session = session_from_object(obj, now).map_err(|what| fail(&what))?;
-    if session.user_id.is_none() || session.device_id.is_none() {
-        return Err(fail("no user_id or device_id"));
-    }
-    session.expires_at = match obj.get("expires_in_ms").and_then(Value::as_f64) {
-        Some(ms) if ms >= 0.0 => Some(now.saturating_add((ms / 1000.0).min(1e12) as u64)),
-        _ => None,
-    };
-    Ok(session)
+    let login = read_login_response(status, body.as_bytes(), MAX_BODY_LEN)?;
+    Ok(Session {
+        access_token: Some(AccessToken::new(login.access_token)),
+        user_id: Some(login.user_id),
+        device_id: Some(login.device_id),
+        homeserver_base_url: login.homeserver_base_url,
+        expires_at: login.expires_in_ms.map(|ms| now.saturating_add(ms / 1000)),
+        refresh_token_dropped: login.refresh_token.is_some(),
+        ..Session::default()
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorCode;
 
     #[test]
     fn login_flows() {
@@ -168,11 +83,11 @@ mod tests {
         );
         assert_eq!(
             check_login_flows(200, "nope", None).unwrap_err().code(),
-            ErrorCode::Unsupported
+            ErrorCode::TokenEndpointError
         );
         let err = check_login_flows(502, "", None).unwrap_err();
         assert!(err.is_retryable());
-        assert_eq!(err.code(), ErrorCode::NetworkError);
+        assert_eq!(err.code(), ErrorCode::TokenEndpointError);
     }
 
     #[test]
@@ -198,7 +113,7 @@ mod tests {
         let err =
             parse_login_response(403, r#"{"errcode":"M_FORBIDDEN","error":"x"}"#, 0).unwrap_err();
         assert_eq!(err.status(), Some(403));
-        assert!(err.message().contains("(M_FORBIDDEN)"));
+        assert!(err.message().contains("M_FORBIDDEN"));
         assert!(parse_login_response(200, r#"{"access_token":"a"}"#, 0).is_err());
     }
 }

@@ -9,9 +9,11 @@
 //! login.
 
 use super::secret::{AccessToken, IdToken};
-use crate::json::{self, Object, Value};
+use crate::json::Value;
 use crate::prelude::*;
-use crate::{Error, ErrorCode, OAuthErrorFields, Result};
+pub use crate::protocol::identity::{Identity, IdentitySource};
+use crate::protocol::token_response::{self, is_success, Members, Responder, TOKEN_ENDPOINT};
+use crate::{Error, ErrorCode, Result};
 
 /// A session is treated as over this many seconds before `expires_at`, so a
 /// token is not sent just as it expires.
@@ -67,15 +69,11 @@ impl Session {
     /// The identity the extension backend verified, when its handoff answer
     /// carried one (`verified: true`, source `Backend`).
     pub fn backend_identity(&self) -> Option<Identity> {
-        let value = json::parse(self.backend_identity.as_deref()?).ok()?;
-        match value {
-            Value::Object(claims) => Some(Identity {
-                claims,
-                verified: true,
-                source: IdentitySource::Backend,
-            }),
-            _ => None,
-        }
+        Identity::from_claims_json(
+            self.backend_identity.as_deref()?,
+            IdentitySource::Backend,
+            true,
+        )
     }
 
     /// The identity claims of the session, decoded from the ID Token, or
@@ -99,59 +97,10 @@ impl Session {
     }
 }
 
-/// Where identity claims come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IdentitySource {
-    /// The extension backend, which verified the access token before
-    /// answering the handoff (`identity` in its answer).
-    Backend,
-    /// The session's ID Token payload.
-    IdToken,
-    /// The session's access token payload (a JWT).
-    AccessToken,
-    /// A userinfo endpoint read over https (the auth service's `/userinfo`).
-    UserInfo,
-}
-
-/// Identity claims for `getUserIdentity()`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Identity {
-    /// The claims object.
-    pub claims: Object,
-    /// False when decoded from a JWT without signature verification: do not
-    /// authorise anything with these claims. The facade sets it to true after
-    /// verifying the token with a `JwksVerifier`. True for claims answered by
-    /// the auth service's `/userinfo`, which checked its own session cookie.
-    pub verified: bool,
-    /// Where the claims come from.
-    pub source: IdentitySource,
-}
-
 /// Decodes the payload of a compact JWS (RFC 7515 §7.1) without verifying
-/// it. Errors with `malformed` for anything but three base64url parts with a
-/// JSON object payload.
+/// it ([`Identity::decode_unverified`], at most [`MAX_BODY_LEN`] bytes).
 pub fn decode_unverified_claims(jwt: &str, source: IdentitySource) -> Result<Identity> {
-    if jwt.len() > MAX_BODY_LEN {
-        return Err(Error::malformed("the token is too long to decode"));
-    }
-    let mut parts = jwt.split('.');
-    let (Some(_header), Some(payload), Some(_signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Error::malformed(
-            "the token is not a compact JWS (three base64url parts separated by dots)",
-        ));
-    };
-    let bytes = crate::b64::decode(payload)
-        .ok_or_else(|| Error::malformed("the token payload is not base64url without padding"))?;
-    match json::parse_bytes(&bytes) {
-        Ok(Value::Object(claims)) => Ok(Identity {
-            claims,
-            verified: false,
-            source,
-        }),
-        _ => Err(Error::malformed("the token payload is not a JSON object")),
-    }
+    Identity::decode_unverified(jwt, source, MAX_BODY_LEN)
 }
 
 /// Who answered, for error codes and messages.
@@ -165,32 +114,31 @@ pub enum TokenSource {
 }
 
 impl TokenSource {
-    fn code(self) -> ErrorCode {
+    fn responder(self) -> Responder {
         match self {
-            Self::Handoff => ErrorCode::HandoffFailed,
-            Self::TokenEndpoint => ErrorCode::TokenEndpointError,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Handoff => "the token handoff endpoint (tokenHandoffUrl)",
-            Self::TokenEndpoint => "the token endpoint",
+            Self::Handoff => Responder {
+                code: ErrorCode::HandoffFailed,
+                name: "the token handoff endpoint (tokenHandoffUrl)",
+                hints: false,
+            },
+            Self::TokenEndpoint => TOKEN_ENDPOINT,
         }
     }
 }
 
-/// Parses the answer to a handoff or token request (RFC 6749 §5.1, §5.2).
+/// Parses the answer to a handoff or token request by the token response
+/// rules ([`crate::protocol::token_response`]: RFC 6749 §5.1, §5.2, RFC
+/// 6750), plus what a handoff may add:
 ///
-/// - non-2xx: `handoff_failed` / `token_endpoint_error` with the status
+/// - errors are `handoff_failed` / `token_endpoint_error` with the status
 ///   (retryable for 5xx, 408, 429) and the OAuth error fields when the body
 ///   has them;
-/// - 2xx with an empty body or `{}`: a cookie-only session when
-///   `cookie_session` is set (handoff only), else an error;
-/// - 2xx JSON: `access_token` (non-empty string) is required; `expires_in`
-///   (a number, or a string of digits) gives `expires_at = now + expires_in`;
-///   `token_type`, `scope`, `id_token`, and Matrix `user_id`, `device_id`,
-///   `well_known` are kept; `refresh_token` is dropped.
+/// - 2xx with an empty body, `{}` or no `access_token`: a cookie-only
+///   session when `cookie_session` is set (handoff only), else an error;
+/// - a handoff answer's `identity` object (what the backend verified), and
+///   Matrix `user_id`, `device_id`, `well_known` (a handoff for the matrix
+///   profile) are kept; `refresh_token` is dropped; `expires_at = now +
+///   expires_in`, at most a year ahead.
 pub fn parse_token_response(
     source: TokenSource,
     status: u16,
@@ -198,41 +146,26 @@ pub fn parse_token_response(
     now: u64,
     cookie_session: bool,
 ) -> Result<Session> {
-    let fail = |message: String| Error::new(source.code(), message);
-    if !(200..=299).contains(&status) {
-        let mut err = fail(format!("{} answered HTTP {status}", source.name())).with_status(status);
-        if let Some(fields) = oauth_error_fields(body) {
-            err = err.with_oauth(fields);
-        }
-        return Err(err);
-    }
-    if body.len() > MAX_BODY_LEN {
-        return Err(fail(format!(
-            "{} answered a body larger than {MAX_BODY_LEN} bytes",
-            source.name()
-        )));
-    }
+    let who = source.responder();
     let cookie_allowed = cookie_session && source == TokenSource::Handoff;
-    if body.trim().is_empty() {
+    if is_success(status) && body.trim().is_empty() {
         return if cookie_allowed {
             Ok(Session {
                 cookie_only: true,
                 ..Session::default()
             })
         } else {
-            Err(fail(format!(
-                "{} answered an empty body; it must answer JSON with access_token (or set cookieSession: true \
-                 if the backend keeps the session in a cookie)",
-                source.name()
-            )))
+            Err(Error::new(
+                who.code,
+                msg!(
+                    who.name,
+                    " answered an empty body; it must answer JSON with access_token (or set cookieSession: true \
+                     if the backend keeps the session in a cookie)"
+                ),
+            ))
         };
     }
-    let Ok(Value::Object(obj)) = json::parse(body) else {
-        return Err(fail(format!(
-            "{} did not answer a JSON object",
-            source.name()
-        )));
-    };
+    let obj = token_response::success_object(who, status, body.as_bytes(), MAX_BODY_LEN)?;
     // The identity our own backend verified (createHandoffHandler answers
     // it); a token endpoint's answer is never taken as verified identity.
     let backend_identity = match (source, obj.get("identity")) {
@@ -246,78 +179,36 @@ pub fn parse_token_response(
             ..Session::default()
         });
     }
-    let mut session = session_from_object(&obj, now)
-        .map_err(|what| fail(format!("{} answered {what}", source.name())))?;
-    session.backend_identity = backend_identity;
-    Ok(session)
-}
-
-fn optional_string(obj: &Object, name: &str) -> core::result::Result<Option<String>, String> {
-    match obj.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-        Some(_) => Err(format!("a \"{name}\" that is not a non-empty string")),
-    }
-}
-
-/// Builds a session from a token response object; the error says what is wrong.
-pub(crate) fn session_from_object(obj: &Object, now: u64) -> core::result::Result<Session, String> {
-    let Some(access_token) = optional_string(obj, "access_token")? else {
-        return Err("no access_token".to_owned());
-    };
-    let expires_in = match obj.get("expires_in") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) if *n >= 0.0 && n.is_finite() => Some(*n as u64),
-        Some(Value::String(s))
-            if !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            s.parse::<u64>().ok()
+    let tokens = token_response::read(who, &obj, Members::OAuth)?;
+    let extra = |name: &str| -> Result<Option<String>> {
+        match obj.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+            Some(_) => Err(Error::new(
+                who.code,
+                msg!(
+                    who.name,
+                    " answered a \"",
+                    name,
+                    "\" that is not a non-empty string"
+                ),
+            )),
         }
-        Some(_) => return Err("an expires_in that is not a non-negative number".to_owned()),
     };
-    let expires_at = expires_in.map(|secs| now.saturating_add(secs.min(MAX_EXPIRES_IN_SEC)));
-    let homeserver_base_url = obj
-        .get("well_known")
-        .and_then(Value::as_object)
-        .and_then(|wk| wk.get("m.homeserver"))
-        .and_then(Value::as_object)
-        .and_then(|hs| hs.get_str("base_url"))
-        .filter(|url| {
-            crate::protocol::url::parse_authority(url)
-                .is_some_and(|a| crate::protocol::url::UrlRule::STRICT.allows(&a))
-        })
-        .map(str::to_owned);
     Ok(Session {
-        access_token: Some(AccessToken::new(access_token)),
-        token_type: optional_string(obj, "token_type")?,
-        expires_at,
-        id_token: optional_string(obj, "id_token")?.map(IdToken::new),
-        // oidc-provider answers `"scope": ""` when resource indicators are
-        // on: an empty scope is no scope.
-        scope: match obj.get("scope") {
-            Some(Value::String(s)) if s.is_empty() => None,
-            _ => optional_string(obj, "scope")?,
-        },
-        user_id: optional_string(obj, "user_id")?,
-        device_id: optional_string(obj, "device_id")?,
-        homeserver_base_url,
+        access_token: Some(AccessToken::new(tokens.access_token)),
+        token_type: tokens.token_type,
+        expires_at: tokens
+            .expires_in
+            .map(|secs| now.saturating_add(secs.min(MAX_EXPIRES_IN_SEC))),
+        id_token: tokens.id_token.map(IdToken::new),
+        scope: tokens.scope,
+        user_id: extra("user_id")?,
+        device_id: extra("device_id")?,
+        homeserver_base_url: crate::protocol::matrix::homeserver_base_url(&obj),
         cookie_only: false,
-        refresh_token_dropped: obj.get("refresh_token").is_some(),
-        backend_identity: None,
-    })
-}
-
-/// The OAuth error triple of an error body (RFC 6749 §5.2), if it has one.
-pub(crate) fn oauth_error_fields(body: &str) -> Option<OAuthErrorFields> {
-    if body.len() > MAX_BODY_LEN {
-        return None;
-    }
-    let value = json::parse(body).ok()?;
-    let obj = value.as_object()?;
-    Some(OAuthErrorFields {
-        error: obj.get_str("error")?.to_owned(),
-        error_description: obj.get_str("error_description").map(str::to_owned),
-        error_uri: obj.get_str("error_uri").map(str::to_owned),
+        refresh_token_dropped: tokens.refresh_token.is_some(),
+        backend_identity,
     })
 }
 
@@ -401,7 +292,27 @@ mod tests {
         let err = handoff(200, r#"{"access_token":"a","expires_in":-1}"#).unwrap_err();
         assert!(err
             .message()
-            .ends_with("an expires_in that is not a non-negative number"));
+            .ends_with("a \"expires_in\" that is not a non-negative number of seconds"));
+        // The shared rules: a non-Bearer token_type and an empty string are refused.
+        for body in [
+            r#"{"access_token":"a","token_type":"DPoP"}"#,
+            r#"{"access_token":"a","id_token":""}"#,
+            r#"{"access_token":"a","user_id":""}"#,
+        ] {
+            assert_eq!(
+                handoff(200, body).unwrap_err().code(),
+                ErrorCode::HandoffFailed,
+                "{body}"
+            );
+        }
+        // An empty scope is kept as an empty scope.
+        assert_eq!(
+            handoff(200, r#"{"access_token":"a","scope":""}"#)
+                .unwrap()
+                .scope
+                .as_deref(),
+            Some("")
+        );
     }
 
     #[test]

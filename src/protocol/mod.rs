@@ -1,9 +1,17 @@
 //! Rules the browser client, the verifier and the backend helpers share,
-//! each written once: the URL rule ([`url`]) and authorization server
-//! metadata ([`discovery`]).
+//! each decided once from its RFC (the rule is in each module's doc) and
+//! used by every half that needs it: the URL rule ([`url`]), authorization
+//! server metadata ([`discovery`]), token responses ([`token_response`]),
+//! OAuth error fields ([`oauth_error`]), Matrix login ([`matrix`]) and the
+//! user's identity ([`identity`]).
 //!
 //! Everything here is pure (no I/O, no clock, no JS types) and builds
-//! without `std`, so every npm entry links the same code.
+//! without `std` (`alloc` only; messages are joined by `msg!`, not
+//! `format!`), so every npm entry links the same code.
 
 pub mod discovery;
+pub mod identity;
+pub mod matrix;
+pub mod oauth_error;
+pub mod token_response;
 pub mod url;

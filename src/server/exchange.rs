@@ -19,8 +19,9 @@ use core::fmt;
 use base64ct::{Base64, Encoding};
 
 use super::http::{HttpRequest, HttpResponse, Secret, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES};
-use crate::json::{self, Object, Value};
-use crate::{Error, ErrorCode, OAuthErrorFields, Result};
+use crate::json;
+use crate::protocol::token_response::{self, Members, TOKEN_ENDPOINT};
+use crate::{Error, Result};
 
 /// How the client authenticates to the token endpoint (RFC 6749 §2.3.1,
 /// OAuth 2.0 Dynamic Client Registration RFC 7591 §2 names).
@@ -409,19 +410,16 @@ impl TokenSet {
     }
 }
 
-/// Parses a token endpoint response (RFC 6749 §5.1 success, §5.2 error).
-///
-/// * Bodies over [`MAX_RESPONSE_BYTES`] are refused.
-/// * A non-2xx status with an OAuth error body becomes `token_endpoint_error`
-///   carrying `error`, `error_description`, `error_uri` and the status (5xx,
-///   408 and 429 are retryable); without such a body, the same code and status.
-/// * A 2xx body must be a JSON object with a non-empty string `access_token`;
-///   a 2xx body with an `error` member is treated as an error (some servers do this).
-/// * `token_type`, when present, must be `Bearer` (case-insensitive, RFC 6750 §4);
-///   its absence is tolerated (seed 000).
-/// * `expires_in` must be a non-negative number (a numeric string is accepted too).
+/// Parses a token endpoint response (RFC 6749 §5.1 success, §5.2 error)
+/// by the shared rules of [`crate::protocol::token_response`]: errors are
+/// `token_endpoint_error` with the status (5xx, 408 and 429 retryable) and
+/// the conforming OAuth error fields; a 2xx body must be a JSON object
+/// without `error`, with a non-empty `access_token`; `token_type`, when
+/// present, must be `Bearer` (any case); `expires_in` a non-negative number
+/// (or a string of at most 19 digits); bodies over [`MAX_RESPONSE_BYTES`]
+/// are refused.
 pub fn parse_token_response(response: &HttpResponse) -> Result<TokenSet> {
-    parse_tokens(response, false)
+    parse_tokens(response, Members::OAuth)
 }
 
 /// Parses the response of [`exchange_code_request`] for `profile`.
@@ -435,171 +433,43 @@ pub fn parse_exchange_response(
     response: &HttpResponse,
 ) -> Result<TokenSet> {
     match profile {
-        ExchangeProfile::OAuth2(_) => parse_tokens(response, false),
-        ExchangeProfile::MiaConsole { .. } => parse_tokens(response, true),
+        ExchangeProfile::OAuth2(_) => parse_tokens(response, Members::OAuth),
+        ExchangeProfile::MiaConsole { .. } => parse_tokens(response, Members::MiaPlatform),
         ExchangeProfile::MiaAuthService { .. } => {
             if is_success(response.status) {
                 if let Some(tokens) = session_cookie_tokens(response) {
                     return Ok(tokens);
                 }
             }
-            parse_tokens(response, true)
+            parse_tokens(response, Members::MiaPlatform)
         }
     }
 }
 
 fn is_success(status: u16) -> bool {
-    (200..300).contains(&status)
+    token_response::is_success(status)
 }
 
-fn endpoint_error(message: impl Into<String>) -> Error {
-    Error::new(ErrorCode::TokenEndpointError, message)
-}
-
-fn parse_tokens(response: &HttpResponse, camel_case: bool) -> Result<TokenSet> {
-    let status = response.status;
-    if response.body.len() > MAX_RESPONSE_BYTES {
-        return Err(endpoint_error(format!(
-            "the token endpoint response is larger than {MAX_RESPONSE_BYTES} bytes; check tokenEndpoint"
-        ))
-        .with_status(status));
-    }
-    let parsed = json::parse_bytes(&response.body);
-    let object = match &parsed {
-        Ok(Value::Object(object)) => Some(object),
-        _ => None,
-    };
-    if !is_success(status) {
-        return Err(match object.and_then(oauth_error_fields) {
-            Some(fields) => oauth_error(status, fields),
-            None => endpoint_error(format!(
-                "the token endpoint answered HTTP {status} without an OAuth error body"
-            ))
-            .with_status(status),
-        });
-    }
-    let Some(object) = object else {
-        return Err(endpoint_error(
-            "the token endpoint answered with a body that is not a JSON object; check tokenEndpoint",
-        )
-        .with_status(status));
-    };
-    if let Some(fields) = oauth_error_fields(object) {
-        return Err(oauth_error(status, fields));
-    }
-    let pick = |snake: &'static str, camel: &'static str| -> Result<Option<String>> {
-        match optional_string(object, snake)? {
-            Some(value) => Ok(Some(value)),
-            None if camel_case => optional_string(object, camel),
-            None => Ok(None),
-        }
-    };
-    let access_token = pick("access_token", "accessToken")?
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            endpoint_error("the token endpoint response has no access_token string")
-                .with_status(status)
-        })?;
-    let token_type = optional_string(object, "token_type")?;
-    if let Some(kind) = &token_type {
-        if !kind.eq_ignore_ascii_case("bearer") {
-            return Err(endpoint_error(
-                "the token endpoint issued a token_type other than Bearer, which this library cannot use",
-            ));
-        }
-    }
-    let expires_at = if camel_case {
-        optional_seconds(object, "expiresAt")?
-    } else {
-        None
-    };
+/// The token response rules of [`crate::protocol::token_response`], with
+/// the body kept as `raw_json`.
+fn parse_tokens(response: &HttpResponse, members: Members) -> Result<TokenSet> {
+    let tokens = token_response::read_response(
+        TOKEN_ENDPOINT,
+        response.status,
+        &response.body,
+        MAX_RESPONSE_BYTES,
+        members,
+    )?;
     Ok(TokenSet {
-        access_token,
-        token_type,
-        expires_in: optional_seconds(object, "expires_in")?,
-        expires_at,
-        refresh_token: pick("refresh_token", "refreshToken")?,
-        id_token: optional_string(object, "id_token")?,
-        scope: optional_string(object, "scope")?,
+        access_token: tokens.access_token,
+        token_type: tokens.token_type,
+        expires_in: tokens.expires_in,
+        expires_at: tokens.expires_at,
+        refresh_token: tokens.refresh_token,
+        id_token: tokens.id_token,
+        scope: tokens.scope,
         raw_json: String::from_utf8_lossy(&response.body).into_owned(),
     })
-}
-
-/// A missing or `null` member is `None`; any other non-string is an error.
-fn optional_string(object: &Object, name: &str) -> Result<Option<String>> {
-    match object.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(endpoint_error(format!(
-            "the token endpoint response member \"{name}\" is not a string"
-        ))),
-    }
-}
-
-/// A non-negative whole number of seconds (fractions are truncated); a
-/// string of digits is accepted because some servers quote it.
-fn optional_seconds(object: &Object, name: &str) -> Result<Option<u64>> {
-    let invalid = || {
-        endpoint_error(format!(
-            "the token endpoint response member \"{name}\" is not a non-negative number of seconds"
-        ))
-    };
-    match object.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) if *n >= 0.0 && n.is_finite() => {
-            // Saturates at u64::MAX, truncates fractions.
-            Ok(Some(*n as u64))
-        }
-        Some(Value::String(s))
-            if !s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            s.parse().map(Some).map_err(|_| invalid())
-        }
-        Some(_) => Err(invalid()),
-    }
-}
-
-/// RFC 6749 §5.2 error members, when `error` is a string.
-fn oauth_error_fields(object: &Object) -> Option<OAuthErrorFields> {
-    let error = object.get_str("error")?;
-    Some(OAuthErrorFields {
-        error: error.to_owned(),
-        error_description: object.get_str("error_description").map(str::to_owned),
-        error_uri: object.get_str("error_uri").map(str::to_owned),
-    })
-}
-
-fn oauth_error(status: u16, fields: OAuthErrorFields) -> Error {
-    let hint = match fields.error.as_str() {
-        "invalid_client" => ": check clientId, clientSecret and clientAuth",
-        "invalid_grant" => {
-            ": the code or refresh token is invalid, expired, already used, or was issued to another client or redirect_uri"
-        }
-        "unauthorized_client" => ": the client is not allowed to use this grant type",
-        "unsupported_grant_type" => ": the server does not support this grant type",
-        "invalid_scope" => ": the requested scope is not allowed",
-        "invalid_request" => ": a parameter is missing or repeated; check redirectUri and codeVerifier",
-        _ => "",
-    };
-    let shown = if is_oauth_error_code(&fields.error) {
-        fields.error.as_str()
-    } else {
-        "(unprintable)"
-    };
-    endpoint_error(format!(
-        "the token endpoint refused the request (HTTP {status}, error {shown}){hint}"
-    ))
-    .with_status(status)
-    .with_oauth(fields)
-}
-
-/// RFC 6749 §5.2: `error` is `1*( %x20-21 / %x23-5B / %x5D-7E )`.
-pub(crate) fn is_oauth_error_code(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 128
-        && value
-            .bytes()
-            .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5b | 0x5d..=0x7e))
 }
 
 /// The `sid` session cookie a Mia-Platform Authentication Service sets (seed 004).
@@ -636,6 +506,7 @@ fn session_cookie_tokens(response: &HttpResponse) -> Option<TokenSet> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorCode;
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
@@ -974,9 +845,7 @@ mod tests {
         let err =
             parse_token_response(&HttpResponse::new(400, r#"{"error":"a\"b\u0001"}"#)).unwrap_err();
         assert!(err.message().contains("(unprintable)"), "{}", err.message());
-        assert!(is_oauth_error_code("invalid_grant"));
-        assert!(!is_oauth_error_code(""));
-        assert!(!is_oauth_error_code("a\\b"));
+        assert!(err.oauth().is_none());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::exchange::{
 use super::http::{
     find_header, HttpRequest, HttpResponse, HttpResponseOut, Secret, DEFAULT_TIMEOUT_MS,
 };
-use super::identity::Identity;
+use super::identity::{Identity, IdentitySource};
 use crate::json::{self, Object, Value};
 use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
@@ -646,9 +646,9 @@ impl HandoffHandler {
             },
             None => tokens.lifetime_sec(now_sec, now_sec),
         };
-        let identity = Identity::from_claims(&claims);
+        let identity = Identity::new(claims, IdentitySource::AccessToken, true);
         let identity_value =
-            json::parse(&identity.to_json()).unwrap_or(Value::Object(Object::default()));
+            json::parse(&identity.profile_json()).unwrap_or(Value::Object(Object::default()));
         let mut body = Object::default();
         if let Some(cookie) = &self.config.session {
             let token = tokens.access_token.as_str();

@@ -14,48 +14,31 @@
 
 use crate::prelude::*;
 
-use crate::protocol::url::UrlRule;
-use core::fmt;
-
 use super::http::{HttpRequest, HttpResponse, Secret, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES};
-use crate::json::{self, Object, Value};
-use crate::{Error, ErrorCode, OAuthErrorFields, Result};
+use crate::protocol::matrix::{login_url, read_login_flows, read_login_response, token_login_body};
+use crate::protocol::url::UrlRule;
+use crate::{Error, Result};
 
-const LOGIN_PATH: &str = "/_matrix/client/v3/login";
+/// The result of a Matrix login (the shared reading of
+/// [`crate::protocol::matrix`]). `Debug` redacts the tokens.
+pub use crate::protocol::matrix::LoginResponse as MatrixSession;
 
 /// Builds `GET /_matrix/client/v3/login` on `homeserver_url`.
 pub fn matrix_login_flows_request(homeserver_url: &str) -> Result<HttpRequest> {
     let base = UrlRule::STRICT.base_url("homeserverUrl", homeserver_url)?;
     Ok(HttpRequest {
         method: "GET",
-        url: format!("{base}{LOGIN_PATH}"),
+        url: login_url(&base),
         headers: vec![("Accept".into(), "application/json".into())],
         body: None,
         timeout_ms: DEFAULT_TIMEOUT_MS,
     })
 }
 
-/// Checks that the login flows include `m.login.token`; `unsupported` otherwise.
+/// Checks that the login flows include `m.login.token`; `unsupported`
+/// otherwise (a Matrix error answer is `token_endpoint_error`).
 pub fn check_login_flows(response: &HttpResponse) -> Result<()> {
-    let object = matrix_object(response)?;
-    let offers_token_login = object
-        .get("flows")
-        .and_then(Value::as_array)
-        .is_some_and(|flows| {
-            flows.iter().any(|flow| {
-                flow.as_object()
-                    .and_then(|f| f.get_str("type"))
-                    .is_some_and(|t| t == "m.login.token")
-            })
-        });
-    if offers_token_login {
-        Ok(())
-    } else {
-        Err(Error::new(
-            ErrorCode::Unsupported,
-            "the homeserver does not offer the m.login.token login flow, so SSO login is not possible there",
-        ))
-    }
+    read_login_flows(response.status, &response.body, MAX_RESPONSE_BYTES)?.require_token_login()
 }
 
 /// Options of `matrixTokenLogin`.
@@ -94,24 +77,14 @@ pub fn matrix_token_login_request(options: &MatrixLoginOptions) -> Result<HttpRe
     if token.is_empty() {
         return Err(Error::options("loginToken is required"));
     }
-    let mut body = String::from(r#"{"type":"m.login.token","token":"#);
-    json::write_string(&mut body, token);
-    if let Some(device_id) = options.device_id.as_deref().filter(|d| !d.is_empty()) {
-        body.push_str(r#","device_id":"#);
-        json::write_string(&mut body, device_id);
-    }
-    if let Some(name) = options
-        .initial_device_display_name
-        .as_deref()
-        .filter(|d| !d.is_empty())
-    {
-        body.push_str(r#","initial_device_display_name":"#);
-        json::write_string(&mut body, name);
-    }
-    body.push('}');
+    let body = token_login_body(
+        token,
+        options.device_id.as_deref(),
+        options.initial_device_display_name.as_deref(),
+    );
     Ok(HttpRequest {
         method: "POST",
-        url: format!("{base}{LOGIN_PATH}"),
+        url: login_url(&base),
         headers: vec![
             ("Content-Type".into(), "application/json".into()),
             ("Accept".into(), "application/json".into()),
@@ -121,143 +94,18 @@ pub fn matrix_token_login_request(options: &MatrixLoginOptions) -> Result<HttpRe
     })
 }
 
-/// The result of a Matrix login. `Debug` redacts the tokens.
-#[derive(Clone, PartialEq, Eq)]
-pub struct MatrixSession {
-    /// `access_token`.
-    pub access_token: String,
-    /// `user_id`, e.g. `@alice:example.org`.
-    pub user_id: String,
-    /// `device_id`.
-    pub device_id: String,
-    /// `home_server` (deprecated by the spec, still sent by some servers).
-    pub home_server: Option<String>,
-    /// `well_known["m.homeserver"].base_url`: where the client should talk to from now on.
-    pub homeserver_base_url: Option<String>,
-    /// `refresh_token`, when the client opted into refresh tokens.
-    pub refresh_token: Option<String>,
-    /// `expires_in_ms`.
-    pub expires_in_ms: Option<u64>,
-}
-
-impl fmt::Debug for MatrixSession {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MatrixSession")
-            .field("access_token", &"[redacted]")
-            .field("user_id", &self.user_id)
-            .field("device_id", &self.device_id)
-            .field("home_server", &self.home_server)
-            .field("homeserver_base_url", &self.homeserver_base_url)
-            .field(
-                "refresh_token",
-                &self.refresh_token.as_ref().map(|_| "[redacted]"),
-            )
-            .field("expires_in_ms", &self.expires_in_ms)
-            .finish()
-    }
-}
-
-/// Parses the login response: `access_token`, `user_id` and `device_id` are
-/// required strings.
+/// Parses the login response by the shared rules
+/// ([`crate::protocol::matrix::read_login_response`]): `access_token`,
+/// `user_id` and `device_id` are required strings; a `base_url` that is not
+/// https (or http on loopback) is dropped.
 pub fn parse_matrix_login(response: &HttpResponse) -> Result<MatrixSession> {
-    let object = matrix_object(response)?;
-    let required = |name: &str| {
-        object
-            .get_str(name)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::TokenEndpointError,
-                    format!("the homeserver login response has no {name} string"),
-                )
-                .with_status(response.status)
-            })
-    };
-    let homeserver_base_url = object
-        .get("well_known")
-        .and_then(Value::as_object)
-        .and_then(|w| w.get("m.homeserver"))
-        .and_then(Value::as_object)
-        .and_then(|h| h.get_str("base_url"))
-        .map(str::to_owned);
-    let expires_in_ms = object
-        .get("expires_in_ms")
-        .and_then(Value::as_f64)
-        .filter(|n| *n >= 0.0 && n.is_finite())
-        .map(|n| n as u64);
-    Ok(MatrixSession {
-        access_token: required("access_token")?,
-        user_id: required("user_id")?,
-        device_id: required("device_id")?,
-        home_server: object.get_str("home_server").map(str::to_owned),
-        homeserver_base_url,
-        refresh_token: object.get_str("refresh_token").map(str::to_owned),
-        expires_in_ms,
-    })
-}
-
-/// The JSON object of a 2xx response, or the Matrix error as an [`Error`].
-fn matrix_object(response: &HttpResponse) -> Result<Object> {
-    let status = response.status;
-    if response.body.len() > MAX_RESPONSE_BYTES {
-        return Err(Error::new(
-            ErrorCode::TokenEndpointError,
-            format!("the homeserver response is larger than {MAX_RESPONSE_BYTES} bytes"),
-        )
-        .with_status(status));
-    }
-    let object = match json::parse_bytes(&response.body) {
-        Ok(Value::Object(object)) => Some(object),
-        _ => None,
-    };
-    if (200..300).contains(&status) {
-        return object.ok_or_else(|| {
-            Error::new(
-                ErrorCode::TokenEndpointError,
-                "the homeserver answered with a body that is not a JSON object; check homeserverUrl",
-            )
-            .with_status(status)
-        });
-    }
-    let errcode = object.as_ref().and_then(|o| o.get_str("errcode"));
-    let Some(errcode) = errcode else {
-        return Err(Error::new(
-            ErrorCode::TokenEndpointError,
-            format!("the homeserver answered HTTP {status} without a Matrix error body"),
-        )
-        .with_status(status));
-    };
-    let hint = match errcode {
-        "M_FORBIDDEN" => ": the login token is invalid, expired or already used; log in again",
-        "M_LIMIT_EXCEEDED" => ": rate limited; retry later",
-        "M_UNKNOWN" | "M_UNRECOGNIZED" => ": the homeserver may not support token login",
-        _ => "",
-    };
-    let shown = if super::exchange::is_oauth_error_code(errcode) {
-        errcode
-    } else {
-        "(unprintable)"
-    };
-    let fields = OAuthErrorFields {
-        error: errcode.to_owned(),
-        error_description: object
-            .as_ref()
-            .and_then(|o| o.get_str("error"))
-            .map(str::to_owned),
-        error_uri: None,
-    };
-    Err(Error::new(
-        ErrorCode::TokenEndpointError,
-        format!("the homeserver refused the login (HTTP {status}, {shown}){hint}"),
-    )
-    .with_status(status)
-    .with_oauth(fields))
+    read_login_response(response.status, &response.body, MAX_RESPONSE_BYTES)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorCode;
 
     #[test]
     fn flows_request_and_check() {

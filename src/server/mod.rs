@@ -40,7 +40,7 @@ pub use http::{
     find_header, network_error, timeout_error, HttpRequest, HttpResponse, HttpResponseOut, Secret,
     DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
 };
-pub use identity::Identity;
+pub use identity::{Identity, IdentitySource};
 pub use matrix::{
     check_login_flows, matrix_login_flows_request, matrix_token_login_request, parse_matrix_login,
     MatrixLoginOptions, MatrixSession,

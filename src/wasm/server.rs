@@ -21,8 +21,8 @@ use crate::json::Value;
 use crate::server::{
     self as srv, ClientAuth, CookieConfig, ExchangeOptions, ExchangeProfile, ExchangeStep,
     HandlerStep, HandoffConfig, HandoffHandler, HttpRequest, HttpResponse, HttpResponseOut,
-    Identity, MatrixLoginOptions, MatrixSession, OAuth2Client, RefreshOptions, SameSite, Secret,
-    TokenSet, UserInfoStep, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
+    Identity, IdentitySource, MatrixLoginOptions, MatrixSession, OAuth2Client, RefreshOptions,
+    SameSite, Secret, TokenSet, UserInfoStep, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
 };
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
 
@@ -199,22 +199,23 @@ fn matrix_to_js(session: &MatrixSession, now: u64) -> JsValue {
 
 fn identity_to_js(identity: &Identity) -> JsValue {
     let out = Object::new();
+    let id = identity.id();
     let fields = [
-        ("sub", &identity.sub),
-        ("id", &identity.id),
-        ("email", &identity.email),
-        ("name", &identity.name),
-        ("firstName", &identity.first_name),
-        ("lastName", &identity.last_name),
-        ("username", &identity.username),
+        ("sub", identity.sub()),
+        ("id", id.as_deref()),
+        ("email", identity.email()),
+        ("name", identity.name()),
+        ("firstName", identity.first_name()),
+        ("lastName", identity.last_name()),
+        ("username", identity.username()),
     ];
     for (name, value) in fields {
-        set(&out, name, &opt_str(value.as_deref()));
+        set(&out, name, &opt_str(value));
     }
     let groups: Array = identity
-        .groups
-        .iter()
-        .map(|g| JsValue::from_str(g))
+        .groups()
+        .into_iter()
+        .map(JsValue::from_str)
         .collect();
     set(&out, "groups", &groups);
     out.into()
@@ -558,7 +559,7 @@ pub fn timeout_error(what: &str, timeout_ms: u32) -> JsValue {
 /// `{ sub, id, email, name, firstName, lastName, username, groups }`.
 #[wasm_bindgen(js_name = identityFromClaims)]
 pub fn identity_from_claims(claims_json: &str) -> JsResult<JsValue> {
-    let identity = Identity::from_claims_json(claims_json)
+    let identity = Identity::from_claims_json(claims_json, IdentitySource::AccessToken, true)
         .ok_or_else(|| Error::options("claims must be a JSON object"))?;
     Ok(identity_to_js(&identity))
 }

@@ -8,8 +8,8 @@
 // workerd and browsers), sharing a fetch between concurrent callers.
 import { KIND, abortedError, fetchBody, readOptions, runtimeSlot, ssoError, throwIfAborted } from './common.js';
 import {
-  Attempt, DocumentKind, Failure, StepKind, VerifierCore, crateVersion, errorCodeList, maxTokenLength, wasmMemory,
-  notAToken, tokenTooLong,
+  Attempt, DocumentKind, Failure, StepField, StepKind, VerifierCore, crateVersion, errorCodeList, maxTokenLength,
+  wasmMemory, notAToken, tokenTooLong,
 } from '../wasm/verifier/extension_sso_verifier.js';
 
 export { ExtensionSsoError } from './common.js';
@@ -37,6 +37,8 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 let memory;
 let maxToken;
+// How many fields the step record has.
+const FIELDS = Object.keys(StepField).length / 2;
 
 /** The text of `len` bytes of wasm memory at `ptr`. */
 const textAt = (ptr, len) => decoder.decode(new Uint8Array((memory ??= wasmMemory()).buffer, ptr, len));
@@ -138,6 +140,8 @@ export class JwksVerifier {
   #core;
   /** A view of the core's token buffer (recreated when wasm memory grows). */
   #tokenView;
+  /** A view of the core's step record, read by `StepField` (likewise). */
+  #stepRecord;
   #rt;
   #now;
   #fetch;
@@ -196,7 +200,7 @@ export class JwksVerifier {
   /** The answer of a `Verify` or `Remembered` step: a promise. */
   #answer(step, complete, signal) {
     const core = this.#core;
-    if (step === StepKind.Remembered) return Promise.resolve(answer(core, complete, textAt(core.payloadPtr, core.payloadLen)));
+    if (step === StepKind.Remembered) return Promise.resolve(answer(this.#step(), complete));
     return this.#rt.sync ? Promise.resolve(this.#verifySync(core, complete)) : this.#verifyAsync(core, complete, signal);
   }
 
@@ -206,10 +210,11 @@ export class JwksVerifier {
     const core = this.#core;
     let polls;
     for (;;) {
-      const set = core.set;
+      const record = this.#step();
+      const set = record[StepField.Set];
       let attempt;
       if (step === StepKind.Fetch) {
-        await this.#startFetch(set, core.url, core.document, signal);
+        await this.#startFetch(set, core.url, record[StepField.Document], signal);
         attempt = Attempt.Settled;
       } else {
         // Wait: join the fetch under way, or (workerd) poll the cache until
@@ -232,6 +237,15 @@ export class JwksVerifier {
     }
   }
 
+  /** The step record of the core: what its last step says, by `StepField`. */
+  #step() {
+    let record = this.#stepRecord;
+    if (record === undefined || record.byteLength === 0) {
+      record = this.#stepRecord = new Uint32Array((memory ??= wasmMemory()).buffer, this.#core.record, FIELDS);
+    }
+    return record;
+  }
+
   /** Writes `token` (UTF-8) into the core's buffer; returns its length in bytes. */
   #writeToken(token) {
     let view = this.#tokenView;
@@ -247,43 +261,48 @@ export class JwksVerifier {
   // (imported once per key set generation, kept by the core) in order, then
   // the core's verdict. Synchronous runtimes (node:crypto): no promise.
   #verifySync(core, complete) {
-    const ticket = core.ticket;
-    const count = core.candidates;
+    let record = this.#step();
+    const ticket = record[StepField.Ticket];
+    const count = record[StepField.Candidates];
     const rt = this.#rt;
     let verified = false;
     for (let i = 0; i < count && !verified; i++) {
       const key = core.keyHandle(i) ?? this.#importKey(core, i);
       if (key.handle === null) continue;
+      record = this.#step(); // wasm memory may have grown meanwhile
       try {
-        verified = rt.verify(key.handle, bytesAt(core.inputPtr, core.inputLen), bytesAt(core.signaturePtr, core.signatureLen)) === true;
+        verified = rt.verify(key.handle, field(record, StepField.InputPtr), field(record, StepField.SignaturePtr)) === true;
       } catch { /* not this key */ }
     }
-    const payload = textAt(core.payloadPtr, core.payloadLen);
-    const header = complete ? textAt(core.headerPtr, core.headerLen) : undefined;
+    const texts = textsOf(record, complete);
     core.finish(ticket, verified);
-    return answer(undefined, complete, payload, header);
+    return answer(texts, complete);
   }
 
   // The same with WebCrypto's promises. Everything the check names is read
   // before the first await (a later check reuses the core's buffers).
   async #verifyAsync(core, complete, signal) {
-    const ticket = core.ticket;
-    const count = core.candidates;
+    let record = this.#step();
+    const ticket = record[StepField.Ticket];
+    const count = record[StepField.Candidates];
     const rt = this.#rt;
-    const keys = [];
-    for (let i = 0; i < count; i++) keys.push(core.keyHandle(i) ?? this.#importKey(core, i));
-    const payload = textAt(core.payloadPtr, core.payloadLen);
-    const header = complete ? textAt(core.headerPtr, core.headerLen) : undefined;
-    let input = bytesAt(core.inputPtr, core.inputLen);
-    let signature = bytesAt(core.signaturePtr, core.signatureLen);
+    const first = core.keyHandle(0) ?? this.#importKey(core, 0);
     let verified = false;
-    if (count === 1 && keys[0].handle != null) {
+    let texts;
+    if (count === 1 && first.handle != null) {
       // The common case: WebCrypto copies both views when called.
-      try { verified = (await rt.verify(keys[0].handle, input, signature)) === true; } catch { /* not this key */ }
+      texts = textsOf(record, complete);
+      try {
+        verified = (await rt.verify(first.handle, field(record, StepField.InputPtr), field(record, StepField.SignaturePtr))) === true;
+      } catch { /* not this key */ }
     } else {
+      const keys = [first];
+      for (let i = 1; i < count; i++) keys.push(core.keyHandle(i) ?? this.#importKey(core, i));
+      record = this.#step(); // wasm memory may have grown meanwhile
+      texts = textsOf(record, complete);
       // Views of wasm memory do not outlive an await.
-      input = input.slice();
-      signature = signature.slice();
+      const input = field(record, StepField.InputPtr).slice();
+      const signature = field(record, StepField.SignaturePtr).slice();
       for (const key of keys) {
         const handle = key.handle ?? await key.ready;
         if (handle == null) continue;
@@ -296,7 +315,7 @@ export class JwksVerifier {
       throw abortedError(signal);
     }
     core.finish(ticket, verified);
-    return answer(undefined, complete, payload, header);
+    return answer(texts, complete);
   }
 
   // Imports candidate `i` of the last check for its alg, keeps it in the
@@ -366,7 +385,7 @@ export class JwksVerifier {
       const more = core.fetched(set, result.status, result.headers.get('cache-control') ?? undefined, result.body, this.#now());
       if (!more) return;
       url = core.url;
-      document = core.document;
+      document = this.#step()[StepField.Document];
     }
   }
 
@@ -401,14 +420,26 @@ export class JwksVerifier {
   }
 }
 
+/** The bytes a `*Ptr` field of the step record and the `*Len` after it name (a view, valid until the next call into the core). */
+const field = (record, ptr) => bytesAt(record[ptr], record[ptr + 1]);
+
+/**
+ * The JSON texts of the step in `record`: the payload's, or with `complete`
+ * `[payload, header]`.
+ */
+function textsOf(record, complete) {
+  const payload = textAt(record[StepField.PayloadPtr], record[StepField.PayloadLen]);
+  return complete ? [payload, textAt(record[StepField.HeaderPtr], record[StepField.HeaderLen])] : payload;
+}
+
 /**
  * What verify() resolves to: the claims, or with `complete` `{ payload,
- * protectedHeader }` (the header's text read from `core` unless given).
+ * protectedHeader }`; `texts` from textsOf (or the step record itself).
  */
-function answer(core, complete, payload, header) {
-  const claims = JSON.parse(payload);
-  if (!complete) return claims;
-  return { payload: claims, protectedHeader: JSON.parse(header ?? textAt(core.headerPtr, core.headerLen)) };
+function answer(texts, complete) {
+  if (texts instanceof Uint32Array) texts = textsOf(texts, complete);
+  if (!complete) return JSON.parse(texts);
+  return { payload: JSON.parse(texts[0]), protectedHeader: JSON.parse(texts[1]) };
 }
 
 /** A snapshot as JSON text (given as text, or as the object). */

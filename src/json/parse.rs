@@ -289,11 +289,12 @@ impl<'a> Members<'a> {
     pub fn pick<const N: usize>(&self, names: [&str; N]) -> [Option<&Node<'a>>; N] {
         let mut found = [None; N];
         for (k, v) in &self.0 {
-            if let Some(slot) = names
-                .iter()
-                .zip(found.iter_mut())
-                .find_map(|(name, slot)| k.is(name).then_some(slot))
-            {
+            let at = match k.plain() {
+                // The common case, compared in place.
+                Some(raw) => names.iter().position(|n| same_bytes(raw, n.as_bytes())),
+                None => names.iter().position(|n| k.is(n)),
+            };
+            if let Some(slot) = at.and_then(|at| found.get_mut(at)) {
                 *slot = Some(v);
             }
         }

@@ -64,36 +64,54 @@ pub enum Failure {
     Network = 1,
 }
 
-/// A byte range of wasm memory.
-#[derive(Clone, Copy, Debug, Default)]
-struct Range {
-    ptr: u32,
-    len: u32,
+/// The named fields of the step record (see [`VerifierCore::record`]): what
+/// the last step says, as numbers the JS layer reads from wasm memory by
+/// these names, without a call per field.
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepField {
+    /// The ticket of the last check (`Verify`).
+    Ticket = 0,
+    /// The key set of the last step.
+    Set = 1,
+    /// How many candidate keys the last check has.
+    Candidates = 2,
+    /// Where the signing input is (a range of the token buffer) ...
+    InputPtr = 3,
+    /// ... and its length.
+    InputLen = 4,
+    /// Where the decoded signature is ...
+    SignaturePtr = 5,
+    /// ... and its length.
+    SignatureLen = 6,
+    /// Where the protected header's JSON text is (`Verify`, `Remembered`) ...
+    HeaderPtr = 7,
+    /// ... and its length.
+    HeaderLen = 8,
+    /// Where the payload's JSON text is (`Verify`, `Remembered`) ...
+    PayloadPtr = 9,
+    /// ... and its length.
+    PayloadLen = 10,
+    /// What the request of a `Fetch` step (or a `fetched` answer) should
+    /// answer: a [`DocumentKind`].
+    Document = 11,
 }
 
-impl Range {
-    fn of(bytes: &[u8]) -> Self {
-        Self {
-            ptr: bytes.as_ptr() as usize as u32,
-            len: bytes.len() as u32,
-        }
-    }
+/// How many [`StepField`]s there are.
+const FIELDS: usize = 12;
+
+fn ptr_len(bytes: &[u8]) -> [u32; 2] {
+    [bytes.as_ptr() as usize as u32, bytes.len() as u32]
 }
 
-/// The numbers of the last step, for the getters.
+/// What the last step says beyond the record.
 #[derive(Clone, Copy, Debug, Default)]
 struct Last {
-    ticket: u32,
     set: usize,
     generation: u64,
     alg: Option<Algorithm>,
     candidates: [u32; crate::jose::MAX_CANDIDATES],
     candidate_count: u32,
-    input: Range,
-    signature: Range,
-    header: Range,
-    payload: Range,
-    document: Option<Document>,
 }
 
 /// The runtime key handles of one key set generation: `(key index, alg,
@@ -112,6 +130,8 @@ pub struct VerifierCore {
     /// bytes at most): the signing input of a check is a range of it.
     token: Vec<u8>,
     last: Last,
+    /// The step record, by [`StepField`] (a fixed place in wasm memory).
+    record: Box<[u32; FIELDS]>,
     /// The URL of the last `Fetch` step.
     url: String,
     /// By key set.
@@ -163,6 +183,7 @@ impl VerifierCore {
             engine,
             token: vec![0; MAX_TOKEN_LENGTH],
             last: Last::default(),
+            record: Box::new([0; FIELDS]),
             url: String::new(),
             handles,
         })
@@ -197,27 +218,17 @@ impl VerifierCore {
             .map_err(|e| to_js_error(&e))?;
         let mut facade = Recorder {
             last: &mut self.last,
+            record: &mut self.record,
             url: &mut self.url,
         };
         Ok(facade.record(step))
     }
 
-    /// The last check's ticket (`Verify`).
+    /// Where the step record is in wasm memory: `FIELDS` 32-bit numbers,
+    /// read by [`StepField`]. Its place never changes.
     #[wasm_bindgen(getter)]
-    pub fn ticket(&self) -> u32 {
-        self.last.ticket
-    }
-
-    /// The key set of the last step.
-    #[wasm_bindgen(getter)]
-    pub fn set(&self) -> u32 {
-        self.last.set as u32
-    }
-
-    /// How many candidate keys the last check has (`Verify`).
-    #[wasm_bindgen(getter)]
-    pub fn candidates(&self) -> u32 {
-        self.last.candidate_count
+    pub fn record(&self) -> u32 {
+        self.record.as_ptr() as usize as u32
     }
 
     /// The last check's `alg`, for the runtime's `importKey`.
@@ -226,67 +237,10 @@ impl VerifierCore {
         JsValue::from_str(self.last.alg.map_or("", Algorithm::as_str))
     }
 
-    /// Where the signing input of the last check is in wasm memory.
-    #[wasm_bindgen(getter, js_name = inputPtr)]
-    pub fn input_ptr(&self) -> u32 {
-        self.last.input.ptr
-    }
-
-    /// Its length.
-    #[wasm_bindgen(getter, js_name = inputLen)]
-    pub fn input_len(&self) -> u32 {
-        self.last.input.len
-    }
-
-    /// Where the decoded signature of the last check is.
-    #[wasm_bindgen(getter, js_name = signaturePtr)]
-    pub fn signature_ptr(&self) -> u32 {
-        self.last.signature.ptr
-    }
-
-    /// Its length.
-    #[wasm_bindgen(getter, js_name = signatureLen)]
-    pub fn signature_len(&self) -> u32 {
-        self.last.signature.len
-    }
-
-    /// Where the protected header's JSON text of the last step is.
-    #[wasm_bindgen(getter, js_name = headerPtr)]
-    pub fn header_ptr(&self) -> u32 {
-        self.last.header.ptr
-    }
-
-    /// Its length.
-    #[wasm_bindgen(getter, js_name = headerLen)]
-    pub fn header_len(&self) -> u32 {
-        self.last.header.len
-    }
-
-    /// Where the payload's JSON text of the last step is.
-    #[wasm_bindgen(getter, js_name = payloadPtr)]
-    pub fn payload_ptr(&self) -> u32 {
-        self.last.payload.ptr
-    }
-
-    /// Its length.
-    #[wasm_bindgen(getter, js_name = payloadLen)]
-    pub fn payload_len(&self) -> u32 {
-        self.last.payload.len
-    }
-
     /// The URL the last `Fetch` step (or `fetched` answer) asks for.
     #[wasm_bindgen(getter)]
     pub fn url(&self) -> String {
         self.url.clone()
-    }
-
-    /// What that request should answer.
-    #[wasm_bindgen(getter)]
-    pub fn document(&self) -> DocumentKind {
-        match self.last.document {
-            Some(Document::Metadata) => DocumentKind::Metadata,
-            _ => DocumentKind::JwkSet,
-        }
     }
 
     /// The runtime handle the JS layer imported for candidate `i` of the
@@ -359,6 +313,7 @@ impl VerifierCore {
         };
         let mut facade = Recorder {
             last: &mut self.last,
+            record: &mut self.record,
             url: &mut self.url,
         };
         facade.record_request(request);
@@ -424,10 +379,25 @@ impl VerifierCore {
 /// Records a step's numbers while the step borrows the engine.
 struct Recorder<'f> {
     last: &'f mut Last,
+    record: &'f mut [u32; FIELDS],
     url: &'f mut String,
 }
 
 impl Recorder<'_> {
+    fn set(&mut self, field: StepField, value: u32) {
+        if let Some(slot) = self.record.get_mut(field as usize) {
+            *slot = value;
+        }
+    }
+
+    fn range(&mut self, ptr: StepField, bytes: &[u8]) {
+        let [at, len] = ptr_len(bytes);
+        self.set(ptr, at);
+        if let Some(slot) = self.record.get_mut(ptr as usize + 1) {
+            *slot = len;
+        }
+    }
+
     fn record(&mut self, step: Step<'_>) -> StepKind {
         match step {
             Step::Verify(check) => {
@@ -435,24 +405,26 @@ impl Recorder<'_> {
                 for (slot, index) in candidates.iter_mut().zip(check.candidates.as_slice()) {
                     *slot = *index as u32;
                 }
+                let count = check.candidates.as_slice().len() as u32;
                 *self.last = Last {
-                    ticket: check.ticket,
                     set: check.set,
                     generation: check.generation,
                     alg: Some(check.alg),
                     candidates,
-                    candidate_count: check.candidates.as_slice().len() as u32,
-                    input: Range::of(check.signing_input),
-                    signature: Range::of(check.signature),
-                    header: Range::of(check.header),
-                    payload: Range::of(check.payload),
-                    document: None,
+                    candidate_count: count,
                 };
+                self.set(StepField::Ticket, check.ticket);
+                self.set(StepField::Set, check.set as u32);
+                self.set(StepField::Candidates, count);
+                self.range(StepField::InputPtr, check.signing_input);
+                self.range(StepField::SignaturePtr, check.signature);
+                self.range(StepField::HeaderPtr, check.header);
+                self.range(StepField::PayloadPtr, check.payload);
                 StepKind::Verify
             }
             Step::Remembered { header, payload } => {
-                self.last.header = Range::of(header);
-                self.last.payload = Range::of(payload);
+                self.range(StepField::HeaderPtr, header);
+                self.range(StepField::PayloadPtr, payload);
                 StepKind::Remembered
             }
             Step::Fetch(request) => {
@@ -461,6 +433,7 @@ impl Recorder<'_> {
             }
             Step::Wait(set) => {
                 self.last.set = set;
+                self.set(StepField::Set, set as u32);
                 StepKind::Wait
             }
         }
@@ -468,7 +441,12 @@ impl Recorder<'_> {
 
     fn record_request(&mut self, request: engine::Request<'_>) {
         self.last.set = request.set;
-        self.last.document = Some(request.document);
+        self.set(StepField::Set, request.set as u32);
+        let document = match request.document {
+            Document::JwkSet => DocumentKind::JwkSet,
+            Document::Metadata => DocumentKind::Metadata,
+        };
+        self.set(StepField::Document, document as u32);
         self.url.clear();
         self.url.push_str(request.url);
     }

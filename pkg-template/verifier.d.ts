@@ -226,6 +226,7 @@ export class JwksVerifier {
    */
   verify<T extends JwtClaims = JwtClaims>(token: string, options?: VerifyCallOptions & { complete?: false }): Promise<T>;
   verify<T extends JwtClaims = JwtClaims>(token: string, options: VerifyCallOptions & { complete: true }): Promise<VerifiedJwt<T>>;
+  verify<T extends JwtClaims = JwtClaims>(token: string, options?: VerifyCallOptions): Promise<T | VerifiedJwt<T>>;
   /**
    * The fetched key sets, to keep across isolates (KV, Cache API); undefined
    * when none is cached, or, given `previous` (what KV holds), when nothing

@@ -142,6 +142,9 @@ export class JwksVerifier {
   #tokenView;
   /** A view of the core's step record, read by `StepField` (likewise). */
   #stepRecord;
+  /** The token in the core's buffer now, and its length in bytes. */
+  #written;
+  #writtenLength = 0;
   #rt;
   #now;
   #fetch;
@@ -248,12 +251,16 @@ export class JwksVerifier {
 
   /** Writes `token` (UTF-8) into the core's buffer; returns its length in bytes. */
   #writeToken(token) {
+    // Only this verifier writes its core's buffer: the same token again is there already.
+    if (token === this.#written) return this.#writtenLength;
     let view = this.#tokenView;
     if (view === undefined || view.byteLength === 0) {
       view = this.#tokenView = bytesAt(this.#core.tokenBuffer, maxToken);
     }
     const { read, written } = encoder.encodeInto(token, view);
     if (read !== token.length) throw tokenTooLong(token.length);
+    this.#written = token;
+    this.#writtenLength = written;
     return written;
   }
 

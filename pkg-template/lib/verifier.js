@@ -427,8 +427,19 @@ export class JwksVerifier {
   }
 }
 
+// The last views `field` made, by the `*Ptr` field: the signing input and
+// the signature are mostly at the same places with the same lengths (the
+// core's buffers), so a verification allocates no view (less garbage).
+const views = [];
+
 /** The bytes a `*Ptr` field of the step record and the `*Len` after it name (a view, valid until the next call into the core). */
-const field = (record, ptr) => bytesAt(record[ptr], record[ptr + 1]);
+function field(record, ptr) {
+  const at = record[ptr];
+  const length = record[ptr + 1];
+  const view = views[ptr];
+  if (view !== undefined && view.byteOffset === at && view.length === length && view.buffer === memory.buffer) return view;
+  return (views[ptr] = bytesAt(at, length));
+}
 
 /**
  * The JSON texts of the step in `record`: the payload's, or with `complete`

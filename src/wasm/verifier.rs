@@ -3,8 +3,9 @@
 //!
 //! It converts and holds, nothing else: the engine decides (options, key
 //! sets, routing, the step, the verdict, what a response means); this
-//! facade turns a step into named numbers the JS layer reads with getters
-//! (byte ranges of wasm memory for the signing input, the signature and the
+//! facade turns a step into a [`StepKind`] and a step record of named
+//! numbers ([`StepField`]) the JS layer reads from wasm memory without a
+//! call per field (byte ranges for the signing input, the signature and the
 //! JSON texts: no copy crosses the boundary on the hot path), and keeps the
 //! runtime key handles the JS layer imported, per key set generation, so
 //! they are dropped with the keys they belong to.

@@ -37,7 +37,8 @@ export type ErrorCode =
   | 'unsupported'
   | 'invalid_key'
   | 'aborted'
-  | 'discovery_failed';
+  | 'discovery_failed'
+  | 'invalid_request';
 
 /** What an {@link ExtensionSsoError} carries besides its code and message. */
 export interface ExtensionSsoErrorDetails {

@@ -1,5 +1,5 @@
 // extension-sso/server: backend helpers (code exchange per host format, refresh, Matrix token
-// login, a ready handoff request handler, and seed 001's service-client token minter).
+// login, a ready handoff request handler, and a service-client token minter).
 //
 // The verifier lives in its own entry so this one does not carry it:
 //   import { JwksVerifier } from 'extension-sso/verifier';
@@ -13,25 +13,40 @@ export { errorCodes, crateVersion } from './errors.js';
  * The host format of the code exchange:
  * - `'oauth2'` (default): a standard OAuth 2.0 / OpenID Connect token endpoint (RFC 6749 §4.1.3),
  *   form-encoded, with client authentication per `clientAuth`;
- * - `'mia-console'` (seed 000): `POST {consoleUrl}/api/oauth/token` with the JSON body `{code, state}`;
- * - `'mia-auth-service'` (seed 004): `POST {authServiceUrl}/oauth/token` with `{code, state}`; the
- *   service may answer with a `sid` session cookie instead of a token JSON.
+ * - `'mia-console'`: a host console that exchanges the codes it issued itself:
+ *   `POST {consoleUrl}/api/oauth/token` with the JSON body `{code, state}`;
+ * - `'mia-auth-service'`: an authentication service: `POST {authServiceUrl}/oauth/token` with
+ *   `{code, state}`; the service may answer with a `sid` session cookie instead of a token JSON.
  */
 export type ExchangeProfileName = 'oauth2' | 'mia-console' | 'mia-auth-service';
 
 /**
  * Client authentication at the token endpoint (RFC 6749 §2.3.1; RFC 7591 names):
  * `'client_secret_basic'` (default; HTTP Basic with the form-urlencoded id and secret),
- * `'client_secret_post'` (id and secret in the body, as seed 002's providers require), or
+ * `'client_secret_post'` (id and secret in the body, for providers that refuse HTTP Basic), or
  * `'none'` (public client: only `client_id`; `codeVerifier` is then required).
  */
 export type ClientAuth = 'client_secret_basic' | 'client_secret_post' | 'none';
 
-/** Settings of the `'oauth2'` profile. */
-export interface OAuth2Settings {
+/** Settings of the `'oauth2'` profile: an OAuth 2.0 / OpenID Connect authorization server. */
+export type OAuth2Settings = OAuth2Client & (
+  | { /** The token endpoint (RFC 6749 §3.2); wins over the one discovery finds. */ tokenEndpoint: string; issuer?: string }
+  | { tokenEndpoint?: string; /** Enough alone: the token endpoint comes from its metadata. */ issuer: string }
+);
+
+/** The client of an `'oauth2'` authorization server. */
+export interface OAuth2Client {
   profile?: 'oauth2';
-  /** The token endpoint: https, or http on localhost / 127.0.0.1 / [::1] only. */
-  tokenEndpoint: string;
+  /**
+   * The authorization server's issuer identifier (OpenID Connect Discovery §4.1, RFC 8414 §2), e.g.
+   * `https://op.example`. Its metadata (`/.well-known/openid-configuration`, else RFC 8414's
+   * `/.well-known/oauth-authorization-server`) gives the token endpoint when `tokenEndpoint` is not
+   * set, and the keys of its ID Tokens; the document's `issuer` must equal it exactly
+   * (`issuer_mismatch`). Required to receive an ID Token: one is never handed out unvalidated.
+   */
+  issuer?: string;
+  /** The issuer's JWK Set, for ID Token signatures. Default: its metadata's `jwks_uri`. */
+  jwksUri?: string;
   clientId: string;
   /** Required unless `clientAuth` is `'none'`. Never logged or put in error messages. */
   clientSecret?: string;
@@ -39,14 +54,14 @@ export interface OAuth2Settings {
   clientAuth?: ClientAuth;
 }
 
-/** Settings of the `'mia-console'` profile (seed 000). */
+/** Settings of the `'mia-console'` profile: a host console that exchanges its own codes. */
 export interface MiaConsoleSettings {
   profile: 'mia-console';
   /** The console base URL, e.g. `https://console.example` (a trailing slash is fine). */
   consoleUrl: string;
 }
 
-/** Settings of the `'mia-auth-service'` profile (seed 004). */
+/** Settings of the `'mia-auth-service'` profile: an authentication service. */
 export interface MiaAuthServiceSettings {
   profile: 'mia-auth-service';
   /** The Authentication Service base URL (a trailing slash is fine). */
@@ -55,17 +70,49 @@ export interface MiaAuthServiceSettings {
 
 export type ExchangeSettings = OAuth2Settings | MiaConsoleSettings | MiaAuthServiceSettings;
 
-/** Per-request limits shared by the helpers. */
+/**
+ * A function with the signature of `globalThis.fetch`: a proxy, an mTLS agent, tracing, a test
+ * double. Called with `(url: string, init)`; `init` has `method`, `headers`, `body`, `signal` and
+ * `redirect: 'manual'` (redirects are never followed).
+ */
+export type FetchLike = (input: string, init: {
+  method: string;
+  headers: [string, string][];
+  body?: string;
+  signal: AbortSignal;
+  redirect: 'manual';
+}) => Promise<Response>;
+
+/** Per-request limits and I/O shared by the helpers. */
 export interface RequestLimits {
   /** How long to wait for the whole answer (headers and body), in ms. Default 10000; at most 300000. */
   timeoutMs?: number;
+  /**
+   * Makes every request of the helper (discovery, token endpoint, the issuer's JWK Set, homeserver).
+   * Default `globalThis.fetch`.
+   */
+  fetch?: FetchLike;
+  /**
+   * Every URL must be https, or http to a loopback host (`localhost`, 127.0.0.0/8, `[::1]`); anything
+   * else is `invalid_options` before any request.
+   * @deprecated Security warning: `true` also allows plain http to any host, so anyone on the network
+   * path can read and change what is sent and received (codes, secrets, tokens). Only for a trusted
+   * in-cluster http service.
+   */
+  allowInsecureHttp?: boolean;
+}
+
+/** Per-call options of the helpers that make requests. */
+export interface CallOptions {
+  /** Cancels the call: it rejects with `aborted` (not retryable; `cause` is `signal.reason`). */
+  signal?: AbortSignal;
 }
 
 /**
  * Options of {@link exchangeCode}. Unknown keys and keys of another profile are refused with
  * `invalid_options`.
  */
-export type ExchangeCodeOptions = ExchangeSettings & RequestLimits & {
+export type ExchangeCodeOptions = ExchangeSettings & RequestLimits & CallOptions & {
   /** The authorization `code` from the callback. */
   code: string;
   /** The callback's `state`: required by `'mia-console'` and `'mia-auth-service'` (they check it); ignored by `'oauth2'`. */
@@ -74,14 +121,19 @@ export type ExchangeCodeOptions = ExchangeSettings & RequestLimits & {
   codeVerifier?: string;
   /** The `redirect_uri` of the authorization request; required by `'oauth2'`. */
   redirectUri?: string;
+  /**
+   * The `nonce` of the authorization request (OpenID Connect Core §3.1.2.1), when it sent one: the
+   * ID Token must carry the same value (else `missing_claim` / `invalid_claim`).
+   */
+  nonce?: string;
 };
 
 /** Options of {@link refreshTokens} (RFC 6749 §6; `'oauth2'` only). */
-export interface RefreshTokensOptions extends OAuth2Settings, RequestLimits {
+export type RefreshTokensOptions = OAuth2Settings & RequestLimits & CallOptions & {
   refreshToken: string;
-  /** A narrower `scope` than the one granted (RFC 6749 §6); seed 002's providers accept it. */
+  /** A narrower `scope` than the one granted (RFC 6749 §6); most providers accept it. */
   scope?: string;
-}
+};
 
 /**
  * Tokens from the host (RFC 6749 §5.1), camelCase like the client's `Session`. Absent values are
@@ -89,15 +141,22 @@ export interface RefreshTokensOptions extends OAuth2Settings, RequestLimits {
  */
 export interface TokenSet {
   accessToken: string;
-  /** As sent; always `Bearer` (any case) when present: other token types are refused. `null` when the host omitted it (seed 000). */
+  /** As sent; always `Bearer` (any case) when present: other token types are refused. `null` when the host omitted it (a console may). */
   tokenType: string | null;
   /** `expires_in`, seconds. */
   expiresIn: number | null;
   /** Unix seconds: when the response arrived plus `expires_in`, or the host's absolute `expiresAt`. */
   expiresAt: number | null;
   refreshToken: string | null;
-  /** `id_token` (OpenID Connect), not verified here. */
+  /**
+   * `id_token` (OpenID Connect), validated (OpenID Connect Core §3.1.3.7): its signature against the
+   * issuer's JWK Set, `iss`, `aud` (the client id), `azp`, `exp`, `iat`, `sub`, `nonce` when one was
+   * sent and `at_hash` when present. Always `null` for the `'mia-console'` and `'mia-auth-service'`
+   * profiles (not OpenID Providers: an ID Token they send is dropped).
+   */
   idToken: string | null;
+  /** The validated ID Token's claims (`email`, `name`, … when the scope asked for them). */
+  idTokenClaims: Record<string, unknown> | null;
   /** The granted `scope`. */
   scope: string | null;
   /** The response body as parsed JSON (`null` for a cookie-only answer of the auth service). */
@@ -108,14 +167,24 @@ export interface TokenSet {
  * Exchanges an authorization code for tokens in the host's format. Form bodies, `Accept:
  * application/json`, no redirects followed, responses capped at 1 MiB.
  *
+ * With `issuer`, the token endpoint may come from discovery, and an ID Token in the answer is
+ * validated (its verifier, from `extension-sso/verifier`, is loaded the first time one comes).
+ *
  * Rejects with an {@link ExtensionSsoError}:
- * - `invalid_options` before any request (bad or unknown option, non-https URL);
+ * - `invalid_options` before any request (bad or unknown option, non-https URL), or when the host
+ *   returns an ID Token and no `issuer` is configured to validate it against;
+ * - `discovery_failed` (retryable for 5xx) or `issuer_mismatch` when the issuer's metadata cannot be
+ *   used;
+ * - an ID Token that fails validation keeps its code (`bad_signature`, `expired`,
+ *   `audience_mismatch`, `issuer_mismatch`, `missing_claim`, `invalid_claim`, …);
  * - `token_endpoint_error` when the host refused (with `.error`, `.error_description`,
  *   `.error_uri` and `.status` from its RFC 6749 §5.2 error) or answered something unusable;
  *   retryable for 5xx, 408 and 429;
- * - `network_error` (retryable) for connection failures and `timeoutMs`.
+ * - `network_error` (retryable) for connection failures and `timeoutMs`;
+ * - `aborted` (not retryable) when `signal` fires.
  *
  * @example
+ * const tokens = await exchangeCode({ issuer: 'https://op.example', clientId, clientSecret, redirectUri, code, codeVerifier, nonce });
  * const tokens = await exchangeCode({ tokenEndpoint, clientId, clientSecret, redirectUri, code, codeVerifier });
  * const tokens = await exchangeCode({ profile: 'mia-console', consoleUrl, code, state });
  */
@@ -125,7 +194,7 @@ export function exchangeCode(options: ExchangeCodeOptions): Promise<TokenSet>;
 export function refreshTokens(options: RefreshTokensOptions): Promise<TokenSet>;
 
 /** Options of {@link matrixTokenLogin}. */
-export interface MatrixTokenLoginOptions extends RequestLimits {
+export interface MatrixTokenLoginOptions extends RequestLimits, CallOptions {
   /** The homeserver base URL, e.g. `https://matrix.example`. */
   homeserverUrl: string;
   /** The `loginToken` the SSO redirect brought back. */
@@ -155,7 +224,7 @@ export interface MatrixSession {
 }
 
 /**
- * Matrix token login (seed 003; Client-Server API `POST /_matrix/client/v3/login` with
+ * Matrix token login (Client-Server API `POST /_matrix/client/v3/login` with
  * `{type: 'm.login.token', token}`). Matrix errors become `token_endpoint_error` with `.error` =
  * `errcode` (a used or expired token is `M_FORBIDDEN`, status 403); `unsupported` when the
  * homeserver has no token login; `network_error` (retryable) as in {@link exchangeCode}.
@@ -164,8 +233,9 @@ export function matrixTokenLogin(options: MatrixTokenLoginOptions): Promise<Matr
 
 /**
  * Who the user is, as far as verified claims say; absent fields are `null`. Sources: `sub`
- * (RFC 7519); `first_name` / `last_name` / `username` (seed 002), else OIDC `given_name` /
- * `family_name` / `preferred_username`; `id` and `groups` (seed 004's user info); `email`, `name`.
+ * (RFC 7519); `first_name` / `last_name` / `username` (as some hosts name them), else OIDC
+ * `given_name` / `family_name` / `preferred_username`; `id` and `groups` (an authentication
+ * service's user info); `email`, `name`.
  */
 export interface UserIdentity {
   sub: string | null;
@@ -188,9 +258,9 @@ export interface TokenVerifier {
   verify(token: string): Promise<Record<string, unknown>>;
 }
 
-/** Session-cookie mode (seed 004 style): the access token goes into an HttpOnly cookie. */
+/** Session-cookie mode (as an authentication service does): the access token goes into an HttpOnly cookie. */
 export interface SessionCookieOptions {
-  /** Cookie name. Default `'sid'` (seed 004). `__Host-` / `__Secure-` names are checked. */
+  /** Cookie name. Default `'sid'`. `__Host-` / `__Secure-` names are checked. */
   cookie?: string;
   /** `Secure`. Default true; false only for http://localhost development. */
   secure?: boolean;
@@ -202,15 +272,27 @@ export interface SessionCookieOptions {
   partitioned?: boolean;
 }
 
-/** What the handler passes to `onError`. */
+/**
+ * What the handler passes to `onError`, with the error it got (never rewritten: a verifier's
+ * `ExtensionSsoError` keeps its code; an error without one answers 500).
+ */
 export interface HandoffErrorContext {
   /** The HTTP status answered. */
   status: number;
+  /**
+   * How loud the failure is:
+   * - `'error'`: a 5xx: the host, its keys or this backend failed;
+   * - `'warn'`: the host's own fresh token failed verification at the exchange (the backend and the
+   *   host disagree: issuer, audience, keys, or an access token that is not a JWT);
+   * - `'debug'`: a refusal the caller caused, expected in normal operation (an expired or forged
+   *   token at userinfo, a reused code, a client that went away, a malformed request).
+   * The default `onError` logs `'error'` with `console.error` and `'warn'` with `console.warn`.
+   */
+  level: 'error' | 'warn' | 'debug';
   method: string;
   url: string;
 }
 
-/** Options of {@link createHandoffHandler}: the exchange settings plus the handler's own. */
 export type HandoffHandlerOptions = ExchangeSettings & RequestLimits & {
   /** Verifies the host's access token, e.g. `new JwksVerifier({ jwksUri: `${consoleUrl}/jwks`, issuer, audience })`. Required. */
   verifier: TokenVerifier;
@@ -243,9 +325,11 @@ export type HandoffHandlerOptions = ExchangeSettings & RequestLimits & {
    */
   insecureExposeRefreshToken?: boolean;
   /**
-   * Called with the underlying error when a request fails after routing (exchange, verification,
-   * unexpected exceptions). Error messages never contain tokens, codes or secrets. Default: logs
-   * 5xx answers with `console.error`.
+   * The debug hook: called with the underlying error whenever an exchange or a userinfo request
+   * fails (the host refused, a token failed verification, a body could not be read, an unexpected
+   * exception), with the status answered and a {@link HandoffErrorContext.level}. Error messages
+   * never contain tokens, codes or secrets. Default: logs `'error'` with `console.error` and
+   * `'warn'` with `console.warn`, nothing for `'debug'`.
    */
   onError?: (error: ExtensionSsoError | Error, context: HandoffErrorContext) => void;
 };
@@ -268,9 +352,12 @@ export type FetchHandler = (request: Request) => Promise<Response>;
  * - `GET {userinfoPath}` with the cookie or `Authorization: Bearer` → the verified claims.
  * - `OPTIONS` answers CORS preflights for allowed origins.
  *
- * Errors are `{error, error_description, retryable?}`: 400 bad JSON / missing code or state,
- * 401 `invalid_grant` (the host refused the code) or `invalid_token`, 403 `origin_not_allowed`,
- * 404, 405 (with `Allow`), 413 body over `maxBodyBytes`, 415 not JSON, 502 host or JWKS failure.
+ * Route, method, origin and content type are decided before the body is read. Errors are
+ * `{error, error_description, retryable?}`: 400 bad JSON / missing code or state / unreadable body,
+ * 401 `invalid_grant` (the host refused the code) or `invalid_token` (also for an access token that
+ * is not a JWT: the handler verifies JWT access tokens, RFC 9068), 403 `origin_not_allowed`, 404
+ * (naming the paths it serves), 405 (with `Allow`), 413 body over `maxBodyBytes`, 415 not JSON, 502
+ * host, discovery or JWKS failure, 500 anything else. Every failure reaches `onError`.
  *
  * @throws {ExtensionSsoError} `invalid_options` for bad options.
  * @example
@@ -289,8 +376,14 @@ export function createHandoffHandler(options: HandoffHandlerOptions): FetchHandl
 
 /** Options of {@link toNodeListener}. */
 export interface NodeListenerOptions {
-  /** The URL base the handler sees. Default `http://<Host header>`. */
+  /** The URL base the handler sees, `scheme://host[:port]`. Default `http://<Host header>`. */
   origin?: string;
+  /**
+   * Hears about requests the adapter refuses itself (400 for a request target that is not a path
+   * or a malformed `Host`, code `invalid_request`, level `'debug'`) and handler exceptions (500).
+   * Default: the handler's own `onError` when it comes from {@link createHandoffHandler}.
+   */
+  onError?: (error: ExtensionSsoError | Error, context: HandoffErrorContext) => void;
 }
 
 /** The parts of `node:http`'s `IncomingMessage` the adapter uses (no dependency on @types/node). */
@@ -311,7 +404,11 @@ export interface NodeResponseLike {
 
 /**
  * Adapts a fetch-style handler to `node:http`: `http.createServer(toNodeListener(handler))`.
- * The request body is streamed, so the handler's size cap applies.
+ * The request target is a path only (origin-form, RFC 9112 §3.2.1), appended to `origin`:
+ * `POST //evil.example/token` is the path `//evil.example/token`, and an absolute-form target or a
+ * malformed `Host` gets 400. The request body is streamed, so the handler reads it only when route,
+ * method, origin and content type allow it, within its size cap. A client that goes away is not an
+ * error.
  */
 export function toNodeListener(
   handler: FetchHandler,
@@ -326,21 +423,40 @@ export interface ServiceClientTokenProviderOptions {
    *    a PKCS#8 v1 Ed25519 private key (RFC 8410 §7). Signs `EdDSA`; default audience
    *    `{accountId}.accounts.authress.io`.
    * 2. JSON, raw or base64url: `{"clientId", "keyId"?, "audience"?, "privateKey": JWK}` with an
-   *    Ed25519 (`OKP`, signs `EdDSA`) or P-256 (`EC`, signs `ES256`) private JWK. The `kid` is
-   *    `keyId`, else the JWK's `kid`, else its RFC 7638 thumbprint; default audience: `issuerUrl`.
+   *    Ed25519 (`OKP`, signs `EdDSA`) or P-256 (`EC`, signs `ES256`) private JWK; `x` and `y` may
+   *    be left out (the public key is derived from `d`; when given they must belong to it). The
+   *    `kid` is `keyId`, else the JWK's `kid`, else its RFC 7638 thumbprint; default audience:
+   *    `issuerUrl`.
    */
   accessKey: string;
   /** The platform's issuer URL (https, or http on loopback). Tokens get `iss = {issuerUrl}/v1/clients/{clientId}`. */
   issuerUrl: string;
   /** Overrides the `aud` claim. */
   audience?: string;
+  /**
+   * Accepted so one options object fits every helper: the provider signs locally and makes no
+   * request.
+   */
+  fetch?: FetchLike;
+  /**
+   * `issuerUrl` must be https or loopback http.
+   * @deprecated Security warning: `true` allows plain http to any host (see {@link RequestLimits.allowInsecureHttp}).
+   */
+  allowInsecureHttp?: boolean;
 }
 
 /**
- * Seed 001's service-client token provider: mints short-lived JWTs (5 min) signed with the
- * service client's private key, for `Authorization: Bearer` calls to the platform's API, and
- * reuses each until 60 s before it expires. Tokens verify with `JwksVerifier` (using
- * {@link ServiceClientTokenProvider.publicJwks}) and with jose.
+ * Mints short-lived JWTs (5 min) signed with a service client's private key, for
+ * `Authorization: Bearer` calls to the platform's API, and reuses each until 60 s before it
+ * expires. Signs with the runtime's crypto (node:crypto under Node, WebCrypto in workerd and
+ * browsers); tokens verify with `JwksVerifier` (using {@link ServiceClientTokenProvider.publicJwks})
+ * and with jose.
+ *
+ * Under Node the constructor imports the key (a JWK whose `x`/`y` do not belong to its `d` throws
+ * `invalid_key` there). WebCrypto imports keys asynchronously: in workerd and browsers the key is
+ * imported by the first {@link ServiceClientTokenProvider.getToken} or
+ * {@link ServiceClientTokenProvider.ready}, and `publicJwk()`, `publicJwks()` and a thumbprint
+ * `keyId` are available after it.
  *
  * @example
  * const provider = new ServiceClientTokenProvider({ accessKey, issuerUrl: 'https://auth.platform.example' });
@@ -349,24 +465,53 @@ export interface ServiceClientTokenProviderOptions {
 export class ServiceClientTokenProvider {
   /** @throws {ExtensionSsoError} `invalid_key` for a malformed key, `invalid_options` otherwise. */
   constructor(options: ServiceClientTokenProviderOptions);
-  /** Seed 001's positional form. */
+  /** The positional form: `(accessKey, issuerUrl)`. */
   constructor(accessKey: string, issuerUrl: string);
-  /** A token valid for at least one more minute (the cached one, or a fresh one). */
-  getToken(): Promise<string>;
+  /**
+   * A token valid for at least one more minute (the cached one, or a fresh one). Rejects with
+   * `invalid_key` when the runtime cannot import or use the key, or when the JWK's `x`/`y` do not
+   * belong to its `d` (no token is ever signed with another key than the one the access key
+   * describes).
+   */
+  getToken(options?: CallOptions): Promise<string>;
+  /**
+   * Resolves once the private key is imported into the runtime's crypto and its public key derived
+   * and checked. Needed before `publicJwk()` in workerd and browsers; at once under Node.
+   */
+  ready(): Promise<void>;
   /** The client id (`sub` of minted tokens). */
   readonly clientId: string;
-  /** The `kid` of minted tokens. */
+  /**
+   * The `kid` of minted tokens: the access key's, else the RFC 7638 thumbprint of its public key
+   * (in workerd and browsers, after {@link ServiceClientTokenProvider.ready}; before it, reading a
+   * thumbprint `keyId` throws `invalid_options`).
+   */
   readonly keyId: string;
   /** The `iss` of minted tokens. */
   readonly issuer: string;
   /** The `aud` of minted tokens. */
   readonly audience: string;
   readonly algorithm: 'EdDSA' | 'ES256';
-  /** The public key as a JWK (RFC 7517) with `kid`, `alg` and `use: 'sig'`. */
+  /**
+   * The public key as a JWK (RFC 7517) with `kid`, `alg` and `use: 'sig'`. In workerd and browsers,
+   * after {@link ServiceClientTokenProvider.ready} (before it: `invalid_options`).
+   */
   publicJwk(): Record<string, string>;
   /** `{ keys: [publicJwk()] }`, e.g. for `JwksVerifier.fromJwks` or to register the key. */
   publicJwks(): { keys: Record<string, string>[] };
 }
 
-/** Loads the WebAssembly module; required (once) in browsers and bundlers, a no-op under Node and workerd. */
-export default function init(input?: RequestInfo | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;
+/**
+ * A compiled `WebAssembly.Module`, typed without the DOM library (a server-side project compiles
+ * these types with `lib: es2022` and `@types/node` alone).
+ */
+export type CompiledWasmModule = object;
+
+/**
+ * Loads the WebAssembly module; required (once) in browsers and bundlers, a no-op under Node and
+ * workerd. `input` overrides where the .wasm comes from: its URL, a `Response`, its bytes, or a
+ * compiled module.
+ */
+export default function init(
+  input?: string | URL | Response | PromiseLike<Response> | ArrayBuffer | ArrayBufferView | CompiledWasmModule,
+): Promise<void>;

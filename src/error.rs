@@ -130,6 +130,12 @@ error_codes! {
         /// The authorization server's metadata (OpenID Connect Discovery 1.0, RFC 8414)
         /// could not be fetched or is not a valid metadata document.
         DiscoveryFailed = "discovery_failed",
+
+        // ---- the handoff handler ----
+        /// An incoming request the handoff handler cannot read: a bad `Host`
+        /// header, a request target that is not a path, a body the client
+        /// stopped sending.
+        InvalidRequest = "invalid_request",
     }
 }
 

@@ -9,13 +9,15 @@
     )
 )]
 #![forbid(unsafe_code)]
-// `no_std` + `alloc` without the `std` feature (the npm verifier entry);
+// `no_std` + `alloc` without the `std` feature (the npm verifier and server entries);
 // tests always have std.
 #![cfg_attr(not(any(feature = "std", test)), no_std)]
 
 extern crate alloc;
 
 /// What the std prelude gives, from `alloc`, for the `no_std` build.
+// Each npm entry links only part of it (the server's wasm has no `to_string`).
+#[allow(unused_imports)]
 mod prelude {
     pub(crate) use alloc::borrow::ToOwned;
     pub(crate) use alloc::boxed::Box;

@@ -243,6 +243,8 @@ export async function startDemo({
       });
       const oidcHandler = createHandoffHandler({
         profile: 'oauth2',
+        // The ID Token is validated against the provider's keys (discovery).
+        issuer: op.issuer,
         tokenEndpoint: op.tokenEndpoint,
         clientId: OIDC_CLIENT_ID,
         clientSecret: OIDC_CLIENT_SECRET,

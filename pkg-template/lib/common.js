@@ -191,11 +191,19 @@ export async function fetchBody(url, init, { fetch = globalThis.fetch, timeoutMs
 
 // ---- the runtime the loader installs ----
 
-/** Holds the runtime adapter (node or web) the loader installs. */
+const slots = new Map();
+
+/**
+ * The runtime adapter (node or web) of `entry`: one slot per entry, shared
+ * by its loader (which installs the adapter once the wasm is ready) and its
+ * JS layer (which reads it). Internal: no entry exports it.
+ */
 export function runtimeSlot(entry) {
+  let slot = slots.get(entry);
+  if (slot) return slot;
   let runtime = null;
   let ready = false;
-  return {
+  slot = {
     install(rt) { runtime = rt; ready = true; },
     markReady() { ready = true; },
     get() {
@@ -206,4 +214,6 @@ export function runtimeSlot(entry) {
       return runtime;
     },
   };
+  slots.set(entry, slot);
+  return slot;
 }

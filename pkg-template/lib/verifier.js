@@ -18,9 +18,6 @@ export { crateVersion };
 export const errorCodes = () => errorCodeList().split(' ');
 
 const runtime = runtimeSlot('verifier');
-// Until the loaders install the runtime through common.js (pkg-template/loaders/).
-export const installRuntime = runtime.install;
-export const markReady = runtime.markReady;
 
 // In workerd a promise created by one request must not be awaited by
 // another, so a fetch under way is shared only outside workerd; there a

@@ -1,15 +1,23 @@
-//! Authorization-code exchange and refresh, per host format.
+//! Authorization-code exchange and refresh, per host format: the requests
+//! to send and what the answers mean.
 //!
 //! * `oauth2`: RFC 6749 §4.1.3 (code) and §6 (refresh), form-encoded, with
-//!   client authentication per §2.3.1 and PKCE per RFC 7636 §4.5.
-//! * `mia-console` (seed 000): `POST {consoleUrl}/api/oauth/token` with the JSON
-//!   body `{"code":…,"state":…}` and nothing else.
-//! * `mia-auth-service` (seed 004): `POST {authServiceUrl}/oauth/token` with the
-//!   JSON body `{"code":…,"state":…}`; the service answers with a `sid` session
-//!   cookie (website apps) or a token JSON.
+//!   client authentication per §2.3.1 and PKCE per RFC 7636 §4.5. The token
+//!   endpoint is configured, or found from the `issuer` by discovery (then
+//!   [`OAuth2Client::token_endpoint`] is empty until [`super::TokenFlow`]
+//!   fills it).
+//! * `mia-console`: a host console that exchanges its own codes:
+//!   `POST {consoleUrl}/api/oauth/token` with the JSON body
+//!   `{"code":…,"state":…}` and nothing else.
+//! * `mia-auth-service`: an authentication service:
+//!   `POST {authServiceUrl}/oauth/token` with the JSON body
+//!   `{"code":…,"state":…}`; the service answers with a `sid` session cookie
+//!   (website apps) or a token JSON.
 //!
-//! Responses go through [`parse_token_response`] (RFC 6749 §5.1 / §5.2) or,
-//! profile-aware, [`parse_exchange_response`].
+//! Every URL passes the URL rule ([`UrlRule`]) of the options. Responses go
+//! through [`parse_token_response`] (RFC 6749 §5.1 / §5.2) or, profile-aware,
+//! [`parse_exchange_response`]. Left to the caller: sending the requests,
+//! discovery and the ID Token's signature ([`super::TokenFlow`] says when).
 
 use crate::prelude::*;
 
@@ -18,7 +26,9 @@ use core::fmt;
 
 use base64ct::{Base64, Encoding};
 
-use super::http::{HttpRequest, HttpResponse, Secret, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES};
+use super::http::{
+    push_form_component, HttpRequest, HttpResponse, Secret, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
+};
 use crate::json;
 use crate::protocol::token_response::{self, Members, TOKEN_ENDPOINT};
 use crate::{Error, Result};
@@ -32,7 +42,7 @@ pub enum ClientAuth {
     #[default]
     ClientSecretBasic,
     /// `client_secret_post`: `client_id` and `client_secret` in the form body
-    /// (seed 002's providers require it).
+    /// (for providers that refuse HTTP Basic).
     ClientSecretPost,
     /// `none`: a public client; only `client_id` in the body, and PKCE is
     /// mandatory (RFC 9700 §2.1.1).
@@ -65,8 +75,17 @@ impl ClientAuth {
 /// An OAuth 2.0 client registered at a token endpoint (RFC 6749 §2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OAuth2Client {
-    /// The token endpoint URL (RFC 6749 §3.2); https, or http on loopback.
+    /// The token endpoint URL (RFC 6749 §3.2); empty to take it from the
+    /// issuer's metadata ([`Self::issuer`] is then required).
     pub token_endpoint: String,
+    /// The authorization server's issuer identifier (RFC 8414 §2, OpenID
+    /// Connect Discovery §4.1): where its metadata is found (the token
+    /// endpoint when not configured, the JWK Set of its ID Tokens), and
+    /// what an ID Token's `iss` must equal.
+    pub issuer: Option<String>,
+    /// The issuer's JWK Set, for ID Token signatures; default: the
+    /// metadata's `jwks_uri`.
+    pub jwks_uri: Option<String>,
     /// `client_id`.
     pub client_id: String,
     /// `client_secret`; required unless `client_auth` is [`ClientAuth::None`].
@@ -80,12 +99,12 @@ pub struct OAuth2Client {
 pub enum ExchangeProfile {
     /// `oauth2`: a standard OAuth 2.0 / OpenID Connect token endpoint.
     OAuth2(OAuth2Client),
-    /// `mia-console` (seed 000): the Mia-Platform Console.
+    /// `mia-console`: a host console (the Mia-Platform Console).
     MiaConsole {
         /// The console base URL, e.g. `https://console.example` (a trailing slash is fine).
         console_url: String,
     },
-    /// `mia-auth-service` (seed 004): the Mia-Platform Authentication Service.
+    /// `mia-auth-service`: an authentication service (the Mia-Platform Authentication Service).
     MiaAuthService {
         /// The service base URL, e.g. `https://host.example` (a trailing slash is fine).
         auth_service_url: String,
@@ -102,19 +121,17 @@ impl ExchangeProfile {
         }
     }
 
-    /// Checks URLs and the client authentication settings.
-    pub fn validate(&self) -> Result<()> {
+    /// Checks URLs (under `rule`) and the client authentication settings.
+    pub fn validate(&self, rule: UrlRule) -> Result<()> {
         match self {
             Self::OAuth2(client) => {
-                UrlRule::STRICT.endpoint("tokenEndpoint", &client.token_endpoint)?;
+                validate_endpoints(client, rule)?;
                 validate_client(client)
             }
-            Self::MiaConsole { console_url } => UrlRule::STRICT
-                .base_url("consoleUrl", console_url)
-                .map(drop),
-            Self::MiaAuthService { auth_service_url } => UrlRule::STRICT
-                .base_url("authServiceUrl", auth_service_url)
-                .map(drop),
+            Self::MiaConsole { console_url } => rule.base_url("consoleUrl", console_url).map(drop),
+            Self::MiaAuthService { auth_service_url } => {
+                rule.base_url("authServiceUrl", auth_service_url).map(drop)
+            }
         }
     }
 }
@@ -134,12 +151,19 @@ pub struct ExchangeOptions {
     pub code_verifier: Option<Secret>,
     /// The `redirect_uri` of the authorization request; required by `oauth2`.
     pub redirect_uri: Option<String>,
+    /// The `nonce` of the authorization request (OpenID Connect Core
+    /// §3.1.2.1), when one was sent: the ID Token must carry it.
+    pub nonce: Option<Secret>,
     /// How long the caller should wait for the token endpoint.
     pub timeout_ms: u32,
+    /// The URL rule every URL must pass ([`UrlRule::STRICT`] unless the
+    /// caller opted out with `allowInsecureHttp`).
+    pub rule: UrlRule,
 }
 
 impl ExchangeOptions {
-    /// Options with no state, verifier or redirect URI and the default timeout.
+    /// Options with no state, verifier, redirect URI or nonce, the default
+    /// timeout and the strict URL rule.
     pub fn new(profile: ExchangeProfile, code: impl Into<Secret>) -> Self {
         Self {
             profile,
@@ -147,7 +171,9 @@ impl ExchangeOptions {
             state: None,
             code_verifier: None,
             redirect_uri: None,
+            nonce: None,
             timeout_ms: DEFAULT_TIMEOUT_MS,
+            rule: UrlRule::STRICT,
         }
     }
 }
@@ -163,6 +189,29 @@ pub struct RefreshOptions {
     pub scope: Option<String>,
     /// How long the caller should wait for the token endpoint.
     pub timeout_ms: u32,
+    /// The URL rule every URL must pass.
+    pub rule: UrlRule,
+}
+
+/// The configured URLs of an `oauth2` client: a token endpoint or an issuer
+/// to discover it from (RFC 8414 §2: no query or fragment), and the JWK Set.
+fn validate_endpoints(client: &OAuth2Client, rule: UrlRule) -> Result<()> {
+    if !client.token_endpoint.is_empty() {
+        rule.endpoint("tokenEndpoint", &client.token_endpoint)?;
+    }
+    match &client.issuer {
+        Some(issuer) => rule.base_url("issuer", issuer).map(drop)?,
+        None if client.token_endpoint.is_empty() => {
+            return Err(Error::options(
+                "tokenEndpoint is required by the \"oauth2\" profile, or issuer to find it by discovery",
+            ))
+        }
+        None => {}
+    }
+    if let Some(jwks_uri) = &client.jwks_uri {
+        rule.endpoint("jwksUri", jwks_uri)?;
+    }
+    Ok(())
 }
 
 fn validate_client(client: &OAuth2Client) -> Result<()> {
@@ -175,9 +224,10 @@ fn validate_client(client: &OAuth2Client) -> Result<()> {
             .as_ref()
             .map_or(true, |s| s.expose_secret().is_empty())
     {
-        return Err(Error::options(format!(
-            "clientSecret is required with clientAuth \"{}\" (use clientAuth \"none\" for a public client with PKCE)",
-            client.client_auth.as_str()
+        return Err(Error::options(msg!(
+            "clientSecret is required with clientAuth \"",
+            client.client_auth.as_str(),
+            "\" (use clientAuth \"none\" for a public client with PKCE)"
         )));
     }
     Ok(())
@@ -189,27 +239,12 @@ fn validate_client(client: &OAuth2Client) -> Result<()> {
 /// `redirect_uri`, `code_verifier` when given, client authentication per
 /// [`ClientAuth`]. `mia-console` / `mia-auth-service`: JSON `{"code","state"}`.
 pub fn exchange_code_request(options: &ExchangeOptions) -> Result<HttpRequest> {
-    options.profile.validate()?;
+    check_exchange(options)?;
     let code = options.code.expose_secret();
-    if code.is_empty() {
-        return Err(Error::options("code is required"));
-    }
-    if let Some(verifier) = &options.code_verifier {
-        check_code_verifier(verifier.expose_secret())?;
-    }
     match &options.profile {
         ExchangeProfile::OAuth2(client) => {
+            undiscovered(client)?;
             let redirect_uri = options.redirect_uri.as_deref().unwrap_or("");
-            if redirect_uri.is_empty() {
-                return Err(Error::options(
-                    "redirectUri is required: pass the redirect_uri of the authorization request (RFC 6749 §4.1.3)",
-                ));
-            }
-            if client.client_auth == ClientAuth::None && options.code_verifier.is_none() {
-                return Err(Error::options(
-                    "codeVerifier is required for a public client (clientAuth \"none\"): PKCE protects its code (RFC 9700 §2.1.1)",
-                ));
-            }
             let mut params = vec![
                 ("grant_type", "authorization_code"),
                 ("code", code),
@@ -221,31 +256,63 @@ pub fn exchange_code_request(options: &ExchangeOptions) -> Result<HttpRequest> {
             Ok(form_request(client, params, options.timeout_ms))
         }
         ExchangeProfile::MiaConsole { console_url } => {
-            let url = format!(
-                "{}/api/oauth/token",
-                UrlRule::STRICT.base_url("consoleUrl", console_url)?
+            let url = msg!(
+                options.rule.base_url("consoleUrl", console_url)?,
+                "/api/oauth/token"
             );
             json_code_state_request(url, code, options)
         }
         ExchangeProfile::MiaAuthService { auth_service_url } => {
-            let url = format!(
-                "{}/oauth/token",
-                UrlRule::STRICT.base_url("authServiceUrl", auth_service_url)?
+            let url = msg!(
+                options.rule.base_url("authServiceUrl", auth_service_url)?,
+                "/oauth/token"
             );
             json_code_state_request(url, code, options)
         }
     }
 }
 
+/// Checks the options of a code exchange (everything but the token
+/// endpoint, which may still have to be discovered).
+pub(crate) fn check_exchange(options: &ExchangeOptions) -> Result<()> {
+    options.profile.validate(options.rule)?;
+    if options.code.expose_secret().is_empty() {
+        return Err(Error::options("code is required"));
+    }
+    if let Some(verifier) = &options.code_verifier {
+        check_code_verifier(verifier.expose_secret())?;
+    }
+    if let ExchangeProfile::OAuth2(client) = &options.profile {
+        if options.redirect_uri.as_deref().unwrap_or("").is_empty() {
+            return Err(Error::options(
+                "redirectUri is required: pass the redirect_uri of the authorization request (RFC 6749 §4.1.3)",
+            ));
+        }
+        if client.client_auth == ClientAuth::None && options.code_verifier.is_none() {
+            return Err(Error::options(
+                "codeVerifier is required for a public client (clientAuth \"none\"): PKCE protects its code (RFC 9700 §2.1.1)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the options of a refresh (everything but the token endpoint).
+pub(crate) fn check_refresh(options: &RefreshOptions) -> Result<()> {
+    validate_endpoints(&options.client, options.rule)?;
+    validate_client(&options.client)?;
+    if options.refresh_token.expose_secret().is_empty() {
+        return Err(Error::options("refreshToken is required"));
+    }
+    Ok(())
+}
+
 /// Builds the refresh request (RFC 6749 §6): `grant_type=refresh_token`,
 /// `refresh_token`, optional `scope`, client authentication per [`ClientAuth`].
 pub fn refresh_request(options: &RefreshOptions) -> Result<HttpRequest> {
-    UrlRule::STRICT.endpoint("tokenEndpoint", &options.client.token_endpoint)?;
-    validate_client(&options.client)?;
+    check_refresh(options)?;
+    undiscovered(&options.client)?;
     let refresh_token = options.refresh_token.expose_secret();
-    if refresh_token.is_empty() {
-        return Err(Error::options("refreshToken is required"));
-    }
     let mut params = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token),
@@ -254,6 +321,17 @@ pub fn refresh_request(options: &RefreshOptions) -> Result<HttpRequest> {
         params.push(("scope", scope));
     }
     Ok(form_request(&options.client, params, options.timeout_ms))
+}
+
+/// A request needs the token endpoint: configured, or filled in from the
+/// issuer's metadata by [`super::TokenFlow`] before the request is built.
+fn undiscovered(client: &OAuth2Client) -> Result<()> {
+    if client.token_endpoint.is_empty() {
+        return Err(Error::options(
+            "the token endpoint is not known yet: find it with discovery from the issuer first",
+        ));
+    }
+    Ok(())
 }
 
 /// RFC 7636 §4.1: 43 to 128 characters of `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
@@ -280,9 +358,10 @@ fn json_code_state_request(
         .map(Secret::expose_secret)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| {
-            Error::options(format!(
-                "state is required by the {} profile: pass the state from the callback",
-                options.profile.name()
+            Error::options(msg!(
+                "state is required by the ",
+                options.profile.name(),
+                " profile: pass the state from the callback"
             ))
         })?;
     let mut body = String::from("{\"code\":");
@@ -332,9 +411,15 @@ fn form_request<'a>(
         }
         ClientAuth::None => params.push(("client_id", &client.client_id)),
     }
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params)
-        .finish();
+    let mut body = String::new();
+    for (name, value) in params {
+        if !body.is_empty() {
+            body.push('&');
+        }
+        push_form_component(&mut body, name);
+        body.push('=');
+        push_form_component(&mut body, value);
+    }
     HttpRequest {
         method: "POST",
         url: client.token_endpoint.clone(),
@@ -347,10 +432,11 @@ fn form_request<'a>(
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1,
 /// encoding per RFC 6749 Appendix B, so a space becomes `+`).
 pub fn basic_authorization(client_id: &str, client_secret: &str) -> String {
-    let mut credentials: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+    let mut credentials = String::new();
+    push_form_component(&mut credentials, client_id);
     credentials.push(':');
-    credentials.extend(form_urlencoded::byte_serialize(client_secret.as_bytes()));
-    format!("Basic {}", Base64::encode_string(credentials.as_bytes()))
+    push_form_component(&mut credentials, client_secret);
+    msg!("Basic ", Base64::encode_string(credentials.as_bytes()))
 }
 
 /// Tokens from a token endpoint (RFC 6749 §5.1).
@@ -360,8 +446,8 @@ pub fn basic_authorization(client_id: &str, client_secret: &str) -> String {
 pub struct TokenSet {
     /// `access_token`.
     pub access_token: String,
-    /// `token_type` as sent; `None` when the server omitted it (seed 000's
-    /// console may). When present it is always `Bearer` (any case): other
+    /// `token_type` as sent; `None` when the server omitted it (a console
+    /// may). When present it is always `Bearer` (any case): other
     /// types (DPoP, MAC) are refused because the helpers cannot use them.
     pub token_type: Option<String>,
     /// `expires_in`, seconds from the response.
@@ -371,7 +457,8 @@ pub struct TokenSet {
     pub expires_at: Option<u64>,
     /// `refresh_token`.
     pub refresh_token: Option<String>,
-    /// `id_token` (OpenID Connect Core §3.1.3.3). Not verified here.
+    /// `id_token` (OpenID Connect Core §3.1.3.3). Not verified here:
+    /// [`super::TokenFlow`] has it validated before it hands it out.
     pub id_token: Option<String>,
     /// `scope` granted (RFC 6749 §5.1).
     pub scope: Option<String>,
@@ -427,7 +514,7 @@ pub fn parse_token_response(response: &HttpResponse) -> Result<TokenSet> {
 /// `oauth2` is [`parse_token_response`]. The Mia-Platform profiles also accept
 /// camelCase members (`accessToken`, `refreshToken`, `expiresAt`), and
 /// `mia-auth-service` accepts a cookie-only answer: a 2xx whose `Set-Cookie`
-/// holds the `sid` session token (seed 004, `isWebsiteApp: true`).
+/// holds the `sid` session token (an authentication service's website apps).
 pub fn parse_exchange_response(
     profile: &ExchangeProfile,
     response: &HttpResponse,
@@ -468,11 +555,14 @@ fn parse_tokens(response: &HttpResponse, members: Members) -> Result<TokenSet> {
         refresh_token: tokens.refresh_token,
         id_token: tokens.id_token,
         scope: tokens.scope,
-        raw_json: String::from_utf8_lossy(&response.body).into_owned(),
+        // It parsed as JSON, so it is UTF-8 (no lossy decoder in the wasm).
+        raw_json: core::str::from_utf8(&response.body)
+            .map(str::to_owned)
+            .unwrap_or_default(),
     })
 }
 
-/// The `sid` session cookie a Mia-Platform Authentication Service sets (seed 004).
+/// The `sid` session cookie a Mia-Platform Authentication Service sets.
 fn session_cookie_tokens(response: &HttpResponse) -> Option<TokenSet> {
     response
         .headers
@@ -513,6 +603,8 @@ mod tests {
     fn client(auth: ClientAuth) -> OAuth2Client {
         OAuth2Client {
             token_endpoint: "https://as.example/token".into(),
+            issuer: None,
+            jwks_uri: None,
             client_id: "ext-1".into(),
             client_secret: Some("s3cret".into()),
             client_auth: auth,
@@ -704,6 +796,7 @@ mod tests {
             refresh_token: "1//r+t".into(),
             scope: Some("openid profile".into()),
             timeout_ms: 5000,
+            rule: UrlRule::STRICT,
         };
         let request = refresh_request(&options).unwrap();
         assert_eq!(request.url, "https://as.example/token");

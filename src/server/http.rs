@@ -210,7 +210,11 @@ pub fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'
 pub fn network_error(what: &str) -> Error {
     Error::new(
         ErrorCode::NetworkError,
-        format!("request to the {what} failed at the network level; retry later"),
+        msg!(
+            "request to the ",
+            what,
+            " failed at the network level; retry later"
+        ),
     )
     .retryable(true)
 }
@@ -220,25 +224,128 @@ pub fn network_error(what: &str) -> Error {
 pub fn timeout_error(what: &str, timeout_ms: u32) -> Error {
     Error::new(
         ErrorCode::NetworkError,
-        format!("the {what} did not answer within {timeout_ms} ms; retry later"),
+        msg!(
+            "the ",
+            what,
+            " did not answer within ",
+            u64::from(timeout_ms),
+            " ms; retry later"
+        ),
     )
     .retryable(true)
 }
 
+/// A JSON object written member by member (no tree to build and walk): the
+/// handler's answers, and what the wasm facade hands the JS layer.
+pub(crate) struct JsonBody(String);
+
+impl JsonBody {
+    pub(crate) fn new() -> Self {
+        Self(String::from("{"))
+    }
+
+    fn key(&mut self, name: &str) {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        crate::json::write_string(&mut self.0, name);
+        self.0.push(':');
+    }
+
+    pub(crate) fn string(mut self, name: &str, value: &str) -> Self {
+        self.key(name);
+        crate::json::write_string(&mut self.0, value);
+        self
+    }
+
+    /// The string, or `null` (the wasm facade's results).
+    #[cfg_attr(not(all(target_arch = "wasm32", feature = "server")), allow(dead_code))]
+    pub(crate) fn opt_string(self, name: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(value) => self.string(name, value),
+            None => self.raw(name, "null"),
+        }
+    }
+
+    /// The string when there is one; nothing otherwise.
+    pub(crate) fn present(self, name: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(value) => self.string(name, value),
+            None => self,
+        }
+    }
+
+    pub(crate) fn number(mut self, name: &str, value: u64) -> Self {
+        self.key(name);
+        crate::error::Part::push_to(&value, &mut self.0);
+        self
+    }
+
+    /// The number, or `null` (the wasm facade's results).
+    #[cfg_attr(not(all(target_arch = "wasm32", feature = "server")), allow(dead_code))]
+    pub(crate) fn opt_number(self, name: &str, value: Option<u64>) -> Self {
+        match value {
+            Some(value) => self.number(name, value),
+            None => self.raw(name, "null"),
+        }
+    }
+
+    pub(crate) fn yes(self, name: &str) -> Self {
+        self.raw(name, "true")
+    }
+
+    /// `json` must be a JSON value (the caller wrote or checked it).
+    pub(crate) fn raw(mut self, name: &str, json: &str) -> Self {
+        self.key(name);
+        self.0.push_str(json);
+        self
+    }
+
+    pub(crate) fn finish(mut self) -> String {
+        self.0.push('}');
+        self.0
+    }
+}
+
+/// Appends `byte` as `%XX` (uppercase hex, RFC 3986 §2.1).
+fn push_percent(out: &mut String, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    for nibble in [byte >> 4, byte & 0xf] {
+        out.push(char::from(
+            HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+        ));
+    }
+}
+
 /// Percent-encodes like JavaScript's `encodeURIComponent` (RFC 3986 §2.1),
 /// keeping `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
-#[cfg(any(feature = "server", test))]
 pub(crate) fn encode_uri_component(value: &str) -> String {
-    use core::fmt::Write;
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
             out.push(char::from(byte));
         } else {
-            let _ = write!(out, "%{byte:02X}");
+            push_percent(&mut out, byte);
         }
     }
     out
+}
+
+/// Appends `value` encoded as an `application/x-www-form-urlencoded` name or
+/// value (the WHATWG URL standard's byte serializer, which RFC 6749
+/// Appendix B uses): `A-Z a-z 0-9 * - . _` kept, space as `+`, every other
+/// byte `%XX`. (Written here rather than with `form_urlencoded`: its 768-byte
+/// table of `%XX` strings cost the server's wasm more than this loop.)
+pub(crate) fn push_form_component(out: &mut String, value: &str) {
+    for byte in value.bytes() {
+        match byte {
+            b' ' => out.push('+'),
+            b'*' | b'-' | b'.' | b'_' => out.push(char::from(byte)),
+            _ if byte.is_ascii_alphanumeric() => out.push(char::from(byte)),
+            _ => push_percent(out, byte),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -278,6 +385,33 @@ mod tests {
         assert_eq!(encode_uri_component("sc_a-b.c~d"), "sc_a-b.c~d");
         assert_eq!(encode_uri_component("a/b c:d"), "a%2Fb%20c%3Ad");
         assert_eq!(encode_uri_component("é!*'()"), "%C3%A9!*'()");
+    }
+
+    #[test]
+    fn json_bodies_are_written_in_order_and_escaped() {
+        let body = JsonBody::new()
+            .string("a", "x\"y")
+            .number("n", 7)
+            .raw("o", "{}")
+            .yes("t")
+            .opt_string("s", None)
+            .opt_number("m", None)
+            .finish();
+        assert_eq!(
+            body,
+            r#"{"a":"x\"y","n":7,"o":{},"t":true,"s":null,"m":null}"#
+        );
+        assert_eq!(JsonBody::new().finish(), "{}");
+    }
+
+    /// The same bytes as `form_urlencoded::byte_serialize` (the WHATWG serializer).
+    #[test]
+    fn form_components_match_the_whatwg_serializer() {
+        let all: String = (0u8..=0x7f).map(char::from).chain("é€ ~".chars()).collect();
+        let mut ours = String::new();
+        push_form_component(&mut ours, &all);
+        let theirs: String = form_urlencoded::byte_serialize(all.as_bytes()).collect();
+        assert_eq!(ours, theirs);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Matrix token login (seed 003; Matrix Client-Server API v1.x, `/v3`).
+//! Matrix token login (Matrix Client-Server API v1.x, `/v3`).
 //!
 //! 1. `GET {homeserver}/_matrix/client/v3/login` lists the login flows
 //!    (Client-Server API §"GET /_matrix/client/v3/login"); the server must offer
@@ -23,15 +23,17 @@ use crate::{Error, Result};
 /// [`crate::protocol::matrix`]). `Debug` redacts the tokens.
 pub use crate::protocol::matrix::LoginResponse as MatrixSession;
 
-/// Builds `GET /_matrix/client/v3/login` on `homeserver_url`.
-pub fn matrix_login_flows_request(homeserver_url: &str) -> Result<HttpRequest> {
-    let base = UrlRule::STRICT.base_url("homeserverUrl", homeserver_url)?;
+/// Builds `GET /_matrix/client/v3/login` on the homeserver of `options`.
+pub fn matrix_login_flows_request(options: &MatrixLoginOptions) -> Result<HttpRequest> {
+    let base = options
+        .rule
+        .base_url("homeserverUrl", &options.homeserver_url)?;
     Ok(HttpRequest {
         method: "GET",
         url: login_url(&base),
         headers: vec![("Accept".into(), "application/json".into())],
         body: None,
-        timeout_ms: DEFAULT_TIMEOUT_MS,
+        timeout_ms: options.timeout_ms,
     })
 }
 
@@ -54,6 +56,16 @@ pub struct MatrixLoginOptions {
     pub initial_device_display_name: Option<String>,
     /// How long the caller should wait for the homeserver.
     pub timeout_ms: u32,
+    /// First check that the homeserver offers `m.login.token` (default
+    /// true): a homeserver without it answers the login with a less helpful
+    /// error.
+    pub check_login_flows: bool,
+    /// The URL rule `homeserver_url` must pass ([`UrlRule::STRICT`] unless
+    /// the caller opted out with `allowInsecureHttp`). A `well_known`
+    /// `base_url` in the answer always passes the strict rule or is dropped:
+    /// the opt-out covers the URLs the caller configured, never the ones a
+    /// server hands back.
+    pub rule: UrlRule,
 }
 
 impl MatrixLoginOptions {
@@ -65,6 +77,8 @@ impl MatrixLoginOptions {
             device_id: None,
             initial_device_display_name: None,
             timeout_ms: DEFAULT_TIMEOUT_MS,
+            check_login_flows: true,
+            rule: UrlRule::STRICT,
         }
     }
 }
@@ -72,7 +86,9 @@ impl MatrixLoginOptions {
 /// Builds `POST /_matrix/client/v3/login` with `{"type":"m.login.token","token":…}`
 /// (plus `device_id` / `initial_device_display_name` when given).
 pub fn matrix_token_login_request(options: &MatrixLoginOptions) -> Result<HttpRequest> {
-    let base = UrlRule::STRICT.base_url("homeserverUrl", &options.homeserver_url)?;
+    let base = options
+        .rule
+        .base_url("homeserverUrl", &options.homeserver_url)?;
     let token = options.login_token.expose_secret();
     if token.is_empty() {
         return Err(Error::options("loginToken is required"));
@@ -102,14 +118,119 @@ pub fn parse_matrix_login(response: &HttpResponse) -> Result<MatrixSession> {
     read_login_response(response.status, &response.body, MAX_RESPONSE_BYTES)
 }
 
+/// A Matrix token login as a state machine the caller drives, as
+/// [`super::TokenFlow`]: the login flows (unless
+/// [`MatrixLoginOptions::check_login_flows`] is off), then the login. The
+/// caller sends each request of [`MatrixFlow::next`] and hands the answer to
+/// [`MatrixFlow::answer`].
+#[derive(Debug)]
+pub struct MatrixFlow {
+    options: MatrixLoginOptions,
+    flows_checked: bool,
+    session: Option<MatrixSession>,
+}
+
+impl MatrixFlow {
+    /// Checks the options (`invalid_options` before any request).
+    pub fn new(options: MatrixLoginOptions) -> Result<Self> {
+        matrix_token_login_request(&options)?;
+        Ok(Self {
+            flows_checked: !options.check_login_flows,
+            options,
+            session: None,
+        })
+    }
+
+    /// The next request to send, or `None` once logged in ([`Self::session`]).
+    pub fn next(&self) -> Result<Option<HttpRequest>> {
+        if self.session.is_some() {
+            Ok(None)
+        } else if self.flows_checked {
+            matrix_token_login_request(&self.options).map(Some)
+        } else {
+            matrix_login_flows_request(&self.options).map(Some)
+        }
+    }
+
+    /// Reads the answer to the last request: `unsupported` when the
+    /// homeserver has no token login, `token_endpoint_error` for a Matrix
+    /// error, or `Ok` to go on.
+    pub fn answer(&mut self, response: &HttpResponse) -> Result<()> {
+        if self.flows_checked {
+            self.session = Some(parse_matrix_login(response)?);
+        } else {
+            check_login_flows(response)?;
+            self.flows_checked = true;
+        }
+        Ok(())
+    }
+
+    /// The session, once logged in.
+    pub fn session(&self) -> Option<&MatrixSession> {
+        self.session.as_ref()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ErrorCode;
 
     #[test]
+    fn the_flow_checks_the_login_flows_then_logs_in() {
+        let mut options = MatrixLoginOptions::new("https://matrix.example", "lt");
+        let mut flow = MatrixFlow::new(options.clone()).unwrap();
+        assert!(flow
+            .next()
+            .unwrap()
+            .unwrap()
+            .url
+            .ends_with("/_matrix/client/v3/login"));
+        assert_eq!(flow.next().unwrap().unwrap().method, "GET");
+        let err = flow
+            .answer(&HttpResponse::new(
+                200,
+                r#"{"flows":[{"type":"m.login.password"}]}"#,
+            ))
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Unsupported);
+        flow.answer(&HttpResponse::new(
+            200,
+            r#"{"flows":[{"type":"m.login.token"}]}"#,
+        ))
+        .unwrap();
+        assert_eq!(flow.next().unwrap().unwrap().method, "POST");
+        flow.answer(&HttpResponse::new(
+            200,
+            r#"{"access_token":"a","user_id":"@u:x","device_id":"D","well_known":{"m.homeserver":{"base_url":"javascript:alert(1)"}}}"#,
+        ))
+        .unwrap();
+        assert!(flow.next().unwrap().is_none());
+        let session = flow.session().unwrap();
+        assert_eq!(session.user_id, "@u:x");
+        assert_eq!(
+            session.homeserver_base_url, None,
+            "not a URL the rule allows: dropped"
+        );
+
+        options.check_login_flows = false;
+        let flow = MatrixFlow::new(options.clone()).unwrap();
+        assert_eq!(flow.next().unwrap().unwrap().method, "POST");
+        // Plain http to a public homeserver only with the opt-out.
+        options.homeserver_url = "http://matrix.example".into();
+        assert_eq!(
+            MatrixFlow::new(options.clone()).unwrap_err().code(),
+            ErrorCode::InvalidOptions
+        );
+        options.rule = UrlRule::INSECURE_HTTP;
+        assert!(MatrixFlow::new(options).is_ok());
+    }
+
+    #[test]
     fn flows_request_and_check() {
-        let request = matrix_login_flows_request("https://matrix.example/").unwrap();
+        let request =
+            matrix_login_flows_request(&MatrixLoginOptions::new("https://matrix.example/", "t"))
+                .unwrap();
         assert_eq!(request.method, "GET");
         assert_eq!(
             request.url,

@@ -9,21 +9,22 @@
 //!
 //! | JS (`extension-sso/server`) | Rust core |
 //! |---|---|
-//! | `exchangeCode` | [`exchange_code_request`] + [`parse_exchange_response`] |
-//! | `refreshTokens` | [`refresh_request`] + [`parse_token_response`] |
-//! | `matrixTokenLogin` | [`matrix_login_flows_request`] + [`check_login_flows`], [`matrix_token_login_request`] + [`parse_matrix_login`] |
-//! | `createHandoffHandler` | [`HandoffHandler`] |
-//! | `ServiceClientTokenProvider` | `ServiceClientTokenProvider` (feature `server`) |
+//! | `exchangeCode` | [`TokenFlow::code`]: discovery, [`exchange_code_request`] + [`parse_exchange_response`], the ID Token ([`check_id_token`], [`check_at_hash`]) |
+//! | `refreshTokens` | [`TokenFlow::refresh`]: the same with [`refresh_request`] + [`parse_token_response`] |
+//! | `matrixTokenLogin` | [`MatrixFlow`]: [`matrix_login_flows_request`] + [`check_login_flows`], [`matrix_token_login_request`] + [`parse_matrix_login`] |
+//! | `createHandoffHandler` | [`HandoffHandler`] (its exchange is a [`TokenFlow`]) |
+//! | `ServiceClientTokenProvider` | [`TokenMinter`] (signed by the runtime's crypto); natively `ServiceClientTokenProvider` (feature `rust-crypto`) |
 //!
 //! Tokens, codes, secrets and verifiers never appear in `Debug` output or
 //! error messages.
 
 mod exchange;
+mod flow;
 mod handoff;
 mod http;
+mod id_token;
 mod identity;
 mod matrix;
-#[cfg(feature = "server")]
 mod service_client;
 
 pub use exchange::{
@@ -31,21 +32,27 @@ pub use exchange::{
     refresh_request, ClientAuth, ExchangeOptions, ExchangeProfile, OAuth2Client, RefreshOptions,
     TokenSet,
 };
+pub use flow::{FlowStep, Grant, Server, TokenFlow};
 pub use handoff::{
-    cookie_value, is_cookie_value, parse_bearer, CookieConfig, ExchangeStep, HandlerStep,
-    HandoffConfig, HandoffHandler, SameSite, UserInfoStep, DEFAULT_MAX_BODY_BYTES,
-    MAX_COOKIE_BYTES,
+    cookie_value, is_cookie_value, parse_bearer, CookieConfig, ExchangeStep, HandoffConfig,
+    HandoffHandler, HandoffStep, Level, PendingHandoff, Rejection, Route, SameSite, UserInfoStep,
+    DEFAULT_MAX_BODY_BYTES, MAX_COOKIE_BYTES,
 };
+#[cfg(all(target_arch = "wasm32", feature = "server"))]
+pub(crate) use http::JsonBody;
 pub use http::{
     find_header, network_error, timeout_error, HttpRequest, HttpResponse, HttpResponseOut, Secret,
     DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
 };
+pub use id_token::{at_hash_digest, check_at_hash, check_id_token, IdTokenRules};
 pub use identity::{Identity, IdentitySource};
 pub use matrix::{
     check_login_flows, matrix_login_flows_request, matrix_token_login_request, parse_matrix_login,
-    MatrixLoginOptions, MatrixSession,
+    MatrixFlow, MatrixLoginOptions, MatrixSession,
 };
-#[cfg(feature = "server")]
+#[cfg(feature = "rust-crypto")]
+pub use service_client::ServiceClientTokenProvider;
 pub use service_client::{
-    ServiceClientTokenProvider, REFRESH_BEFORE_EXPIRY_SEC, TOKEN_LIFETIME_SEC,
+    AccessKey, Mint, PublicKey, SigningAlgorithm, TokenMinter, UnsignedToken,
+    REFRESH_BEFORE_EXPIRY_SEC, TOKEN_LIFETIME_SEC,
 };

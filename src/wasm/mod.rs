@@ -8,7 +8,7 @@
 mod client;
 mod error;
 mod js;
-#[cfg(any(feature = "client", feature = "server"))]
+#[cfg(feature = "client")]
 mod options;
 #[cfg(feature = "server")]
 mod server;

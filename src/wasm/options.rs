@@ -1,13 +1,14 @@
-//! Typed access to an options object given as JSON text, for the client and
-//! server facades (no serde: its per-struct deserializers and
+//! Typed access to an options object given as JSON text, for the client
+//! facade (no serde: its per-struct deserializers and
 //! serde-wasm-bindgen cost ~20 kB of wasm; the verifier's JS layer checks
 //! its options and `jwks::config` reads the settings it makes of them).
 //! The JS layer passes `JSON.stringify(options)`, so
 //! `undefined` members are absent; an explicit `null` reads as "not set",
 //! except through [`Opts::explicit_string`].
 
-// Each facade uses only some accessors.
-#![cfg_attr(not(all(feature = "client", feature = "server")), allow(dead_code))]
+// The client facade uses only some accessors (the server facade reads its
+// options by meaning only: `readOptions` in JS checked names and types).
+#![allow(dead_code)]
 
 use crate::json::{self, Object, Value};
 use crate::prelude::*;

@@ -1,8 +1,8 @@
 //! The wasm half of `extension-sso/server`.
 //!
 //! Everything that decides lives in [`crate::server`]; this facade converts
-//! options (JSON text from the JS layer, read strictly: unknown keys and
-//! wrong types are `invalid_options`), request
+//! options (JSON text from the JS layer, whose `readOptions` has checked
+//! their names and types: what the values mean is checked here), request
 //! descriptions (`{ method, url, headers: [[name, value]…], body, timeoutMs,
 //! maxResponseBytes }`) and responses (`status, [[name, value]…], bytes`).
 //! The JS layer (`pkg-template/lib/server.js`) performs the `fetch`, the
@@ -15,14 +15,16 @@ use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::options::{self, Opts};
-use crate::json::Value;
+use crate::json::{self, Object as JsonObject, Value};
+use crate::protocol::url::UrlRule;
 
 use crate::server::{
-    self as srv, ClientAuth, CookieConfig, ExchangeOptions, ExchangeProfile, ExchangeStep,
-    HandlerStep, HandoffConfig, HandoffHandler, HttpRequest, HttpResponse, HttpResponseOut,
-    Identity, IdentitySource, MatrixLoginOptions, MatrixSession, OAuth2Client, RefreshOptions,
-    SameSite, Secret, TokenSet, UserInfoStep, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
+    self as srv, AccessKey, ClientAuth, CookieConfig, ExchangeOptions, ExchangeProfile,
+    ExchangeStep, FlowStep, HandoffConfig, HandoffHandler, HandoffStep, HttpRequest, HttpResponse,
+    HttpResponseOut, Identity, IdentitySource, JsonBody, MatrixFlow, MatrixLoginOptions,
+    MatrixSession, Mint, OAuth2Client, PendingHandoff, PublicKey, RefreshOptions, Rejection, Route,
+    SameSite, Secret, TokenFlow, TokenMinter, TokenSet, UnsignedToken, UserInfoStep,
+    DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
 };
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
 
@@ -40,9 +42,8 @@ fn opt_str(value: Option<&str>) -> JsValue {
     value.map_or(JsValue::NULL, JsValue::from_str)
 }
 
-fn opt_num(value: Option<u64>) -> JsValue {
-    value.map_or(JsValue::NULL, |n| JsValue::from_f64(n as f64))
-}
+/// A call driven out of order (a bug of the JS layer).
+const NOT_DONE: &str = "the call was driven out of order: follow next()";
 
 fn headers_to_js(headers: &[(String, String)]) -> Array {
     headers
@@ -118,13 +119,6 @@ fn http_response(status: u16, headers: JsValue, body: &[u8]) -> Result<HttpRespo
     })
 }
 
-fn parse_json_or_null(text: &str) -> JsValue {
-    if text.is_empty() {
-        return JsValue::NULL;
-    }
-    js_sys::JSON::parse(text).unwrap_or(JsValue::NULL)
-}
-
 fn now_sec(now: f64) -> u64 {
     if now.is_finite() && now > 0.0 {
         now as u64
@@ -134,105 +128,140 @@ fn now_sec(now: f64) -> u64 {
 }
 
 /// `{ accessToken, tokenType, expiresIn, expiresAt, refreshToken, idToken,
-/// scope, raw }`; absent values are `null`; `expiresAt` is in seconds since
-/// the epoch (from `expires_in` and the time the response arrived, or the
-/// host's absolute `expiresAt`).
-fn tokens_to_js(tokens: &TokenSet, now: u64) -> JsValue {
-    let out = Object::new();
+/// idTokenClaims, scope, raw }` as JSON text; absent values are `null`;
+/// `expiresAt` is in seconds since the epoch (from `expires_in` and the time
+/// the response arrived, or the host's absolute `expiresAt`).
+fn tokens_json(tokens: &TokenSet, id_token_claims: Option<&str>, now: u64) -> String {
     let expires_at = tokens
         .expires_in
         .map(|s| now.saturating_add(s))
         .or(tokens.expires_at);
-    set(
-        &out,
-        "accessToken",
-        &JsValue::from_str(&tokens.access_token),
-    );
-    set(&out, "tokenType", &opt_str(tokens.token_type.as_deref()));
-    set(&out, "expiresIn", &opt_num(tokens.expires_in));
-    set(&out, "expiresAt", &opt_num(expires_at));
-    set(
-        &out,
-        "refreshToken",
-        &opt_str(tokens.refresh_token.as_deref()),
-    );
-    set(&out, "idToken", &opt_str(tokens.id_token.as_deref()));
-    set(&out, "scope", &opt_str(tokens.scope.as_deref()));
-    set(&out, "raw", &parse_json_or_null(&tokens.raw_json));
-    out.into()
+    let raw = Some(tokens.raw_json.as_str()).filter(|raw| !raw.is_empty());
+    JsonBody::new()
+        .string("accessToken", &tokens.access_token)
+        .opt_string("tokenType", tokens.token_type.as_deref())
+        .opt_number("expiresIn", tokens.expires_in)
+        .opt_number("expiresAt", expires_at)
+        .opt_string("refreshToken", tokens.refresh_token.as_deref())
+        .opt_string("idToken", tokens.id_token.as_deref())
+        .raw("idTokenClaims", id_token_claims.unwrap_or("null"))
+        .opt_string("scope", tokens.scope.as_deref())
+        .raw("raw", raw.unwrap_or("null"))
+        .finish()
 }
 
 /// `{ accessToken, userId, deviceId, homeServer, homeserverBaseUrl,
-/// refreshToken, expiresInMs, expiresAt }`.
-fn matrix_to_js(session: &MatrixSession, now: u64) -> JsValue {
-    let out = Object::new();
-    set(
-        &out,
-        "accessToken",
-        &JsValue::from_str(&session.access_token),
-    );
-    set(&out, "userId", &JsValue::from_str(&session.user_id));
-    set(&out, "deviceId", &JsValue::from_str(&session.device_id));
-    set(&out, "homeServer", &opt_str(session.home_server.as_deref()));
-    set(
-        &out,
-        "homeserverBaseUrl",
-        &opt_str(session.homeserver_base_url.as_deref()),
-    );
-    set(
-        &out,
-        "refreshToken",
-        &opt_str(session.refresh_token.as_deref()),
-    );
-    set(&out, "expiresInMs", &opt_num(session.expires_in_ms));
-    set(
-        &out,
-        "expiresAt",
-        &opt_num(
+/// refreshToken, expiresInMs, expiresAt }` as JSON text.
+fn matrix_json(session: &MatrixSession, now: u64) -> String {
+    JsonBody::new()
+        .string("accessToken", &session.access_token)
+        .string("userId", &session.user_id)
+        .string("deviceId", &session.device_id)
+        .opt_string("homeServer", session.home_server.as_deref())
+        .opt_string("homeserverBaseUrl", session.homeserver_base_url.as_deref())
+        .opt_string("refreshToken", session.refresh_token.as_deref())
+        .opt_number("expiresInMs", session.expires_in_ms)
+        .opt_number(
+            "expiresAt",
             session
                 .expires_in_ms
                 .map(|ms| now.saturating_add(ms / 1000)),
-        ),
-    );
-    out.into()
+        )
+        .finish()
 }
 
-fn identity_to_js(identity: &Identity) -> JsValue {
-    let out = Object::new();
+/// `{ sub, id, email, name, firstName, lastName, username, groups }` as JSON text.
+fn identity_json(identity: &Identity) -> String {
     let id = identity.id();
-    let fields = [
-        ("sub", identity.sub()),
-        ("id", id.as_deref()),
-        ("email", identity.email()),
-        ("name", identity.name()),
-        ("firstName", identity.first_name()),
-        ("lastName", identity.last_name()),
-        ("username", identity.username()),
-    ];
-    for (name, value) in fields {
-        set(&out, name, &opt_str(value));
+    let mut groups = String::from("[");
+    for (i, group) in identity.groups().into_iter().enumerate() {
+        if i > 0 {
+            groups.push(',');
+        }
+        json::write_string(&mut groups, group);
     }
-    let groups: Array = identity
-        .groups()
-        .into_iter()
-        .map(JsValue::from_str)
-        .collect();
-    set(&out, "groups", &groups);
-    out.into()
+    groups.push(']');
+    JsonBody::new()
+        .opt_string("sub", identity.sub())
+        .opt_string("id", id.as_deref())
+        .opt_string("email", identity.email())
+        .opt_string("name", identity.name())
+        .opt_string("firstName", identity.first_name())
+        .opt_string("lastName", identity.last_name())
+        .opt_string("username", identity.username())
+        .raw("groups", &groups)
+        .finish()
 }
 
-/// Reads the options object `json` of `what` (`JSON.stringify` of the
-/// options in the JS layer) and refuses keys other than `allowed`, so a typo
-/// such as `tokenEndpont` fails loudly.
-fn parse_options(json: &str, what: &str) -> Result<Value> {
-    options::parse(json, what)
+/// Parses the options the JS layer passes as JSON text.
+fn parse_options(text: &str, what: &str) -> Result<Value> {
+    json::parse(text).map_err(|e| Error::options(msg!(what, " options must be plain data: ", e)))
 }
 
-fn timeout_ms(o: &Opts) -> Option<u32> {
-    o.uint("timeoutMs", u64::from(u32::MAX)).map(|ms| ms as u32)
+/// The members of an options object. The JS layer's `readOptions` has
+/// checked their names and types (one reader for every entry), so they are
+/// read here by meaning only: a member of another type than the one read
+/// counts as absent, as an explicit `null` does.
+struct Opts<'a>(&'a JsonObject);
+
+impl<'a> Opts<'a> {
+    fn new(value: &'a Value, what: &str) -> Result<Self> {
+        value
+            .as_object()
+            .map(Opts)
+            .ok_or_else(|| Error::options(msg!(what, " options must be an object")))
+    }
+
+    fn string(&self, key: &str) -> Option<String> {
+        self.0.get_str(key).map(str::to_owned)
+    }
+
+    /// `None` when absent, `Some(None)` for an explicit `null`.
+    fn explicit_string(&self, key: &str) -> Option<Option<String>> {
+        match self.0.get(key) {
+            Some(Value::Null) => Some(None),
+            _ => self.string(key).map(Some),
+        }
+    }
+
+    fn boolean(&self, key: &str) -> Option<bool> {
+        match self.0.get(key) {
+            Some(Value::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// A whole number (the JS layer checked it is a safe non-negative integer).
+    fn uint(&self, key: &str) -> Option<u64> {
+        self.0
+            .get(key)
+            .and_then(Value::as_f64)
+            .filter(|n| *n >= 0.0)
+            .map(|n| n as u64)
+    }
+
+    fn strings(&self, key: &str) -> Option<Vec<String>> {
+        self.0.get(key).and_then(Value::string_list)
+    }
+
+    fn object(&self, key: &str) -> Option<Opts<'a>> {
+        self.0.get(key).and_then(Value::as_object).map(Opts)
+    }
 }
 
-fn timeout_of(timeout_ms: Option<u32>) -> Result<u32> {
+/// `max` or less, else `invalid_options` naming `key`.
+fn at_most(key: &str, value: Option<u64>, max: u64) -> Result<Option<u64>> {
+    match value {
+        Some(n) if n > max => Err(Error::options(msg!(key, " must be at most ", max))),
+        other => Ok(other),
+    }
+}
+
+fn timeout_ms(o: &Opts) -> Option<u64> {
+    o.uint("timeoutMs")
+}
+
+fn timeout_of(timeout_ms: Option<u64>) -> Result<u32> {
     match timeout_ms {
         None => Ok(DEFAULT_TIMEOUT_MS),
         Some(0) => Err(Error::options(
@@ -241,17 +270,20 @@ fn timeout_of(timeout_ms: Option<u32>) -> Result<u32> {
         Some(ms) if ms > 300_000 => Err(Error::options(
             "timeoutMs must be at most 300000 (5 minutes)",
         )),
-        Some(ms) => Ok(ms),
+        Some(ms) => Ok(ms as u32),
     }
 }
 
 // ---------------------------------------------------------------------------
 // exchangeCode / refreshTokens
 
-/// The exchange settings shared by `exchangeCode` and `createHandoffHandler`.
+/// The exchange settings shared by `exchangeCode`, `refreshTokens` and
+/// `createHandoffHandler`.
 struct ProfileFields {
     profile: Option<String>,
     token_endpoint: Option<String>,
+    issuer: Option<String>,
+    jwks_uri: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
     client_auth: Option<String>,
@@ -264,6 +296,8 @@ impl ProfileFields {
         Self {
             profile: o.string("profile"),
             token_endpoint: o.string("tokenEndpoint"),
+            issuer: o.string("issuer"),
+            jwks_uri: o.string("jwksUri"),
             client_id: o.string("clientId"),
             client_secret: o.string("clientSecret"),
             client_auth: o.string("clientAuth"),
@@ -282,14 +316,19 @@ impl ProfileFields {
         let name = self.profile_name().to_owned();
         let oauth2_fields = [
             ("tokenEndpoint", self.token_endpoint.is_some()),
+            ("issuer", self.issuer.is_some()),
+            ("jwksUri", self.jwks_uri.is_some()),
             ("clientId", self.client_id.is_some()),
             ("clientSecret", self.client_secret.is_some()),
             ("clientAuth", self.client_auth.is_some()),
         ];
         let reject = |fields: &[(&str, bool)]| -> Result<()> {
             match fields.iter().find(|(_, present)| *present) {
-                Some((field, _)) => Err(Error::options(format!(
-                    "{field} is not used by the \"{name}\" profile; remove it or pick another profile"
+                Some((field, _)) => Err(Error::options(msg!(
+                    *field,
+                    " is not used by the \"",
+                    name,
+                    "\" profile; remove it or pick another profile"
                 ))),
                 None => Ok(()),
             }
@@ -300,15 +339,14 @@ impl ProfileFields {
                     ("consoleUrl", self.console_url.is_some()),
                     ("authServiceUrl", self.auth_service_url.is_some()),
                 ])?;
-                let token_endpoint = self.token_endpoint.ok_or_else(|| {
-                    Error::options("tokenEndpoint is required by the \"oauth2\" profile")
-                })?;
                 let client_auth = match self.client_auth.as_deref() {
                     Some(auth) => ClientAuth::parse(auth)?,
                     None => ClientAuth::ClientSecretBasic,
                 };
                 Ok(ExchangeProfile::OAuth2(OAuth2Client {
-                    token_endpoint,
+                    token_endpoint: self.token_endpoint.unwrap_or_default(),
+                    issuer: self.issuer,
+                    jwks_uri: self.jwks_uri,
                     client_id: self.client_id.unwrap_or_default(),
                     client_secret: self.client_secret.map(Secret::new),
                     client_auth,
@@ -337,251 +375,358 @@ impl ProfileFields {
     }
 }
 
-const EXCHANGE_CODE_OPTIONS: &[&str] = &[
-    "profile",
-    "tokenEndpoint",
-    "clientId",
-    "clientSecret",
-    "clientAuth",
-    "consoleUrl",
-    "authServiceUrl",
-    "code",
-    "state",
-    "codeVerifier",
-    "redirectUri",
-    "timeoutMs",
-];
-
-fn profile_placeholder(name: &str) -> Result<ExchangeProfile> {
-    // Only the variant matters to the response parser.
-    match name {
-        "oauth2" => Ok(ExchangeProfile::OAuth2(OAuth2Client {
-            token_endpoint: String::new(),
-            client_id: String::new(),
-            client_secret: None,
-            client_auth: ClientAuth::None,
-        })),
-        "mia-console" => Ok(ExchangeProfile::MiaConsole {
-            console_url: String::new(),
-        }),
-        "mia-auth-service" => Ok(ExchangeProfile::MiaAuthService {
-            auth_service_url: String::new(),
-        }),
-        _ => Err(Error::options(
-            "profile must be \"oauth2\", \"mia-console\" or \"mia-auth-service\"",
-        )),
+/// `allowInsecureHttp: true` opts out of the URL rule's https requirement.
+fn url_rule(o: &Opts) -> UrlRule {
+    if o.boolean("allowInsecureHttp") == Some(true) {
+        UrlRule::INSECURE_HTTP
+    } else {
+        UrlRule::STRICT
     }
 }
 
-/// Builds the code-exchange request from the `exchangeCode` options.
-#[wasm_bindgen(js_name = exchangeCodeRequest)]
-pub fn exchange_code_request(options: &str) -> JsResult<JsValue> {
-    let root = parse_options(options, "exchangeCode")?;
-    let o = Opts::new(&root, "exchangeCode")?;
-    o.only(EXCHANGE_CODE_OPTIONS)?;
-    let profile = ProfileFields::read(&o);
-    let code = o.string("code").unwrap_or_default();
-    let state = o.string("state");
-    let code_verifier = o.string("codeVerifier");
-    let redirect_uri = o.string("redirectUri");
-    let timeout_ms = timeout_ms(&o);
-    o.done()?;
-    let mut exchange = ExchangeOptions::new(profile.build()?, code);
-    exchange.state = state.map(Secret::new);
-    exchange.code_verifier = code_verifier.map(Secret::new);
-    exchange.redirect_uri = redirect_uri;
-    exchange.timeout_ms = timeout_of(timeout_ms)?;
-    Ok(request_to_js(&srv::exchange_code_request(&exchange)?))
-}
-
-/// Parses the answer to [`exchange_code_request`] for `profile`
-/// (`oauth2` when undefined); `now` is in seconds.
-#[wasm_bindgen(js_name = parseExchangeResponse)]
-pub fn parse_exchange_response(
-    profile: Option<String>,
-    status: u16,
-    headers: JsValue,
-    body: &[u8],
-    now: f64,
-) -> JsResult<JsValue> {
-    let profile = profile_placeholder(profile.as_deref().unwrap_or("oauth2"))?;
-    let response = http_response(status, headers, body)?;
-    let tokens = srv::parse_exchange_response(&profile, &response)?;
-    Ok(tokens_to_js(&tokens, now_sec(now)))
-}
-
-const REFRESH_TOKENS_OPTIONS: &[&str] = &[
-    "profile",
-    "tokenEndpoint",
-    "clientId",
-    "clientSecret",
-    "clientAuth",
-    "refreshToken",
-    "scope",
-    "timeoutMs",
-];
-
-/// Builds the refresh request from the `refreshTokens` options.
-#[wasm_bindgen(js_name = refreshRequest)]
-pub fn refresh_request(options: &str) -> JsResult<JsValue> {
-    let root = parse_options(options, "refreshTokens")?;
-    let o = Opts::new(&root, "refreshTokens")?;
-    o.only(REFRESH_TOKENS_OPTIONS)?;
-    let opts = ProfileFields::read(&o);
-    let (refresh_token, scope) = (o.string("refreshToken"), o.string("scope"));
-    let timeout_ms = timeout_ms(&o);
-    o.done()?;
-    if opts.profile.as_deref().is_some_and(|p| p != "oauth2") {
-        return Err(Error::options(
-            "refreshTokens only supports the \"oauth2\" profile (RFC 6749 §6)",
-        )
-        .into());
+/// What a flow needs next, for the JS layer: `{ request, what }` (send it,
+/// then `answer`), `{ verify: { token, issuer, jwksUri, audience,
+/// allowInsecureHttp } }` (verify the ID Token, then `verified`),
+/// `{ digest: { algorithm, input } }` (hash, then `digested`), or
+/// `{ done: true }`.
+fn flow_step_to_js(flow: &TokenFlow, rule: UrlRule) -> JsResult<JsValue> {
+    let out = Object::new();
+    match flow.next()? {
+        FlowStep::Send { request, server } => {
+            set(&out, "request", &request_to_js(&request));
+            set(&out, "what", &JsValue::from_str(server.as_str()));
+        }
+        FlowStep::VerifyIdToken {
+            id_token,
+            issuer,
+            jwks_uri,
+            client_id,
+        } => {
+            let verify = Object::new();
+            set(&verify, "token", &JsValue::from_str(id_token));
+            set(&verify, "issuer", &JsValue::from_str(issuer));
+            set(&verify, "jwksUri", &JsValue::from_str(jwks_uri));
+            set(&verify, "audience", &JsValue::from_str(client_id));
+            set(
+                &verify,
+                "allowInsecureHttp",
+                &JsValue::from_bool(rule.allow_insecure_http),
+            );
+            set(&out, "verify", &verify);
+        }
+        FlowStep::Digest { algorithm, input } => {
+            let digest = Object::new();
+            set(&digest, "algorithm", &JsValue::from_str(algorithm));
+            set(&digest, "input", &JsValue::from_str(input));
+            set(&out, "digest", &digest);
+        }
+        FlowStep::Done => set(&out, "done", &JsValue::TRUE),
     }
-    let client_auth = match opts.client_auth.as_deref() {
-        Some(auth) => ClientAuth::parse(auth)?,
-        None => ClientAuth::ClientSecretBasic,
-    };
-    let refresh = RefreshOptions {
-        client: OAuth2Client {
-            token_endpoint: opts
-                .token_endpoint
-                .ok_or_else(|| Error::options("tokenEndpoint is required"))?,
-            client_id: opts.client_id.unwrap_or_default(),
-            client_secret: opts.client_secret.map(Secret::new),
-            client_auth,
-        },
-        refresh_token: Secret::new(refresh_token.unwrap_or_default()),
-        scope,
-        timeout_ms: timeout_of(timeout_ms)?,
-    };
-    Ok(request_to_js(&srv::refresh_request(&refresh)?))
+    Ok(out.into())
 }
 
-/// Parses a token endpoint response (RFC 6749 §5.1 / §5.2); `now` in seconds.
-#[wasm_bindgen(js_name = parseTokenResponse)]
-pub fn parse_token_response(
-    status: u16,
-    headers: JsValue,
-    body: &[u8],
-    now: f64,
-) -> JsResult<JsValue> {
-    let response = http_response(status, headers, body)?;
-    let tokens = srv::parse_token_response(&response)?;
-    Ok(tokens_to_js(&tokens, now_sec(now)))
+/// What a [`Call`] is.
+enum Flow {
+    /// `exchangeCode`, `refreshTokens`: discovery, the token request, the ID Token.
+    Token(Box<TokenFlow>),
+    /// `matrixTokenLogin`.
+    Matrix(MatrixFlow),
+    /// A handoff whose body is still to be read.
+    Pending(Rc<HandoffHandler>, PendingHandoff),
+    /// A handoff's exchange (a [`TokenFlow`] too), then the browser's answer.
+    Handoff(Rc<HandoffHandler>, Box<ExchangeStep>),
+    /// A userinfo request.
+    UserInfo(Rc<HandoffHandler>, UserInfoStep),
+    /// Used up (a handoff's refused body).
+    Done,
 }
 
-// ---------------------------------------------------------------------------
-// matrixTokenLogin
-
-/// `checkLoginFlows` is read by the JS layer; accepted here so it is not "unknown".
-const MATRIX_OPTIONS: &[&str] = &[
-    "homeserverUrl",
-    "loginToken",
-    "deviceId",
-    "initialDeviceDisplayName",
-    "timeoutMs",
-    "checkLoginFlows",
-];
-
-fn matrix_options(options: &str) -> Result<MatrixLoginOptions> {
-    let root = parse_options(options, "matrixTokenLogin")?;
-    let o = Opts::new(&root, "matrixTokenLogin")?;
-    o.only(MATRIX_OPTIONS)?;
-    o.boolean("checkLoginFlows");
-    let homeserver_url = o.string("homeserverUrl");
-    let login_token = o.string("loginToken");
-    let device_id = o.string("deviceId");
-    let display_name = o.string("initialDeviceDisplayName");
-    let timeout_ms = timeout_ms(&o);
-    o.done()?;
-    let homeserver_url =
-        homeserver_url.ok_or_else(|| Error::options("homeserverUrl is required"))?;
-    let mut out = MatrixLoginOptions::new(homeserver_url, login_token.unwrap_or_default());
-    out.device_id = device_id;
-    out.initial_device_display_name = display_name;
-    out.timeout_ms = timeout_of(timeout_ms)?;
-    Ok(out)
+/// One call the JS layer drives, whatever it is ([`Flow`]): one wasm class
+/// for every helper keeps the boundary lean (each class costs glue).
+///
+/// - flows (`exchangeCode`, `refreshTokens`, `matrixTokenLogin`, a
+///   handoff's exchange): `next()` says what to do, the JS does it and
+///   reports with `answer`, `verified` or `digested`, until `{ done }`;
+///   then `result(now)`;
+/// - the handler's calls: `read(body)` (a handoff), `accessToken()` (the
+///   token to verify), `finish(claims, now)` or `fail(...)`.
+#[wasm_bindgen]
+pub struct Call {
+    flow: Flow,
+    rule: UrlRule,
 }
 
-/// `GET /_matrix/client/v3/login` for the `matrixTokenLogin` options.
-#[wasm_bindgen(js_name = matrixLoginFlowsRequest)]
-pub fn matrix_login_flows_request(options: &str) -> JsResult<JsValue> {
-    let opts = matrix_options(options)?;
-    let mut request = srv::matrix_login_flows_request(&opts.homeserver_url)?;
-    request.timeout_ms = opts.timeout_ms;
-    Ok(request_to_js(&request))
+impl Call {
+    fn token_flow(&self) -> Result<&TokenFlow> {
+        match &self.flow {
+            Flow::Token(flow) => Ok(flow),
+            Flow::Handoff(_, step) => Ok(&step.flow),
+            _ => Err(Error::options(NOT_DONE)),
+        }
+    }
+
+    fn token_flow_mut(&mut self) -> Result<&mut TokenFlow> {
+        match &mut self.flow {
+            Flow::Token(flow) => Ok(flow),
+            Flow::Handoff(_, step) => Ok(&mut step.flow),
+            _ => Err(Error::options(NOT_DONE)),
+        }
+    }
 }
 
-/// Throws `unsupported` unless the flows include `m.login.token`.
-#[wasm_bindgen(js_name = checkLoginFlows)]
-pub fn check_login_flows(status: u16, headers: JsValue, body: &[u8]) -> JsResult<()> {
-    Ok(srv::check_login_flows(&http_response(
-        status, headers, body,
-    )?)?)
-}
+#[wasm_bindgen]
+impl Call {
+    /// The flow of `exchangeCode(options)` (options as JSON text).
+    #[wasm_bindgen(js_name = exchangeCode)]
+    pub fn exchange_code(options: &str) -> JsResult<Call> {
+        let root = parse_options(options, "exchangeCode")?;
+        let o = Opts::new(&root, "exchangeCode")?;
+        let profile = ProfileFields::read(&o);
+        let code = o.string("code").unwrap_or_default();
+        let state = o.string("state");
+        let code_verifier = o.string("codeVerifier");
+        let redirect_uri = o.string("redirectUri");
+        let nonce = o.string("nonce");
+        let timeout_ms = timeout_ms(&o);
+        let rule = url_rule(&o);
+        let mut exchange = ExchangeOptions::new(profile.build()?, code);
+        exchange.state = state.map(Secret::new);
+        exchange.code_verifier = code_verifier.map(Secret::new);
+        exchange.redirect_uri = redirect_uri;
+        exchange.nonce = nonce.map(Secret::new);
+        exchange.timeout_ms = timeout_of(timeout_ms)?;
+        exchange.rule = rule;
+        Ok(Self {
+            flow: Flow::Token(Box::new(TokenFlow::code(exchange)?)),
+            rule,
+        })
+    }
 
-/// `POST /_matrix/client/v3/login` with `m.login.token`.
-#[wasm_bindgen(js_name = matrixTokenLoginRequest)]
-pub fn matrix_token_login_request(options: &str) -> JsResult<JsValue> {
-    let opts = matrix_options(options)?;
-    Ok(request_to_js(&srv::matrix_token_login_request(&opts)?))
-}
+    /// The flow of `refreshTokens(options)` (options as JSON text).
+    #[wasm_bindgen(js_name = refreshTokens)]
+    pub fn refresh_tokens(options: &str) -> JsResult<Call> {
+        let root = parse_options(options, "refreshTokens")?;
+        let o = Opts::new(&root, "refreshTokens")?;
+        let fields = ProfileFields::read(&o);
+        let (refresh_token, scope) = (o.string("refreshToken"), o.string("scope"));
+        let timeout_ms = timeout_ms(&o);
+        let rule = url_rule(&o);
+        if fields.profile_name() != "oauth2" {
+            return Err(Error::options(
+                "refreshTokens only supports the \"oauth2\" profile (RFC 6749 §6)",
+            )
+            .into());
+        }
+        let ExchangeProfile::OAuth2(client) = fields.build()? else {
+            return Err(Error::options(NOT_DONE).into());
+        };
+        let refresh = RefreshOptions {
+            client,
+            refresh_token: Secret::new(refresh_token.unwrap_or_default()),
+            scope,
+            timeout_ms: timeout_of(timeout_ms)?,
+            rule,
+        };
+        Ok(Self {
+            flow: Flow::Token(Box::new(TokenFlow::refresh(refresh)?)),
+            rule,
+        })
+    }
 
-/// Parses the Matrix login response; `now` in seconds.
-#[wasm_bindgen(js_name = parseMatrixLogin)]
-pub fn parse_matrix_login(
-    status: u16,
-    headers: JsValue,
-    body: &[u8],
-    now: f64,
-) -> JsResult<JsValue> {
-    let session = srv::parse_matrix_login(&http_response(status, headers, body)?)?;
-    Ok(matrix_to_js(&session, now_sec(now)))
+    /// The flow of `matrixTokenLogin(options)` (options as JSON text).
+    #[wasm_bindgen(js_name = matrixTokenLogin)]
+    pub fn matrix_token_login(options: &str) -> JsResult<Call> {
+        let root = parse_options(options, "matrixTokenLogin")?;
+        let o = Opts::new(&root, "matrixTokenLogin")?;
+        let check_login_flows = o.boolean("checkLoginFlows");
+        let homeserver_url = o.string("homeserverUrl");
+        let login_token = o.string("loginToken");
+        let device_id = o.string("deviceId");
+        let display_name = o.string("initialDeviceDisplayName");
+        let timeout_ms = timeout_ms(&o);
+        let rule = url_rule(&o);
+        let homeserver_url =
+            homeserver_url.ok_or_else(|| Error::options("homeserverUrl is required"))?;
+        let mut options = MatrixLoginOptions::new(homeserver_url, login_token.unwrap_or_default());
+        options.device_id = device_id;
+        options.initial_device_display_name = display_name;
+        options.timeout_ms = timeout_of(timeout_ms)?;
+        options.check_login_flows = check_login_flows != Some(false);
+        options.rule = rule;
+        Ok(Self {
+            flow: Flow::Matrix(MatrixFlow::new(options)?),
+            rule,
+        })
+    }
+
+    /// What to do next (see [`flow_step_to_js`]); a Matrix login: `{
+    /// request, what: 'homeserver' }` or `{ done: true }`.
+    pub fn next(&self) -> JsResult<JsValue> {
+        if let Flow::Matrix(flow) = &self.flow {
+            let out = Object::new();
+            match flow.next()? {
+                Some(request) => {
+                    set(&out, "request", &request_to_js(&request));
+                    set(&out, "what", &JsValue::from_str("homeserver"));
+                }
+                None => set(&out, "done", &JsValue::TRUE),
+            }
+            return Ok(out.into());
+        }
+        flow_step_to_js(self.token_flow()?, self.rule)
+    }
+
+    /// The answer to the last `request`; throws what it means when it is an
+    /// error (for a handoff: pass it to `fail`).
+    pub fn answer(&mut self, status: u16, headers: JsValue, body: &[u8]) -> JsResult<()> {
+        let response = http_response(status, headers, body)?;
+        if let Flow::Matrix(flow) = &mut self.flow {
+            return Ok(flow.answer(&response)?);
+        }
+        Ok(self.token_flow_mut()?.answer(&response)?)
+    }
+
+    /// The claims of the ID Token the verifier accepted (JSON text); throws
+    /// when the OpenID Connect checks refuse them.
+    pub fn verified(&mut self, claims_json: &str) -> JsResult<()> {
+        Ok(self.token_flow_mut()?.id_token_verified(claims_json)?)
+    }
+
+    /// The digest of `{ digest }` (the ID Token's `at_hash` is checked against it).
+    pub fn digested(&mut self, digest: &[u8]) -> JsResult<()> {
+        Ok(self.token_flow_mut()?.digested(digest)?)
+    }
+
+    /// Once done, as JSON text: the tokens `{ accessToken, tokenType,
+    /// expiresIn, expiresAt, refreshToken, idToken, idTokenClaims, scope,
+    /// raw }`, or the Matrix session `{ accessToken, userId, deviceId,
+    /// homeServer, homeserverBaseUrl, refreshToken, expiresInMs, expiresAt }`;
+    /// `now` in seconds.
+    pub fn result(&self, now: f64) -> JsResult<String> {
+        let now = now_sec(now);
+        if let Flow::Matrix(flow) = &self.flow {
+            let session = flow.session().ok_or_else(|| Error::options(NOT_DONE))?;
+            return Ok(matrix_json(session, now));
+        }
+        let flow = self.token_flow()?;
+        let tokens = flow.tokens().ok_or_else(|| Error::options(NOT_DONE))?;
+        Ok(tokens_json(tokens, flow.id_token_claims(), now))
+    }
+
+    /// A handoff: reads its body (at most `maxBodyBytes` + 1 bytes): the
+    /// answer when the body is refused (413, 400), `undefined` to go on with
+    /// `next()`. Without a body (the client went away before sending it
+    /// all): the 400 answer and its level, `{ status, headers, body, level }`.
+    pub fn read(&mut self, body: Option<Vec<u8>>) -> JsValue {
+        let Flow::Pending(handler, pending) = core::mem::replace(&mut self.flow, Flow::Done) else {
+            return JsValue::UNDEFINED;
+        };
+        let Some(body) = body else {
+            return rejection_to_js(&handler.handoff_unreadable(&pending));
+        };
+        match handler.handoff(pending, &body) {
+            HandoffStep::Respond(response) => response_to_js(&response),
+            HandoffStep::Exchange(step) => {
+                self.flow = Flow::Handoff(handler, step);
+                JsValue::UNDEFINED
+            }
+        }
+    }
+
+    /// The handler's token to verify: the exchanged access token once the
+    /// flow is done (`malformed` when it is not a JWT), or the userinfo
+    /// request's (from `Authorization: Bearer` or the session cookie).
+    #[wasm_bindgen(js_name = accessToken)]
+    pub fn access_token(&self) -> JsResult<String> {
+        match &self.flow {
+            Flow::Handoff(handler, step) => Ok(handler.access_token(step)?.to_owned()),
+            Flow::UserInfo(_, step) => Ok(step.token().to_owned()),
+            _ => Err(Error::options(NOT_DONE).into()),
+        }
+    }
+
+    /// The handler's answer once the token verified (`claims_json`, its
+    /// claims as JSON text; `now` in seconds).
+    pub fn finish(&self, claims_json: &str, now: f64) -> JsResult<JsValue> {
+        match &self.flow {
+            Flow::Handoff(handler, step) => Ok(response_to_js(&handler.finish_exchange(
+                step,
+                claims_json,
+                now_sec(now),
+            ))),
+            Flow::UserInfo(handler, step) => {
+                Ok(response_to_js(&handler.finish_userinfo(step, claims_json)))
+            }
+            _ => Err(Error::options(NOT_DONE).into()),
+        }
+    }
+
+    /// The handler's answer when the exchange or the verification failed
+    /// (with the failing error's `code`, `retryable`, `status` and `error`):
+    /// `{ status, headers, body, level }`.
+    pub fn fail(
+        &self,
+        code: Option<String>,
+        retryable: bool,
+        status: Option<u16>,
+        oauth_error: Option<String>,
+    ) -> JsResult<JsValue> {
+        let error = error_from_js(code, retryable, status, oauth_error);
+        match &self.flow {
+            Flow::Handoff(handler, step) => Ok(rejection_to_js(
+                &handler.exchange_failed(step, error.as_ref()),
+            )),
+            Flow::UserInfo(handler, step) => Ok(rejection_to_js(
+                &handler.userinfo_failed(step, error.as_ref()),
+            )),
+            _ => Err(Error::options(NOT_DONE).into()),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
 // Errors the JS layer reports
 
 /// The retryable `network_error` for a request to `what` that failed at the
-/// network level.
+/// network level, or (`timeout_ms` given) ran past its timeout.
 #[wasm_bindgen(js_name = networkError)]
-pub fn network_error(what: &str) -> JsValue {
-    srv::network_error(what).into()
-}
-
-/// The retryable `network_error` for a request to `what` that ran past `timeout_ms`.
-#[wasm_bindgen(js_name = timeoutError)]
-pub fn timeout_error(what: &str, timeout_ms: u32) -> JsValue {
-    srv::timeout_error(what, timeout_ms).into()
+pub fn network_error(what: &str, timeout_ms: Option<u32>) -> JsValue {
+    match timeout_ms {
+        Some(ms) => srv::timeout_error(what, ms),
+        None => srv::network_error(what),
+    }
+    .into()
 }
 
 /// The typed identity fields of a verified claims object (JSON text):
-/// `{ sub, id, email, name, firstName, lastName, username, groups }`.
+/// `{ sub, id, email, name, firstName, lastName, username, groups }` as JSON text.
 #[wasm_bindgen(js_name = identityFromClaims)]
-pub fn identity_from_claims(claims_json: &str) -> JsResult<JsValue> {
+pub fn identity_from_claims(claims_json: &str) -> JsResult<String> {
     let identity = Identity::from_claims_json(claims_json, IdentitySource::AccessToken, true)
         .ok_or_else(|| Error::options("claims must be a JSON object"))?;
-    Ok(identity_to_js(&identity))
+    Ok(identity_json(&identity))
 }
 
-/// Rebuilds a crate error from what a JS error carried (`.code`,
-/// `.retryable`, `.status`, `.error`), so the handler can map a rejection
-/// from the verifier or the fetch to its HTTP answer. Unknown or missing
-/// codes map to a 500 answer.
+/// The crate error a JS error stands for, with its own code (`.code`),
+/// `.retryable`, `.status` and `.error`, so the handler maps a rejection of
+/// the verifier or of the fetch to its HTTP answer. `None` when the error
+/// carries no code of ours (a custom verifier's `TypeError`, a bug): the
+/// handler answers 500 for it; no code is ever made up.
 fn error_from_js(
     code: Option<String>,
     retryable: bool,
     status: Option<u16>,
     oauth_error: Option<String>,
-) -> Error {
-    let code = code
-        .and_then(|c| ErrorCode::ALL.iter().copied().find(|k| k.as_str() == c))
-        // No "internal" code exists; invalid_options answers 500 server_error.
-        .unwrap_or(ErrorCode::InvalidOptions);
-    let mut error = Error::new(code, "").retryable(retryable);
+) -> Option<Error> {
+    let code = ErrorCode::ALL
+        .iter()
+        .copied()
+        .find(|known| code.as_deref() == Some(known.name()))?;
+    let mut error = Error::new(code, "");
     if let Some(status) = status {
-        error = error.with_status(status).retryable(retryable);
+        error = error.with_status(status);
     }
+    let mut error = error.retryable(retryable);
     if let Some(oauth_error) = oauth_error {
         error = error.with_oauth(OAuthErrorFields {
             error: oauth_error,
@@ -589,32 +734,22 @@ fn error_from_js(
             error_uri: None,
         });
     }
-    error
+    Some(error)
+}
+
+/// `{ status, headers, body, level }`: a rejection and how loud it is.
+fn rejection_to_js(rejection: &Rejection) -> JsValue {
+    let out = response_to_js(&rejection.response);
+    let _ = Reflect::set(
+        &out,
+        &JsValue::from_str("level"),
+        &JsValue::from_str(rejection.level.as_str()),
+    );
+    out
 }
 
 // ---------------------------------------------------------------------------
 // createHandoffHandler
-
-const SESSION_OPTIONS: &[&str] = &["cookie", "secure", "sameSite", "path", "partitioned"];
-
-const HANDLER_OPTIONS: &[&str] = &[
-    "profile",
-    "tokenEndpoint",
-    "clientId",
-    "clientSecret",
-    "clientAuth",
-    "consoleUrl",
-    "authServiceUrl",
-    "redirectUri",
-    "allowedOrigins",
-    "session",
-    "maxBodyBytes",
-    "tokenPath",
-    "userinfoPath",
-    "timeoutMs",
-    "corsMaxAgeSec",
-    "insecureExposeRefreshToken",
-];
 
 fn cookie_config(session: &Opts) -> Result<CookieConfig> {
     let defaults = CookieConfig::default();
@@ -623,7 +758,6 @@ fn cookie_config(session: &Opts) -> Result<CookieConfig> {
     let same_site = session.string("sameSite");
     let path = session.string("path");
     let partitioned = session.boolean("partitioned");
-    session.done()?;
     Ok(CookieConfig {
         name: name.unwrap_or(defaults.name),
         secure: secure.unwrap_or(defaults.secure),
@@ -651,26 +785,24 @@ impl HandoffCore {
         let what = "createHandoffHandler";
         let root = parse_options(options, what)?;
         let o = Opts::new(&root, what)?;
-        let session = o.object("session", "createHandoffHandler session")?;
-        if let Some(session) = &session {
-            session.only(SESSION_OPTIONS)?;
-        }
-        o.only(HANDLER_OPTIONS)?;
+        let session = o.object("session");
         let profile = ProfileFields::read(&o);
         let redirect_uri = o.string("redirectUri");
         let allowed_origins = o.strings("allowedOrigins").unwrap_or_default();
         let session = session.as_ref().map(cookie_config).transpose()?;
-        let max_body_bytes = o.uint("maxBodyBytes", u64::from(u32::MAX));
+        let max_body_bytes = o.uint("maxBodyBytes");
         let token_path = o.explicit_string("tokenPath");
         let userinfo_path = o.explicit_string("userinfoPath");
         let timeout_ms = timeout_ms(&o);
-        let cors_max_age_sec = o.uint("corsMaxAgeSec", u64::from(u32::MAX));
+        let rule = url_rule(&o);
+        let cors_max_age_sec = at_most("corsMaxAgeSec", o.uint("corsMaxAgeSec"), 86_400)?;
         let expose_refresh = o.boolean("insecureExposeRefreshToken");
-        o.done()?;
         let profile_name = profile.profile_name().to_owned();
         if profile_name != "oauth2" && redirect_uri.is_some() {
-            return Err(Error::options(format!(
-                "redirectUri is not used by the \"{profile_name}\" profile; remove it"
+            return Err(Error::options(msg!(
+                "redirectUri is not used by the \"",
+                profile_name,
+                "\" profile; remove it"
             ))
             .into());
         }
@@ -687,6 +819,7 @@ impl HandoffCore {
             config.userinfo_path = path;
         }
         config.timeout_ms = timeout_of(timeout_ms)?;
+        config.rule = rule;
         if let Some(max_age) = cors_max_age_sec {
             config.cors_max_age_sec = max_age as u32;
         }
@@ -702,35 +835,31 @@ impl HandoffCore {
         self.handler.max_body_bytes()
     }
 
-    /// Routes one request. Returns `{ response }`, `{ exchange: ExchangeCall }`
-    /// or `{ userinfo: UserInfoCall }`.
-    pub fn route(
-        &self,
-        method: &str,
-        path: &str,
-        headers: JsValue,
-        body: &[u8],
-    ) -> JsResult<JsValue> {
+    /// Routes one request from its method, path and headers, before its
+    /// body is read. Returns `{ response }`, `{ exchange: Call }` (read the
+    /// body, then `exchange.read(body)`) or `{ userinfo: Call }`.
+    pub fn route(&self, method: &str, path: &str, headers: JsValue) -> JsResult<JsValue> {
         let headers = headers_from_js(headers)?;
         let out = Object::new();
-        match self.handler.route(method, path, &headers, body) {
-            HandlerStep::Respond(response) => set(&out, "response", &response_to_js(&response)),
-            HandlerStep::Exchange(step) => set(
+        let handler = Rc::clone(&self.handler);
+        let rule = self.handler.config().rule;
+        match self.handler.route(method, path, &headers) {
+            Route::Respond(response) => set(&out, "response", &response_to_js(&response)),
+            Route::ReadHandoff(pending) => set(
                 &out,
                 "exchange",
-                &ExchangeCall {
-                    handler: Rc::clone(&self.handler),
-                    step,
-                    tokens: None,
+                &Call {
+                    flow: Flow::Pending(handler, pending),
+                    rule,
                 }
                 .into(),
             ),
-            HandlerStep::UserInfo(step) => set(
+            Route::UserInfo(step) => set(
                 &out,
                 "userinfo",
-                &UserInfoCall {
-                    handler: Rc::clone(&self.handler),
-                    step,
+                &Call {
+                    flow: Flow::UserInfo(handler, step),
+                    rule,
                 }
                 .into(),
             ),
@@ -739,99 +868,22 @@ impl HandoffCore {
     }
 }
 
-/// One pending handoff: send [`ExchangeCall::request`], hand the answer to
-/// `onResponse`, verify the returned access token, then `finish` (or `fail`).
-#[wasm_bindgen]
-pub struct ExchangeCall {
-    handler: Rc<HandoffHandler>,
-    step: ExchangeStep,
-    tokens: Option<TokenSet>,
-}
-
-#[wasm_bindgen]
-impl ExchangeCall {
-    /// The request to send to the host.
-    pub fn request(&self) -> JsValue {
-        request_to_js(&self.step.request)
-    }
-
-    /// Parses the host's answer and returns the access token to verify;
-    /// throws the exchange error (pass it to `fail`).
-    #[wasm_bindgen(js_name = onResponse)]
-    pub fn on_response(&mut self, status: u16, headers: JsValue, body: &[u8]) -> JsResult<String> {
-        let response = http_response(status, headers, body)?;
-        let tokens = self.handler.parse_exchange(&response)?;
-        let access_token = tokens.access_token.clone();
-        self.tokens = Some(tokens);
-        Ok(access_token)
-    }
-
-    /// The answer for the browser once the access token verified;
-    /// `claims_json` is its claims as JSON text, `now` in seconds.
-    pub fn finish(&self, claims_json: &str, now: f64) -> JsValue {
-        let response = match &self.tokens {
-            Some(tokens) => {
-                self.handler
-                    .finish_exchange(&self.step, tokens, claims_json, now_sec(now))
-            }
-            None => self.handler.exchange_failed(
-                &self.step,
-                &Error::options("finish() called before onResponse()"),
-            ),
-        };
-        response_to_js(&response)
-    }
-
-    /// The answer for the browser when the exchange or verification failed
-    /// (with the failing error's `code`, `retryable`, `status` and `error`).
-    pub fn fail(
-        &self,
-        code: Option<String>,
-        retryable: bool,
-        status: Option<u16>,
-        oauth_error: Option<String>,
-    ) -> JsValue {
-        let error = error_from_js(code, retryable, status, oauth_error);
-        response_to_js(&self.handler.exchange_failed(&self.step, &error))
-    }
-}
-
-/// One pending userinfo request: verify `token()`, then `finish` (or `fail`).
-#[wasm_bindgen]
-pub struct UserInfoCall {
-    handler: Rc<HandoffHandler>,
-    step: UserInfoStep,
-}
-
-#[wasm_bindgen]
-impl UserInfoCall {
-    /// The access token to verify (from `Authorization: Bearer` or the session cookie).
-    pub fn token(&self) -> String {
-        self.step.token().to_owned()
-    }
-
-    /// The answer with the verified claims (JSON text).
-    pub fn finish(&self, claims_json: &str) -> JsValue {
-        response_to_js(&self.handler.finish_userinfo(&self.step, claims_json))
-    }
-
-    /// The answer when verification failed.
-    pub fn fail(&self, code: Option<String>, retryable: bool, status: Option<u16>) -> JsValue {
-        let error = error_from_js(code, retryable, status, None);
-        response_to_js(&self.handler.userinfo_failed(&self.step, &error))
-    }
-}
-
 // ---------------------------------------------------------------------------
 // ServiceClientTokenProvider
 
-const SERVICE_CLIENT_OPTIONS: &[&str] = &["accessKey", "issuerUrl", "audience"];
-
-/// The wasm half of `ServiceClientTokenProvider` (seed 001).
+/// The wasm half of `ServiceClientTokenProvider`: a [`TokenMinter`]; the JS
+/// layer imports [`ServiceClientCore::private_key`] into the runtime's
+/// crypto, reports the derived public key, and signs what
+/// [`ServiceClientCore::mint`] asks for.
 #[wasm_bindgen]
 pub struct ServiceClientCore {
-    inner: srv::ServiceClientTokenProvider,
+    minter: TokenMinter,
+    /// Tokens `mint` asked the JS layer to sign.
+    pending: Vec<UnsignedToken>,
 }
+
+/// At most this many tokens wait for their signature at once.
+const MAX_PENDING_SIGNATURES: usize = 16;
 
 #[wasm_bindgen]
 impl ServiceClientCore {
@@ -841,66 +893,116 @@ impl ServiceClientCore {
         let what = "ServiceClientTokenProvider";
         let root = parse_options(options, what)?;
         let o = Opts::new(&root, what)?;
-        o.only(SERVICE_CLIENT_OPTIONS)?;
         let (access_key, issuer_url) = (o.string("accessKey"), o.string("issuerUrl"));
         let audience = o.string("audience");
-        o.done()?;
+        let rule = url_rule(&o);
         let access_key = access_key
             .filter(|k| !k.trim().is_empty())
             .ok_or_else(|| Error::options("accessKey is required"))?;
         let issuer_url = issuer_url.ok_or_else(|| Error::options("issuerUrl is required"))?;
-        let mut inner = srv::ServiceClientTokenProvider::new(&access_key, &issuer_url)?;
+        let mut minter = TokenMinter::new(AccessKey::parse(&access_key)?, &issuer_url, rule)?;
         if let Some(audience) = audience {
-            inner = inner.with_audience(audience)?;
+            minter = minter.with_audience(audience)?;
         }
-        Ok(Self { inner })
+        Ok(Self {
+            minter,
+            pending: Vec::new(),
+        })
     }
 
-    /// A token valid at `now` (seconds): the cached one, or a new one.
-    #[wasm_bindgen(js_name = getToken)]
-    pub fn get_token(&mut self, now: f64) -> JsResult<String> {
-        Ok(self.inner.get_token(now_sec(now))?)
+    /// The private key as PKCS#8 DER bytes for the runtime to import
+    /// (copied into a JS `Uint8Array`; the wasm copy is wiped); `undefined`
+    /// once the public key is known (the key then lives in the runtime's key
+    /// object only).
+    #[wasm_bindgen(js_name = privateKey)]
+    pub fn private_key(&self) -> Option<js_sys::Uint8Array> {
+        self.minter
+            .private_key_pkcs8()
+            .map(|der| js_sys::Uint8Array::from(der.as_slice()))
     }
 
-    /// `exp` of the cached token, if any.
-    #[wasm_bindgen(getter, js_name = cachedExpiresAt)]
-    pub fn cached_expires_at(&self) -> Option<f64> {
-        self.inner.cached_expires_at().map(|t| t as f64)
+    /// Records the public key the runtime derived (the JWK's base64url `x`,
+    /// and `y` for P-256); `invalid_key` when it is not the key the access
+    /// key describes.
+    #[wasm_bindgen(js_name = setPublicKey)]
+    pub fn set_public_key(&mut self, x: &str, y: Option<String>) -> JsResult<()> {
+        let algorithm = self.minter.algorithm();
+        let public = PublicKey::from_jwk_members(algorithm, x, y.as_deref()).ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidKey,
+                "the runtime derived a public key that is not a valid key for the access key's curve",
+            )
+        })?;
+        Ok(self.minter.set_public_key(public)?)
+    }
+
+    /// A token valid at `now` (seconds), as JSON text: `{"token"}` (the
+    /// cached one), or `{"signingInput"}`: the ASCII JWS signing input
+    /// (RFC 7515 §5.1) to sign and pass to [`ServiceClientCore::finish`].
+    pub fn mint(&mut self, now: f64) -> JsResult<String> {
+        Ok(match self.minter.mint(now_sec(now))? {
+            Mint::Cached(token) => JsonBody::new().string("token", &token).finish(),
+            Mint::Sign(unsigned) => {
+                let text = JsonBody::new()
+                    .string("signingInput", unsigned.signing_input())
+                    .finish();
+                // Concurrent calls sign concurrently: keep the last few (the
+                // length check keeps `remove(0)` in bounds).
+                if self.pending.len() >= MAX_PENDING_SIGNATURES {
+                    self.pending.remove(0);
+                }
+                self.pending.push(unsigned);
+                text
+            }
+        })
+    }
+
+    /// The signed token (cached for later `mint` calls); `signature` is the
+    /// raw 64-byte signature over `signing_input` (one `mint` gave).
+    pub fn finish(&mut self, signing_input: &str, signature: &[u8]) -> JsResult<String> {
+        let at = self
+            .pending
+            .iter()
+            .position(|unsigned| unsigned.signing_input() == signing_input)
+            .ok_or_else(|| Error::options(NOT_DONE))?;
+        let unsigned = self.pending.remove(at);
+        Ok(self.minter.finish(unsigned, signature)?)
     }
 
     /// The client id (`sub`).
     #[wasm_bindgen(getter, js_name = clientId)]
     pub fn client_id(&self) -> String {
-        self.inner.client_id().to_owned()
+        self.minter.client_id().to_owned()
     }
 
-    /// The `kid` of minted tokens.
+    /// The `kid` of minted tokens; `undefined` while it waits for the public
+    /// key (a key that names none gets its RFC 7638 thumbprint).
     #[wasm_bindgen(getter, js_name = keyId)]
-    pub fn key_id(&self) -> String {
-        self.inner.key_id().to_owned()
+    pub fn key_id(&self) -> Option<String> {
+        self.minter.key_id().map(str::to_owned)
     }
 
     /// The `iss` claim.
     #[wasm_bindgen(getter)]
     pub fn issuer(&self) -> String {
-        self.inner.issuer().to_owned()
+        self.minter.issuer().to_owned()
     }
 
     /// The `aud` claim.
     #[wasm_bindgen(getter)]
     pub fn audience(&self) -> String {
-        self.inner.audience().to_owned()
+        self.minter.audience().to_owned()
     }
 
     /// `EdDSA` or `ES256`.
     #[wasm_bindgen(getter)]
     pub fn algorithm(&self) -> String {
-        self.inner.algorithm().to_owned()
+        self.minter.algorithm().name().to_owned()
     }
 
-    /// The public JWK as JSON text.
+    /// The public JWK as JSON text; `undefined` until the public key is known.
     #[wasm_bindgen(js_name = publicJwk)]
-    pub fn public_jwk(&self) -> String {
-        self.inner.public_jwk()
+    pub fn public_jwk(&self) -> Option<String> {
+        self.minter.public_jwk()
     }
 }

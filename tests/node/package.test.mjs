@@ -38,7 +38,7 @@ test('the minified JS keeps class and function names (readable stack traces)', (
 
 test('source maps name repository paths (never this machine\'s) and carry the source text', () => {
   const pkg = new URL('../../pkg/', import.meta.url);
-  const maps = ['common', 'runtime-node', 'runtime-web', 'client', 'verifier', 'server'].map((n) => `lib/${n}.js.map`)
+  const maps = ['common', 'runtime-node', 'runtime-web', 'signing-node', 'signing-web', 'client', 'verifier', 'server'].map((n) => `lib/${n}.js.map`)
     .concat(['client', 'verifier', 'server'].map((e) => `wasm/${e}/extension_sso_${e}.js.map`));
   const repoPath = /^(pkg-template\/lib|target\/wasm-pack\/[a-z]+)\/[a-z_-]+\.js$/;
   for (const file of maps) {
@@ -55,7 +55,9 @@ test('source maps name repository paths (never this machine\'s) and carry the so
     const map = JSON.parse(readFileSync(new URL(file, pkg), 'utf8'));
     assert.deepEqual([...map.sources].sort(), [
       'pkg-template/lib/common.js', `pkg-template/lib/${entry}.js`, 'pkg-template/lib/runtime-web.js',
-      `${entry}.browser.js`, `target/wasm-pack/${entry}/extension_sso_${entry}.js`,
+      `pkg-template/loaders/${entry}.browser.js`, `target/wasm-pack/${entry}/extension_sso_${entry}.js`,
+      // The server signs service-client tokens with WebCrypto.
+      ...(entry === 'server' ? ['pkg-template/lib/signing-web.js'] : []),
     ].sort(), file);
     map.sourcesContent.forEach((text, i) => assert.ok(text.length > 100, `${file}: ${map.sources[i]} carries its source`));
     const js = readFileSync(new URL(`${entry}.browser.js`, pkg), 'utf8');

@@ -68,7 +68,7 @@ describe('oidc-provider (RFC 6749 authorization_code + PKCE, refresh_token)', ()
     const r = await code('basic-client', { codeChallenge: pkce.codeChallenge });
     const before = Date.now() / 1000;
     const tokens = await exchangeCode({
-      profile: 'oauth2', tokenEndpoint: op.tokenEndpoint, clientId: 'basic-client', clientSecret: 'basic secret/with:chars',
+      profile: 'oauth2', issuer: op.issuer, tokenEndpoint: op.tokenEndpoint, clientId: 'basic-client', clientSecret: 'basic secret/with:chars',
       clientAuth: 'client_secret_basic', redirectUri: REDIRECT, code: r.code, codeVerifier: pkce.codeVerifier,
     });
     assert.equal(tokens.tokenType, 'Bearer');
@@ -86,7 +86,7 @@ describe('oidc-provider (RFC 6749 authorization_code + PKCE, refresh_token)', ()
     assert.equal(identityFromClaims(claims).email, 'alice@example.com');
 
     const fresh = await refreshTokens({
-      tokenEndpoint: op.tokenEndpoint, clientId: 'basic-client', clientSecret: 'basic secret/with:chars', refreshToken: tokens.refreshToken,
+      issuer: op.issuer, clientId: 'basic-client', clientSecret: 'basic secret/with:chars', refreshToken: tokens.refreshToken,
     });
     assert.notEqual(fresh.accessToken, tokens.accessToken);
     assert.equal((await verifier.verify(fresh.accessToken)).sub, 'alice');
@@ -95,7 +95,7 @@ describe('oidc-provider (RFC 6749 authorization_code + PKCE, refresh_token)', ()
   test('client_secret_post', async () => {
     const r = await code('post-client', { login: 'bob' });
     const tokens = await exchangeCode({
-      tokenEndpoint: op.tokenEndpoint, clientId: 'post-client', clientSecret: 'post-secret', clientAuth: 'client_secret_post',
+      issuer: op.issuer, clientId: 'post-client', clientSecret: 'post-secret', clientAuth: 'client_secret_post',
       redirectUri: REDIRECT, code: r.code,
     });
     assert.equal(tokens.tokenType, 'Bearer');
@@ -111,7 +111,7 @@ describe('oidc-provider (RFC 6749 authorization_code + PKCE, refresh_token)', ()
 
   test('reused code: invalid_grant', async () => {
     const r = await code('basic-client');
-    const opts = { tokenEndpoint: op.tokenEndpoint, clientId: 'basic-client', clientSecret: 'basic secret/with:chars', redirectUri: REDIRECT, code: r.code };
+    const opts = { issuer: op.issuer, tokenEndpoint: op.tokenEndpoint, clientId: 'basic-client', clientSecret: 'basic secret/with:chars', redirectUri: REDIRECT, code: r.code };
     await exchangeCode(opts);
     await rejects(exchangeCode(opts), { code: 'token_endpoint_error', error: 'invalid_grant', status: 400, retryable: false });
   });
@@ -122,7 +122,8 @@ describe('seed 002 provider (secret in the body only, no PKCE, scope, refresh)',
   let base;
   before(async () => {
     p = await startSeed002Provider();
-    base = { tokenEndpoint: p.tokenEndpoint, clientId: p.clientId, clientSecret: p.clientSecret, clientAuth: 'client_secret_post' };
+    // The seed 002 provider publishes no discovery document: its key set is configured.
+    base = { tokenEndpoint: p.tokenEndpoint, issuer: p.issuer, jwksUri: p.jwksUri, clientId: p.clientId, clientSecret: p.clientSecret, clientAuth: 'client_secret_post' };
   });
   after(() => p.close());
 
@@ -306,7 +307,7 @@ describe('createHandoffHandler under node:http (toNodeListener)', () => {
     p = await startSeed002Provider();
     c = await startConsole({ extensions: [{ tenantId: 't1', extensionId: 'ext1', callbackUrl: REDIRECT }] });
     tokenMode = await listen(createHandoffHandler({
-      profile: 'oauth2', tokenEndpoint: p.tokenEndpoint, clientId: p.clientId, clientSecret: p.clientSecret,
+      profile: 'oauth2', tokenEndpoint: p.tokenEndpoint, issuer: p.issuer, jwksUri: p.jwksUri, clientId: p.clientId, clientSecret: p.clientSecret,
       clientAuth: 'client_secret_post', redirectUri: REDIRECT, allowedOrigins: [EXT_ORIGIN],
       verifier: new JwksVerifier({ jwksUri: p.jwksUri, issuer: p.issuer, audience: p.clientId }),
       maxBodyBytes: 4096,

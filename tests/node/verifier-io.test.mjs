@@ -8,7 +8,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { JwksVerifier, ExtensionSsoError, installRuntime } from 'extension-sso/verifier';
+import { JwksVerifier, ExtensionSsoError } from 'extension-sso/verifier';
+import { runtimeSlot } from '../../pkg/lib/common.js';
 import { nodeRuntime } from '../../pkg/lib/runtime-node.js';
 import { startJwksServer } from '../support/jwks-server.mjs';
 import { startOidcProvider, obtainAuthorizationCode, pkcePair } from '../support/oidc.mjs';
@@ -179,7 +180,7 @@ test('a key rotation while the signature is being checked is never a forgery', a
   let release;
   const gate = new Promise((resolve) => { release = resolve; });
   let imports = 0;
-  installRuntime({
+  runtimeSlot('verifier').install({
     ...nodeRuntime,
     sync: false,
     async importKey(jwk, alg) { imports++; if (imports === 1) await gate; return nodeRuntime.importKey(jwk, alg); },
@@ -203,7 +204,7 @@ test('a key rotation while the signature is being checked is never a forgery', a
     // The withdrawn key no longer verifies new checks.
     await assert.rejects(v.verify(await sign(k1)), { code: 'no_matching_key' });
   } finally {
-    installRuntime(nodeRuntime);
+    runtimeSlot('verifier').install(nodeRuntime);
   }
 });
 

@@ -30,7 +30,7 @@ test('the tarball holds exactly the package files', () => {
     'README.md', 'package.json',
     'index.d.ts', 'client.d.ts', 'verifier.d.ts', 'server.d.ts', 'errors.d.ts',
     // The JS layer and the glue ship minified, each with its source map.
-    ...['common', 'runtime-node', 'runtime-web', ...ENTRIES].flatMap((e) => [`lib/${e}.js`, `lib/${e}.js.map`]),
+    ...['common', 'runtime-node', 'runtime-web', 'signing-node', 'signing-web', ...ENTRIES].flatMap((e) => [`lib/${e}.js`, `lib/${e}.js.map`]),
     ...['index', ...ENTRIES].flatMap((e) => ['node', 'workerd', 'browser'].map((r) => `${e}.${r}.js`)),
     // A browser entry is one bundle (loader + JS layer + glue), with its map.
     ...ENTRIES.map((e) => `${e}.browser.js.map`),

@@ -164,6 +164,8 @@ export async function startOidcProvider({
     jwksUri: `${issuer}/jwks`,
     userinfoEndpoint: `${issuer}/me`,
     jwks: publicJwks,
+    /** The provider's private signing keys (ES256, RS256): for tests that mint ID Tokens it could have issued. */
+    signingJwks: { keys },
     async close() {
       await new Promise((resolve) => {
         server.close(() => resolve());

@@ -28,7 +28,8 @@ const errors = [];
 const onError = (e, ctx) => { errors.push({ code: e?.code ?? String(e), status: ctx.status }); };
 
 const json = createHandoffHandler({
-  profile: 'oauth2', tokenEndpoint: config.seed002.tokenEndpoint, clientId: config.seed002.clientId,
+  profile: 'oauth2', tokenEndpoint: config.seed002.tokenEndpoint, issuer: config.seed002.issuer,
+  jwksUri: config.seed002.jwksUri, clientId: config.seed002.clientId,
   clientSecret: config.seed002.clientSecret, clientAuth: 'client_secret_post', redirectUri: config.redirectUri,
   allowedOrigins: [config.origin], tokenPath: '/json/token', userinfoPath: '/json/userinfo', maxBodyBytes: 2048,
   verifier: new JwksVerifier({ jwksUri: config.seed002.jwksUri, issuer: config.seed002.issuer, audience: config.seed002.clientId }),

@@ -1,0 +1,15 @@
+// extension-sso/client in Cloudflare workerd / Workers: the `workerd` condition.
+// scripts/build copies this file to the package root as client.workerd.js.
+// The .wasm is imported as a WebAssembly.Module (workerd's module rules,
+// wrangler and esbuild) and instantiated synchronously.
+import wasmModule from './wasm/client/extension_sso_client_bg.wasm';
+import { initSync } from './wasm/client/extension_sso_client.js';
+import { runtimeSlot } from './lib/common.js';
+import { webRuntime } from './lib/runtime-web.js';
+
+initSync({ module: wasmModule });
+runtimeSlot('client').install(webRuntime);
+
+export * from './lib/client.js';
+/** Nothing to do in workerd: the module is ready when imported. */
+export default async function init() {}

@@ -296,7 +296,7 @@ fn b64_member(obj: &Members<'_>, name: &str, missing: &'static str) -> Skip<Vec<
     let decoded = match text.plain() {
         Some(raw) => b64::decode_bytes(raw),
         // Escapes in a base64url value: decoded first, then checked.
-        None => b64::decode_bytes(&text.bytes().collect::<Vec<u8>>()),
+        None => b64::decode_bytes(text.decoded().as_bytes()),
     };
     decoded.ok_or(missing)
 }

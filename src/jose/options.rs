@@ -73,7 +73,27 @@ impl VerifyOptions {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let issuers: Vec<String> = issuers.into_iter().map(Into::into).collect();
+        Self::shared().for_parties(issuers.into_iter().map(Into::into).collect(), audience)
+    }
+
+    /// The defaults, for no issuer and any audience yet: what the sources
+    /// of a `JwksVerifier` share, set once, before [`Self::for_parties`]
+    /// gives each its issuers and audience.
+    pub(crate) fn shared() -> Self {
+        Self {
+            issuers: Vec::new(),
+            audience: Audience::Any,
+            algorithms: Algorithm::ALL.to_vec(),
+            clock_tolerance_sec: DEFAULT_CLOCK_TOLERANCE_SEC,
+            typ: None,
+            required_claims: Vec::new(),
+            reject_key_hints: false,
+        }
+    }
+
+    /// These options for `issuers` and `audience`, checked as [`Self::new`]
+    /// says.
+    pub(crate) fn for_parties(&self, issuers: Vec<String>, audience: Audience) -> Result<Self> {
         non_empty_strings(&issuers, "issuer")?;
         if let Audience::OneOf(list) = &audience {
             non_empty_strings(list, "audience (pass Audience::Any to accept any audience)")?;
@@ -81,11 +101,11 @@ impl VerifyOptions {
         Ok(Self {
             issuers,
             audience,
-            algorithms: Algorithm::ALL.to_vec(),
-            clock_tolerance_sec: DEFAULT_CLOCK_TOLERANCE_SEC,
-            typ: None,
-            required_claims: Vec::new(),
-            reject_key_hints: false,
+            algorithms: self.algorithms.clone(),
+            clock_tolerance_sec: self.clock_tolerance_sec,
+            typ: self.typ.clone(),
+            required_claims: self.required_claims.clone(),
+            reject_key_hints: self.reject_key_hints,
         })
     }
 

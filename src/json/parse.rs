@@ -57,7 +57,7 @@ impl<'a> Str<'a> {
     pub fn is(&self, s: &str) -> bool {
         match self.plain() {
             Some(raw) => same_bytes(raw, s.as_bytes()),
-            None => self.bytes().eq(s.bytes()),
+            None => self.decoded() == s,
         }
     }
 
@@ -65,7 +65,7 @@ impl<'a> Str<'a> {
     fn same(&self, other: &Str<'_>) -> bool {
         match (self.plain(), other.plain()) {
             (Some(a), Some(b)) => same_bytes(a, b),
-            _ => self.bytes().eq(other.bytes()),
+            _ => self.decoded() == other.decoded(),
         }
     }
 
@@ -102,7 +102,7 @@ impl<'a> Str<'a> {
     fn cmp_decoded(&self, other: &Str<'_>) -> Ordering {
         match (self.plain(), other.plain()) {
             (Some(a), Some(b)) => a.cmp(b),
-            _ => self.bytes().cmp(other.bytes()),
+            _ => self.decoded().cmp(&other.decoded()),
         }
     }
 }
@@ -288,6 +288,13 @@ impl<'a> Members<'a> {
     /// The members named `names`, in one pass over the object.
     pub fn pick<const N: usize>(&self, names: [&str; N]) -> [Option<&Node<'a>>; N] {
         let mut found = [None; N];
+        self.pick_into(&names, &mut found);
+        found
+    }
+
+    /// [`Self::pick`] for any number of names: one copy of the loop in the
+    /// wasm, not one per `N`.
+    fn pick_into<'s>(&'s self, names: &[&str], found: &mut [Option<&'s Node<'a>>]) {
         for (k, v) in &self.0 {
             let at = match k.plain() {
                 // The common case, compared in place.
@@ -298,7 +305,6 @@ impl<'a> Members<'a> {
                 *slot = Some(v);
             }
         }
-        found
     }
 
     /// The member `name` when it is a string.

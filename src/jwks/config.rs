@@ -80,22 +80,37 @@ pub struct VerifierConfig {
 pub fn read(settings_json: &str) -> Result<VerifierConfig> {
     let root = json::read(settings_json.as_bytes()).map_err(|_| not_canonical())?;
     let settings = root.as_object().ok_or_else(not_canonical)?;
+    // One pass over the settings; each value is then checked where it is used.
+    let max_age = settings.get("cacheMaxAgeSec");
+    let cooldown = settings.get("cooldownSec");
+    let stale = settings.get("staleIfErrorSec");
+    let timeout = settings.get("timeoutMs");
+    let body = settings.get("maxBodyBytes");
+    let remembered = settings.get("verifiedTokenCacheSize");
+    let insecure = settings.get("allowInsecureHttp");
+    let routed = settings.get("routed");
+    let sources = settings.get("sources");
+    let algorithms = settings.get("algorithms");
+    let tolerance = settings.get("clockToleranceSec");
+    let typ = settings.get("typ");
+    let required = settings.get("requiredClaims");
+    let reject = settings.get("rejectKeyHints");
     let mut cache = CacheConfig::default();
-    for (field, name) in [
-        (&mut cache.max_age_sec, "cacheMaxAgeSec"),
-        (&mut cache.cooldown_sec, "cooldownSec"),
-        (&mut cache.stale_if_error_sec, "staleIfErrorSec"),
-        (&mut cache.timeout_ms, "timeoutMs"),
+    for (field, value) in [
+        (&mut cache.max_age_sec, max_age),
+        (&mut cache.cooldown_sec, cooldown),
+        (&mut cache.stale_if_error_sec, stale),
+        (&mut cache.timeout_ms, timeout),
     ] {
-        if let Some(n) = uint(settings, name)? {
+        if let Some(n) = uint(value)? {
             *field = n;
         }
     }
-    if let Some(n) = uint(settings, "maxBodyBytes")? {
+    if let Some(n) = uint(body)? {
         cache.max_body_bytes = usize::try_from(n).unwrap_or(usize::MAX);
     }
     cache.validate()?;
-    let verified_token_cache_size = uint(settings, "verifiedTokenCacheSize")?.unwrap_or(0);
+    let verified_token_cache_size = uint(remembered)?.unwrap_or(0);
     if verified_token_cache_size > MAX_VERIFIED_TOKEN_CACHE {
         return Err(Error::options(msg!(
             "verifiedTokenCacheSize must be at most ",
@@ -103,16 +118,37 @@ pub fn read(settings_json: &str) -> Result<VerifierConfig> {
         )));
     }
     let rule = UrlRule {
-        allow_insecure_http: flag(settings, "allowInsecureHttp")?,
+        allow_insecure_http: flag(insecure)?,
     };
-    let Some(Node::Array(entries)) = settings.get("sources") else {
+    let Some(Node::Array(entries)) = sources else {
         return Err(not_canonical());
     };
-    let routed = flag(settings, "routed")?;
+    let routed = flag(routed)?;
+    // What every source shares, checked once.
+    let mut shared = VerifyOptions::shared();
+    if let Some(names) = algorithms {
+        let mut list = Vec::new();
+        for name in strs(string_list(names)?) {
+            list.push(name.decoded().parse::<Algorithm>()?);
+        }
+        shared.set_algorithms(&list)?;
+    }
+    if let Some(seconds) = uint(tolerance)? {
+        shared.set_clock_tolerance_sec(seconds)?;
+    }
+    match typ {
+        Some(Node::String(typ)) => shared.set_typ(&typ.decoded())?,
+        None => {}
+        Some(_) => return Err(not_canonical()),
+    }
+    if let Some(claims) = required {
+        shared.set_required_claims(owned_strings(string_list(claims)?))?;
+    }
+    shared = shared.with_reject_key_hints(flag(reject)?);
     let mut sources = Vec::with_capacity(entries.len());
     for entry in entries {
         let entry = entry.as_object().ok_or_else(not_canonical)?;
-        sources.push(source(settings, entry, rule, routed)?);
+        sources.push(source(&shared, entry, rule, routed)?);
     }
     Ok(VerifierConfig {
         routed,
@@ -123,24 +159,31 @@ pub fn read(settings_json: &str) -> Result<VerifierConfig> {
     })
 }
 
-/// The member `name` as a boolean; false when absent.
-fn flag(object: &Members<'_>, name: &str) -> Result<bool> {
-    match object.get(name) {
+/// A boolean member; false when absent.
+fn flag(value: Option<&Node<'_>>) -> Result<bool> {
+    match value {
         None => Ok(false),
         Some(Node::Bool(b)) => Ok(*b),
         Some(_) => Err(not_canonical()),
     }
 }
 
-/// One source: its issuers, audience and keys, with the policy every
+/// One source: its issuers, audience and keys, with the options every
 /// source shares.
 fn source(
-    settings: &Members<'_>,
+    shared: &VerifyOptions,
     entry: &Members<'_>,
     rule: UrlRule,
     routed: bool,
 ) -> Result<SourceConfig> {
-    let issuer = entry.get("issuer").ok_or_else(|| {
+    let (issuer, audience, jwks, uri, discovery) = (
+        entry.get("issuer"),
+        entry.get("audience"),
+        entry.get("jwks"),
+        entry.get("jwksUri"),
+        entry.get("discovery"),
+    );
+    let issuer = issuer.ok_or_else(|| {
         Error::options("issuer is required: pass the expected \"iss\" (a string or a list)")
     })?;
     let issuers = string_list(issuer)?;
@@ -152,36 +195,28 @@ fn source(
         }
     };
     // Whose options a message is about: the verifier's, or a routed
-    // issuer's (made only for a message).
-    let routed_issuer = single.filter(|_| routed);
-    let quoted = || {
+    // issuer's.
+    let routed_issuer = single.filter(|_| routed).map(|issuer| {
         let mut quoted = String::new();
-        if let Some(issuer) = routed_issuer {
-            json::write_string(&mut quoted, &issuer.decoded());
-        }
+        json::write_string(&mut quoted, &issuer.decoded());
         quoted
-    };
-    let who = || match routed_issuer {
-        Some(_) => msg!("issuers[", &quoted(), "]"),
+    });
+    let who = match &routed_issuer {
+        Some(quoted) => msg!("issuers[", quoted, "]"),
         None => String::from("JwksVerifier"),
     };
-    let discovery = if flag(entry, "discovery")? {
-        match single {
-            Some(issuer) => Some(issuer.decoded()),
-            None => {
-                return Err(Error::options(
-                    "discovery: true needs exactly one issuer (the one whose metadata names the JWK Set)",
-                ))
-            }
-        }
-    } else {
-        None
+    let discovery = match (flag(discovery)?, single) {
+        (false, _) => None,
+        (true, Some(issuer)) => Some(issuer.decoded()),
+        (true, None) => return Err(Error::options(
+            "discovery: true needs exactly one issuer (the one whose metadata names the JWK Set)",
+        )),
     };
-    let audience = match entry.get("audience") {
+    let audience = match audience {
         Some(Node::Null) => Audience::Any,
         None => {
-            let context = match routed_issuer {
-                Some(_) => msg!(" for issuer ", &quoted()),
+            let context = match &routed_issuer {
+                Some(quoted) => msg!(" for issuer ", quoted),
                 None => String::new(),
             };
             return Err(Error::options(msg!(
@@ -195,28 +230,24 @@ fn source(
             if list.is_empty() || list.iter().any(String::is_empty) {
                 return Err(Error::options(msg!(
                     "invalid ",
-                    &who(),
+                    &who,
                     " options: audience must be a non-empty string or list of them"
                 )));
             }
             Audience::OneOf(list)
         }
     };
-    let (jwks, uri) = (entry.get("jwks"), entry.get("jwksUri"));
     let given =
         usize::from(jwks.is_some()) + usize::from(uri.is_some()) + usize::from(discovery.is_some());
     if given != 1 {
-        return Err(Error::options(if given == 0 {
-            msg!(
-                &who(),
+        return Err(Error::options(msg!(
+            &who,
+            if given == 0 {
                 ": pass the keys, as jwks (a JWK Set) or jwksUri (where to fetch it), or discovery: true (the issuer's metadata names it)"
-            )
-        } else {
-            msg!(
-                &who(),
+            } else {
                 ": pass either jwks or jwksUri, not both (or discovery: true alone)"
-            )
-        }));
+            }
+        )));
     }
     let keys = match (jwks, uri, discovery) {
         (Some(Node::String(text)), _, _) => {
@@ -229,45 +260,15 @@ fn source(
         (Some(jwks @ Node::Object(_)), _, _) => KeySource::Local(KeySet::from_node(jwks)?),
         (_, Some(Node::String(uri)), _) => KeySource::Remote(
             rule.endpoint("jwksUri", &uri.decoded())
-                .map_err(|e| Error::options(msg!(&who(), ": ", e.message())))?,
+                .map_err(|e| Error::options(msg!(&who, ": ", e.message())))?,
         ),
         (_, _, Some(issuer)) => KeySource::Discovered(Discovery::new(&issuer, rule)?),
         _ => return Err(not_canonical()),
     };
     Ok(SourceConfig {
-        options: policy(settings, owned_strings(issuers), audience)?,
+        options: shared.for_parties(owned_strings(issuers), audience)?,
         keys,
     })
-}
-
-/// The options of a source: its issuers and audience, and the policy every
-/// source shares.
-fn policy(
-    settings: &Members<'_>,
-    issuers: Vec<String>,
-    audience: Audience,
-) -> Result<VerifyOptions> {
-    let mut options = VerifyOptions::new(issuers, audience)?;
-    if let Some(names) = settings.get("algorithms") {
-        let names = string_list(names)?;
-        let mut algorithms = Vec::new();
-        for name in strs(names) {
-            algorithms.push(name.decoded().parse::<Algorithm>()?);
-        }
-        options.set_algorithms(&algorithms)?;
-    }
-    if let Some(seconds) = uint(settings, "clockToleranceSec")? {
-        options.set_clock_tolerance_sec(seconds)?;
-    }
-    match settings.get("typ") {
-        Some(Node::String(typ)) => options.set_typ(&typ.decoded())?,
-        None => {}
-        Some(_) => return Err(not_canonical()),
-    }
-    if let Some(claims) = settings.get("requiredClaims") {
-        options.set_required_claims(owned_strings(string_list(claims)?))?;
-    }
-    Ok(options.with_reject_key_hints(flag(settings, "rejectKeyHints")?))
 }
 
 /// A document that is not what the JS layer writes (only a caller that
@@ -304,10 +305,9 @@ fn owned_strings(value: &Node<'_>) -> Vec<String> {
     strs(value).map(|s| s.decoded()).collect()
 }
 
-/// The member `name` as a whole non-negative number; `None` when absent.
-fn uint(object: &Members<'_>, name: &str) -> Result<Option<u64>> {
-    object
-        .get(name)
+/// A whole non-negative number; `None` when absent.
+fn uint(value: Option<&Node<'_>>) -> Result<Option<u64>> {
+    value
         .map(|v| {
             v.as_f64()
                 .and_then(json::safe_integer)

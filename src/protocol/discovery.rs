@@ -118,7 +118,7 @@ impl Discovery {
     /// have no query or fragment (RFC 8414 §2; `invalid_options` naming
     /// the option `issuer`).
     pub fn new(issuer: &str, rule: UrlRule) -> Result<Self> {
-        let authority = rule.check("issuer", issuer)?;
+        let authority = rule.check_parts("issuer", issuer)?;
         if split(issuer).query.is_some() {
             return Err(Error::options(
                 "issuer must not contain a query (RFC 8414 §2): use the server's issuer identifier exactly",
@@ -130,7 +130,7 @@ impl Discovery {
         openid.push_str(OPENID_CONFIGURATION);
         let mut oauth = authority.origin();
         oauth.push_str(OAUTH_AUTHORIZATION_SERVER);
-        oauth.push_str(trim_trailing_slashes(&authority.rest));
+        oauth.push_str(trim_trailing_slashes(authority.rest));
         Ok(Self {
             issuer: issuer.to_owned(),
             rule,
@@ -261,7 +261,7 @@ pub fn read_metadata(
     let mut endpoints: [Option<String>; 4] = Default::default();
     for (slot, name) in endpoints.iter_mut().zip(ENDPOINTS) {
         if let Some(found) = member(name)? {
-            rule.check(name, &found)
+            rule.check_parts(name, &found)
                 .map_err(|e| failed(msg!("the metadata document at ", url, ": ", e.message())))?;
             *slot = Some(found);
         }

@@ -73,30 +73,41 @@ pub struct Authority {
 impl Authority {
     /// The ASCII serialisation of the origin (RFC 6454 §6.2), default ports dropped.
     pub fn origin(&self) -> String {
-        let default_port = match self.scheme.as_str() {
-            "https" => Some(443),
-            "http" => Some(80),
-            _ => None,
-        };
-        let mut out = String::with_capacity(self.scheme.len() + self.host.len() + 9);
-        out.push_str(&self.scheme);
-        out.push_str("://");
-        out.push_str(&self.host);
-        match self.port {
-            Some(port) if Some(port) != default_port => {
-                out.push(':');
-                crate::error::Part::push_to(&port, &mut out);
-            }
-            _ => {}
-        }
-        out
+        origin(&self.scheme, &self.host, self.port)
     }
 
     /// True for a loopback host: `localhost`, an IPv4 address in
     /// `127.0.0.0/8` (RFC 1122 §3.2.1.3), or `[::1]`.
     pub fn is_loopback(&self) -> bool {
-        self.host == "localhost" || self.host == "[::1]" || is_ipv4_loopback(&self.host)
+        is_loopback(&self.host)
     }
+}
+
+/// `scheme://host[:port]` lowercased, the scheme's default port dropped.
+fn origin(scheme: &str, host: &str, port: Option<u16>) -> String {
+    let mut out = String::with_capacity(scheme.len() + host.len() + 9);
+    for part in [scheme, "://", host] {
+        for b in part.bytes() {
+            out.push(char::from(b.to_ascii_lowercase()));
+        }
+    }
+    let default_port = if scheme.eq_ignore_ascii_case("https") {
+        Some(443)
+    } else if scheme.eq_ignore_ascii_case("http") {
+        Some(80)
+    } else {
+        None
+    };
+    if let Some(port) = port.filter(|p| Some(*p) != default_port) {
+        out.push(':');
+        crate::error::Part::push_to(&port, &mut out);
+    }
+    out
+}
+
+/// `localhost`, `[::1]` or an IPv4 address in `127.0.0.0/8`, in any ASCII case.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost") || host == "[::1]" || is_ipv4_loopback(host)
 }
 
 /// `127.a.b.c` in dotted-decimal form, each part 0..=255 without leading zeros.
@@ -120,9 +131,6 @@ fn is_ipv4_loopback(host: &str) -> bool {
     parts == 4
 }
 
-/// Parses `scheme://host[:port][rest]`; `None` when the URL is not absolute,
-/// has user information, an empty or invalid host, a bad port, whitespace,
-/// control characters or backslashes.
 /// `url.split_once("://")` for a URL whose scheme has no `:`, as a byte
 /// search: a `&str` pattern links core's two-way searcher and its panic
 /// formatting (~8 kB of wasm).
@@ -131,7 +139,38 @@ pub(crate) fn split_scheme(url: &str) -> Option<(&str, &str)> {
     Some((url.get(..colon)?, url.get(colon + 1..)?.strip_prefix("//")?))
 }
 
-pub fn parse_authority(url: &str) -> Option<Authority> {
+/// An absolute URL's parts as written (not lowercased; an IPv6 host with
+/// its brackets): what [`parse_authority`] checks, without copying.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Parts<'a> {
+    pub scheme: &'a str,
+    pub host: &'a str,
+    pub port: Option<u16>,
+    /// Path, query and fragment (may be empty).
+    pub rest: &'a str,
+}
+
+impl Parts<'_> {
+    /// [`Authority::origin`].
+    pub fn origin(&self) -> String {
+        origin(self.scheme, self.host, self.port)
+    }
+
+    /// The owned [`Authority`], scheme and host lowercased.
+    fn owned(&self) -> Authority {
+        Authority {
+            scheme: self.scheme.to_ascii_lowercase(),
+            host: self.host.to_ascii_lowercase(),
+            port: self.port,
+            rest: self.rest.to_owned(),
+        }
+    }
+}
+
+/// Parses `scheme://host[:port][rest]`; `None` when the URL is not absolute,
+/// has user information, an empty or invalid host, a bad port, whitespace,
+/// control characters or backslashes.
+pub(crate) fn parts(url: &str) -> Option<Parts<'_>> {
     if url.len() > MAX_URL_LEN
         || url
             .bytes()
@@ -140,14 +179,13 @@ pub fn parse_authority(url: &str) -> Option<Authority> {
         return None;
     }
     let (scheme, after) = split_scheme(url)?;
-    if scheme.is_empty()
+    if !scheme
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic())
         || !scheme
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
-        || !scheme
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphabetic())
     {
         return None;
     }
@@ -156,40 +194,39 @@ pub fn parse_authority(url: &str) -> Option<Authority> {
         .position(|b| matches!(b, b'/' | b'?' | b'#'))
         .unwrap_or(after.len());
     let (authority, rest) = after.split_at_checked(authority_end)?;
-    if authority.bytes().any(|b| b == b'@') {
-        return None;
-    }
-    let (host, port) = if let Some(v6) = authority.strip_prefix("[") {
-        let (inside, after_bracket) = split_at_byte(v6, b']')?;
-        if inside.is_empty()
-            || !inside
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-        {
-            return None;
+    // An IPv6 literal's port follows its `]`; any other host's, its `:`.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let close = v6.bytes().position(|b| b == b']')? + 2;
+            let (host, after_bracket) = authority.split_at_checked(close)?;
+            let inside = host.get(1..host.len() - 1)?;
+            if inside.is_empty()
+                || !inside
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            {
+                return None;
+            }
+            let port = match after_bracket {
+                "" => None,
+                p => Some(p.strip_prefix(':')?),
+            };
+            (host, port)
         }
-        let port = match after_bracket {
-            "" => None,
-            p => Some(p.strip_prefix(":")?),
-        };
-        let mut host = String::with_capacity(inside.len() + 2);
-        host.push('[');
-        host.push_str(&inside.to_ascii_lowercase());
-        host.push(']');
-        (host, port)
-    } else {
-        let (host, port) = match split_at_byte(authority, b':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        };
-        if host.is_empty()
-            || !host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        {
-            return None;
+        None => {
+            let (host, port) = match split_at_byte(authority, b':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            };
+            if host.is_empty()
+                || !host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            {
+                return None;
+            }
+            (host, port)
         }
-        (host.to_ascii_lowercase(), port)
     };
     let port = match port {
         None => None,
@@ -200,12 +237,18 @@ pub fn parse_authority(url: &str) -> Option<Authority> {
         }
         Some(_) => return None,
     };
-    Some(Authority {
-        scheme: scheme.to_ascii_lowercase(),
+    Some(Parts {
+        scheme,
         host,
         port,
-        rest: rest.to_owned(),
+        rest,
     })
+}
+
+/// Parses `scheme://host[:port][rest]` (see [`parts`]), scheme and host
+/// lowercased.
+pub fn parse_authority(url: &str) -> Option<Authority> {
+    parts(url).map(|parts| parts.owned())
 }
 
 /// The origin of an absolute URL, if it has one.
@@ -248,22 +291,32 @@ impl UrlRule {
 
     /// True when the rule lets a URL with this scheme and host be used.
     pub fn allows(self, url: &Authority) -> bool {
-        url.scheme == "https"
-            || (url.scheme == "http" && (self.allow_insecure_http || url.is_loopback()))
+        self.allows_parts(&url.scheme, &url.host)
+    }
+
+    fn allows_parts(self, scheme: &str, host: &str) -> bool {
+        scheme.eq_ignore_ascii_case("https")
+            || (scheme.eq_ignore_ascii_case("http")
+                && (self.allow_insecure_http || is_loopback(host)))
     }
 
     /// Checks the URL held by `option` (its name goes into the message):
     /// absolute, allowed by the rule, no user information, no fragment. A
     /// query is allowed (RFC 6749 §3.1, §3.2: endpoints may carry one).
     pub fn check(self, option: &str, url: &str) -> Result<Authority> {
-        let Some(parsed) = parse_authority(url) else {
+        self.check_parts(option, url).map(|parts| parts.owned())
+    }
+
+    /// [`Self::check`] without copying the parts.
+    pub(crate) fn check_parts<'u>(self, option: &str, url: &'u str) -> Result<Parts<'u>> {
+        let Some(parsed) = parts(url) else {
             return Err(Error::options(msg!(
                 option,
                 " must be an absolute URL such as https://example.com/path (no spaces, no \
                  user:password@, at most 16384 bytes)"
             )));
         };
-        if !self.allows(&parsed) {
+        if !self.allows_parts(parsed.scheme, parsed.host) {
             return Err(Error::options(msg!(
                 option,
                 " must use https (plain http only to localhost, 127.0.0.0/8 or [::1]; for a \
@@ -282,7 +335,7 @@ impl UrlRule {
     /// [`Self::check`], for a URL the caller sends requests to as given (a
     /// query is kept).
     pub fn endpoint(self, option: &str, url: &str) -> Result<String> {
-        self.check(option, url)?;
+        self.check_parts(option, url)?;
         Ok(url.to_owned())
     }
 
@@ -290,7 +343,7 @@ impl UrlRule {
     /// query either; returned without trailing slashes, so `{base}/path`
     /// never doubles the slash.
     pub fn base_url(self, option: &str, url: &str) -> Result<String> {
-        self.check(option, url)?;
+        self.check_parts(option, url)?;
         if split(url).query.is_some() {
             return Err(Error::options(msg!(
                 option,

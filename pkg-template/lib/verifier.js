@@ -214,7 +214,7 @@ export class JwksVerifier {
       const set = record[StepField.Set];
       let attempt;
       if (step === StepKind.Fetch) {
-        await this.#startFetch(set, core.url, record[StepField.Document], signal);
+        await this.#startFetch(set, textOf(record, StepField.TextPtr), record[StepField.Document], signal);
         attempt = Attempt.Settled;
       } else {
         // Wait: join the fetch under way, or (workerd) poll the cache until
@@ -223,7 +223,7 @@ export class JwksVerifier {
         if (shared !== undefined) {
           await join(shared, signal);
           attempt = Attempt.Settled;
-        } else if ((polls ??= Math.ceil(core.timeoutMs / POLL_MS)) > 0) {
+        } else if ((polls ??= Math.ceil(record[StepField.TimeoutMs] / POLL_MS)) > 0) {
           polls--;
           await sleep(POLL_MS, signal);
           attempt = Attempt.First;
@@ -328,8 +328,10 @@ export class JwksVerifier {
   // undefined, ready }` until the import settles.
   #importKey(core, i) {
     const rt = this.#rt;
-    const jwk = core.keyJwk(i);
-    const alg = core.alg;
+    const found = core.keyJwk(i);
+    const record = this.#step();
+    const jwk = found ? textOf(record, StepField.TextPtr) : undefined;
+    const alg = textOf(record, StepField.AlgPtr);
     const key = { handle: undefined, ready: undefined };
     if (jwk === undefined) {
       key.handle = null;
@@ -367,9 +369,10 @@ export class JwksVerifier {
     const core = this.#core;
     for (;;) {
       let result;
+      const record = this.#step();
       try {
         result = await fetchBody(url, { method: 'GET', headers: this.#requestHeaders(document) }, {
-          fetch: this.#fetch, timeoutMs: core.timeoutMs, signal, maxBytes: core.maxBodyBytes,
+          fetch: this.#fetch, timeoutMs: record[StepField.TimeoutMs], signal, maxBytes: record[StepField.MaxBodyBytes],
         });
       } catch (error) {
         // Aborted: neither a failure nor a success for the cache.
@@ -388,8 +391,9 @@ export class JwksVerifier {
       }
       const more = core.fetched(set, result.status, result.headers.get('cache-control') ?? undefined, result.body, this.#now());
       if (!more) return;
-      url = core.url;
-      document = this.#step()[StepField.Document];
+      const next = this.#step();
+      url = textOf(next, StepField.TextPtr);
+      document = next[StepField.Document];
     }
   }
 
@@ -409,8 +413,8 @@ export class JwksVerifier {
    * when this returns a snapshot.
    */
   exportCache(previous) {
-    const text = this.#core.exportCache(previous == null ? undefined : snapshotText(previous));
-    return text === undefined ? undefined : JSON.parse(text);
+    const found = this.#core.exportCache(previous == null ? undefined : snapshotText(previous));
+    return found ? JSON.parse(textOf(this.#step(), StepField.TextPtr)) : undefined;
   }
 
   /**
@@ -437,6 +441,9 @@ function field(record, ptr) {
   if (view !== undefined && view.byteOffset === at && view.length === length && view.buffer === memory.buffer) return view;
   return (views[ptr] = bytesAt(at, length));
 }
+
+/** The text a `*Ptr` field of the step record and the `*Len` after it name. */
+const textOf = (record, ptr) => textAt(record[ptr], record[ptr + 1]);
 
 /**
  * The JSON texts of the step in `record`: the payload's, or with `complete`

@@ -497,31 +497,33 @@ impl Engine {
     ) -> Result<Option<Request<'_>>> {
         let remote = self.remote(set)?;
         match remote.fetching.take() {
-            Some(Fetching::Metadata(mut discovery)) => match discovery.answer(status, body) {
-                Ok(DiscoveryStep::Fetch(_)) => {
-                    remote.fetching = Some(Fetching::Metadata(discovery));
-                    Ok(Some(remote.request(set)))
-                }
-                Ok(DiscoveryStep::Found(metadata)) => match metadata.jwks_uri {
-                    Some(uri) => {
-                        remote.uri = Some(uri);
-                        remote.fetching = Some(Fetching::JwkSet);
+            Some(Fetching::Metadata(mut discovery)) => {
+                match discovery.answer_for_keys(status, body) {
+                    Ok(DiscoveryStep::Fetch(_)) => {
+                        remote.fetching = Some(Fetching::Metadata(discovery));
                         Ok(Some(remote.request(set)))
                     }
-                    None => {
-                        let error = Error::new(
-                            ErrorCode::DiscoveryFailed,
-                            msg!(
-                                "the metadata at ",
-                                discovery.url(),
-                                " names no jwks_uri: the issuer publishes no signing keys"
-                            ),
-                        );
-                        remote.failed(now, error).map(|()| None)
-                    }
-                },
-                Err(error) => remote.failed(now, error).map(|()| None),
-            },
+                    Ok(DiscoveryStep::Found(metadata)) => match metadata.jwks_uri {
+                        Some(uri) => {
+                            remote.uri = Some(uri);
+                            remote.fetching = Some(Fetching::JwkSet);
+                            Ok(Some(remote.request(set)))
+                        }
+                        None => {
+                            let error = Error::new(
+                                ErrorCode::DiscoveryFailed,
+                                msg!(
+                                    "the metadata at ",
+                                    discovery.url(),
+                                    " names no jwks_uri: the issuer publishes no signing keys"
+                                ),
+                            );
+                            remote.failed(now, error).map(|()| None)
+                        }
+                    },
+                    Err(error) => remote.failed(now, error).map(|()| None),
+                }
+            }
             Some(Fetching::JwkSet) => {
                 match remote.cache.on_fetch_ok(status, cache_control, body, now) {
                     Ok(()) => Ok(None),

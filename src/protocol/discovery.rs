@@ -152,8 +152,21 @@ impl Discovery {
     /// Reads the answer to a `GET` of [`Self::url`]: the document, the next
     /// URL to try, or why discovery failed.
     pub fn answer(&mut self, status: u16, body: &[u8]) -> Result<DiscoveryStep> {
+        self.answer_with(status, body, Read::All)
+    }
+
+    /// [`Self::answer`] for a caller that uses only the signing keys (the
+    /// JWT verifier): of the document, only `issuer` and `jwks_uri` are
+    /// read and checked, so a member it never uses (another endpoint,
+    /// RFC 9207 support) cannot fail its discovery.
+    pub fn answer_for_keys(&mut self, status: u16, body: &[u8]) -> Result<DiscoveryStep> {
+        self.answer_with(status, body, Read::Keys)
+    }
+
+    fn answer_with(&mut self, status: u16, body: &[u8], read: Read) -> Result<DiscoveryStep> {
         match status {
-            200 => read_metadata(&self.issuer, body, self.rule, self.url()).map(DiscoveryStep::Found),
+            200 => read_members(&self.issuer, body, self.rule, self.url(), read)
+                .map(DiscoveryStep::Found),
             404 | 410 if self.at + 1 < self.urls.len() => {
                 self.at += 1;
                 Ok(DiscoveryStep::Fetch(self.url().to_owned()))
@@ -201,6 +214,15 @@ fn quoted(value: &str) -> String {
     out
 }
 
+/// Which members of a document a caller reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// Every member of [`ServerMetadata`].
+    All,
+    /// `issuer` and `jwks_uri`.
+    Keys,
+}
+
 /// Reads a metadata document (the body of a 200 answer from `url`, or a
 /// [`ServerMetadata::to_json`] text) for `expected_issuer`.
 pub fn read_metadata(
@@ -208,6 +230,16 @@ pub fn read_metadata(
     body: &[u8],
     rule: UrlRule,
     url: &str,
+) -> Result<ServerMetadata> {
+    read_members(expected_issuer, body, rule, url, Read::All)
+}
+
+fn read_members(
+    expected_issuer: &str,
+    body: &[u8],
+    rule: UrlRule,
+    url: &str,
+    read: Read,
 ) -> Result<ServerMetadata> {
     // The borrowed tree: no owned copy of a document only a few members
     // of which are read (and no owned JSON machinery in the verifier's wasm).
@@ -259,12 +291,24 @@ pub fn read_metadata(
         ));
     }
     let mut endpoints: [Option<String>; 4] = Default::default();
-    for (slot, name) in endpoints.iter_mut().zip(ENDPOINTS) {
+    let endpoints_read = match read {
+        Read::All => ENDPOINTS.len(),
+        Read::Keys => 1,
+    };
+    for (slot, name) in endpoints.iter_mut().zip(ENDPOINTS).take(endpoints_read) {
         if let Some(found) = member(name)? {
             rule.check_parts(name, &found)
                 .map_err(|e| failed(msg!("the metadata document at ", url, ": ", e.message())))?;
             *slot = Some(found);
         }
+    }
+    if read == Read::Keys {
+        let [jwks_uri, ..] = endpoints;
+        return Ok(ServerMetadata {
+            issuer,
+            jwks_uri,
+            ..ServerMetadata::default()
+        });
     }
     let iss_supported = match object.get("authorization_response_iss_parameter_supported") {
         None => false,
@@ -442,6 +486,40 @@ mod tests {
         let insecure =
             br#"{"issuer":"https://as.example/tenant/a","jwks_uri":"http://as.internal/jwks"}"#;
         assert!(read_metadata(ISSUER, insecure, UrlRule::INSECURE_HTTP, "u").is_ok());
+    }
+
+    #[test]
+    fn a_caller_of_the_keys_reads_issuer_and_jwks_uri_only() {
+        let answer = |body: &[u8], keys_only: bool| {
+            let mut d = Discovery::new(ISSUER, UrlRule::STRICT).unwrap();
+            if keys_only {
+                d.answer_for_keys(200, body)
+            } else {
+                d.answer(200, body)
+            }
+        };
+        // Members a verifier never uses do not fail it ...
+        let body = br#"{"issuer":"https://as.example/tenant/a","jwks_uri":"https://as.example/jwks",
+            "token_endpoint":"http://as.internal/token","authorization_response_iss_parameter_supported":"yes",
+            "code_challenge_methods_supported":7}"#;
+        assert!(answer(body, false).is_err());
+        let Ok(DiscoveryStep::Found(found)) = answer(body, true) else {
+            panic!("found")
+        };
+        assert_eq!(found.jwks_uri.as_deref(), Some("https://as.example/jwks"));
+        assert_eq!(found.token_endpoint, None);
+        // ... issuer and jwks_uri are checked as always.
+        for body in [
+            &br#"{"issuer":"https://as.example/tenant/a","jwks_uri":"http://as.example/jwks"}"#[..],
+            br#"{"issuer":"https://as.example/tenant/a","jwks_uri":1}"#,
+            br#"{"issuer":"https://as.example/tenant/b","jwks_uri":"https://as.example/jwks"}"#,
+            br#"{"jwks_uri":"https://as.example/jwks"}"#,
+        ] {
+            let keys = answer(body, true).unwrap_err();
+            let all = answer(body, false).unwrap_err();
+            assert_eq!(keys.code(), all.code());
+            assert_eq!(keys.message(), all.message());
+        }
     }
 
     #[test]

@@ -96,10 +96,24 @@ pub enum StepField {
     /// What the request of a `Fetch` step (or a `fetched` answer) should
     /// answer: a [`DocumentKind`].
     Document = 11,
+    /// Where the last check's `alg` (its name) is (`Verify`) ...
+    AlgPtr = 12,
+    /// ... and its length.
+    AlgLen = 13,
+    /// Where the text of the last call that answers one is: the URL of a
+    /// `Fetch` step or a `fetched` answer, a key's JWK (`keyJwk`), a
+    /// snapshot (`exportCache`) ...
+    TextPtr = 14,
+    /// ... and its length.
+    TextLen = 15,
+    /// `timeoutMs` (set once).
+    TimeoutMs = 16,
+    /// `maxBodyBytes` (set once).
+    MaxBodyBytes = 17,
 }
 
 /// How many [`StepField`]s there are.
-const FIELDS: usize = 12;
+const FIELDS: usize = 18;
 
 fn ptr_len(bytes: &[u8]) -> [u32; 2] {
     [bytes.as_ptr() as usize as u32, bytes.len() as u32]
@@ -133,8 +147,8 @@ pub struct VerifierCore {
     last: Last,
     /// The step record, by [`StepField`] (a fixed place in wasm memory).
     record: Box<[u32; FIELDS]>,
-    /// The URL of the last `Fetch` step.
-    url: String,
+    /// The text `TextPtr` names (a URL, a JWK, a snapshot).
+    text: String,
     /// By key set.
     handles: Vec<Handles>,
 }
@@ -180,12 +194,23 @@ impl VerifierCore {
         let engine = Engine::new(settings_json)?;
         let mut handles = Vec::new();
         handles.resize_with(engine.set_count(), Handles::default);
+        let mut record = Box::new([0; FIELDS]);
+        let config = engine.cache_config();
+        for (field, value) in [
+            (StepField::TimeoutMs, config.timeout_ms),
+            (StepField::MaxBodyBytes, config.max_body_bytes as u64),
+        ] {
+            if let Some(slot) = record.get_mut(field as usize) {
+                // Both at most a few million (`CacheConfig::validate`).
+                *slot = value as u32;
+            }
+        }
         Ok(Self {
             engine,
             token: vec![0; MAX_TOKEN_LENGTH],
             last: Last::default(),
-            record: Box::new([0; FIELDS]),
-            url: String::new(),
+            record,
+            text: String::new(),
             handles,
         })
     }
@@ -220,7 +245,7 @@ impl VerifierCore {
         let mut facade = Recorder {
             last: &mut self.last,
             record: &mut self.record,
-            url: &mut self.url,
+            text: &mut self.text,
         };
         Ok(facade.record(step))
     }
@@ -230,18 +255,6 @@ impl VerifierCore {
     #[wasm_bindgen(getter)]
     pub fn record(&self) -> u32 {
         self.record.as_ptr() as usize as u32
-    }
-
-    /// The last check's `alg`, for the runtime's `importKey`.
-    #[wasm_bindgen(getter)]
-    pub fn alg(&self) -> JsValue {
-        JsValue::from_str(self.last.alg.map_or("", Algorithm::as_str))
-    }
-
-    /// The URL the last `Fetch` step (or `fetched` answer) asks for.
-    #[wasm_bindgen(getter)]
-    pub fn url(&self) -> String {
-        self.url.clone()
     }
 
     /// The runtime handle the JS layer imported for candidate `i` of the
@@ -267,17 +280,22 @@ impl VerifierCore {
         }
     }
 
-    /// The public JWK (JSON text) of candidate `i` of the last check, for
-    /// the runtime's `importKey`.
+    /// Names the public JWK (JSON text) of candidate `i` of the last check
+    /// in the record (`TextPtr`), for the runtime's `importKey`; false when
+    /// there is none (the key set changed since).
     #[wasm_bindgen(js_name = keyJwk)]
-    pub fn key_jwk(&self, i: u32) -> Option<String> {
-        let (index, _) = self.candidate(i)?;
+    pub fn key_jwk(&mut self, i: u32) -> bool {
+        let Some((index, _)) = self.candidate(i) else {
+            return false;
+        };
         let Last {
             set, generation, ..
         } = self.last;
-        self.engine
-            .key_jwk(set, generation, index as usize)
-            .map(str::to_owned)
+        let Some(jwk) = self.engine.key_jwk(set, generation, index as usize) else {
+            return false;
+        };
+        set_range(&mut self.record, StepField::TextPtr, jwk.as_bytes());
+        true
     }
 
     /// The verdict of check `ticket`: throws `bad_signature` unless
@@ -315,7 +333,7 @@ impl VerifierCore {
         let mut facade = Recorder {
             last: &mut self.last,
             record: &mut self.record,
-            url: &mut self.url,
+            text: &mut self.text,
         };
         facade.record_request(request);
         Ok(true)
@@ -346,11 +364,17 @@ impl VerifierCore {
         self.engine.fetch_aborted(set as usize);
     }
 
-    /// The snapshot of the fetched key sets (JSON text), or `undefined`
-    /// when nothing is cached or nothing changed since `previous`.
+    /// Names the snapshot of the fetched key sets (JSON text) in the record
+    /// (`TextPtr`); false when nothing is cached or nothing changed since
+    /// `previous`.
     #[wasm_bindgen(js_name = exportCache)]
-    pub fn export_cache(&self, previous: Option<String>) -> Option<String> {
-        self.engine.export(previous.as_deref())
+    pub fn export_cache(&mut self, previous: Option<String>) -> bool {
+        let Some(snapshot) = self.engine.export(previous.as_deref()) else {
+            return false;
+        };
+        self.text = snapshot;
+        set_range(&mut self.record, StepField::TextPtr, self.text.as_bytes());
+        true
     }
 
     /// Loads a snapshot (JSON text); see [`Engine::import`].
@@ -363,17 +387,15 @@ impl VerifierCore {
     ) -> core::result::Result<u32, JsValue> {
         Ok(self.engine.import(snapshot, now_sec(now), strict)? as u32)
     }
+}
 
-    /// `timeoutMs`.
-    #[wasm_bindgen(getter, js_name = timeoutMs)]
-    pub fn timeout_ms(&self) -> f64 {
-        self.engine.cache_config().timeout_ms as f64
-    }
-
-    /// `maxBodyBytes`.
-    #[wasm_bindgen(getter, js_name = maxBodyBytes)]
-    pub fn max_body_bytes(&self) -> f64 {
-        self.engine.cache_config().max_body_bytes as f64
+/// Writes `bytes`' place into the record: at field `ptr` and its length
+/// in the next.
+fn set_range(record: &mut [u32; FIELDS], ptr: StepField, bytes: &[u8]) {
+    let [at, len] = ptr_len(bytes);
+    if let Some([slot_at, slot_len]) = record.get_mut(ptr as usize..ptr as usize + 2) {
+        *slot_at = at;
+        *slot_len = len;
     }
 }
 
@@ -381,7 +403,7 @@ impl VerifierCore {
 struct Recorder<'f> {
     last: &'f mut Last,
     record: &'f mut [u32; FIELDS],
-    url: &'f mut String,
+    text: &'f mut String,
 }
 
 impl Recorder<'_> {
@@ -392,11 +414,7 @@ impl Recorder<'_> {
     }
 
     fn range(&mut self, ptr: StepField, bytes: &[u8]) {
-        let [at, len] = ptr_len(bytes);
-        self.set(ptr, at);
-        if let Some(slot) = self.record.get_mut(ptr as usize + 1) {
-            *slot = len;
-        }
+        set_range(self.record, ptr, bytes);
     }
 
     fn record(&mut self, step: Step<'_>) -> StepKind {
@@ -421,6 +439,7 @@ impl Recorder<'_> {
                 self.range(StepField::SignaturePtr, check.signature);
                 self.range(StepField::HeaderPtr, check.header);
                 self.range(StepField::PayloadPtr, check.payload);
+                self.range(StepField::AlgPtr, check.alg.as_str().as_bytes());
                 StepKind::Verify
             }
             Step::Remembered { header, payload } => {
@@ -448,8 +467,9 @@ impl Recorder<'_> {
             Document::Metadata => DocumentKind::Metadata,
         };
         self.set(StepField::Document, document as u32);
-        self.url.clear();
-        self.url.push_str(request.url);
+        self.text.clear();
+        self.text.push_str(request.url);
+        set_range(self.record, StepField::TextPtr, self.text.as_bytes());
     }
 }
 

@@ -148,6 +148,8 @@ export class JwksVerifier {
   #headers;
   /** set -> the fetch of that key set under way in this isolate (not in workerd) */
   #pending = new Map();
+  /** set -> its runtime keys (see #key) */
+  #keys = [];
 
   /**
    * @param {object} options  see verifier.d.ts (`JwksVerifierOptions`).
@@ -262,7 +264,7 @@ export class JwksVerifier {
   }
 
   // The signature check of the last `check`, with its candidate keys
-  // (imported once per key set generation, kept by the core) in order, then
+  // (imported once per key set generation, see #key) in order, then
   // the core's verdict. Synchronous runtimes (node:crypto): no promise.
   #verifySync(core, complete) {
     let record = this.#step();
@@ -271,7 +273,7 @@ export class JwksVerifier {
     const rt = this.#rt;
     let verified = false;
     for (let i = 0; i < count && !verified; i++) {
-      const key = core.keyHandle(i) ?? this.#importKey(core, i);
+      const key = this.#key(core, i);
       if (key.handle === null) continue;
       record = this.#step(); // wasm memory may have grown meanwhile
       try {
@@ -290,7 +292,7 @@ export class JwksVerifier {
     const ticket = record[StepField.Ticket];
     const count = record[StepField.Candidates];
     const rt = this.#rt;
-    const first = core.keyHandle(0) ?? this.#importKey(core, 0);
+    const first = this.#key(core, 0);
     let verified = false;
     let texts;
     if (count === 1 && first.handle != null) {
@@ -301,7 +303,7 @@ export class JwksVerifier {
       } catch { /* not this key */ }
     } else {
       const keys = [first];
-      for (let i = 1; i < count; i++) keys.push(core.keyHandle(i) ?? this.#importKey(core, i));
+      for (let i = 1; i < count; i++) keys.push(this.#key(core, i));
       record = this.#step(); // wasm memory may have grown meanwhile
       texts = textsOf(record, complete);
       // Views of wasm memory do not outlive an await.
@@ -322,10 +324,25 @@ export class JwksVerifier {
     return answer(texts, complete);
   }
 
-  // Imports candidate `i` of the last check for its alg, keeps it in the
-  // core (with its key set generation) and returns it: `{ handle }` (null
+  // The runtime key of candidate `i` of the last check: `{ handle }` (null
   // when the runtime refuses the key), or in async runtimes `{ handle:
-  // undefined, ready }` until the import settles.
+  // undefined, ready }` until its import settles. Imported once per key,
+  // alg and key set generation: a set's keys are dropped when the core
+  // names another generation of it.
+  #key(core, i) {
+    const record = this.#step();
+    const set = record[StepField.Set];
+    const generation = record[StepField.Generation];
+    let held = this.#keys[set];
+    if (held?.generation !== generation) held = this.#keys[set] = { generation, byAlg: [] };
+    const keys = (held.byAlg[record[StepField.Alg]] ??= new Map());
+    const index = record[StepField.Keys + i];
+    let key = keys.get(index);
+    if (key === undefined) keys.set(index, (key = this.#importKey(core, i)));
+    return key;
+  }
+
+  /** Imports candidate `i` of the last check for its alg (see #key). */
   #importKey(core, i) {
     const rt = this.#rt;
     const found = core.keyJwk(i);
@@ -342,7 +359,6 @@ export class JwksVerifier {
         .then(() => rt.importKey(JSON.parse(jwk), alg))
         .then((handle) => (key.handle = handle), () => (key.handle = null));
     }
-    core.setKeyHandle(i, key);
     return key;
   }
 

@@ -110,10 +110,22 @@ pub enum StepField {
     TimeoutMs = 16,
     /// `maxBodyBytes` (set once).
     MaxBodyBytes = 17,
+    /// Which algorithm the last check is for (`Verify`): its position in
+    /// [`Algorithm::ALL`], the same number for the same `alg` (its name is
+    /// at `AlgPtr`).
+    Alg = 18,
+    /// The generation of the last check's key set (`Verify`; its low 32
+    /// bits): it changes whenever the set's keys do, and runtime keys
+    /// imported for an older one are dropped.
+    Generation = 19,
+    /// From here on, the key indices in the set of the last check's
+    /// `Candidates` (`Verify`): the same index names the same key while
+    /// the generation stays.
+    Keys = 20,
 }
 
-/// How many [`StepField`]s there are.
-const FIELDS: usize = 18;
+/// How many [`StepField`]s there are, the candidate key indices included.
+const FIELDS: usize = StepField::Keys as usize + crate::jose::MAX_CANDIDATES;
 
 fn ptr_len(bytes: &[u8]) -> [u32; 2] {
     [bytes.as_ptr() as usize as u32, bytes.len() as u32]
@@ -129,14 +141,6 @@ struct Last {
     candidate_count: u32,
 }
 
-/// The runtime key handles of one key set generation: `(key index, alg,
-/// handle)`.
-#[derive(Default)]
-struct Handles {
-    generation: u64,
-    keys: Vec<(u32, Algorithm, JsValue)>,
-}
-
 /// Verification state shared by every `verify` call of one `JwksVerifier`.
 #[wasm_bindgen]
 pub struct VerifierCore {
@@ -149,8 +153,6 @@ pub struct VerifierCore {
     record: Box<[u32; FIELDS]>,
     /// The text `TextPtr` names (a URL, a JWK, a snapshot).
     text: String,
-    /// By key set.
-    handles: Vec<Handles>,
 }
 
 fn now_sec(now: f64) -> u64 {
@@ -162,19 +164,6 @@ fn now_sec(now: f64) -> u64 {
 }
 
 impl VerifierCore {
-    /// Handles of the last check's set, emptied when its keys changed.
-    fn handles(&mut self) -> Option<&mut Handles> {
-        let Last {
-            set, generation, ..
-        } = self.last;
-        let handles = self.handles.get_mut(set)?;
-        if handles.generation != generation {
-            handles.generation = generation;
-            handles.keys.clear();
-        }
-        Some(handles)
-    }
-
     /// Key index and alg of candidate `i` of the last check.
     fn candidate(&self, i: u32) -> Option<(u32, Algorithm)> {
         if i >= self.last.candidate_count {
@@ -192,8 +181,6 @@ impl VerifierCore {
     #[wasm_bindgen(constructor)]
     pub fn new(settings_json: &str) -> core::result::Result<VerifierCore, JsValue> {
         let engine = Engine::new(settings_json)?;
-        let mut handles = Vec::new();
-        handles.resize_with(engine.set_count(), Handles::default);
         let mut record = Box::new([0; FIELDS]);
         let config = engine.cache_config();
         for (field, value) in [
@@ -211,7 +198,6 @@ impl VerifierCore {
             last: Last::default(),
             record,
             text: String::new(),
-            handles,
         })
     }
 
@@ -255,29 +241,6 @@ impl VerifierCore {
     #[wasm_bindgen(getter)]
     pub fn record(&self) -> u32 {
         self.record.as_ptr() as usize as u32
-    }
-
-    /// The runtime handle the JS layer imported for candidate `i` of the
-    /// last check, or `undefined`.
-    #[wasm_bindgen(js_name = keyHandle)]
-    pub fn key_handle(&mut self, i: u32) -> JsValue {
-        let Some((index, alg)) = self.candidate(i) else {
-            return JsValue::UNDEFINED;
-        };
-        self.handles()
-            .and_then(|h| h.keys.iter().find(|(k, a, _)| *k == index && *a == alg))
-            .map_or(JsValue::UNDEFINED, |(_, _, handle)| handle.clone())
-    }
-
-    /// Keeps `handle` for candidate `i` of the last check (with the keys
-    /// of its generation).
-    #[wasm_bindgen(js_name = setKeyHandle)]
-    pub fn set_key_handle(&mut self, i: u32, handle: JsValue) {
-        if let Some((index, alg)) = self.candidate(i) {
-            if let Some(handles) = self.handles() {
-                handles.keys.push((index, alg, handle));
-            }
-        }
     }
 
     /// Names the public JWK (JSON text) of candidate `i` of the last check
@@ -425,6 +388,11 @@ impl Recorder<'_> {
                     *slot = *index as u32;
                 }
                 let count = check.candidates.as_slice().len() as u32;
+                if let Some(slots) = self.record.get_mut(StepField::Keys as usize..) {
+                    for (slot, index) in slots.iter_mut().zip(candidates) {
+                        *slot = index;
+                    }
+                }
                 *self.last = Last {
                     set: check.set,
                     generation: check.generation,
@@ -440,6 +408,10 @@ impl Recorder<'_> {
                 self.range(StepField::HeaderPtr, check.header);
                 self.range(StepField::PayloadPtr, check.payload);
                 self.range(StepField::AlgPtr, check.alg.as_str().as_bytes());
+                let alg = Algorithm::ALL.iter().position(|a| *a == check.alg);
+                self.set(StepField::Alg, alg.unwrap_or_default() as u32);
+                // The low bits: a generation is compared, never counted.
+                self.set(StepField::Generation, check.generation as u32);
                 StepKind::Verify
             }
             Step::Remembered { header, payload } => {

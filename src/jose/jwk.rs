@@ -249,15 +249,21 @@ impl KeySet {
 
     /// The set as a JWK Set document holding only the usable keys.
     pub fn to_json(&self) -> String {
-        let mut out = String::from("{\"keys\":[");
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends [`Self::to_json`] to `out`.
+    pub(crate) fn write_json(&self, out: &mut String) {
+        out.push_str("{\"keys\":[");
         for (i, key) in self.keys.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            key.write_jwk_json(&mut out);
+            key.write_jwk_json(out);
         }
         out.push_str("]}");
-        out
     }
 
     /// True when both sets hold the same usable keys in the same order.

@@ -39,7 +39,7 @@
 
 use super::config::{self, KeySource};
 use super::memory::{Remembered, TokenMemory};
-use super::{CacheConfig, JwksCache, Plan};
+use super::{invalid_snapshot, CacheConfig, JwksCache, Plan};
 use crate::jose::{
     self, issuer, numeric_date, parse_routed, quoted_list, Algorithm, Candidates, KeySet, Route,
     TokenBuffers, VerifyOptions,
@@ -230,40 +230,34 @@ impl Engine {
         let mut sets: Vec<Keys> = Vec::new();
         let mut sources = Vec::with_capacity(config.sources.len());
         for source in config.sources {
-            let name = match &source.keys {
-                KeySource::Local(_) => None,
-                KeySource::Remote(uri) => Some(uri.as_str()),
-                KeySource::Discovered(discovery) => Some(discovery.issuer()),
-            };
-            let discovered = matches!(source.keys, KeySource::Discovered(_));
-            let shared = name.and_then(|name| {
-                sets.iter().position(|set| {
-                    matches!(set, Keys::Remote(r) if r.name == name && r.discovery.is_some() == discovered)
-                })
-            });
-            let set = match shared {
-                Some(set) => set,
-                None => {
-                    sets.push(match source.keys {
-                        KeySource::Local(keys) => Keys::Local(keys),
-                        KeySource::Remote(uri) => Keys::Remote(Box::new(Remote {
-                            name: uri.clone(),
-                            uri: Some(uri),
-                            discovery: None,
-                            fetching: None,
-                            cache: JwksCache::with_valid(config.cache),
-                        })),
-                        KeySource::Discovered(discovery) => Keys::Remote(Box::new(Remote {
-                            name: discovery.issuer().to_owned(),
-                            uri: None,
-                            discovery: Some(discovery),
-                            fetching: None,
-                            cache: JwksCache::with_valid(config.cache),
-                        })),
+            // A remote set: its name, where it is, how it is discovered.
+            let (name, uri, discovery) = match source.keys {
+                KeySource::Local(keys) => {
+                    sets.push(Keys::Local(keys));
+                    sources.push(Source {
+                        set: sets.len() - 1,
+                        options: source.options,
                     });
-                    sets.len() - 1
+                    continue;
+                }
+                KeySource::Remote(uri) => (uri.clone(), Some(uri), None),
+                KeySource::Discovered(discovery) => {
+                    (discovery.issuer().to_owned(), None, Some(discovery))
                 }
             };
+            let shared = sets.iter().position(|set| {
+                matches!(set, Keys::Remote(r) if r.name == name && r.discovery.is_some() == discovery.is_some())
+            });
+            let set = shared.unwrap_or_else(|| {
+                sets.push(Keys::Remote(Box::new(Remote {
+                    name,
+                    uri,
+                    discovery,
+                    fetching: None,
+                    cache: JwksCache::with_valid(config.cache),
+                })));
+                sets.len() - 1
+            });
             sources.push(Source {
                 set,
                 options: source.options,
@@ -592,30 +586,23 @@ impl Engine {
         let mut changed = previous.is_none();
         for set in &self.sets {
             let Keys::Remote(remote) = set else { continue };
-            let Some(mut entry) = remote.cache.export() else {
+            let Some(fetched_at) = remote.cache.fetched_at() else {
                 continue;
             };
-            let fetched_at = remote.cache.fetched_at();
             let known = previous
                 .and_then(|p| p.get(&remote.name))
                 .and_then(Node::as_object)
                 .and_then(|e| e.get("fetchedAt"))
-                .and_then(Node::as_f64)
-                .and_then(json::safe_integer)
-                .and_then(|n| u64::try_from(n).ok());
-            changed |= known != fetched_at;
-            if let (Some(_), Some(uri)) = (&remote.discovery, &remote.uri) {
-                entry.pop(); // the closing brace
-                entry.push_str(",\"jwksUri\":");
-                json::write_string(&mut entry, uri);
-                entry.push('}');
-            }
+                .and_then(Node::as_f64);
+            changed |= known != Some(fetched_at as f64);
             if out.len() > 1 {
                 out.push(',');
             }
             json::write_string(&mut out, &remote.name);
             out.push(':');
-            out.push_str(&entry);
+            // A discovered set: the `jwksUri` its metadata named.
+            let uri = remote.discovery.as_ref().and(remote.uri.as_deref());
+            remote.cache.write_snapshot(&mut out, uri);
         }
         out.push('}');
         (out.len() > 2 && changed).then_some(out)
@@ -667,35 +654,31 @@ impl Engine {
                     "the cache snapshot names a jwksUri this verifier does not use",
                 )
             })?;
-        if remote.discovery.is_none() {
-            return remote.cache.import_node(entry, now, None);
-        }
         // A discovered set: the `jwksUri` its metadata named, under the
         // URL rule again.
-        let invalid = |what: &str| {
-            Error::new(
-                ErrorCode::JwksInvalid,
-                msg!("the cache snapshot of ", &remote_name(name), " ", what),
-            )
+        let uri = match (
+            &remote.discovery,
+            entry.as_object().and_then(|o| o.get_str("jwksUri")),
+        ) {
+            (None, _) => None,
+            (Some(_), Some(uri)) => Some(
+                rule.endpoint("jwksUri", &uri.decoded())
+                    .map_err(|e| invalid_snapshot(e.message()))?,
+            ),
+            (Some(_), None) => {
+                return Err(invalid_snapshot(
+                    "jwksUri (where the discovered JWK Set is) is missing",
+                ))
+            }
         };
-        let uri = entry
-            .as_object()
-            .and_then(|o| o.get_str("jwksUri"))
-            .ok_or_else(|| invalid("has no jwksUri"))?;
-        let uri = rule
-            .endpoint("jwksUri", &uri.decoded())
-            .map_err(|e| invalid(&msg!("is invalid: ", e.message())))?;
-        let loaded = remote.cache.import_node(entry, now, Some("jwksUri"))?;
-        if loaded {
-            remote.uri = Some(uri);
+        let loaded = remote
+            .cache
+            .import_node(entry, now, uri.as_ref().map(|_| "jwksUri"))?;
+        if loaded && uri.is_some() {
+            remote.uri = uri;
         }
         Ok(loaded)
     }
-}
-
-/// A set's name for a message.
-fn remote_name(name: Str<'_>) -> String {
-    name.decoded()
 }
 
 /// The issuers of routed sources.

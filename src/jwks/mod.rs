@@ -559,16 +559,31 @@ impl JwksCache {
     /// A snapshot `{"jwks":{"keys":[...]},"fetchedAt":N,"expiresAt":N}` of
     /// the cached set (usable keys only), or `None` when nothing is cached.
     pub fn export(&self) -> Option<String> {
-        let keys = self.keys.as_ref()?;
-        Some(msg!(
-            "{\"jwks\":",
-            keys.to_json(),
-            ",\"fetchedAt\":",
-            self.fetched_at,
-            ",\"expiresAt\":",
-            self.expires_at,
-            "}"
-        ))
+        let mut out = String::new();
+        self.write_snapshot(&mut out, None).then_some(out)
+    }
+
+    /// Appends [`Self::export`] to `out`, with a `jwksUri` member when
+    /// given; false (nothing written) when nothing is cached.
+    pub(crate) fn write_snapshot(&self, out: &mut String, jwks_uri: Option<&str>) -> bool {
+        let Some(keys) = &self.keys else {
+            return false;
+        };
+        out.push_str("{\"jwks\":");
+        keys.write_json(out);
+        for (name, n) in [
+            (",\"fetchedAt\":", self.fetched_at),
+            (",\"expiresAt\":", self.expires_at),
+        ] {
+            out.push_str(name);
+            crate::error::Part::push_to(&n, out);
+        }
+        if let Some(uri) = jwks_uri {
+            out.push_str(",\"jwksUri\":");
+            json::write_string(out, uri);
+        }
+        out.push('}');
+        true
     }
 
     /// Loads a snapshot made by [`Self::export`], validated like a fetched
@@ -599,16 +614,13 @@ impl JwksCache {
         let object = snapshot
             .as_object()
             .ok_or_else(|| invalid("not an object"))?;
-        let known = |name: Str<'_>| {
-            ["jwks", "fetchedAt", "expiresAt"]
-                .iter()
-                .chain(also.as_slice())
-                .any(|k| name.is(k))
-        };
-        if object.iter().any(|(name, _)| !known(name)) {
+        // Without `also`, "jwks" twice: the second never matches.
+        let picked = object.pick(["jwks", "fetchedAt", "expiresAt", also.unwrap_or("jwks")]);
+        // Names are unique: a member none of those is unknown.
+        if picked.iter().flatten().count() != object.len() {
             return Err(invalid("unknown member"));
         }
-        let [jwks, fetched_at, expires_at] = object.pick(["jwks", "fetchedAt", "expiresAt"]);
+        let [jwks, fetched_at, expires_at, _] = picked;
         let seconds = |value: Option<&Node<'_>>| {
             value
                 .and_then(Node::as_f64)
@@ -636,7 +648,7 @@ impl JwksCache {
     }
 }
 
-fn invalid_snapshot(what: &str) -> Error {
+pub(crate) fn invalid_snapshot(what: &str) -> Error {
     Error::new(
         ErrorCode::JwksInvalid,
         msg!(

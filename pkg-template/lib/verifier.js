@@ -8,8 +8,8 @@
 // workerd and browsers), sharing a fetch between concurrent callers.
 import { KIND, abortedError, fetchBody, readOptions, runtimeSlot, ssoError, throwIfAborted } from './common.js';
 import {
-  Attempt, DocumentKind, Failure, StepField, StepKind, VerifierCore, crateVersion, errorCodeList, maxTokenLength,
-  wasmMemory, notAToken, tokenTooLong,
+  Attempt, DocumentKind, Failure, StepKind, VerifierCore, crateVersion, errorCodeList, maxTokenLength,
+  stepFields, wasmMemory, notAToken, tokenTooLong,
 } from '../wasm/verifier/extension_sso_verifier.js';
 
 export { ExtensionSsoError } from './common.js';
@@ -34,8 +34,9 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 let memory;
 let maxToken;
-// How many fields the step record has.
-const FIELDS = Object.keys(StepField).length / 2;
+// The step record's fields by name: `record[StepField.Set]` (read from the
+// core when the first verifier is made: the wasm is not ready before).
+let StepField;
 
 /** The text of `len` bytes of wasm memory at `ptr`. */
 const textAt = (ptr, len) => decoder.decode(new Uint8Array((memory ??= wasmMemory()).buffer, ptr, len));
@@ -156,6 +157,7 @@ export class JwksVerifier {
    */
   constructor(options) {
     const rt = runtime.get();
+    StepField ??= Object.fromEntries(stepFields().split(' ').map((name, at) => [name, at]));
     const { text, read } = settingsOf(options);
     this.#rt = rt;
     const fixed = read.now;
@@ -243,7 +245,8 @@ export class JwksVerifier {
   #step() {
     let record = this.#stepRecord;
     if (record === undefined || record.byteLength === 0) {
-      record = this.#stepRecord = new Uint32Array((memory ??= wasmMemory()).buffer, this.#core.record, FIELDS);
+      // To the end of memory: the record's last fields are the candidates' keys.
+      record = this.#stepRecord = new Uint32Array((memory ??= wasmMemory()).buffer, this.#core.record);
     }
     return record;
   }

@@ -65,63 +65,86 @@ pub enum Failure {
     Network = 1,
 }
 
-/// The named fields of the step record (see [`VerifierCore::record`]): what
-/// the last step says, as numbers the JS layer reads from wasm memory by
-/// these names, without a call per field.
-#[wasm_bindgen]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StepField {
+/// Declares [`StepField`] and [`FIELD_NAMES`] from one list, so the JS
+/// layer's names cannot disagree with the record.
+macro_rules! step_fields {
+    ($(#[$first_doc:meta])* $first:ident, $($(#[$doc:meta])* $field:ident,)*) => {
+        /// The named fields of the step record (see [`VerifierCore::record`]):
+        /// what the last step says, as numbers the JS layer reads from wasm
+        /// memory by these names ([`step_fields`]), without a call per field.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        // The `*Len` fields are written as their `*Ptr` field + 1.
+        #[allow(dead_code)]
+        pub enum StepField {
+            $(#[$first_doc])* $first,
+            $($(#[$doc])* $field,)*
+        }
+
+        /// The names of [`StepField`], in order, separated by spaces.
+        const FIELD_NAMES: &str = concat!(stringify!($first), $(" ", stringify!($field),)*);
+    };
+}
+
+step_fields! {
     /// The ticket of the last check (`Verify`).
-    Ticket = 0,
+    Ticket,
     /// The key set of the last step.
-    Set = 1,
+    Set,
     /// How many candidate keys the last check has.
-    Candidates = 2,
+    Candidates,
     /// Where the signing input is (a range of the token buffer) ...
-    InputPtr = 3,
+    InputPtr,
     /// ... and its length.
-    InputLen = 4,
+    InputLen,
     /// Where the decoded signature is ...
-    SignaturePtr = 5,
+    SignaturePtr,
     /// ... and its length.
-    SignatureLen = 6,
+    SignatureLen,
     /// Where the protected header's JSON text is (`Verify`, `Remembered`) ...
-    HeaderPtr = 7,
+    HeaderPtr,
     /// ... and its length.
-    HeaderLen = 8,
+    HeaderLen,
     /// Where the payload's JSON text is (`Verify`, `Remembered`) ...
-    PayloadPtr = 9,
+    PayloadPtr,
     /// ... and its length.
-    PayloadLen = 10,
+    PayloadLen,
     /// What the request of a `Fetch` step (or a `fetched` answer) should
     /// answer: a [`DocumentKind`].
-    Document = 11,
+    Document,
     /// Where the last check's `alg` (its name) is (`Verify`) ...
-    AlgPtr = 12,
+    AlgPtr,
     /// ... and its length.
-    AlgLen = 13,
+    AlgLen,
     /// Where the text of the last call that answers one is: the URL of a
     /// `Fetch` step or a `fetched` answer, a key's JWK (`keyJwk`), a
     /// snapshot (`exportCache`) ...
-    TextPtr = 14,
+    TextPtr,
     /// ... and its length.
-    TextLen = 15,
+    TextLen,
     /// `timeoutMs` (set once).
-    TimeoutMs = 16,
+    TimeoutMs,
     /// `maxBodyBytes` (set once).
-    MaxBodyBytes = 17,
+    MaxBodyBytes,
     /// Which algorithm the last check is for (`Verify`): its position in
     /// [`Algorithm::ALL`], the same number for the same `alg` (its name is
     /// at `AlgPtr`).
-    Alg = 18,
+    Alg,
     /// The generation of the last check's key set (`Verify`; its low 32
     /// bits): it changes whenever the set's keys do, and runtime keys
     /// imported for an older one are dropped.
-    Generation = 19,
+    Generation,
     /// From here on, the key indices in the set of the last check's
     /// `Candidates` (`Verify`): the same index names the same key while
     /// the generation stays.
-    Keys = 20,
+    Keys,
+}
+
+/// The names of the step record's fields in order, separated by spaces: the
+/// JS layer numbers them (`StepField[name]` is a field's place). One static
+/// string: less glue than an exported enum (whose glue maps both ways).
+#[wasm_bindgen(js_name = stepFields)]
+pub fn step_fields() -> JsValue {
+    JsValue::from_str(FIELD_NAMES)
 }
 
 /// How many [`StepField`]s there are, the candidate key indices included.

@@ -228,3 +228,29 @@ test('exportCache(previous) answers only when something was fetched since (write
   // `cache: null` (what KV.get answers for a missing key) is no snapshot.
   assert.ok(new JwksVerifier({ jwksUri: s.url, issuer: ISS, audience: AUD, cache: null }));
 });
+
+test('kid-less tokens: each candidate key is imported and kept as itself, whichever others fit (sync and async runtimes)', async () => {
+  // Three ES256 keys and two EdDSA keys, none with a kid: a token's
+  // candidates are every key of its alg, at different places of the set.
+  const keys = [];
+  for (const alg of ['ES256', 'EdDSA', 'ES256', 'EdDSA', 'ES256']) {
+    const { privateKey, publicKey } = await generateKeyPair(alg, { crv: alg === 'EdDSA' ? 'Ed25519' : undefined });
+    keys.push({ alg, privateKey, jwk: await exportJWK(publicKey) });
+  }
+  const jwks = { keys: keys.map((k) => k.jwk) };
+  const token = (k) => new SignJWT({ sub: 'user-1' }).setProtectedHeader({ alg: k.alg })
+    .setIssuer(ISS).setAudience(AUD).setExpirationTime(NOW + 3600).sign(k.privateKey);
+  const { webRuntime } = await import('../../pkg/lib/runtime-web.js');
+  for (const runtime of [nodeRuntime, webRuntime]) {
+    runtimeSlot('verifier').install(runtime);
+    try {
+      const v = JwksVerifier.fromJwks(jwks, { issuer: ISS, audience: AUD, now: NOW });
+      // Each key twice, in an order that moves every candidate's place.
+      for (const at of [4, 1, 0, 3, 2, 2, 3, 0, 1, 4]) {
+        assert.equal((await v.verify(await token(keys[at]))).sub, 'user-1', `${runtime.name}: key ${at}`);
+      }
+    } finally {
+      runtimeSlot('verifier').install(nodeRuntime);
+    }
+  }
+});

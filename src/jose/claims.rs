@@ -137,7 +137,7 @@ pub(crate) fn check(claims: &Members<'_>, options: &VerifyOptions, now: u64) -> 
                 "iss ",
                 quoted(&iss.decoded()),
                 " is not an accepted issuer; expected one of ",
-                quoted_list(options.issuers())
+                quoted_list(&mut options.issuers().iter())
             ),
         ));
     }
@@ -151,7 +151,7 @@ pub(crate) fn check(claims: &Members<'_>, options: &VerifyOptions, now: u64) -> 
                 ErrorCode::AudienceMismatch,
                 msg!(
                     "aud does not contain an accepted audience; expected one of ",
-                    quoted_list(accepted)
+                    quoted_list(&mut accepted.iter())
                 ),
             ));
         }
@@ -207,16 +207,17 @@ pub(crate) fn check(claims: &Members<'_>, options: &VerifyOptions, now: u64) -> 
 }
 
 /// `values` [`quoted`] and comma-separated, at most 5 of them.
-pub(crate) fn quoted_list(values: &[String]) -> String {
+pub(crate) fn quoted_list(values: &mut dyn Iterator<Item = &String>) -> String {
     let mut out = String::new();
-    for (i, v) in values.iter().take(5).enumerate() {
+    for (i, v) in values.enumerate() {
+        if i == 5 {
+            out.push_str(", ...");
+            break;
+        }
         if i > 0 {
             out.push_str(", ");
         }
         out.push_str(&quoted(v));
-    }
-    if values.len() > 5 {
-        out.push_str(", ...");
     }
     out
 }
@@ -224,6 +225,20 @@ pub(crate) fn quoted_list(values: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_lists_stop_after_five() {
+        let names: Vec<String> = (1..=7).map(|n| format!("i{n}")).collect();
+        assert_eq!(
+            quoted_list(&mut names.iter().take(5)),
+            r#""i1", "i2", "i3", "i4", "i5""#
+        );
+        assert_eq!(
+            quoted_list(&mut names.iter()),
+            r#""i1", "i2", "i3", "i4", "i5", ..."#
+        );
+        assert_eq!(quoted_list(&mut names.iter().take(0)), "");
+    }
 
     #[test]
     fn quoted_escapes_and_truncates() {

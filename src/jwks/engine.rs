@@ -358,7 +358,9 @@ impl Engine {
                         ErrorCode::IssuerMismatch,
                         msg!(
                             "unexpected \"iss\" value; this verifier accepts tokens from ",
-                            quoted_list(&routed_issuers(sources))
+                            quoted_list(
+                                &mut sources.iter().filter_map(|s| s.options.issuers().first())
+                            )
                         ),
                     )),
                 }
@@ -679,14 +681,6 @@ impl Engine {
         }
         Ok(loaded)
     }
-}
-
-/// The issuers of routed sources.
-fn routed_issuers(sources: &[Source]) -> Vec<String> {
-    sources
-        .iter()
-        .filter_map(|s| s.options.issuers().first().cloned())
-        .collect()
 }
 
 /// What to remember of a token once its signature verifies.

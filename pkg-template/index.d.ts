@@ -4,6 +4,8 @@
 export * from './client.js';
 export * from './verifier.js';
 export * from './server.js';
+// The client's and the server's are the same shape (`{ signal? }`).
+export type { CallOptions } from './client.js';
 export type { ErrorCode, ExtensionSsoErrorDetails } from './errors.js';
 export { ExtensionSsoError, errorCodes, crateVersion } from './errors.js';
 

@@ -46,8 +46,4 @@ pub mod server;
 ))]
 mod wasm;
 
-/// The browser client (`client` feature, wasm32 only): `ExtensionClient`.
-#[cfg(all(target_arch = "wasm32", feature = "client"))]
-pub use wasm::ExtensionClient;
-
 pub use error::{Error, ErrorCode, OAuthErrorFields, Result};

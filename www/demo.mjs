@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The extension-sso demo: everything of seed 000 on one machine, no external account.
+// The extension-sso demo: a console framing an extension, and the extension's backend, on one
+// machine, no external account.
 //
 //   ./scripts/demo                 # installs, builds pkg/, then runs this file
 //   node www/demo.mjs              # pkg/ already built
@@ -166,7 +167,7 @@ export async function startDemo({
     const extensionUrl = `${extOrigin}/extension/`;
     const oauth2PageUrl = `${extOrigin}/extension/oauth2.html`;
 
-    // 2. The Dev Console (seed 000), public at http://localhost:<port>.
+    // 2. The Dev Console, public at http://localhost:<port>.
     const devConsole = await startConsole({
       port: consolePort,
       publicHostname: 'localhost',

@@ -1,27 +1,552 @@
-// extension-sso/client: the browser ExtensionClient (wasm) plus a tiny,
-// wasm-free helper for the host page that embeds extensions.
-import { runtimeSlot, ssoError } from './common.js';
-export { ExtensionSsoError } from './common.js';
-import { ExtensionClient, crateVersion, errorCodeList } from '../wasm/client/extension_sso_client.js';
+// extension-sso/client: the browser ExtensionClient, and a wasm-free helper
+// for the host page that embeds extensions.
+//
+// The wasm core (src/oauth/client.rs) decides everything: what the options
+// mean, how to navigate, the flow records, every URL, what a callback or a
+// message is worth, which request to make and what its answer means. This
+// layer performs what it asks, and nothing else: sessionStorage and the
+// page's memory, history.replaceState, location, window.open, postMessage and
+// BroadcastChannel, fetch (under timeoutMs and the caller's AbortSignal,
+// never following a redirect), the clock and random bytes. Each call sends
+// the core one event (JSON) and performs the step it answers, until the
+// answer settles the call.
+import { ExtensionSsoError, KIND, abortedError, fetchBody, readOptions, runtimeSlot, ssoError, throwIfAborted } from './common.js';
+import { ClientCore, crateVersion, errorCodeList } from '../wasm/client/extension_sso_client.js';
 
+export { ExtensionSsoError };
+// Installed by the loader (pkg-template/loaders/client.*.js).
 const runtime = runtimeSlot('client');
-/** @internal called by the loader */
-export const installRuntime = runtime.install;
-/** @internal called by the browser loader once the wasm is ready */
-export const markReady = runtime.markReady;
-export { ExtensionClient, crateVersion };
+export { crateVersion };
 /** Every error code (`ErrorCode`). */
 export const errorCodes = () => errorCodeList().split(' ');
+
+const g = globalThis;
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const invalid = (message) => ssoError('invalid_options', message);
+
+// Names and types only; what the values mean is the core's (src/oauth/config.rs).
+// `null` is "not set", as it has always been for these options.
+const TEXT = KIND.orNull(KIND.string);
+const FLAG = KIND.orNull(KIND.bool);
+const WHOLE = KIND.orNull(KIND.uint);
+const PARAMS = KIND.custom('an object of string parameters',
+  (v) => v === null || (isObject(v) && Object.values(v).every((s) => typeof s === 'string')));
+const OPTIONS = {
+  profile: KIND.string,
+  authorizationEndpoint: TEXT, clientId: TEXT, redirectUri: TEXT, scope: TEXT, issuer: TEXT, usePkce: FLAG,
+  tokenEndpoint: TEXT, extraParams: PARAMS,
+  consoleUrl: TEXT, tenantId: TEXT, extensionId: TEXT,
+  homeserverUrl: TEXT, idpId: TEXT,
+  authServiceUrl: TEXT, appId: TEXT, providerId: TEXT, redirect: TEXT,
+  tokenHandoffUrl: TEXT, navigation: TEXT, stateTtlSec: WHOLE, issPolicy: TEXT, hostOrigin: TEXT,
+  cookieSession: FLAG, persistSession: FLAG, timeoutMs: WHOLE, fetch: KIND.function,
+};
+const CALL_OPTIONS = { signal: KIND.signal };
+
+// Events that need neither the flow stores nor random bytes.
+const LIGHT = new Set(['configure', 'restore', 'stored', 'popup-opened', 'host-reply', 'host-timeout', 'session', 'is-callback', 'identity']);
+// How often a waiting opener looks whether the user closed the popup.
+const POPUP_POLL_MS = 500;
+const PROBE = 'extension-sso:probe';
+// What a popup's callback page tells its opener when it cannot complete (src/oauth/navigation.rs).
+const CALLBACK_ERROR = 'extension-sso:callback-error';
+const never = () => new Promise(() => {});
+
+/** `sessionStorage` when it really works (a probe write and removal), else null. */
+function sessionStore() {
+  try {
+    const s = g.sessionStorage;
+    s.setItem(PROBE, '1');
+    s.removeItem(PROBE);
+    return s;
+  } catch {
+    return null;
+  }
+}
+
+/** A Map seen as a Storage: the page's memory store of popup mode. */
+function memoryStore(map) {
+  return {
+    get length() { return map.size; },
+    key: (i) => [...map.keys()][i] ?? null,
+    getItem: (k) => map.get(k) ?? null,
+    setItem: (k, v) => { map.set(k, v); },
+    removeItem: (k) => { map.delete(k); },
+  };
+}
+
+/** Every record of `store` under `prefix`, as `{key: value}`. */
+function records(store, prefix) {
+  const out = {};
+  for (let i = 0; i < store.length; i++) {
+    const key = store.key(i);
+    if (key?.startsWith(prefix)) out[key] = store.getItem(key);
+  }
+  return out;
+}
+
+/** Performs `writes` (`{set, remove}`) on `store`; true when every one reads back. */
+function perform(store, writes) {
+  if (!writes) return true;
+  try {
+    for (const key of writes.remove) store.removeItem(key);
+    for (const [key, value] of Object.entries(writes.set)) store.setItem(key, value);
+    return writes.remove.every((key) => store.getItem(key) === null) &&
+      Object.entries(writes.set).every(([key, value]) => store.getItem(key) === value);
+  } catch {
+    return false;
+  }
+}
+
+function isFramed() {
+  try {
+    return g.top !== g.self;
+  } catch {
+    return true;
+  }
+}
+
+/** What a failed request threw, as text. */
+function describe(thrown) {
+  try {
+    return String(thrown?.message ?? thrown);
+  } catch {
+    return 'the request failed';
+  }
+}
+
+/** The core's `{code, message, retryable, status?, error?, ...}` as an ExtensionSsoError. */
+function toError({ code, message, ...details }, cause) {
+  return new ExtensionSsoError(code, message, cause === undefined ? details : { ...details, cause });
+}
+
+/** `to-opener`: hands the callback to the opener (or the channel) and closes this window. */
+function toOpener(step) {
+  const opener = g.opener;
+  if (opener) {
+    try {
+      opener.postMessage(step.message, step.targetOrigin);
+    } catch (cause) {
+      throw ssoError('origin_not_allowed', `could not post the callback to the opener at ${step.targetOrigin}: ${describe(cause)}`, { cause });
+    }
+  } else {
+    const channel = new BroadcastChannel(step.channel);
+    channel.postMessage(step.message);
+    channel.close();
+  }
+  g.close();
+}
+
+/**
+ * The runtime, or the coded error that says to call `init()` first. On a
+ * popup's callback page the opener is told too (it waits for this popup):
+ * its `login()` rejects instead of waiting for good.
+ */
+function initialised() {
+  try {
+    return runtime.get();
+  } catch (e) {
+    try {
+      if (g.opener && g.opener !== g) g.opener.postMessage({ type: CALLBACK_ERROR, code: e.code }, g.location.origin);
+    } catch { /* no opener to tell */ }
+    throw e;
+  }
+}
+
+/** `(first, options)` of a call that takes an optional argument and then options. */
+function callArgs(who, first, options) {
+  if (isObject(first) && options === undefined) [first, options] = [undefined, first];
+  const { signal } = options === undefined ? {} : readOptions(who, options, CALL_OPTIONS);
+  return [first, signal];
+}
+
+/**
+ * SSO login for an extension page (often inside the host console's
+ * iframe): OAuth 2.0 / OpenID Connect with PKCE, the Mia-Platform Console,
+ * Matrix SSO and the Mia-Platform Authentication Service. See client.d.ts.
+ */
+export class ExtensionClient {
+  #core;
+  #memory = new Map();
+  #fetch;
+  #prefix = '';
+  #randomBytes = 0;
+  #timeoutMs = 0;
+  /** The cause of the last request failure, for the error the core makes of it. */
+  #cause;
+
+  /**
+   * `new ExtensionClient(options)`, or `new ExtensionClient(authorizationServerUrl,
+   * extensionId)` followed by `login(redirectUrl)`.
+   */
+  constructor(options, extensionId) {
+    initialised();
+    let event;
+    if (typeof options === 'string') {
+      if (typeof extensionId !== 'string') {
+        throw invalid('new ExtensionClient(authorizationServerUrl, extensionId) needs extensionId');
+      }
+      event = { event: 'configure', server: options, extensionId };
+    } else {
+      if (extensionId !== undefined) throw invalid('pass either an options object or (authorizationServerUrl, extensionId)');
+      if (!isObject(options)) throw invalid('new ExtensionClient() needs an options object with a profile');
+      const { fetch, ...rest } = readOptions('ExtensionClient', options, OPTIONS);
+      this.#fetch = fetch;
+      event = { event: 'configure', options: rest };
+    }
+    this.#core = new ClientCore();
+    const step = this.#call(event);
+    if (step.step === 'fail') {
+      this.#core.free();
+      throw toError(step.error);
+    }
+    this.#prefix = step.flowPrefix;
+    this.#randomBytes = step.randomBytes;
+    this.#timeoutMs = step.timeoutMs;
+    if (step.sessionKey !== null) {
+      let text = null;
+      try { text = sessionStore()?.getItem(step.sessionKey) ?? null; } catch { /* none */ }
+      this.#call({ event: 'restore', text });
+    }
+  }
+
+  /** Sends one event to the core; performs its scrub and writes; answers the step (`ok`: the writes read back). */
+  #call(event) {
+    if (!LIGHT.has(event.event)) {
+      const session = sessionStore();
+      event.flows = { session: session && records(session, this.#prefix), memory: records(memoryStore(this.#memory), this.#prefix) };
+      event.random = Array.from(g.crypto.getRandomValues(new Uint8Array(this.#randomBytes)));
+    }
+    event.now = Date.now() / 1000;
+    event.href = g.location?.href ?? '';
+    event.origin = g.location?.origin ?? '';
+    event.framed = isFramed();
+    const step = JSON.parse(this.#core.step(JSON.stringify(event)));
+    if (step.scrub !== undefined) {
+      try { g.history.replaceState(g.history.state, '', step.scrub); } catch { /* nothing to undo */ }
+    }
+    const writes = step.writes ?? {};
+    const session = writes.session && sessionStore();
+    step.ok = perform(memoryStore(this.#memory), writes.memory) && (!writes.session || perform(session ?? {}, writes.session));
+    return step;
+  }
+
+  /**
+   * Runs one call: sends `event`, performs each step until one settles it.
+   * Synchronous until the first request or wait, so a popup opens inside
+   * the click that called `login()`.
+   */
+  async #run(event, signal) {
+    throwIfAborted(signal);
+    let popup = null;
+    let step = this.#call(event);
+    try {
+      for (;;) {
+        switch (step.step) {
+          case 'store':
+            step = this.#call({ event: 'stored', ok: step.ok });
+            break;
+          case 'open-popup':
+            popup = g.open(step.url, '_blank', step.features);
+            step = this.#call({ event: 'popup-opened', ok: popup != null });
+            break;
+          case 'navigate':
+            g.location.assign(step.url);
+            return never();
+          case 'navigated':
+            return never();
+          case 'to-opener':
+            toOpener(step);
+            return never();
+          case 'fetch':
+            step = this.#call(await this.#request(step, signal));
+            break;
+          case 'await-popup':
+            step = await this.#awaitPopup(step, popup, signal);
+            break;
+          case 'ask-host':
+            step = await this.#askHost(step, signal);
+            break;
+          case 'fail':
+            throw toError(step.error, this.#cause);
+          case 'done':
+            return step.session;
+          case 'identity':
+            return step.identity;
+          default:
+            return step.value;
+        }
+        this.#cause = undefined;
+        throwIfAborted(signal);
+      }
+    } finally {
+      this.#cause = undefined;
+      if (popup && !popup.closed) popup.close();
+    }
+  }
+
+  /** `fetch`: one request (no redirects followed), answered as a `response` event. */
+  async #request(step, signal) {
+    const init = { method: step.method, credentials: step.credentials };
+    if (step.body !== null) {
+      init.headers = { 'content-type': step.contentType };
+      init.body = step.body;
+    }
+    const got = await fetchBody(step.url, init, { fetch: this.#fetch, timeoutMs: this.#timeoutMs, signal, maxBytes: step.maxBytes });
+    const event = { event: 'response', resume: step.resume };
+    if (got.failure) {
+      this.#cause = got.cause;
+      return { ...event, failure: got.failure, detail: describe(got.cause) };
+    }
+    return {
+      ...event,
+      status: got.status,
+      redirected: got.response.type === 'opaqueredirect',
+      location: got.headers.get('location'),
+      body: got.body.length > step.maxBytes ? null : new TextDecoder().decode(got.body),
+    };
+  }
+
+  /**
+   * Sends each message to the core until its answer is not `ignore`: every
+   * `message` event (`source` says whether it is our popup) and every
+   * message on the BroadcastChannel; `popup-closed` once the popup closed.
+   */
+  #awaitPopup(step, popup, signal) {
+    if (step.navigate !== null) popup.location.href = step.navigate;
+    return this.#wait(signal, (settle, listen) => {
+      const consider = (source) => (message) => {
+        let next;
+        try {
+          next = this.#call({ event: 'popup-message', resume: step.resume, origin: message.origin, source, data: message.data });
+        } catch {
+          return; // data that is not plain data: not ours
+        }
+        if (next.step !== 'ignore') settle(next);
+      };
+      listen(g, 'message', (message) => consider(message.source === popup ? 'popup' : 'window')(message));
+      if (typeof BroadcastChannel === 'function') {
+        const channel = new BroadcastChannel(step.channel);
+        listen(channel, 'message', consider('channel'), () => channel.close());
+      }
+      const timer = setInterval(() => {
+        if (popup.closed) settle(this.#call({ event: 'popup-closed', resume: step.resume }));
+      }, POPUP_POLL_MS);
+      return () => clearInterval(timer);
+    });
+  }
+
+  /** `ask-host`: posts to the parent and sends its answers to the core, or `host-timeout`. */
+  #askHost(step, signal) {
+    return this.#wait(signal, (settle, listen) => {
+      const timeout = () => settle(this.#call({ event: 'host-timeout', resume: step.resume }));
+      listen(g, 'message', (message) => {
+        let next;
+        try {
+          next = this.#call({ event: 'host-reply', resume: step.resume, origin: message.origin, fromParent: message.source === g.parent, data: message.data });
+        } catch {
+          return;
+        }
+        if (next.step !== 'ignore') settle(next);
+      });
+      const timer = setTimeout(timeout, step.timeoutMs);
+      try {
+        g.parent.postMessage(step.message, step.targetOrigin);
+      } catch {
+        timeout();
+      }
+      return () => clearTimeout(timer);
+    });
+  }
+
+  /** A wait for events: `setup(settle, listen)` installs them; all are removed once settled or aborted. */
+  #wait(signal, setup) {
+    return new Promise((resolve, reject) => {
+      const undo = [];
+      let done = false;
+      const finish = (fn, value) => {
+        if (done) return;
+        done = true;
+        for (const u of undo) u();
+        fn(value);
+      };
+      const listen = (target, type, handler, close) => {
+        target.addEventListener(type, handler);
+        undo.push(() => { target.removeEventListener(type, handler); close?.(); });
+      };
+      const onAbort = () => finish(reject, abortedError(signal));
+      if (signal) listen(signal, 'abort', onAbort);
+      const cleanup = setup((value) => finish(resolve, value), listen);
+      undo.push(cleanup);
+      if (signal?.aborted) onAbort();
+    });
+  }
+
+  /**
+   * Creates and stores a new flow and resolves with the URL to navigate
+   * to, without navigating.
+   */
+  authorizationUrl() {
+    return this.#run({ event: 'authorization-url' });
+  }
+
+  /**
+   * Two-phase login: on the callback page completes and resolves with the
+   * session; with a live session resolves at once; otherwise navigates
+   * (never settles for `self`/`top`, resolves when the popup's callback
+   * arrives for `popup`). `login(redirectUrl?, { signal }?)`.
+   */
+  login(redirectUrl, options) {
+    let signal;
+    try {
+      [redirectUrl, signal] = callArgs('login', redirectUrl, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (redirectUrl !== undefined && typeof redirectUrl !== 'string') {
+      return Promise.reject(invalid('login(redirectUrl) takes the redirect URL as a string'));
+    }
+    return this.#run({ event: 'login', redirectUrl: redirectUrl ?? null }, signal);
+  }
+
+  /** True when `url` carries callback parameters (`code`, `state`, `error`, `loginToken`, or our nonce). */
+  isCallback(url) {
+    return this.#call({ event: 'is-callback', url: String(url) }).value;
+  }
+
+  /** Completes a login from its callback URL (default: `location.href`). `handleCallback(url?, { signal }?)`. */
+  handleCallback(url, options) {
+    let signal;
+    try {
+      [url, signal] = callArgs('handleCallback', url, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const href = g.location?.href;
+    const target = url === undefined ? href : String(url);
+    return this.#run({ event: 'callback', url: target ?? '', current: target === href }, signal);
+  }
+
+  /** The identity claims of the current session. `getUserIdentity({ signal }?)`. */
+  getUserIdentity(options) {
+    let signal;
+    try {
+      [, signal] = callArgs('getUserIdentity', undefined, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#run({ event: 'identity' }, signal);
+  }
+
+  /** Forgets the session and every pending flow of this tab. */
+  logout() {
+    this.#call({ event: 'logout' });
+  }
+
+  /** The current live session as a plain object, or `null`. */
+  get session() {
+    return this.#call({ event: 'session' }).value;
+  }
+
+  /** Frees the wasm memory of this client. */
+  free() {
+    this.#core.free();
+  }
+
+  /**
+   * For the popup's callback page: hands the callback URL to the opener
+   * (`postMessage` with `targetOrigin` = `openerOrigin`, default this page's
+   * origin) or, without an opener, on a `BroadcastChannel`; scrubs the
+   * address bar and closes the popup. Returns false when this page is not a
+   * callback.
+   */
+  static completePopup(openerOrigin) {
+    initialised();
+    if (openerOrigin !== undefined && typeof openerOrigin !== 'string') {
+      throw invalid('completePopup(openerOrigin) takes an origin string');
+    }
+    const core = new ClientCore();
+    let step;
+    try {
+      step = JSON.parse(core.step(JSON.stringify({
+        event: 'complete-popup', openerOrigin: openerOrigin ?? null, href: g.location.href, origin: g.location.origin,
+      })));
+    } finally {
+      core.free();
+    }
+    if (step.step === 'fail') throw toError(step.error);
+    if (step.step !== 'to-opener') return false;
+    try { g.history.replaceState(g.history.state, '', step.scrub); } catch { /* nothing to undo */ }
+    toOpener(step);
+    return true;
+  }
+
+  /** True when this page runs in a frame. */
+  static isFramed() {
+    return isFramed();
+  }
+
+  /** True when `sessionStorage` works here (a probe write): false means use `navigation: 'popup'`. */
+  static sessionStorageAvailable() {
+    return sessionStore() !== null;
+  }
+}
+
+// ---- the host page's side of navigation 'top' (no wasm, no init()) ----
 
 const NAVIGATE = 'extension-sso:navigate';
 const NAVIGATE_RESULT = 'extension-sso:navigate-result';
 
+const isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+
+/** The path segments of `url` as written, percent-encoded dots decoded; null when it cannot be read. */
+function rawSegments(url) {
+  const rest = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#\\]*/i, '');
+  const path = rest.split(/[?#]/, 1)[0];
+  return path.split(/[/\\]/).slice(1).map((s) => s.replace(/%2e/gi, '.'));
+}
+
+/**
+ * The login URLs a bridge follows: absolute https (http on loopback), no
+ * user information, no `.` or `..` path segment (written or encoded), and,
+ * when `prefixes` are given, the same origin as one of them and its path
+ * segments first (`https://auth.example/authorize` allows
+ * `/authorize?…` and `/authorize/x`, never `/authorizeXYZ`); the origin
+ * and path are compared parsed, never as strings.
+ */
 function loginUrlAllowed(url, prefixes) {
   let parsed;
   try { parsed = new URL(url); } catch { return false; }
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
-  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback)) return false;
-  return !prefixes || prefixes.some((p) => url.startsWith(p));
+  if (parsed.username || parsed.password) return false;
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && isLoopback(parsed.hostname))) return false;
+  const written = rawSegments(url);
+  if (written.some((s) => s === '.' || s === '..')) return false;
+  if (!prefixes) return true;
+  const segments = parsed.pathname.split('/').slice(1);
+  return prefixes.some((prefix) => {
+    if (prefix.origin !== parsed.origin) return false;
+    return prefix.segments.every((s, i) => segments[i] === s);
+  });
+}
+
+/** `allowedUrlPrefixes` read once: each an absolute URL with a path and nothing else. */
+function readPrefixes(list) {
+  if (list === undefined) return undefined;
+  if (!Array.isArray(list) || !list.every((p) => typeof p === 'string')) {
+    throw invalid('invalid installHostBridge options: allowedUrlPrefixes must be a list of strings');
+  }
+  return list.map((p) => {
+    let parsed;
+    try { parsed = new URL(p); } catch { parsed = null; }
+    if (!parsed || parsed.username || parsed.password || parsed.search || parsed.hash ||
+      !/^https?:$/.test(parsed.protocol) || rawSegments(p).some((s) => s === '.' || s === '..')) {
+      throw invalid(`allowedUrlPrefixes must be absolute http(s) URLs without user:password@, query or fragment, e.g. https://auth.example/authorize (got ${JSON.stringify(p)})`);
+    }
+    // A trailing "/" allows anything below; compare whole segments only.
+    const segments = parsed.pathname.split('/').slice(1);
+    if (segments.at(-1) === '') segments.pop();
+    return { origin: parsed.origin, segments };
+  });
 }
 
 function isExactOrigin(value) {
@@ -36,21 +561,24 @@ function isExactOrigin(value) {
  * `{type:'extension-sso:navigate-result', ok}` goes to `extensionOrigin` only.
  * Needs no wasm and no init(). Returns a function that uninstalls the bridge.
  */
-export function installHostBridge({ extensionOrigin, frame, allowedUrlPrefixes, navigate } = {}) {
+export function installHostBridge(options = {}) {
+  const { extensionOrigin, frame, allowedUrlPrefixes, navigate } = readOptions('installHostBridge', options, {
+    extensionOrigin: KIND.string, frame: KIND.object, allowedUrlPrefixes: KIND.any, navigate: KIND.function,
+  });
   if (!isExactOrigin(extensionOrigin)) {
-    throw ssoError('invalid_options',
-      'installHostBridge needs extensionOrigin, an exact origin such as https://ext.example.com (never "*")');
+    throw invalid('installHostBridge needs extensionOrigin, an exact origin such as https://ext.example.com (never "*")');
   }
-  const go = navigate ?? ((url) => globalThis.location.assign(url));
+  const prefixes = readPrefixes(allowedUrlPrefixes);
+  const go = navigate ?? ((url) => g.location.assign(url));
   const onMessage = (event) => {
     if (event.origin !== extensionOrigin) return;
     if (frame && event.source !== frame.contentWindow) return;
     const data = event.data;
-    if (!data || typeof data !== 'object' || data.type !== NAVIGATE) return;
-    const ok = typeof data.url === 'string' && Object.keys(data).length === 2 && loginUrlAllowed(data.url, allowedUrlPrefixes);
+    if (!isObject(data) || data.type !== NAVIGATE) return;
+    const ok = typeof data.url === 'string' && Object.keys(data).length === 2 && loginUrlAllowed(data.url, prefixes);
     event.source?.postMessage({ type: NAVIGATE_RESULT, ok }, extensionOrigin);
     if (ok) go(data.url);
   };
-  globalThis.addEventListener('message', onMessage);
-  return () => globalThis.removeEventListener('message', onMessage);
+  g.addEventListener('message', onMessage);
+  return () => g.removeEventListener('message', onMessage);
 }

@@ -5,10 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { initSync } from './wasm/client/extension_sso_client.js';
 import { runtimeSlot } from './lib/common.js';
-import { nodeRuntime } from './lib/runtime-node.js';
+// The client's JS layer does its own I/O (fetch, crypto.getRandomValues, the
+// clock): its runtime slot only says that the wasm is ready, so no runtime
+// adapter is bundled.
 
 initSync({ module: readFileSync(new URL('./wasm/client/extension_sso_client_bg.wasm', import.meta.url)) });
-runtimeSlot('client').install(nodeRuntime);
+runtimeSlot('client').install({ name: 'node' });
 
 export * from './lib/client.js';
 /** Nothing to do under Node: the module is ready when imported. */

@@ -5,10 +5,12 @@
 import wasmModule from './wasm/client/extension_sso_client_bg.wasm';
 import { initSync } from './wasm/client/extension_sso_client.js';
 import { runtimeSlot } from './lib/common.js';
-import { webRuntime } from './lib/runtime-web.js';
+// The client's JS layer does its own I/O (fetch, crypto.getRandomValues, the
+// clock): its runtime slot only says that the wasm is ready, so no runtime
+// adapter is bundled.
 
 initSync({ module: wasmModule });
-runtimeSlot('client').install(webRuntime);
+runtimeSlot('client').install({ name: 'web' });
 
 export * from './lib/client.js';
 /** Nothing to do in workerd: the module is ready when imported. */

@@ -18,28 +18,28 @@
 //! checked. When step 3 fails, the page must not treat the user as logged
 //! in (and should call the service's logout).
 
-use super::authorize::NONCE_PARAM;
-use super::config::AuthServiceProfile;
-use super::session::{Identity, IdentitySource, MAX_BODY_LEN};
+use super::callback::NONCE_PARAM;
+use super::config::Config;
+use super::session::{identity_json, MAX_BODY_LEN};
 use crate::json::{self, Value};
 use crate::prelude::*;
+use crate::protocol::form;
+use crate::protocol::identity::IdentitySource;
 use crate::protocol::url::{origin_of, split, trim_trailing_slashes, MAX_URL_LEN};
 use crate::{Error, ErrorCode, Result};
 
+fn base(config: &Config) -> &str {
+    trim_trailing_slashes(config.get("authServiceUrl").unwrap_or_default())
+}
+
 /// `{authServiceUrl}/oauth/token`, where the callback page POSTs `{state, code}`.
-pub fn token_url(profile: &AuthServiceProfile) -> String {
-    format!(
-        "{}/oauth/token",
-        trim_trailing_slashes(&profile.auth_service_url)
-    )
+pub fn token_url(config: &Config) -> String {
+    msg!(base(config), "/oauth/token")
 }
 
 /// `{authServiceUrl}/userinfo`, read with `credentials: 'include'`.
-pub fn userinfo_url(profile: &AuthServiceProfile) -> String {
-    format!(
-        "{}/userinfo",
-        trim_trailing_slashes(&profile.auth_service_url)
-    )
+pub fn userinfo_url(config: &Config) -> String {
+    msg!(base(config), "/userinfo")
 }
 
 /// Checks the answer of `POST /oauth/token` and returns where to go next.
@@ -51,7 +51,7 @@ pub fn userinfo_url(profile: &AuthServiceProfile) -> String {
 /// a path, else the origin of `redirect`. Anything else is refused, so a
 /// misbehaving service cannot send the user elsewhere.
 pub fn next_location(
-    profile: &AuthServiceProfile,
+    config: &Config,
     status: u16,
     location: Option<&str>,
     page_origin: &str,
@@ -60,7 +60,11 @@ pub fn next_location(
     if !(200..=299).contains(&status) {
         return Err(Error::new(
             ErrorCode::HandoffFailed,
-            format!("the auth service answered HTTP {status} to POST /oauth/token"),
+            msg!(
+                "the auth service answered HTTP ",
+                status,
+                " to POST /oauth/token"
+            ),
         )
         .with_status(status));
     }
@@ -77,10 +81,11 @@ pub fn next_location(
     {
         return Err(fail("the auth service answered an invalid Location"));
     }
-    let expected_origin = if profile.redirect.starts_with('/') {
+    let redirect = config.get("redirect").unwrap_or_default();
+    let expected_origin = if redirect.starts_with('/') {
         Some(page_origin.to_owned())
     } else {
-        origin_of(&profile.redirect)
+        origin_of(redirect)
     };
     let stays = if location.starts_with("//") {
         false
@@ -98,8 +103,9 @@ pub fn next_location(
     let parts = split(location);
     let nonces = [parts.query, parts.fragment]
         .into_iter()
-        .flat_map(|p| form_urlencoded::parse(p.unwrap_or("").as_bytes()))
-        .filter(|(name, _)| name == NONCE_PARAM)
+        .flatten()
+        .flat_map(form::pairs)
+        .filter(|(_, name, _)| name.as_deref() == Some(NONCE_PARAM))
         .count();
     if nonces != 1 {
         return Err(fail(
@@ -110,21 +116,25 @@ pub fn next_location(
 }
 
 /// Parses the answer of `GET {authServiceUrl}/userinfo`: the claims of the
-/// `sid` session, which the service checked (`verified: true`,
-/// source `UserInfo`). 401 and 403 are `not_logged_in`; other failures are
-/// `network_error` with the status.
-pub fn parse_userinfo(status: u16, body: &str) -> Result<Identity> {
+/// `sid` session, which the service checked, as the identity JSON
+/// (`verified: true`, source `userinfo`). 401 and 403 are `not_logged_in`;
+/// other failures are `network_error` with the status.
+pub fn parse_userinfo(status: u16, body: &str) -> Result<String> {
     if status == 401 || status == 403 {
         return Err(Error::new(
             ErrorCode::NotLoggedIn,
-            format!("the auth service answered HTTP {status} to /userinfo: the session cookie is missing or expired"),
+            msg!(
+                "the auth service answered HTTP ",
+                status,
+                " to /userinfo: the session cookie is missing or expired"
+            ),
         )
         .with_status(status));
     }
     if !(200..=299).contains(&status) {
         return Err(Error::new(
             ErrorCode::NetworkError,
-            format!("the auth service answered HTTP {status} to /userinfo"),
+            msg!("the auth service answered HTTP ", status, " to /userinfo"),
         )
         .with_status(status));
     }
@@ -134,11 +144,7 @@ pub fn parse_userinfo(status: u16, body: &str) -> Result<Identity> {
         None
     };
     match parsed {
-        Some(Value::Object(claims)) => Ok(Identity {
-            claims,
-            verified: true,
-            source: IdentitySource::UserInfo,
-        }),
+        Some(Value::Object(_)) => Ok(identity_json(body, true, IdentitySource::UserInfo)),
         _ => Err(Error::new(
             ErrorCode::NetworkError,
             "the auth service's /userinfo did not answer a JSON object",
@@ -150,13 +156,10 @@ pub fn parse_userinfo(status: u16, body: &str) -> Result<Identity> {
 mod tests {
     use super::*;
 
-    fn profile(redirect: &str) -> AuthServiceProfile {
-        AuthServiceProfile {
-            auth_service_url: "https://app.example/auth/".into(),
-            app_id: "app".into(),
-            provider_id: "kc".into(),
-            redirect: redirect.into(),
-        }
+    fn profile(redirect: &str) -> Config {
+        crate::oauth::test_support::config(&format!(
+            r#"{{"profile":"mia-auth-service","authServiceUrl":"https://app.example/auth/","appId":"app","providerId":"kc","redirect":"{redirect}"}}"#
+        ))
     }
 
     #[test]
@@ -224,8 +227,10 @@ mod tests {
     #[test]
     fn userinfo() {
         let id = parse_userinfo(200, r#"{"id":"u1","groups":["a"]}"#).unwrap();
-        assert!(id.verified);
-        assert_eq!(id.claims.get_str("id"), Some("u1"));
+        assert_eq!(
+            id,
+            r#"{"claims":{"id":"u1","groups":["a"]},"verified":true,"source":"userinfo"}"#
+        );
         assert_eq!(
             parse_userinfo(401, "").unwrap_err().code(),
             ErrorCode::NotLoggedIn

@@ -1,25 +1,20 @@
 //! Starting a flow: create and store its record, then build the URL the
-//! browser navigates to (RFC 6749 §4.1.1, RFC 7636 §4.3, and each profile's
-//! own authorization request).
+//! browser navigates to (RFC 6749 §4.1.1, RFC 7636 §4.3, OpenID Connect
+//! Core §3.1.2.1, and each profile's own authorization request).
 
-use super::config::{ClientConfig, ProfileConfig};
-use super::flow::{self, FlowRecord};
+use super::callback::NONCE_PARAM;
+use super::config::{Config, IssPolicy, ProfileKind};
+use super::flow::{self, flow_key, FlowRecord, Flows};
 use super::pkce::{check_pkce_pair, new_state, new_verifier, s256_challenge};
 use super::secret::State;
-use crate::platform::{Clock, Random, Storage};
+use crate::platform::Random;
 use crate::prelude::*;
-use crate::protocol::url::{
-    append_query, encode_path_segment, encode_query_component, trim_trailing_slashes,
-};
+use crate::protocol::form;
+use crate::protocol::url::{append_query, encode_path_segment, split, trim_trailing_slashes};
 use crate::{Error, ErrorCode, Result};
 
-/// Query parameter carrying our one-time nonce in the return URL of flows
-/// that have no OAuth `state` of ours (Matrix SSO, the auth service).
-pub const NONCE_PARAM: &str = "ext_sso_nonce";
-
 /// A started flow: where to navigate, and the value that binds the callback.
-/// `Debug` shows the URL without its query (which holds the `state`).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AuthorizationRequest {
     /// The URL to navigate to (the authorization request).
     pub url: String,
@@ -28,117 +23,113 @@ pub struct AuthorizationRequest {
     pub state: State,
 }
 
-impl core::fmt::Debug for AuthorizationRequest {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("AuthorizationRequest")
-            .field(
-                "url",
-                &format_args!("{}?[redacted]", crate::protocol::url::split(&self.url).base),
-            )
-            .field("state", &self.state)
-            .finish()
-    }
+/// True when `scope` holds the `openid` scope token (OIDC Core §3.1.2.1):
+/// the request is an OpenID Connect one and carries a `nonce`.
+pub(crate) fn is_openid(scope: Option<&str>) -> bool {
+    scope.is_some_and(|s| s.split(' ').any(|token| token == "openid"))
 }
 
-/// Starts a flow: validates `config`, sweeps stale records, stores a new
-/// record in `storage` (read back to prove it is usable) and returns the
-/// authorization URL. For oauth2 with PKCE the stored verifier is read back
-/// and checked against the URL's `code_challenge` before returning.
-///
-/// `storage` must be `sessionStorage` or memory, never `localStorage`.
+/// Starts a flow: sweeps stale records from `flows`, stores a new record
+/// and returns the authorization URL. For oauth2 with PKCE the stored
+/// verifier is read back and checked against the URL's `code_challenge`
+/// before the URL is returned.
 pub fn start_flow(
-    storage: &dyn Storage,
-    clock: &dyn Clock,
+    flows: &mut Flows,
+    now: u64,
     random: &dyn Random,
-    config: &ClientConfig,
+    config: &Config,
 ) -> Result<AuthorizationRequest> {
-    config.validate()?;
-    let now = clock.now_sec();
-    flow::sweep(storage, now, config.state_ttl_sec)?;
+    flow::sweep(flows, now, config.state_ttl_sec);
     let state = new_state(random)?;
-    let mut record = FlowRecord::new(config.profile.kind(), now);
-    let url = match &config.profile {
-        ProfileConfig::OAuth2(p) => {
-            record.redirect_uri = Some(p.redirect_uri.clone());
-            record.issuer = p.issuer.clone();
+    let mut record = FlowRecord::new(config.kind, now);
+    record.redirect_uri = config.redirect().map(str::to_owned);
+    let text = |name: &str| config.get(name).unwrap_or_default();
+    let url = match config.kind {
+        ProfileKind::OAuth2 => {
+            record.issuer = config.get("issuer").map(str::to_owned);
+            if let Some(found) = &config.discovered {
+                record.token_endpoint = found.token_endpoint.clone();
+                record.require_iss = found.sends_iss && config.iss_policy != IssPolicy::Off;
+            }
             let mut params: Vec<(&str, &str)> = vec![
                 ("response_type", "code"),
-                ("client_id", &p.client_id),
-                ("redirect_uri", &p.redirect_uri),
+                ("client_id", text("clientId")),
+                ("redirect_uri", text("redirectUri")),
             ];
-            if let Some(scope) = &p.scope {
+            if let Some(scope) = config.get("scope") {
                 params.push(("scope", scope));
             }
             params.push(("state", state.expose_secret()));
             let challenge;
-            if p.use_pkce {
+            if config.use_pkce {
                 let verifier = new_verifier(random)?;
                 challenge = s256_challenge(&verifier);
                 record.code_verifier = Some(verifier);
                 params.push(("code_challenge", &challenge));
                 params.push(("code_challenge_method", "S256"));
             }
-            for (name, value) in &p.extra_params {
-                params.push((name, value));
+            if is_openid(config.get("scope")) {
+                record.nonce = Some(new_verifier(random)?);
             }
-            append_query(&p.authorization_endpoint, &params)
+            if let Some(nonce) = &record.nonce {
+                params.push(("nonce", nonce));
+            }
+            params.extend(config.extra_params());
+            append_query(config.authorization_endpoint().unwrap_or_default(), &params)
         }
-        ProfileConfig::MiaConsole(p) => format!(
-            "{}/tenants/{}/extension/{}/authz?state={}",
-            trim_trailing_slashes(&p.console_url),
-            encode_path_segment(&p.tenant_id),
-            encode_path_segment(&p.extension_id),
-            encode_query_component(state.expose_secret()),
+        ProfileKind::MiaConsole => msg!(
+            trim_trailing_slashes(text("consoleUrl")),
+            "/tenants/",
+            encode_path_segment(text("tenantId")),
+            "/extension/",
+            encode_path_segment(text("extensionId")),
+            "/authz?state=",
+            state.expose_secret()
         ),
-        ProfileConfig::Matrix(p) => {
-            record.redirect_uri = Some(p.redirect_uri.clone());
-            let return_url = append_query(&p.redirect_uri, &[(NONCE_PARAM, state.expose_secret())]);
-            let mut url = format!(
-                "{}/_matrix/client/v3/login/sso/redirect",
-                trim_trailing_slashes(&p.homeserver_url)
+        ProfileKind::Matrix => {
+            let back = append_query(text("redirectUri"), &[(NONCE_PARAM, state.expose_secret())]);
+            let mut url = msg!(
+                trim_trailing_slashes(text("homeserverUrl")),
+                "/_matrix/client/v3/login/sso/redirect"
             );
-            if let Some(idp) = &p.idp_id {
+            if let Some(idp) = config.get("idpId") {
                 url.push('/');
                 url.push_str(&encode_path_segment(idp));
             }
-            append_query(&url, &[("redirectUrl", &return_url)])
+            append_query(&url, &[("redirectUrl", &back)])
         }
-        ProfileConfig::MiaAuthService(p) => {
-            record.redirect_uri = Some(p.redirect.clone());
-            let redirect = append_query(&p.redirect, &[(NONCE_PARAM, state.expose_secret())]);
+        ProfileKind::MiaAuthService => {
+            let back = append_query(text("redirect"), &[(NONCE_PARAM, state.expose_secret())]);
             append_query(
-                &format!("{}/authorize", trim_trailing_slashes(&p.auth_service_url)),
+                &msg!(trim_trailing_slashes(text("authServiceUrl")), "/authorize"),
                 &[
-                    ("appId", &p.app_id),
-                    ("providerId", &p.provider_id),
-                    ("redirect", &redirect),
+                    ("appId", text("appId")),
+                    ("providerId", text("providerId")),
+                    ("redirect", &back),
                 ],
             )
         }
     };
-    flow::store(storage, &state, &record)?;
-    if let ProfileConfig::OAuth2(p) = &config.profile {
-        if p.use_pkce {
-            self_check_pkce(storage, &state, &url)?;
-        }
+    flow::store(flows, &state, &record)?;
+    if record.code_verifier.is_some() {
+        self_check_pkce(flows, &state, &url)?;
     }
     Ok(AuthorizationRequest { url, state })
 }
 
 /// Reads the stored verifier back and checks the URL's `code_challenge`
-/// against it; on failure the record is removed and nothing navigates.
-fn self_check_pkce(storage: &dyn Storage, state: &State, url: &str) -> Result<()> {
-    let key = flow::flow_key(state);
-    let stored = storage
+/// against it (a peer SDK once shipped `code_challenge=undefined`); on
+/// failure the record is removed and nothing navigates.
+fn self_check_pkce(flows: &mut Flows, state: &State, url: &str) -> Result<()> {
+    let key = flow_key(state);
+    let stored = flows
         .get(&key)
-        .ok()
-        .flatten()
-        .and_then(|text| FlowRecord::parse(&text))
+        .and_then(FlowRecord::parse)
         .and_then(|r| r.code_verifier);
-    let query = crate::protocol::url::split(url).query.unwrap_or("");
-    let challenges: Vec<String> = form_urlencoded::parse(query.as_bytes())
-        .filter(|(name, _)| name == "code_challenge")
-        .map(|(_, value)| value.into_owned())
+    let query = split(url).query.unwrap_or_default();
+    let challenges: Vec<String> = form::pairs(query)
+        .filter(|(_, name, _)| name.as_deref() == Some("code_challenge"))
+        .filter_map(|(_, _, value)| value)
         .collect();
     let result = match (stored, challenges.as_slice()) {
         (Some(verifier), [challenge]) => check_pkce_pair(&verifier, challenge),
@@ -148,141 +139,92 @@ fn self_check_pkce(storage: &dyn Storage, state: &State, url: &str) -> Result<()
         )),
     };
     if result.is_err() {
-        let _ = storage.remove(&key);
+        flows.remove(&key);
     }
     result
-}
-
-/// `GET {homeserverUrl}/_matrix/client/v3/login`: the request whose answer
-/// [`super::matrix::check_login_flows`] checks before a Matrix flow starts.
-pub fn matrix_login_flows_url(homeserver_url: &str) -> String {
-    format!(
-        "{}/_matrix/client/v3/login",
-        trim_trailing_slashes(homeserver_url)
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::config::*;
-    use crate::oauth::test_support::{oauth2_config, SeqRandom};
-    use crate::platform::{FixedClock, MemoryStorage};
+    use crate::oauth::test_support::{config, SeqRandom, OAUTH2};
 
     // SeqRandom's first 32 bytes are 0..=31, the next 32..=63.
     const STATE_0: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
     const VERIFIER_1: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8";
+    const NONCE_2: &str = "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8";
+
+    fn start(config: &Config) -> (AuthorizationRequest, Flows) {
+        let mut flows = Flows::default();
+        let req = start_flow(&mut flows, 1000, &SeqRandom::default(), config).unwrap();
+        (req, flows)
+    }
 
     #[test]
     fn oauth2_url_exact() {
-        let s = MemoryStorage::default();
-        let mut config = oauth2_config();
-        if let ProfileConfig::OAuth2(p) = &mut config.profile {
-            p.authorization_endpoint = "https://as.example/authorize?tenant=a%20b".into();
-            p.scope = Some("openid profile".into());
-            p.extra_params = vec![("prompt".into(), "consent".into())];
-        }
-        let req = start_flow(&s, &FixedClock(1000), &SeqRandom::default(), &config).unwrap();
-        let challenge = s256_challenge(&crate::oauth::secret::PkceVerifier::new(VERIFIER_1));
+        let c = config(&OAUTH2.replace(
+            "\"profile\"",
+            r#""authorizationEndpoint":"https://as.example/authorize?tenant=a%20b","scope":"openid profile","issuer":"https://as.example","extraParams":{"prompt":"consent"},"profile""#,
+        ).replacen(r#""authorizationEndpoint":"https://as.example/authorize","#, "", 1));
+        let (req, flows) = start(&c);
+        let challenge = s256_challenge(VERIFIER_1);
         assert_eq!(
             req.url,
             format!(
                 "https://as.example/authorize?tenant=a%20b&response_type=code&client_id=client-1\
                  &redirect_uri=https%3A%2F%2Fext.example%2Fcallback&scope=openid+profile&state={STATE_0}\
-                 &code_challenge={challenge}&code_challenge_method=S256&prompt=consent"
+                 &code_challenge={challenge}&code_challenge_method=S256&nonce={NONCE_2}&prompt=consent"
             )
         );
         assert_eq!(req.state.expose_secret(), STATE_0);
-        let debug = format!("{req:?}");
-        assert!(
-            !debug.contains(STATE_0) && debug.contains("https://as.example/authorize?[redacted]")
-        );
-        let record =
-            FlowRecord::parse(&s.get(&flow::flow_key(&req.state)).unwrap().unwrap()).unwrap();
-        assert_eq!(record.code_verifier.unwrap().expose_secret(), VERIFIER_1);
+        let record = FlowRecord::parse(flows.get(&flow_key(&req.state)).unwrap()).unwrap();
+        assert_eq!(record.code_verifier.as_deref(), Some(VERIFIER_1));
+        assert_eq!(record.nonce.as_deref(), Some(NONCE_2));
         assert_eq!(record.created_at, 1000);
         assert_eq!(record.issuer.as_deref(), Some("https://as.example"));
+        // No openid scope: no nonce.
+        let (req, _) = start(&config(OAUTH2));
+        assert!(!req.url.contains("nonce="));
     }
 
     #[test]
     fn mia_console_url_exact() {
-        let mut config = ClientConfig::new(ProfileConfig::MiaConsole(MiaConsoleProfile {
-            console_url: "https://console.example.com/".into(),
-            tenant_id: "acme/co".into(),
-            extension_id: "ext 1".into(),
-        }));
-        config.token_handoff_url = Some("/api/token".into());
-        let req = start_flow(
-            &MemoryStorage::default(),
-            &FixedClock(1),
-            &SeqRandom::default(),
-            &config,
-        )
-        .unwrap();
+        let c = config(
+            r#"{"profile":"mia-console","consoleUrl":"https://console.example.com/","tenantId":"acme/co","extensionId":"ext 1","tokenHandoffUrl":"/api/token"}"#,
+        );
         assert_eq!(
-            req.url,
+            start(&c).0.url,
             format!("https://console.example.com/tenants/acme%2Fco/extension/ext%201/authz?state={STATE_0}")
         );
     }
 
     #[test]
     fn matrix_url_exact_with_nonce() {
-        let config = ClientConfig::new(ProfileConfig::Matrix(MatrixProfile {
-            homeserver_url: "https://matrix.example.org".into(),
-            idp_id: Some("oidc-github".into()),
-            redirect_uri: "https://ext.example/cb?tab=chat".into(),
-        }));
-        let req = start_flow(
-            &MemoryStorage::default(),
-            &FixedClock(1),
-            &SeqRandom::default(),
-            &config,
-        )
-        .unwrap();
+        let c = config(
+            r#"{"profile":"matrix","homeserverUrl":"https://matrix.example.org","idpId":"oidc-github","redirectUri":"https://ext.example/cb?tab=chat"}"#,
+        );
         assert_eq!(
-            req.url,
+            start(&c).0.url,
             format!(
                 "https://matrix.example.org/_matrix/client/v3/login/sso/redirect/oidc-github\
                  ?redirectUrl=https%3A%2F%2Fext.example%2Fcb%3Ftab%3Dchat%26ext_sso_nonce%3D{STATE_0}"
             )
         );
-        let mut no_idp = config.clone();
-        if let ProfileConfig::Matrix(p) = &mut no_idp.profile {
-            p.idp_id = None;
-        }
-        let req = start_flow(
-            &MemoryStorage::default(),
-            &FixedClock(1),
-            &SeqRandom::default(),
-            &no_idp,
-        )
-        .unwrap();
-        assert!(req.url.starts_with(
+        let c = config(
+            r#"{"profile":"matrix","homeserverUrl":"https://matrix.example.org","redirectUri":"https://ext.example/cb"}"#,
+        );
+        assert!(start(&c).0.url.starts_with(
             "https://matrix.example.org/_matrix/client/v3/login/sso/redirect?redirectUrl="
         ));
-        assert_eq!(
-            matrix_login_flows_url("https://m.example/"),
-            "https://m.example/_matrix/client/v3/login"
-        );
     }
 
     #[test]
     fn auth_service_url_exact_with_nonce() {
-        let config = ClientConfig::new(ProfileConfig::MiaAuthService(AuthServiceProfile {
-            auth_service_url: "https://app.example/auth/".into(),
-            app_id: "my app".into(),
-            provider_id: "keycloak".into(),
-            redirect: "/home".into(),
-        }));
-        let req = start_flow(
-            &MemoryStorage::default(),
-            &FixedClock(1),
-            &SeqRandom::default(),
-            &config,
-        )
-        .unwrap();
+        let c = config(
+            r#"{"profile":"mia-auth-service","authServiceUrl":"https://app.example/auth/","appId":"my app","providerId":"keycloak","redirect":"/home"}"#,
+        );
         assert_eq!(
-            req.url,
+            start(&c).0.url,
             format!(
                 "https://app.example/auth/authorize?appId=my+app&providerId=keycloak\
                  &redirect=%2Fhome%3Fext_sso_nonce%3D{STATE_0}"
@@ -292,58 +234,22 @@ mod tests {
 
     #[test]
     fn without_pkce_no_challenge_is_sent() {
-        let mut config = oauth2_config();
-        if let ProfileConfig::OAuth2(p) = &mut config.profile {
-            p.use_pkce = false;
-        }
-        let req = start_flow(
-            &MemoryStorage::default(),
-            &FixedClock(1),
-            &SeqRandom::default(),
-            &config,
-        )
-        .unwrap();
-        assert!(!req.url.contains("code_challenge"));
+        let c = config(&OAUTH2.replace("\"profile\"", "\"usePkce\":false,\"profile\""));
+        assert!(!start(&c).0.url.contains("code_challenge"));
     }
 
     #[test]
-    fn invalid_config_and_broken_storage_fail_before_a_url_exists() {
-        let mut config = oauth2_config();
-        config.state_ttl_sec = 1;
-        let err = start_flow(
-            &MemoryStorage::default(),
-            &FixedClock(1),
-            &SeqRandom::default(),
-            &config,
-        )
-        .unwrap_err();
-        assert_eq!(err.code(), ErrorCode::InvalidOptions);
-        let err = start_flow(
-            &crate::oauth::test_support::BlockedStorage,
-            &FixedClock(1),
-            &SeqRandom::default(),
-            &oauth2_config(),
-        )
-        .unwrap_err();
-        assert_eq!(err.code(), ErrorCode::StateStorageUnavailable);
-        let err = start_flow(
-            &crate::oauth::test_support::DroppingStorage,
-            &FixedClock(1),
-            &SeqRandom::default(),
-            &oauth2_config(),
-        )
-        .unwrap_err();
-        assert_eq!(err.code(), ErrorCode::StateStorageUnavailable);
-    }
-
-    #[test]
-    fn parallel_flows_do_not_overwrite_each_other() {
-        let s = MemoryStorage::default();
+    fn parallel_flows_and_a_broken_random_source() {
+        let mut flows = Flows::default();
         let random = SeqRandom::default();
-        let a = start_flow(&s, &FixedClock(1), &random, &oauth2_config()).unwrap();
-        let b = start_flow(&s, &FixedClock(2), &random, &oauth2_config()).unwrap();
+        let a = start_flow(&mut flows, 1, &random, &config(OAUTH2)).unwrap();
+        let b = start_flow(&mut flows, 2, &random, &config(OAUTH2)).unwrap();
         assert_ne!(a.state.expose_secret(), b.state.expose_secret());
-        assert!(s.get(&flow::flow_key(&a.state)).unwrap().is_some());
-        assert!(s.get(&flow::flow_key(&b.state)).unwrap().is_some());
+        assert!(
+            flows.get(&flow_key(&a.state)).is_some() && flows.get(&flow_key(&b.state)).is_some()
+        );
+        // The same bytes again: the state collides, nothing is stored.
+        let err = start_flow(&mut flows, 3, &SeqRandom::default(), &config(OAUTH2)).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Unsupported);
     }
 }

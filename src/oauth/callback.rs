@@ -4,18 +4,21 @@
 //!
 //! Response parameters are read from the query and from the fragment. A
 //! parameter that appears more than once, in one part or across both, makes
-//! the callback invalid (RFC 6749 §3.1: parameters must not be repeated).
-//! Only `name=value` pairs are interpreted; a fragment that is a plain anchor
-//! or a hash route (`#/path`) is left alone (a route with its own `?` inside
-//! the fragment is not searched).
+//! the callback invalid (RFC 6749 §3.1: parameters must not be repeated), as
+//! does a value that is not UTF-8 once decoded. Only `name=value` pairs are
+//! interpreted; a fragment that is a plain anchor or a hash route (`#/path`)
+//! is left alone (a route with its own `?` inside the fragment is not
+//! searched).
 
-use super::authorize::NONCE_PARAM;
-use super::secret::{AuthorizationCode, LoginToken, State};
 use crate::prelude::*;
+use crate::protocol::form;
 use crate::protocol::oauth_error::{self, ErrorBody};
 use crate::protocol::url::{split, MAX_URL_LEN};
 use crate::{Error, ErrorCode, Result};
-use alloc::borrow::Cow;
+
+/// Query parameter carrying our one-time nonce in the return URL of flows
+/// that have no OAuth `state` of ours (Matrix SSO, the auth service).
+pub const NONCE_PARAM: &str = "ext_sso_nonce";
 
 /// The parameters [`scrubbed_url`] removes and [`parse_callback`] reads.
 pub const CALLBACK_PARAMS: &[&str] = &[
@@ -30,43 +33,68 @@ pub const CALLBACK_PARAMS: &[&str] = &[
     NONCE_PARAM,
 ];
 
-/// The response parameters of a callback URL. Secrets are redacted in `Debug`.
+/// The response parameters of a callback URL.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CallbackParams {
     /// `code` (RFC 6749 §4.1.2).
-    pub code: Option<AuthorizationCode>,
+    pub code: Option<String>,
     /// `state` (RFC 6749 §4.1.2).
-    pub state: Option<State>,
+    pub state: Option<String>,
     /// `iss` (RFC 9207 §2).
     pub iss: Option<String>,
     /// `error`, `error_description`, `error_uri` (RFC 6749 §4.1.2.1), by
     /// the character rules of [`crate::protocol::oauth_error`].
     pub error: ErrorBody,
-    /// `session_state` (OpenID Connect Session Management §2); unused.
-    pub session_state: Option<String>,
     /// Matrix `loginToken`.
-    pub login_token: Option<LoginToken>,
+    pub login_token: Option<String>,
     /// Our one-time nonce ([`NONCE_PARAM`]).
-    pub nonce: Option<State>,
+    pub nonce: Option<String>,
 }
 
-fn pairs(part: Option<&str>) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-    form_urlencoded::parse(part.unwrap_or("").as_bytes())
+/// The decoded `(name, value)` pairs of the query, then the fragment, of
+/// `url`; a value that is not UTF-8 is `None`. Nothing for a URL over 16 KiB.
+fn all_pairs(url: &str) -> Vec<(String, Option<String>)> {
+    if url.len() > MAX_URL_LEN {
+        return Vec::new();
+    }
+    let parts = split(url);
+    [parts.query, parts.fragment]
+        .into_iter()
+        .flatten()
+        .flat_map(form::pairs)
+        .filter_map(|(_, name, value)| Some((name?, value)))
+        .collect()
 }
 
 /// True when `url` carries any callback parameter (`code`, `state`,
-/// `error`, `loginToken`, our nonce, ...) in its query or fragment. A URL
-/// that is a callback but a malformed one is still reported as a callback,
-/// so the handler can reject it with a precise error.
+/// `error`, `loginToken`, our nonce) with a value, in its query or fragment.
+/// A URL that is a callback but a malformed one is still reported as a
+/// callback, so the handler can reject it with a precise error.
 pub fn is_callback(url: &str) -> bool {
-    let parts = split(url);
-    [parts.query, parts.fragment].into_iter().any(|part| {
-        pairs(part).any(|(name, value)| {
-            !value.is_empty()
-                && (matches!(name.as_ref(), "code" | "state" | "error" | "loginToken")
-                    || name == NONCE_PARAM)
-        })
+    all_pairs(url).iter().any(|(name, value)| {
+        value.as_ref().map_or(true, |v| !v.is_empty())
+            && matches!(
+                name.as_str(),
+                "code" | "state" | "error" | "loginToken" | NONCE_PARAM
+            )
     })
+}
+
+/// Every distinct non-empty value of the parameter `name` in the query and
+/// the fragment of `url`, at most 4. Lenient on purpose: it finds the flows
+/// a callback names even when the callback is invalid, so that they are
+/// spent.
+pub(crate) fn values_of(url: &str, name: &str) -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for (n, value) in all_pairs(url) {
+        match value {
+            Some(v) if n == name && !v.is_empty() && values.len() < 4 && !values.contains(&v) => {
+                values.push(v)
+            }
+            _ => {}
+        }
+    }
+    values
 }
 
 fn invalid(message: impl Into<String>) -> Error {
@@ -75,70 +103,69 @@ fn invalid(message: impl Into<String>) -> Error {
 
 /// Parses the response parameters of a callback URL.
 ///
-/// Errors with `invalid_callback` when the URL is longer than 16 KiB, when a
-/// response parameter is repeated (RFC 6749 §3.1), or when
+/// `invalid_callback` when the URL is longer than 16 KiB, when a response
+/// parameter is repeated (RFC 6749 §3.1) or not UTF-8, or when
 /// `error_description` / `error_uri` appear without `error`. A parameter
-/// with an empty value (`code=`, or an anchor `#code`) counts as absent. It does not
-/// check `state` or `iss`: [`super::complete`] does, against the flow record.
+/// with an empty value (`code=`, or an anchor `#code`) counts as absent. It
+/// does not check `state` or `iss`: [`super::complete`] does, against the
+/// flow record.
 pub fn parse_callback(url: &str) -> Result<CallbackParams> {
     if url.len() > MAX_URL_LEN {
-        return Err(invalid(format!(
-            "the callback URL is longer than {MAX_URL_LEN} bytes"
+        return Err(invalid(msg!(
+            "the callback URL is longer than ",
+            MAX_URL_LEN,
+            " bytes"
         )));
     }
-    let parts = split(url);
-    let mut seen: Vec<(&'static str, String)> = Vec::new();
-    for (name, value) in pairs(parts.query).chain(pairs(parts.fragment)) {
-        let Some(known) = CALLBACK_PARAMS.iter().find(|p| **p == name) else {
+    let mut found: [Option<String>; 9] = Default::default();
+    for (name, value) in all_pairs(url) {
+        let Some(index) = CALLBACK_PARAMS.iter().position(|p| *p == name) else {
             continue;
+        };
+        let Some(value) = value else {
+            return Err(invalid(msg!(
+                "the callback's \"",
+                name,
+                "\" parameter is not UTF-8"
+            )));
         };
         if value.is_empty() {
             // `#code` (an anchor) or `code=`: not a response parameter.
             continue;
         }
-        if seen.iter().any(|(n, _)| n == known) {
-            return Err(invalid(format!(
-                "the callback repeats the \"{known}\" parameter (RFC 6749 §3.1 forbids it): rejected as a possible injection"
+        let Some(slot) = found.get_mut(index) else {
+            continue;
+        };
+        if slot.is_some() {
+            return Err(invalid(msg!(
+                "the callback repeats the \"",
+                name,
+                "\" parameter (RFC 6749 §3.1 forbids it): rejected as a possible injection"
             )));
         }
-        seen.push((known, value.into_owned()));
+        *slot = Some(value);
     }
-    let mut params = CallbackParams::default();
-    let mut error = None;
-    let mut error_description = None;
-    let mut error_uri = None;
-    for (name, value) in seen {
-        match name {
-            "code" => params.code = Some(AuthorizationCode::new(value)),
-            "state" => params.state = Some(State::new(value)),
-            "iss" => params.iss = Some(value),
-            "error" => error = Some(value),
-            "error_description" => error_description = Some(value),
-            "error_uri" => error_uri = Some(value),
-            "session_state" => params.session_state = Some(value),
-            "loginToken" => params.login_token = Some(LoginToken::new(value)),
-            _ => params.nonce = Some(State::new(value)),
-        }
-    }
-    match error {
-        Some(error) => {
-            params.error = match oauth_error::fields(
-                &error,
-                error_description.as_deref(),
-                error_uri.as_deref(),
-            ) {
-                Some(fields) => ErrorBody::Fields(fields),
-                None => ErrorBody::Unreadable,
-            }
-        }
-        None if error_description.is_some() || error_uri.is_some() => {
+    let [code, state, iss, error, description, uri, _session_state, login_token, nonce] = found;
+    let error = match error {
+        Some(error) => match oauth_error::fields(&error, description.as_deref(), uri.as_deref()) {
+            Some(fields) => ErrorBody::Fields(fields),
+            None => ErrorBody::Unreadable,
+        },
+        None if description.is_some() || uri.is_some() => {
             return Err(invalid(
                 "the callback has error_description or error_uri without error",
             ))
         }
-        None => {}
-    }
-    Ok(params)
+        None => ErrorBody::Absent,
+    };
+    Ok(CallbackParams {
+        code,
+        state,
+        iss,
+        error,
+        login_token,
+        nonce,
+    })
 }
 
 /// `url` without the callback parameters ([`CALLBACK_PARAMS`]) in its query
@@ -150,41 +177,20 @@ pub fn scrubbed_url(url: &str) -> String {
     let parts = split(url);
     let mut out = String::with_capacity(url.len());
     out.push_str(parts.base);
-    if let Some(query) = parts.query {
-        let kept = scrub_part(query);
-        if !kept.is_empty() {
-            out.push('?');
-            out.push_str(&kept);
+    for (mark, part) in [('?', parts.query), ('#', parts.fragment)] {
+        let Some(part) = part else {
+            continue;
+        };
+        let mut first = true;
+        for (piece, name, _) in form::pairs(part) {
+            let ours =
+                piece.contains('=') && name.is_some_and(|n| CALLBACK_PARAMS.contains(&n.as_str()));
+            if !ours {
+                out.push(if first { mark } else { '&' });
+                out.push_str(piece);
+                first = false;
+            }
         }
-    }
-    if let Some(fragment) = parts.fragment {
-        let kept = scrub_part(fragment);
-        if !kept.is_empty() {
-            out.push('#');
-            out.push_str(&kept);
-        }
-    }
-    out
-}
-
-fn scrub_part(part: &str) -> String {
-    let kept = part.split('&').filter(|segment| {
-        if !segment.contains('=') {
-            return true; // an anchor or a hash route, not a parameter
-        }
-        let raw_name = segment.split('=').next().unwrap_or("");
-        let is_callback_param = form_urlencoded::parse(raw_name.as_bytes())
-            .next()
-            .is_some_and(|(name, _)| CALLBACK_PARAMS.contains(&name.as_ref()));
-        !is_callback_param
-    });
-    // Joined by hand (`join` costs 1 kB of wasm).
-    let mut out = String::new();
-    for (i, segment) in kept.enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        out.push_str(segment);
     }
     out
 }
@@ -196,15 +202,14 @@ mod tests {
     #[test]
     fn reads_query_and_fragment() {
         let p = parse_callback("https://e/cb?code=c1&state=s1&iss=https%3A%2F%2Fas#x=1").unwrap();
-        assert_eq!(p.code.unwrap().expose_secret(), "c1");
-        assert_eq!(p.state.unwrap().expose_secret(), "s1");
+        assert_eq!(p.code.as_deref(), Some("c1"));
+        assert_eq!(p.state.as_deref(), Some("s1"));
         assert_eq!(p.iss.as_deref(), Some("https://as"));
         let p = parse_callback("https://e/cb#state=s2&code=c2&session_state=z").unwrap();
-        assert_eq!(p.code.unwrap().expose_secret(), "c2");
-        assert_eq!(p.session_state.as_deref(), Some("z"));
+        assert_eq!(p.code.as_deref(), Some("c2"));
         let p = parse_callback("https://e/cb?loginToken=t&ext_sso_nonce=n").unwrap();
-        assert_eq!(p.login_token.unwrap().expose_secret(), "t");
-        assert_eq!(p.nonce.unwrap().expose_secret(), "n");
+        assert_eq!(p.login_token.as_deref(), Some("t"));
+        assert_eq!(p.nonce.as_deref(), Some("n"));
     }
 
     #[test]
@@ -230,7 +235,7 @@ mod tests {
     }
 
     #[test]
-    fn repeated_parameters_are_rejected() {
+    fn repeated_and_undecodable_parameters_are_rejected() {
         for url in [
             "https://e/cb?code=a&code=b&state=s",
             "https://e/cb?code=a&state=s#state=t",
@@ -240,6 +245,10 @@ mod tests {
             assert_eq!(err.code(), ErrorCode::InvalidCallback, "{url}");
             assert!(err.message().contains("repeats"), "{url}");
         }
+        assert!(parse_callback("https://e/cb?code=%ff&state=s")
+            .unwrap_err()
+            .message()
+            .contains("not UTF-8"));
         assert!(parse_callback(&format!("https://e/cb?code={}", "a".repeat(MAX_URL_LEN))).is_err());
         assert!(parse_callback("https://e/cb?code=&state=s")
             .unwrap()
@@ -248,6 +257,10 @@ mod tests {
         assert_eq!(
             scrubbed_url("https://e/cb?code=&x=1#code"),
             "https://e/cb?x=1#code"
+        );
+        assert_eq!(
+            values_of("https://e/cb?state=a&state=b&state=a#state=c", "state"),
+            vec!["a", "b", "c"]
         );
     }
 
@@ -280,5 +293,15 @@ mod tests {
             scrubbed_url("https://e/cb?c%6Fde=x&z=1"),
             "https://e/cb?z=1"
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_scrubbing_removes_every_callback_param(url in "https://e/cb[?#]?\\PC{0,40}") {
+            let _ = parse_callback(&url);
+            let _ = is_callback(&url);
+            let scrubbed = scrubbed_url(&url);
+            proptest::prop_assert!(!is_callback(&scrubbed), "{}", scrubbed);
+        }
     }
 }

@@ -1,109 +1,168 @@
 //! Completing a flow from its callback URL: every check, in order, and the
-//! one request the facade must make next.
+//! one request to make next.
 //!
-//! Order for `state`-bound profiles (oauth2, mia-console), after parsing
-//! (`invalid_callback` for repeated parameters):
-//! 1. no `state`: an `error` is reported as `authorization_denied`, anything
-//!    else is `invalid_callback`;
-//! 2. the flow record is looked up and consumed, one time
-//!    (`state_unknown`, `state_reused`, `state_expired`), also when the
-//!    callback carries an `error`;
-//! 3. the callback must have arrived at the flow's `redirect_uri` (same
+//! **One rule for every invalid callback**: a callback that names a pending
+//! flow (by its `state`, or our nonce for Matrix and the auth service)
+//! spends that flow first, whatever else is wrong with it (a repeated
+//! parameter, the wrong page, a mix-up `iss`, an `error`, no `code`). A code
+//! that arrived in a malformed or misdirected callback is never used, and a
+//! replay of it is `state_reused`: the user starts the login again. A
+//! callback that names no pending flow changes nothing.
+//!
+//! Order for `state`-bound profiles (oauth2, mia-console):
+//! 1. every flow named by a `state` value (query or fragment) is looked up
+//!    and consumed, one time (`state_unknown`, `state_reused`,
+//!    `state_expired`);
+//! 2. the callback is parsed: a repeated parameter is `invalid_callback`
+//!    (RFC 6749 §3.1);
+//! 3. no `state`: an `error` is reported as `authorization_denied`, anything
+//!    else is `invalid_callback`; else step 1's outcome is reported;
+//! 4. the callback must have arrived at the flow's `redirect_uri` (same
 //!    origin and path; RFC 9700 §4.1 binds the code to that page);
-//! 4. RFC 9207 §2.4 `iss` is checked, error responses included
+//! 5. RFC 9207 §2.4 `iss` is checked, error responses included
 //!    (`iss_missing`, `iss_mismatch`);
-//! 5. an `error` becomes `authorization_denied` with the server's fields
+//! 6. an `error` becomes `authorization_denied` with the server's fields
 //!    (RFC 6749 §4.1.2.1);
-//! 6. a `code` must be present; the handoff or token request is built.
+//! 7. a `code` must be present; the handoff or token request is built.
 //!
-//! Matrix and auth-service flows are bound by our nonce instead (checked and
-//! consumed the same way, and for Matrix the page checked against
-//! `redirectUri`) before the `loginToken` is used or the session is trusted.
+//! Matrix and auth-service flows are bound by our nonce instead (spent the
+//! same way, and for Matrix the page checked against `redirectUri`) before
+//! the `loginToken` is used or the session is trusted.
 //!
-//! The facade scrubs the address bar with [`super::scrubbed_url`] before
-//! calling this, whatever the outcome.
+//! The caller scrubs the address bar with [`super::scrubbed_url`] whatever
+//! the outcome.
 
 use super::auth_service;
-use super::callback::{parse_callback, CallbackParams};
-use super::config::{ClientConfig, IssPolicy, ProfileConfig, ProfileKind};
-use super::flow::{self, FlowRecord};
-use super::matrix;
-use super::secret::{AuthorizationCode, State};
-use crate::json::{Object, Value};
-use crate::platform::{Clock, Storage};
+use super::callback::{parse_callback, values_of, NONCE_PARAM};
+use super::config::{Config, IssPolicy, ProfileKind};
+use super::flow::{self, FlowRecord, Flows};
+use super::secret::State;
+use super::write::Obj;
 use crate::prelude::*;
+use crate::protocol::form;
+use crate::protocol::matrix::{login_url, token_login_body};
 use crate::protocol::oauth_error::{self, ErrorBody};
-use crate::protocol::url::{page_of, trim_trailing_slashes};
+use crate::protocol::url::page_of;
 use crate::{Error, ErrorCode, Result};
 use core::fmt;
 
-/// What the facade must do after a valid callback. Every request body holds
-/// a secret (code, verifier or login token): `Debug` redacts them.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Completion {
-    /// POST `body_json` (`Content-Type: application/json`,
-    /// `credentials: 'include'`) to the `tokenHandoffUrl`, then read the
-    /// answer with [`super::parse_token_response`] (`TokenSource::Handoff`).
-    /// oauth2 body: `{"code","state","code_verifier"?,"redirect_uri","iss"?}`;
-    /// mia-console body: exactly `{"code","state"}` (what the backend forwards
-    /// to `{consoleUrl}/api/oauth/token`, seed 000); matrix body:
-    /// `{"type":"m.login.token","token"}` (what the backend forwards to the
-    /// homeserver's `/login`).
-    Handoff {
-        /// `tokenHandoffUrl`.
-        url: String,
-        /// The JSON body.
-        body_json: String,
-    },
-    /// A public client's token request (RFC 6749 §4.1.3, RFC 7636 §4.5):
-    /// POST `form_body` (`application/x-www-form-urlencoded`,
-    /// `credentials: 'omit'`) to `url`, then [`super::parse_token_response`]
-    /// (`TokenSource::TokenEndpoint`).
-    DirectTokenRequest {
-        /// `tokenEndpoint`.
-        url: String,
-        /// `grant_type=authorization_code&code=…&redirect_uri=…&client_id=…&code_verifier=…`.
-        form_body: String,
-    },
-    /// POST `body_json` to the homeserver's `/_matrix/client/v3/login`
-    /// (`credentials: 'omit'`), then [`super::matrix::parse_login_response`].
-    MatrixLogin {
-        /// `{homeserverUrl}/_matrix/client/v3/login`.
-        url: String,
-        /// `{"type":"m.login.token","token":"…"}`.
-        body_json: String,
-    },
-    /// The identity provider came back to the web-login callback page:
-    /// POST `body_json` (JSON, `credentials: 'include'`) to `url`, then go to
-    /// [`super::auth_service::next_location`].
-    AuthServiceToken {
-        /// `{authServiceUrl}/oauth/token`.
-        url: String,
-        /// `{"state":"…","code":"…"}`.
-        body_json: String,
-    },
-    /// The auth-service flow returned with our nonce, now consumed: the `sid`
-    /// cookie is the session; GET `userinfo_url` with `credentials:
-    /// 'include'` and read it with [`super::auth_service::parse_userinfo`].
-    AuthServiceReturned {
-        /// `{authServiceUrl}/userinfo`.
-        userinfo_url: String,
-    },
+/// What an answer is read as: the request's purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Then {
+    /// The handoff's answer: a token response (plus a handoff's members).
+    Handoff,
+    /// A token endpoint's answer (a public client).
+    Token,
+    /// A homeserver's login answer.
+    MatrixLogin,
+    /// The auth service's `/oauth/token` answer: where to go next.
+    AuthToken,
+    /// The auth service's `/userinfo` after our nonce came back: the session.
+    AuthReturned,
+    /// `/userinfo` for `getUserIdentity()`.
+    UserInfo,
+    /// A homeserver's login flows, before navigating.
+    Flows,
+    /// The issuer's metadata (discovery), before navigating.
+    Discovery,
 }
 
-impl fmt::Debug for Completion {
+impl Then {
+    /// The name in a `resume`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Handoff => "handoff",
+            Self::Token => "token",
+            Self::MatrixLogin => "matrix-login",
+            Self::AuthToken => "auth-token",
+            Self::AuthReturned => "auth-returned",
+            Self::UserInfo => "userinfo",
+            Self::Flows => "flows",
+            Self::Discovery => "discovery",
+        }
+    }
+
+    /// Parses the name.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            Self::Handoff,
+            Self::Token,
+            Self::MatrixLogin,
+            Self::AuthToken,
+            Self::AuthReturned,
+            Self::UserInfo,
+            Self::Flows,
+            Self::Discovery,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == name)
+    }
+}
+
+/// A request to make (redirects are never followed). Every body holds a
+/// secret (code, verifier or login token): `Debug` redacts it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Request {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The URL (a path is resolved against the page).
+    pub url: String,
+    /// `Content-Type` of the body.
+    pub content_type: Option<&'static str>,
+    /// The body.
+    pub body: Option<String>,
+    /// `include` (a backend's cookie session) or `same-origin`.
+    pub credentials: &'static str,
+    /// What the answer is read as.
+    pub then: Then,
+    /// The OpenID Connect `nonce` the ID Token of the answer must carry (a
+    /// public client's token request).
+    pub nonce: Option<String>,
+}
+
+impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (name, url) = match self {
-            Self::Handoff { url, .. } => ("Handoff", url),
-            Self::DirectTokenRequest { url, .. } => ("DirectTokenRequest", url),
-            Self::MatrixLogin { url, .. } => ("MatrixLogin", url),
-            Self::AuthServiceToken { url, .. } => ("AuthServiceToken", url),
-            Self::AuthServiceReturned { userinfo_url } => ("AuthServiceReturned", userinfo_url),
-        };
-        f.debug_struct(name)
-            .field("url", url)
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("then", &self.then)
             .field("body", &"[redacted]")
             .finish()
+    }
+}
+
+const JSON_TYPE: &str = "application/json";
+
+impl Request {
+    /// `GET url` with the page's cookies for `url`.
+    pub(crate) fn get(url: String, then: Then, credentials: &'static str) -> Self {
+        Self {
+            method: "GET",
+            url,
+            content_type: None,
+            body: None,
+            credentials,
+            then,
+            nonce: None,
+        }
+    }
+
+    fn post(
+        url: String,
+        content_type: &'static str,
+        body: String,
+        credentials: &'static str,
+        then: Then,
+    ) -> Self {
+        Self {
+            method: "POST",
+            url,
+            content_type: Some(content_type),
+            body: Some(body),
+            credentials,
+            then,
+            nonce: None,
+        }
     }
 }
 
@@ -127,32 +186,58 @@ fn denied(error: ErrorBody) -> Error {
     }
 }
 
-/// Checks the callback against its flow and returns the next request.
-///
-/// `storage` is where [`super::start_flow`] stored the flow (the same
-/// `sessionStorage`, or the same memory in popup mode).
+/// Checks the callback against its flow in `flows` (the store the flow was
+/// started in) and returns the next request; the flow it names is spent
+/// (see the module docs).
 pub fn complete(
-    storage: &dyn Storage,
-    clock: &dyn Clock,
-    config: &ClientConfig,
+    flows: &mut Flows,
+    now: u64,
+    config: &Config,
     callback_url: &str,
-) -> Result<Completion> {
-    config.validate()?;
+) -> Result<Request> {
+    let kind = config.kind;
+    // Step 1: spend every pending flow the callback names.
+    let binding = if kind.uses_oauth_state() {
+        "state"
+    } else {
+        NONCE_PARAM
+    };
+    let mut spent: Option<Result<FlowRecord>> = None;
+    for value in values_of(callback_url, binding) {
+        let taken = flow::take(flows, now, config.state_ttl_sec, &State::new(value));
+        if !matches!(spent, Some(Ok(_))) {
+            spent = Some(taken);
+        }
+    }
     let params = parse_callback(callback_url)?;
-    let now = clock.now_sec();
-    let kind = config.profile.kind();
-    let take = |state: &State| -> Result<FlowRecord> {
-        let record = flow::take(storage, now, config.state_ttl_sec, state)?;
+    // Step 1's outcome, for a callback that has the binding value.
+    let record = || -> Result<FlowRecord> {
+        let record = spent
+            .clone()
+            .unwrap_or_else(|| Err(invalid("the callback's state could not be read")))?;
         if record.profile != kind {
             return Err(invalid(
                 "the callback belongs to a login flow of another profile: check that one client handles this page",
             ));
         }
+        if let Some(expected) = &record.redirect_uri {
+            // Matrix and oauth2 (the auth service returns to a `redirect`
+            // that may be a path).
+            let same_page = kind == ProfileKind::MiaAuthService
+                || matches!((page_of(expected), page_of(callback_url)), (Some(e), Some(a)) if e == a);
+            if !same_page {
+                return Err(invalid(
+                    "the callback arrived at a page other than the flow's redirectUri (compare origin and path): \
+                     the code is not used",
+                ));
+            }
+        }
         Ok(record)
     };
-    match &config.profile {
-        ProfileConfig::OAuth2(_) | ProfileConfig::MiaConsole(_) => {
-            let Some(state) = params.state.clone() else {
+    let handoff = config.get("tokenHandoffUrl");
+    match kind {
+        ProfileKind::OAuth2 | ProfileKind::MiaConsole => {
+            let Some(state) = &params.state else {
                 if params.error.is_error() {
                     return Err(denied(params.error));
                 }
@@ -160,30 +245,74 @@ pub fn complete(
                     "the callback has no state parameter: it was not started by this client, or the server dropped state",
                 ));
             };
-            let record = take(&state)?;
-            check_redirect_page(&record, callback_url)?;
-            check_iss(
-                config.iss_policy,
-                record.issuer.as_deref(),
-                params.iss.as_deref(),
-            )?;
+            let record = record()?;
+            // The server said it always sends `iss` (discovery, RFC 9207 §3).
+            let policy = if record.require_iss {
+                IssPolicy::Require
+            } else {
+                config.iss_policy
+            };
+            check_iss(policy, record.issuer.as_deref(), params.iss.as_deref())?;
             if params.error.is_error() {
                 return Err(denied(params.error));
             }
-            let Some(code) = params.code.clone() else {
+            let Some(code) = &params.code else {
                 return Err(invalid("the callback has neither code nor error"));
             };
-            Ok(code_completion(config, &record, &params, &state, &code))
+            let redirect_uri = record.redirect_uri.as_deref().unwrap_or_default();
+            let Some(url) = handoff else {
+                // A public client (RFC 6749 §4.1.3, RFC 7636 §4.5).
+                let mut form = vec![
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", redirect_uri),
+                    ("client_id", config.get("clientId").unwrap_or_default()),
+                ];
+                if let Some(verifier) = &record.code_verifier {
+                    form.push(("code_verifier", verifier));
+                }
+                let endpoint = config
+                    .get("tokenEndpoint")
+                    .or(record.token_endpoint.as_deref());
+                let mut request = Request::post(
+                    endpoint.unwrap_or_default().to_owned(),
+                    "application/x-www-form-urlencoded",
+                    form::serialize(&form),
+                    "same-origin",
+                    Then::Token,
+                );
+                request.nonce = record.nonce;
+                return Ok(request);
+            };
+            let mut body = Obj::new().str("code", code).str("state", state);
+            if kind == ProfileKind::OAuth2 {
+                if let Some(verifier) = &record.code_verifier {
+                    body = body.str("code_verifier", verifier);
+                }
+                body = body.str("redirect_uri", redirect_uri);
+                if let Some(iss) = &params.iss {
+                    body = body.str("iss", iss);
+                }
+                if let Some(nonce) = &record.nonce {
+                    body = body.str("nonce", nonce);
+                }
+            }
+            Ok(Request::post(
+                url.to_owned(),
+                JSON_TYPE,
+                body.done(),
+                "include",
+                Then::Handoff,
+            ))
         }
-        ProfileConfig::Matrix(p) => {
-            let Some(nonce) = &params.nonce else {
+        ProfileKind::Matrix => {
+            if params.nonce.is_none() {
                 return Err(invalid(
                     "the Matrix callback lacks the flow nonce (ext_sso_nonce): it was not started by this client; \
                      the loginToken is not used",
                 ));
-            };
-            let record = take(nonce)?;
-            check_redirect_page(&record, callback_url)?;
+            }
+            record()?;
             if params.error.is_error() {
                 return Err(denied(params.error));
             }
@@ -192,66 +321,47 @@ pub fn complete(
                     "the Matrix callback has no loginToken: the homeserver did not complete the login",
                 ));
             };
-            let body_json = matrix::login_request_body(token);
-            Ok(match &config.token_handoff_url {
-                Some(url) => Completion::Handoff {
-                    url: url.clone(),
-                    body_json,
-                },
-                None => Completion::MatrixLogin {
-                    url: format!(
-                        "{}/_matrix/client/v3/login",
-                        trim_trailing_slashes(&p.homeserver_url)
-                    ),
-                    body_json,
-                },
+            let body = token_login_body(token, None, None);
+            Ok(match handoff {
+                Some(url) => {
+                    Request::post(url.to_owned(), JSON_TYPE, body, "include", Then::Handoff)
+                }
+                None => Request::post(
+                    login_url(config.get("homeserverUrl").unwrap_or_default()),
+                    JSON_TYPE,
+                    body,
+                    "same-origin",
+                    Then::MatrixLogin,
+                ),
             })
         }
-        ProfileConfig::MiaAuthService(p) => {
-            if let Some(nonce) = &params.nonce {
+        ProfileKind::MiaAuthService => {
+            if params.nonce.is_some() {
+                record()?;
                 if params.code.is_some() || params.login_token.is_some() {
                     return Err(invalid(
                         "the callback carries both the flow nonce and a code: rejected as ambiguous",
                     ));
                 }
-                take(nonce)?;
-                return Ok(Completion::AuthServiceReturned {
-                    userinfo_url: auth_service::userinfo_url(p),
-                });
+                return Ok(Request::get(
+                    auth_service::userinfo_url(config),
+                    Then::AuthReturned,
+                    "include",
+                ));
             }
             if params.error.is_error() {
                 return Err(denied(params.error));
             }
             match (&params.code, &params.state) {
                 (Some(code), Some(state)) => {
-                    let mut obj = Object::default();
-                    obj.insert("state", Value::String(state.expose_secret().to_owned()));
-                    obj.insert("code", Value::String(code.expose_secret().to_owned()));
-                    Ok(Completion::AuthServiceToken {
-                        url: auth_service::token_url(p),
-                        body_json: Value::Object(obj).to_json(),
-                    })
+                    let body = Obj::new().str("state", state).str("code", code).done();
+                    Ok(Request::post(auth_service::token_url(config), JSON_TYPE, body, "include", Then::AuthToken))
                 }
                 _ => Err(invalid(
                     "the auth-service callback needs code and state (from the identity provider) or the flow nonce",
                 )),
             }
         }
-    }
-}
-
-/// The callback must be on the page the flow named as `redirect_uri`
-/// (origin and path), so a code or login token delivered elsewhere on the
-/// origin (an open redirector, another app) is not used.
-fn check_redirect_page(record: &FlowRecord, callback_url: &str) -> Result<()> {
-    let Some(expected) = record.redirect_uri.as_deref() else {
-        return Ok(());
-    };
-    match (page_of(expected), page_of(callback_url)) {
-        (Some(expected), Some(actual)) if expected == actual => Ok(()),
-        _ => Err(invalid(
-            "the callback arrived at a page other than the flow's redirectUri (compare origin and path);              the code is not used",
-        )),
     }
 }
 
@@ -276,449 +386,314 @@ fn check_iss(policy: IssPolicy, expected: Option<&str>, received: Option<&str>) 
     }
 }
 
-fn code_completion(
-    config: &ClientConfig,
-    record: &FlowRecord,
-    params: &CallbackParams,
-    state: &State,
-    code: &AuthorizationCode,
-) -> Completion {
-    let redirect_uri = record.redirect_uri.clone().unwrap_or_default();
-    if let Some(url) = &config.token_handoff_url {
-        let mut obj = Object::default();
-        obj.insert("code", Value::String(code.expose_secret().to_owned()));
-        obj.insert("state", Value::String(state.expose_secret().to_owned()));
-        if record.profile == ProfileKind::OAuth2 {
-            if let Some(verifier) = &record.code_verifier {
-                obj.insert(
-                    "code_verifier",
-                    Value::String(verifier.expose_secret().to_owned()),
-                );
-            }
-            obj.insert("redirect_uri", Value::String(redirect_uri));
-            if let Some(iss) = &params.iss {
-                obj.insert("iss", Value::String(iss.clone()));
-            }
-        }
-        return Completion::Handoff {
-            url: url.clone(),
-            body_json: Value::Object(obj).to_json(),
-        };
-    }
-    // Validation guarantees an oauth2 profile with a token endpoint here.
-    let (token_endpoint, client_id) = match &config.profile {
-        ProfileConfig::OAuth2(p) => (
-            p.token_endpoint.clone().unwrap_or_default(),
-            p.client_id.as_str(),
-        ),
-        _ => (String::new(), ""),
-    };
-    let mut form = form_urlencoded::Serializer::new(String::new());
-    form.append_pair("grant_type", "authorization_code")
-        .append_pair("code", code.expose_secret())
-        .append_pair("redirect_uri", &redirect_uri)
-        .append_pair("client_id", client_id);
-    if let Some(verifier) = &record.code_verifier {
-        form.append_pair("code_verifier", verifier.expose_secret());
-    }
-    Completion::DirectTokenRequest {
-        url: token_endpoint,
-        form_body: form.finish(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::json;
     use crate::oauth::authorize::start_flow;
-    use crate::oauth::config::*;
-    use crate::oauth::test_support::{oauth2_config, SeqRandom};
-    use crate::platform::{FixedClock, MemoryStorage};
+    use crate::oauth::test_support::{config, SeqRandom, OAUTH2};
 
-    fn started(config: &ClientConfig, storage: &MemoryStorage) -> String {
-        // A distinct random sequence per flow in this storage.
-        let random = SeqRandom::starting_at((storage.keys().unwrap().len() as u8).wrapping_mul(67));
-        start_flow(storage, &FixedClock(1000), &random, config)
+    /// A started flow's state (a distinct random sequence per flow).
+    fn started(config: &Config, flows: &mut Flows) -> String {
+        let random = SeqRandom::starting_at((flows.keys().len() as u8).wrapping_mul(67));
+        start_flow(flows, 1000, &random, config)
             .unwrap()
             .state
             .expose_secret()
             .to_owned()
     }
 
-    fn body_of(c: &Completion) -> json::Object {
-        let (Completion::Handoff { body_json, .. }
-        | Completion::MatrixLogin { body_json, .. }
-        | Completion::AuthServiceToken { body_json, .. }) = c
-        else {
-            panic!("no JSON body in {c:?}")
+    /// `complete` at 1001 s for `url`; a `url` starting with `?` or `#` is
+    /// on the redirect page `https://ext.example/callback`.
+    fn at(f: &mut Flows, c: &Config, url: &str) -> Result<Request> {
+        let full = if url.starts_with(['?', '#']) {
+            format!("https://ext.example/callback{url}")
+        } else {
+            url.to_owned()
         };
-        json::parse(body_json).unwrap().as_object().unwrap().clone()
+        complete(f, 1001, c, &full)
+    }
+
+    fn code(result: Result<Request>) -> ErrorCode {
+        result.unwrap_err().code()
+    }
+
+    fn body(r: &Request) -> json::Object {
+        json::parse(r.body.as_deref().unwrap())
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .clone()
+    }
+
+    fn with(extra: &str) -> Config {
+        config(&OAUTH2.replace("\"profile\"", &format!("{extra},\"profile\"")))
     }
 
     #[test]
     fn oauth2_handoff_body_and_one_time_use() {
-        let s = MemoryStorage::default();
-        let config = oauth2_config();
-        let state = started(&config, &s);
-        let url = format!(
-            "https://ext.example/callback?code=c%2B1&state={state}&iss=https%3A%2F%2Fas.example"
-        );
-        let c = complete(&s, &FixedClock(1001), &config, &url).unwrap();
-        let Completion::Handoff { url: handoff, .. } = &c else {
-            panic!("{c:?}")
-        };
-        assert_eq!(handoff, "/api/sso/token");
-        let body = body_of(&c);
-        assert_eq!(body.get_str("code"), Some("c+1"));
-        assert_eq!(body.get_str("state"), Some(state.as_str()));
-        assert_eq!(body.get_str("code_verifier").map(str::len), Some(43));
+        let mut f = Flows::default();
+        let c = config(OAUTH2);
+        let state = started(&c, &mut f);
+        let url = format!("?code=c%2B1&state={state}&iss=https%3A%2F%2Fas.example");
+        let r = at(&mut f, &c, &url).unwrap();
         assert_eq!(
-            body.get_str("redirect_uri"),
+            (r.method, r.url.as_str(), r.credentials, r.then),
+            ("POST", "/api/sso/token", "include", Then::Handoff)
+        );
+        let b = body(&r);
+        assert_eq!(b.get_str("code"), Some("c+1"));
+        assert_eq!(b.get_str("state"), Some(state.as_str()));
+        assert_eq!(b.get_str("code_verifier").map(str::len), Some(43));
+        assert_eq!(
+            b.get_str("redirect_uri"),
             Some("https://ext.example/callback")
         );
-        assert_eq!(body.get_str("iss"), Some("https://as.example"));
-        assert_eq!(body.len(), 5);
-        assert!(!format!("{c:?}").contains("c+1"));
+        assert_eq!(b.get_str("iss"), Some("https://as.example"));
+        assert_eq!(b.len(), 5);
+        assert!(!format!("{r:?}").contains("c+1"));
+        assert_eq!(code(at(&mut f, &c, &url)), ErrorCode::StateReused);
+    }
 
-        let again = complete(&s, &FixedClock(1002), &config, &url).unwrap_err();
-        assert_eq!(again.code(), ErrorCode::StateReused);
+    #[test]
+    fn openid_nonce_goes_to_the_backend_or_is_checked_by_a_public_client() {
+        let c = with(r#""scope":"openid email""#);
+        let mut f = Flows::default();
+        let state = started(&c, &mut f);
+        let r = at(&mut f, &c, &format!("?code=c&state={state}")).unwrap();
+        assert_eq!(body(&r).get_str("nonce").map(str::len), Some(43));
+        let public = config(&OAUTH2.replace(
+            r#""tokenHandoffUrl":"/api/sso/token""#,
+            r#""tokenEndpoint":"https://as.example/token","scope":"openid""#,
+        ));
+        let state = started(&public, &mut f);
+        let r = at(&mut f, &public, &format!("?code=c&state={state}")).unwrap();
+        assert_eq!(r.then, Then::Token);
+        assert_eq!(r.nonce.as_deref().map(str::len), Some(43));
+        assert!(!r.body.as_deref().unwrap().contains("nonce"));
     }
 
     #[test]
     fn state_rules() {
-        let s = MemoryStorage::default();
-        let config = oauth2_config();
-        let err = complete(
-            &s,
-            &FixedClock(1),
-            &config,
-            "https://ext.example/callback?code=c&state=XyZ-state",
-        )
-        .unwrap_err();
+        let mut f = Flows::default();
+        let c = config(OAUTH2);
+        started(&c, &mut f);
+        let err = at(&mut f, &c, "?code=c&state=XyZ").unwrap_err();
         assert_eq!(err.code(), ErrorCode::StateUnknown);
         assert!(!err.message().contains("XyZ"));
-
-        let state = started(&config, &s);
+        let state = started(&c, &mut f);
         let url = format!("https://ext.example/callback?code=c&state={state}");
-        let err = complete(&s, &FixedClock(1600), &config, &url).unwrap_err();
-        assert_eq!(err.code(), ErrorCode::StateExpired);
-
-        let state = started(&config, &s);
+        assert_eq!(
+            code(complete(&mut f, 1600, &c, &url)),
+            ErrorCode::StateExpired
+        );
+        let state = started(&c, &mut f);
         let url = format!("https://ext.example/callback?code=c&state={state}");
-        assert!(complete(&s, &FixedClock(1599), &config, &url).is_ok());
-
-        let err = complete(
-            &s,
-            &FixedClock(1),
-            &config,
-            "https://ext.example/callback?code=c",
-        )
-        .unwrap_err();
-        assert_eq!(err.code(), ErrorCode::InvalidCallback);
+        assert!(complete(&mut f, 1599, &c, &url).is_ok());
+        assert_eq!(code(at(&mut f, &c, "?code=c")), ErrorCode::InvalidCallback);
     }
 
     #[test]
-    fn error_callback_consumes_the_flow_and_carries_fields() {
-        let s = MemoryStorage::default();
-        let config = oauth2_config();
-        let state = started(&config, &s);
-        let url = format!(
-            "https://ext.example/callback?error=access_denied&error_description=no%20way&error_uri=https%3A%2F%2Fas%2Fe&state={state}"
-        );
-        let err = complete(&s, &FixedClock(1001), &config, &url).unwrap_err();
+    fn error_callbacks_spend_the_flow_and_carry_the_fields() {
+        let mut f = Flows::default();
+        let c = config(OAUTH2);
+        let state = started(&c, &mut f);
+        let url = format!("?error=access_denied&error_description=no+way&error_uri=https%3A%2F%2Fas%2Fe&state={state}");
+        let err = at(&mut f, &c, &url).unwrap_err();
         assert_eq!(err.code(), ErrorCode::AuthorizationDenied);
-        assert_eq!(
-            err.message(),
-            "the authorization server refused the login with error \"access_denied\""
-        );
         let fields = err.oauth().unwrap();
+        assert_eq!(fields.error, "access_denied");
         assert_eq!(fields.error_description.as_deref(), Some("no way"));
-        assert_eq!(fields.error_uri.as_deref(), Some("https://as/e"));
-        let replay = format!("https://ext.example/callback?code=c&state={state}");
+        assert_eq!(code(at(&mut f, &c, &url)), ErrorCode::StateReused);
+        // Without state: denied, nothing spent.
         assert_eq!(
-            complete(&s, &FixedClock(1002), &config, &replay)
-                .unwrap_err()
-                .code(),
-            ErrorCode::StateReused
+            code(at(&mut f, &c, "?error=server_error")),
+            ErrorCode::AuthorizationDenied
         );
-
-        let err = complete(
-            &s,
-            &FixedClock(1),
-            &config,
-            "https://ext.example/callback?error=server_error",
-        )
-        .unwrap_err();
-        assert_eq!(err.code(), ErrorCode::AuthorizationDenied);
+        let err = at(&mut f, &c, "?error=a%22b").unwrap_err();
+        assert!(err.message().ends_with("\"(unprintable)\"") && err.oauth().is_none());
     }
 
     #[test]
     fn iss_policies() {
-        let s = MemoryStorage::default();
-        let config = oauth2_config(); // issuer https://as.example, if-present
-        let state = started(&config, &s);
-        let url = format!(
-            "https://ext.example/callback?code=c&state={state}&iss=https%3A%2F%2Fevil.example"
-        );
+        let mut f = Flows::default();
+        let c = with(r#""issuer":"https://as.example""#);
+        let state = started(&c, &mut f);
+        let mixup = format!("?code=c&state={state}&iss=https%3A%2F%2Fevil.example");
+        assert_eq!(code(at(&mut f, &c, &mixup)), ErrorCode::IssMismatch);
+        let state = started(&c, &mut f);
+        assert!(at(&mut f, &c, &format!("?code=c&state={state}")).is_ok());
+        let strict = with(r#""issuer":"https://as.example","issPolicy":"require""#);
+        let state = started(&strict, &mut f);
         assert_eq!(
-            complete(&s, &FixedClock(1001), &config, &url)
-                .unwrap_err()
-                .code(),
-            ErrorCode::IssMismatch
-        );
-        // Mismatch also on an error response.
-        let state = started(&config, &s);
-        let url = format!(
-            "https://ext.example/callback?error=x&state={state}&iss=https%3A%2F%2Fevil.example"
-        );
-        assert_eq!(
-            complete(&s, &FixedClock(1001), &config, &url)
-                .unwrap_err()
-                .code(),
-            ErrorCode::IssMismatch
-        );
-        // Absent iss passes under if-present.
-        let state = started(&config, &s);
-        assert!(complete(
-            &s,
-            &FixedClock(1001),
-            &config,
-            &format!("https://ext.example/callback?code=c&state={state}")
-        )
-        .is_ok());
-
-        let mut require = config.clone();
-        require.iss_policy = IssPolicy::Require;
-        let state = started(&require, &s);
-        let url = format!("https://ext.example/callback?code=c&state={state}");
-        assert_eq!(
-            complete(&s, &FixedClock(1001), &require, &url)
-                .unwrap_err()
-                .code(),
+            code(at(&mut f, &strict, &format!("?code=c&state={state}"))),
             ErrorCode::IssMissing
         );
-
-        let mut off = config.clone();
-        off.iss_policy = IssPolicy::Off;
-        let state = started(&off, &s);
-        let url = format!(
-            "https://ext.example/callback?code=c&state={state}&iss=https%3A%2F%2Fevil.example"
-        );
-        assert!(complete(&s, &FixedClock(1001), &off, &url).is_ok());
+        let off = with(r#""issuer":"https://as.example","issPolicy":"off""#);
+        let state = started(&off, &mut f);
+        assert!(at(&mut f, &off, &format!("?code=c&state={state}&iss=x")).is_ok());
     }
 
     #[test]
-    fn callback_must_arrive_at_the_redirect_uri() {
-        let s = MemoryStorage::default();
-        let config = oauth2_config();
-        let state = started(&config, &s);
-        let url = format!("https://ext.example/open-redirect?code=c&state={state}");
-        let err = complete(&s, &FixedClock(1001), &config, &url).unwrap_err();
-        assert_eq!(err.code(), ErrorCode::InvalidCallback);
-        assert!(err.message().contains("redirectUri"));
-        let state = started(&config, &s);
-        let url = format!("HTTPS://EXT.example:443/callback?x=1&code=c&state={state}#frag");
-        assert!(complete(&s, &FixedClock(1001), &config, &url).is_ok());
-    }
-
-    #[test]
-    fn fragment_callback_and_repeated_params() {
-        let s = MemoryStorage::default();
-        let config = oauth2_config();
-        let state = started(&config, &s);
-        let url = format!("https://ext.example/callback#code=c&state={state}");
-        assert!(complete(&s, &FixedClock(1001), &config, &url).is_ok());
-        let state = started(&config, &s);
-        let url = format!("https://ext.example/callback?code=c&state={state}#code=d");
+    fn the_callback_page_fragments_and_repeats() {
+        let mut f = Flows::default();
+        let c = config(OAUTH2);
+        let state = started(&c, &mut f);
+        let elsewhere = format!("https://ext.example/open-redirect?code=c&state={state}");
+        assert!(at(&mut f, &c, &elsewhere)
+            .unwrap_err()
+            .message()
+            .contains("redirectUri"));
         assert_eq!(
-            complete(&s, &FixedClock(1001), &config, &url)
-                .unwrap_err()
-                .code(),
+            code(at(&mut f, &c, &format!("?code=c&state={state}"))),
+            ErrorCode::StateReused
+        );
+        for shape in [
+            "HTTPS://EXT.example:443/callback?x=1&code=c&state={state}#frag",
+            "#code=c&state={state}",
+        ] {
+            let state = started(&c, &mut f);
+            assert!(
+                at(&mut f, &c, &shape.replace("{state}", &state)).is_ok(),
+                "{shape}"
+            );
+        }
+        let state = started(&c, &mut f);
+        assert_eq!(
+            code(at(&mut f, &c, &format!("?code=c&state={state}#code=d"))),
             ErrorCode::InvalidCallback
         );
+        assert_eq!(
+            code(at(&mut f, &c, &format!("?code=c&state={state}"))),
+            ErrorCode::StateReused
+        );
     }
 
     #[test]
-    fn direct_token_request_for_public_client() {
-        let config = ClientConfig::for_authorization_server(
+    fn public_client_and_console_requests() {
+        let mut f = Flows::default();
+        let c = Config::positional(
             "https://login.example.com",
-            "ext-42",
+            "ext-1",
             "https://ext.example/cb",
         )
         .unwrap();
-        let s = MemoryStorage::default();
-        let state = started(&config, &s);
-        let c = complete(
-            &s,
-            &FixedClock(1001),
-            &config,
+        let state = started(&c, &mut f);
+        let r = at(
+            &mut f,
+            &c,
             &format!("https://ext.example/cb?code=abc&state={state}"),
         )
         .unwrap();
-        let Completion::DirectTokenRequest { url, form_body } = &c else {
-            panic!("{c:?}")
-        };
-        assert_eq!(url, "https://login.example.com/token");
-        let verifier = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8";
-        assert_eq!(
-            form_body,
-            &format!(
-                "grant_type=authorization_code&code=abc&redirect_uri=https%3A%2F%2Fext.example%2Fcb\
-                 &client_id=ext-42&code_verifier={verifier}"
-            )
-        );
-    }
+        assert_eq!(r.url, "https://login.example.com/token");
+        assert_eq!(r.content_type, Some("application/x-www-form-urlencoded"));
+        let body = r.body.unwrap();
+        assert!(body.starts_with("grant_type=authorization_code&code=abc&redirect_uri=https%3A%2F%2Fext.example%2Fcb&client_id=ext-1&code_verifier="), "{body}");
 
-    #[test]
-    fn mia_console_handoff_is_exactly_code_and_state() {
-        let mut config = ClientConfig::new(ProfileConfig::MiaConsole(MiaConsoleProfile {
-            console_url: "https://console.example.com".into(),
-            tenant_id: "t".into(),
-            extension_id: "e".into(),
-        }));
-        config.token_handoff_url = Some("https://ext.example/api/token".into());
-        let s = MemoryStorage::default();
-        let state = started(&config, &s);
-        let c = complete(
-            &s,
-            &FixedClock(1001),
-            &config,
+        let console = config(
+            r#"{"profile":"mia-console","consoleUrl":"https://c.example","tenantId":"t","extensionId":"e","tokenHandoffUrl":"/api/token"}"#,
+        );
+        let state = started(&console, &mut f);
+        let r = at(
+            &mut f,
+            &console,
             &format!("https://ext.example/cb?code=k&state={state}"),
         )
         .unwrap();
-        let Completion::Handoff { body_json, .. } = &c else {
-            panic!("{c:?}")
-        };
-        assert_eq!(body_json, &format!(r#"{{"code":"k","state":"{state}"}}"#));
+        assert_eq!(
+            r.body.as_deref(),
+            Some(format!(r#"{{"code":"k","state":"{state}"}}"#).as_str())
+        );
     }
 
     #[test]
     fn matrix_nonce_binds_the_login_token() {
-        let config = ClientConfig::new(ProfileConfig::Matrix(MatrixProfile {
-            homeserver_url: "https://matrix.example.org/".into(),
-            idp_id: None,
-            redirect_uri: "https://ext.example/cb".into(),
-        }));
-        let s = MemoryStorage::default();
-        let nonce = started(&config, &s);
-        let err = complete(
-            &s,
-            &FixedClock(1001),
-            &config,
-            "https://ext.example/cb?loginToken=t",
-        )
-        .unwrap_err();
-        assert_eq!(err.code(), ErrorCode::InvalidCallback);
-        let err = complete(
-            &s,
-            &FixedClock(1001),
-            &config,
-            "https://ext.example/cb?loginToken=t&ext_sso_nonce=forged",
-        )
-        .unwrap_err();
-        assert_eq!(err.code(), ErrorCode::StateUnknown);
-        let url = format!("https://ext.example/cb?loginToken=t&ext_sso_nonce={nonce}");
-        let c = complete(&s, &FixedClock(1001), &config, &url).unwrap();
+        let mut f = Flows::default();
+        let c = config(
+            r#"{"profile":"matrix","homeserverUrl":"https://m.example/","redirectUri":"https://ext.example/cb"}"#,
+        );
+        let nonce = started(&c, &mut f);
         assert_eq!(
-            c,
-            Completion::MatrixLogin {
-                url: "https://matrix.example.org/_matrix/client/v3/login".into(),
-                body_json: r#"{"type":"m.login.token","token":"t"}"#.into(),
-            }
+            code(at(&mut f, &c, "https://ext.example/cb?loginToken=t")),
+            ErrorCode::InvalidCallback
         );
         assert_eq!(
-            complete(&s, &FixedClock(1002), &config, &url)
-                .unwrap_err()
-                .code(),
-            ErrorCode::StateReused
+            code(at(
+                &mut f,
+                &c,
+                "https://ext.example/cb?loginToken=t&ext_sso_nonce=forged"
+            )),
+            ErrorCode::StateUnknown
         );
-
-        let mut handoff = config.clone();
-        handoff.token_handoff_url = Some("/api/matrix".into());
-        let nonce = started(&handoff, &s);
         let url = format!("https://ext.example/cb?loginToken=t&ext_sso_nonce={nonce}");
-        assert!(matches!(
-            complete(&s, &FixedClock(1001), &handoff, &url).unwrap(),
-            Completion::Handoff { .. }
-        ));
+        let r = at(&mut f, &c, &url).unwrap();
+        assert_eq!(
+            (r.url.as_str(), r.then),
+            (
+                "https://m.example/_matrix/client/v3/login",
+                Then::MatrixLogin
+            )
+        );
+        assert_eq!(
+            r.body.as_deref(),
+            Some(r#"{"type":"m.login.token","token":"t"}"#)
+        );
+        assert_eq!(code(at(&mut f, &c, &url)), ErrorCode::StateReused);
+        // A state of an oauth2 flow is not a Matrix nonce.
+        let state = started(&config(OAUTH2), &mut f);
+        let foreign = format!("https://ext.example/cb?loginToken=t&ext_sso_nonce={state}");
+        assert_eq!(code(at(&mut f, &c, &foreign)), ErrorCode::InvalidCallback);
     }
 
     #[test]
     fn auth_service_two_phases_and_nonce() {
-        let config = ClientConfig::new(ProfileConfig::MiaAuthService(AuthServiceProfile {
-            auth_service_url: "https://app.example/auth".into(),
-            app_id: "app".into(),
-            provider_id: "kc".into(),
-            redirect: "/home".into(),
-        }));
-        let s = MemoryStorage::default();
-        let nonce = started(&config, &s);
-        let c = complete(
-            &s,
-            &FixedClock(1001),
-            &config,
-            "https://app.example/web-login/oauth/callback?code=k&state=svc",
+        let mut f = Flows::default();
+        let c = config(
+            r#"{"profile":"mia-auth-service","authServiceUrl":"https://app.example/auth","appId":"a","providerId":"p","redirect":"/home"}"#,
+        );
+        let nonce = started(&c, &mut f);
+        let r = at(
+            &mut f,
+            &c,
+            "https://app.example/web-login/callback?code=k&state=s",
         )
         .unwrap();
         assert_eq!(
-            c,
-            Completion::AuthServiceToken {
-                url: "https://app.example/auth/oauth/token".into(),
-                body_json: r#"{"state":"svc","code":"k"}"#.into(),
-            }
+            (r.url.as_str(), r.then),
+            ("https://app.example/auth/oauth/token", Then::AuthToken)
+        );
+        assert_eq!(r.body.as_deref(), Some(r#"{"state":"s","code":"k"}"#));
+        assert!(
+            f.take_writes().iter().all(|(k, _)| k.ends_with(&nonce)),
+            "the web-login step spends no flow"
         );
         let back = format!("https://app.example/home?ext_sso_nonce={nonce}");
+        let r = at(&mut f, &c, &back).unwrap();
         assert_eq!(
-            complete(&s, &FixedClock(1001), &config, &back).unwrap(),
-            Completion::AuthServiceReturned {
-                userinfo_url: "https://app.example/auth/userinfo".into()
-            }
+            (r.url.as_str(), r.then, r.method),
+            (
+                "https://app.example/auth/userinfo",
+                Then::AuthReturned,
+                "GET"
+            )
         );
+        assert_eq!(code(at(&mut f, &c, &back)), ErrorCode::StateReused);
+        let nonce = started(&c, &mut f);
         assert_eq!(
-            complete(&s, &FixedClock(1001), &config, &back)
-                .unwrap_err()
-                .code(),
-            ErrorCode::StateReused
-        );
-        let forged = "https://app.example/home?ext_sso_nonce=forged";
-        assert_eq!(
-            complete(&s, &FixedClock(1001), &config, forged)
-                .unwrap_err()
-                .code(),
-            ErrorCode::StateUnknown
-        );
-        let denied = "https://app.example/web-login/oauth/callback?error=access_denied&state=svc";
-        assert_eq!(
-            complete(&s, &FixedClock(1001), &config, denied)
-                .unwrap_err()
-                .code(),
-            ErrorCode::AuthorizationDenied
-        );
-    }
-
-    #[test]
-    fn flow_of_another_profile_is_rejected() {
-        let s = MemoryStorage::default();
-        let matrix = ClientConfig::new(ProfileConfig::Matrix(MatrixProfile {
-            homeserver_url: "https://m.example".into(),
-            idp_id: None,
-            redirect_uri: "https://ext.example/cb".into(),
-        }));
-        let nonce = started(&matrix, &s);
-        let url = format!("https://ext.example/callback?code=c&state={nonce}");
-        assert_eq!(
-            complete(&s, &FixedClock(1001), &oauth2_config(), &url)
-                .unwrap_err()
-                .code(),
+            code(at(
+                &mut f,
+                &c,
+                &format!("https://app.example/home?ext_sso_nonce={nonce}&code=x")
+            )),
             ErrorCode::InvalidCallback
         );
-    }
-
-    #[test]
-    fn unprintable_error_codes_are_not_echoed() {
-        let err = denied(ErrorBody::Unreadable);
-        assert!(err.message().ends_with("\"(unprintable)\""));
-        assert!(err.oauth().is_none());
+        assert_eq!(
+            code(at(
+                &mut f,
+                &c,
+                "https://app.example/web-login/callback?code=k"
+            )),
+            ErrorCode::InvalidCallback
+        );
     }
 }

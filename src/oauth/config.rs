@@ -1,16 +1,31 @@
-//! Client configuration: which login flow (profile), where the code goes
-//! (handoff or direct token request), how to navigate, and the `state` and
-//! RFC 9207 `iss` policies. [`ClientConfig::validate`] rejects every unsafe or
-//! inconsistent combination with an `invalid_options` error that names the
-//! option (by its JavaScript name) and says what to fix.
+//! The client's options: what each one means, decided here once.
 //!
-//! URLs must be absolute `https` URLs. Plain `http` is accepted only for
-//! `localhost`, `127.0.0.1` and `[::1]`, for development (RFC 9700 §2.6,
-//! RFC 8252 §7.3).
+//! The JS layer checks option names and types (`readOptions`) and hands the
+//! options object over as JSON; [`Config::read`] decides what the values
+//! mean, with a message that names the option (by its JavaScript name) and
+//! says what to fix:
+//! - which profile, and the options each profile requires or does not take
+//!   (an option of another profile is refused: it would be ignored);
+//! - every URL by the URL rule ([`UrlRule::STRICT`]: absolute `https`, or
+//!   `http` on a loopback host; RFC 9700 §2.6, RFC 8252 §7.3); base URLs
+//!   and `issuer` without a query (RFC 8414 §2); `hostOrigin` an exact
+//!   origin, never `*`;
+//! - identifiers without control characters, and not `.` or `..` where they
+//!   become a path segment; `scope` as RFC 6749 §3.3 scope tokens;
+//!   `extraParams` without the parameters the client sets itself;
+//! - the ranges of `stateTtlSec` and `timeoutMs`, the values of
+//!   `navigation` and `issPolicy`, and the combinations that cannot work
+//!   (a public client without PKCE, `top` without `hostOrigin`, ...).
+//!
+//! The options are kept as the object they came in (one table of rules
+//! reads them all): a typed field per option, read, cloned and dropped one
+//! by one, cost the client wasm about 18 kB.
 
+use crate::json::{Object, Value};
 use crate::prelude::*;
-use crate::protocol::url::{parse_authority, split, Authority, UrlRule, MAX_URL_LEN};
-use crate::{Error, Result};
+use crate::protocol::discovery::ServerMetadata;
+use crate::protocol::url::{parse_authority, split, trim_trailing_slashes, UrlRule, MAX_URL_LEN};
+use crate::{Error, ErrorCode, Result};
 
 /// Default lifetime of a pending flow, in seconds.
 pub const DEFAULT_STATE_TTL_SEC: u64 = 600;
@@ -18,12 +33,15 @@ pub const DEFAULT_STATE_TTL_SEC: u64 = 600;
 pub const MIN_STATE_TTL_SEC: u64 = 30;
 /// Largest accepted `stateTtlSec`.
 pub const MAX_STATE_TTL_SEC: u64 = 3600;
-
+/// Default `timeoutMs`: how long one request may take.
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+/// Largest accepted `timeoutMs` (one minute, as the verifier's).
+pub const MAX_TIMEOUT_MS: u64 = 60_000;
 /// Longest identifier (client id, tenant id, ...) accepted, in bytes.
 const MAX_ID_LEN: usize = 256;
 
 /// Authorization request parameters the client sets itself; `extraParams`
-/// may not override them (RFC 6749 §4.1.1, RFC 7636 §4.3).
+/// may not override them (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1).
 pub const RESERVED_AUTHORIZATION_PARAMS: &[&str] = &[
     "response_type",
     "client_id",
@@ -35,129 +53,30 @@ pub const RESERVED_AUTHORIZATION_PARAMS: &[&str] = &[
     "response_mode",
     "request",
     "request_uri",
+    "nonce",
 ];
 
-/// The generic OAuth 2.0 / OpenID Connect authorization code flow
-/// (RFC 6749 §4.1 with PKCE, RFC 7636; seed 002, and seed 001 through
-/// [`ClientConfig::for_authorization_server`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OAuth2Profile {
-    /// `authorizationEndpoint` (RFC 6749 §3.1). May carry a query, which is kept.
-    pub authorization_endpoint: String,
-    /// `clientId` (RFC 6749 §2.2).
-    pub client_id: String,
-    /// `redirectUri`, registered at the server (RFC 6749 §3.1.2).
-    pub redirect_uri: String,
-    /// `scope` (RFC 6749 §3.3), space separated; omitted from the request when `None`.
-    pub scope: Option<String>,
-    /// `issuer`: the server's issuer identifier, checked against the
-    /// callback's `iss` (RFC 9207 §2.4).
-    pub issuer: Option<String>,
-    /// `usePkce` (default true). PKCE S256 (RFC 7636) is required for a public
-    /// client and recommended for all (RFC 9700 §2.1.1). Turn it off only for a
-    /// server that rejects unknown parameters, and only with a `tokenHandoffUrl`.
-    pub use_pkce: bool,
-    /// `tokenEndpoint`, for a public client without a backend: the browser
-    /// itself exchanges the code with its PKCE verifier (RFC 6749 §4.1.3).
-    pub token_endpoint: Option<String>,
-    /// `extraParams`: further authorization request parameters (e.g. `prompt`,
-    /// `audience`), appended in order. Reserved names are rejected.
-    pub extra_params: Vec<(String, String)>,
-}
-
-impl OAuth2Profile {
-    /// A profile with PKCE on and no scope, issuer, token endpoint or extras.
-    pub fn new(
-        authorization_endpoint: impl Into<String>,
-        client_id: impl Into<String>,
-        redirect_uri: impl Into<String>,
-    ) -> Self {
-        Self {
-            authorization_endpoint: authorization_endpoint.into(),
-            client_id: client_id.into(),
-            redirect_uri: redirect_uri.into(),
-            scope: None,
-            issuer: None,
-            use_pkce: true,
-            token_endpoint: None,
-            extra_params: Vec::new(),
-        }
-    }
-}
-
-/// Mia-Platform Console as authorization server (seed 000):
-/// `{consoleUrl}/tenants/{tenantId}/extension/{extensionId}/authz?state=…`.
-///
-/// The console's protocol carries only `state`: its token endpoint takes
-/// exactly `{"code","state"}` from the extension backend and accepts no
-/// `code_verifier`, so PKCE parameters would be ignored at best. The flow is
-/// bound by our one-time `state` and by the backend-only exchange. The
-/// callback URL is the one registered with the console (`callbackUrl`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MiaConsoleProfile {
-    /// `consoleUrl`, e.g. `https://console.example.com`.
-    pub console_url: String,
-    /// `tenantId` (the company id).
-    pub tenant_id: String,
-    /// `extensionId`.
-    pub extension_id: String,
-}
-
-/// Matrix SSO client login (seed 003; Matrix client-server API
-/// `GET /_matrix/client/v3/login/sso/redirect`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MatrixProfile {
-    /// `homeserverUrl`, e.g. `https://matrix.example.org`.
-    pub homeserver_url: String,
-    /// `idpId`: a specific identity provider of the homeserver.
-    pub idp_id: Option<String>,
-    /// `redirectUri`: our callback page; receives `loginToken`.
-    pub redirect_uri: String,
-}
-
-/// Mia-Platform Authentication Service (seed 004):
-/// `{authServiceUrl}/authorize?appId=…&providerId=…&redirect=…`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuthServiceProfile {
-    /// `authServiceUrl`, the base under which `/authorize`, `/oauth/token`
-    /// and `/userinfo` are served.
-    pub auth_service_url: String,
-    /// `appId` from the service's configuration.
-    pub app_id: String,
-    /// `providerId` from the service's configuration.
-    pub provider_id: String,
-    /// `redirect`: where the service sends the browser at the end, a path
-    /// (`/home`) or an absolute URL; our one-time nonce is added to it.
-    pub redirect: String,
-}
-
-/// The login flow to run (the `profile` option).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ProfileConfig {
-    /// `'oauth2'`
-    OAuth2(OAuth2Profile),
-    /// `'mia-console'`
-    MiaConsole(MiaConsoleProfile),
-    /// `'matrix'`
-    Matrix(MatrixProfile),
-    /// `'mia-auth-service'`
-    MiaAuthService(AuthServiceProfile),
-}
-
-/// The profile's name, as stored in flow records and used in JavaScript.
+/// The login flow (`profile`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProfileKind {
-    /// `oauth2`
+    /// `oauth2`: any OAuth 2.0 / OpenID Connect server, code flow with PKCE.
     OAuth2,
-    /// `mia-console`
+    /// `mia-console`: the Mia-Platform Console as authorization server.
     MiaConsole,
-    /// `matrix`
+    /// `matrix`: Matrix SSO, then token login.
     Matrix,
-    /// `mia-auth-service`
+    /// `mia-auth-service`: the Mia-Platform Authentication Service.
     MiaAuthService,
 }
 
 impl ProfileKind {
+    const ALL: [Self; 4] = [
+        Self::OAuth2,
+        Self::MiaConsole,
+        Self::Matrix,
+        Self::MiaAuthService,
+    ];
+
     /// The JavaScript name.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -170,14 +89,7 @@ impl ProfileKind {
 
     /// Parses the JavaScript name.
     pub fn parse(name: &str) -> Option<Self> {
-        [
-            Self::OAuth2,
-            Self::MiaConsole,
-            Self::Matrix,
-            Self::MiaAuthService,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == name)
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
     /// True when the flow is bound by the OAuth `state` parameter; false
@@ -185,90 +97,395 @@ impl ProfileKind {
     pub const fn uses_oauth_state(self) -> bool {
         matches!(self, Self::OAuth2 | Self::MiaConsole)
     }
-}
 
-impl ProfileConfig {
-    /// Which profile this is.
-    pub fn kind(&self) -> ProfileKind {
-        match self {
-            Self::OAuth2(_) => ProfileKind::OAuth2,
-            Self::MiaConsole(_) => ProfileKind::MiaConsole,
-            Self::Matrix(_) => ProfileKind::Matrix,
-            Self::MiaAuthService(_) => ProfileKind::MiaAuthService,
-        }
+    const fn bit(self) -> u8 {
+        1 << self as u8
     }
 }
 
-/// How the browser gets to the authorization server (the `navigation` option).
-///
-/// Which to use: in a top-level page, `SelfFrame`. In an iframe whose
-/// `sessionStorage` works and whose authorization server allows being
-/// framed, `SelfFrame`; when the server refuses framing (`X-Frame-Options`),
-/// `Top` with a cooperating host, or `Popup`. When storage may be blocked
-/// (cross-site iframe, private window, third-party storage blocked),
-/// `Popup`: it keeps the flow in the iframe's memory.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// How the browser gets to the authorization server (`navigation`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Navigation {
-    /// `'self'`: assign the current frame's location.
-    #[default]
+    /// `'self'` (default): assign the current frame.
     SelfFrame,
-    /// `'top'`: ask the embedding host page (by `postMessage`) to navigate the top level.
+    /// `'top'`: ask the embedding host page to navigate the top level.
     Top,
-    /// `'popup'`: open a window synchronously in the click handler.
+    /// `'popup'`: a popup; the flow stays in this page's memory.
     Popup,
 }
 
-/// RFC 9207 authorization server issuer identification (the `issPolicy` option).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// RFC 9207 issuer identification of the callback (`issPolicy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IssPolicy {
     /// `'require'`: the callback must carry `iss` equal to `issuer`.
     Require,
     /// `'if-present'` (default): when the callback carries `iss` and an
     /// `issuer` is configured, they must be equal.
-    #[default]
     IfPresent,
     /// `'off'`: `iss` is ignored. Only for servers that send a wrong `iss`.
     Off,
 }
 
-/// The whole client configuration (`new ExtensionClient({...})`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientConfig {
-    /// The login flow and its parameters.
-    pub profile: ProfileConfig,
-    /// `tokenHandoffUrl`: the extension backend endpoint that receives the
-    /// code (POST JSON, credentials included). An absolute URL, or a path
-    /// starting with `/` on the page's own origin.
-    pub token_handoff_url: Option<String>,
-    /// `navigation` (default `'self'`).
-    pub navigation: Navigation,
-    /// `stateTtlSec` (default 600): how long a pending flow stays valid.
-    pub state_ttl_sec: u64,
-    /// `issPolicy` (default `'if-present'`).
-    pub iss_policy: IssPolicy,
-    /// `hostOrigin`: the embedding host page's origin, the `targetOrigin`
-    /// of messages to it and the only origin its replies are accepted from.
-    /// Required for `navigation: 'top'`.
-    pub host_origin: Option<String>,
-    /// `cookieSession` (default false): accept a handoff answer without an
-    /// `access_token` (2xx with an empty body or `{}`), for backends that keep
-    /// the session in an HttpOnly cookie.
-    pub cookie_session: bool,
+/// What an option's value must be.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    /// A string read elsewhere (`profile`, `navigation`, `issPolicy`).
+    Text,
+    /// An endpoint by the URL rule (a query is kept).
+    Url,
+    /// A base URL: the URL rule, no query.
+    Base,
+    /// `issuer`: the URL rule, no query.
+    Issuer,
+    /// An identifier sent as a query value.
+    Id,
+    /// An identifier used as a path segment.
+    PathId,
+    /// Space-separated scope tokens.
+    Scope,
+    /// An exact origin.
+    Origin,
+    /// A path on the page's origin, or an endpoint.
+    PathOrUrl,
+    /// `true` or `false`.
+    Bool,
+    /// A whole number.
+    Uint,
+    /// An object of string parameters.
+    Params,
 }
 
-impl ClientConfig {
-    /// A configuration with the defaults: no handoff URL, `self` navigation,
-    /// 600 s state TTL, `if-present` issuer policy, no host origin.
-    pub fn new(profile: ProfileConfig) -> Self {
-        Self {
-            profile,
-            token_handoff_url: None,
-            navigation: Navigation::SelfFrame,
-            state_ttl_sec: DEFAULT_STATE_TTL_SEC,
-            iss_policy: IssPolicy::IfPresent,
-            host_origin: None,
-            cookie_session: false,
+const O: u8 = ProfileKind::OAuth2.bit();
+const C: u8 = ProfileKind::MiaConsole.bit();
+const M: u8 = ProfileKind::Matrix.bit();
+const A: u8 = ProfileKind::MiaAuthService.bit();
+const ALL: u8 = O | C | M | A;
+
+/// Every option: its name, the profiles it belongs to, its rule.
+const OPTIONS: &[(&str, u8, Rule)] = &[
+    ("profile", ALL, Rule::Text),
+    ("authorizationEndpoint", O, Rule::Url),
+    ("clientId", O, Rule::Id),
+    ("redirectUri", O | M, Rule::Url),
+    ("scope", O, Rule::Scope),
+    ("issuer", O, Rule::Issuer),
+    ("usePkce", O, Rule::Bool),
+    ("tokenEndpoint", O, Rule::Url),
+    ("extraParams", O, Rule::Params),
+    ("consoleUrl", C, Rule::Base),
+    ("tenantId", C, Rule::PathId),
+    ("extensionId", C, Rule::PathId),
+    ("homeserverUrl", M, Rule::Base),
+    ("idpId", M, Rule::PathId),
+    ("authServiceUrl", A, Rule::Base),
+    ("appId", A, Rule::Id),
+    ("providerId", A, Rule::Id),
+    ("redirect", A, Rule::PathOrUrl),
+    ("tokenHandoffUrl", ALL, Rule::PathOrUrl),
+    ("navigation", ALL, Rule::Text),
+    ("stateTtlSec", ALL, Rule::Uint),
+    ("issPolicy", ALL, Rule::Text),
+    ("hostOrigin", ALL, Rule::Origin),
+    ("cookieSession", ALL, Rule::Bool),
+    ("persistSession", ALL, Rule::Bool),
+    ("timeoutMs", ALL, Rule::Uint),
+];
+
+/// What each profile requires, in the order messages name them.
+/// (`authorizationEndpoint` too, unless `issuer` names where to discover it.)
+const REQUIRED: &[(u8, &str)] = &[
+    (O, "clientId"),
+    (O | M, "redirectUri"),
+    (C, "consoleUrl"),
+    (C, "tenantId"),
+    (C, "extensionId"),
+    (M, "homeserverUrl"),
+    (A, "authServiceUrl"),
+    (A, "appId"),
+    (A, "providerId"),
+    (A, "redirect"),
+];
+
+/// A validated configuration (`new ExtensionClient({...})`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    options: Object,
+    /// `profile`.
+    pub kind: ProfileKind,
+    /// `navigation` (default `'self'`).
+    pub navigation: Navigation,
+    /// `issPolicy` (default `'if-present'`).
+    pub iss_policy: IssPolicy,
+    /// `stateTtlSec` (default 600): how long a pending flow stays valid.
+    pub state_ttl_sec: u64,
+    /// `timeoutMs` (default 10000): how long each request may take.
+    pub timeout_ms: u64,
+    /// `usePkce` (default true).
+    pub use_pkce: bool,
+    /// `cookieSession` (default false): accept a handoff answer without
+    /// `access_token` (the backend keeps the session in a cookie).
+    pub cookie_session: bool,
+    /// `persistSession` (default false): keep the session in `sessionStorage`.
+    pub persist_session: bool,
+    /// What discovery from `issuer` found, once done.
+    pub discovered: Option<Discovered>,
+}
+
+/// The endpoints an `oauth2` client took from its issuer's metadata
+/// (OpenID Connect Discovery 1.0 / RFC 8414), where it has none configured:
+/// explicit options always win.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Discovered {
+    /// `authorization_endpoint`, when `authorizationEndpoint` is not set.
+    pub authorization_endpoint: Option<String>,
+    /// `token_endpoint`, for a public client without `tokenEndpoint`.
+    pub token_endpoint: Option<String>,
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 §3): the
+    /// server puts `iss` in every authorization response, so (unless
+    /// `issPolicy` says otherwise) a callback without it is refused.
+    pub sends_iss: bool,
+}
+
+fn invalid(message: String) -> Error {
+    Error::options(message)
+}
+
+fn wrong(name: &str, kind: &str) -> Error {
+    invalid(msg!(
+        "invalid ExtensionClient options: ",
+        name,
+        " must be ",
+        kind
+    ))
+}
+
+/// An identifier sent as a query value: non-empty, bounded, no control characters.
+fn check_id(name: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() || value.len() > MAX_ID_LEN || value.chars().any(char::is_control) {
+        return Err(invalid(msg!(
+            name,
+            " must be a non-empty string of at most ",
+            MAX_ID_LEN,
+            " bytes without control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// The URL rule, and no query (`issuer`, base URLs).
+fn check_no_query(name: &str, value: &str, what: &str) -> Result<()> {
+    UrlRule::STRICT.check(name, value)?;
+    if split(value).query.is_some() {
+        return Err(invalid(msg!(
+            name,
+            " must not contain a query (?...): ",
+            what
+        )));
+    }
+    Ok(())
+}
+
+/// `value` by `rule` (its type is already checked).
+fn check(name: &str, rule: Rule, value: &Value) -> Result<()> {
+    let text = value.as_str().unwrap_or_default();
+    match rule {
+        Rule::Url => UrlRule::STRICT.check(name, text).map(drop),
+        Rule::Base => check_no_query(name, text, "pass the base URL, paths are added to it"),
+        Rule::Issuer => check_no_query(
+            name,
+            text,
+            "use the server's issuer identifier exactly (RFC 8414 §2)",
+        ),
+        Rule::Id => check_id(name, text),
+        Rule::PathId => {
+            check_id(name, text)?;
+            if text == "." || text == ".." {
+                return Err(invalid(msg!(
+                    name,
+                    " must not be \".\" or \"..\" (it is a URL path segment)"
+                )));
+            }
+            Ok(())
         }
+        Rule::Scope => {
+            // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), space separated.
+            let valid = !text.is_empty()
+                && text.len() <= MAX_URL_LEN
+                && text.split(' ').all(|token| {
+                    !token.is_empty()
+                        && token
+                            .bytes()
+                            .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+                });
+            if valid {
+                return Ok(());
+            }
+            Err(invalid(String::from(
+                "scope must be space-separated scope tokens (RFC 6749 §3.3), e.g. \"openid profile\", \
+                 without quotes, backslashes or double spaces",
+            )))
+        }
+        Rule::Origin => {
+            let exact = parse_authority(text).is_some_and(|a| {
+                a.rest.is_empty() && UrlRule::STRICT.allows(&a) && a.origin() == text
+            });
+            if exact {
+                return Ok(());
+            }
+            Err(invalid(msg!(
+                name,
+                " must be an origin such as https://console.example.com (lowercase, no path, \
+                 no trailing slash, no default port; never '*')"
+            )))
+        }
+        Rule::PathOrUrl if text.starts_with('/') => {
+            let valid = !text.starts_with("//")
+                && text.len() <= MAX_URL_LEN
+                && !text
+                    .bytes()
+                    .any(|b| b.is_ascii_control() || b == b' ' || b == b'\\' || b == b'#');
+            if valid {
+                return Ok(());
+            }
+            Err(invalid(msg!(
+                name,
+                " must be an absolute https URL or a path starting with a single '/', \
+                 without spaces, backslashes or fragment"
+            )))
+        }
+        Rule::PathOrUrl => UrlRule::STRICT.check(name, text).map(drop),
+        Rule::Params => {
+            for (param, v) in value.as_object().map(Object::iter).into_iter().flatten() {
+                if RESERVED_AUTHORIZATION_PARAMS.contains(&param) {
+                    return Err(invalid(msg!(
+                        "extraParams must not set \"",
+                        param,
+                        "\": the client sets it itself"
+                    )));
+                }
+                let long = v.as_str().map_or(0, str::len) > MAX_URL_LEN;
+                if param.is_empty() || param.len() > MAX_ID_LEN || long {
+                    return Err(invalid(String::from(
+                        "extraParams names must be 1 to 256 bytes and values at most 16 KiB",
+                    )));
+                }
+            }
+            Ok(())
+        }
+        Rule::Text | Rule::Bool | Rule::Uint => Ok(()),
+    }
+}
+
+/// True when the value is of the rule's type.
+fn typed(rule: Rule, value: &Value) -> bool {
+    match (rule, value) {
+        (Rule::Bool, Value::Bool(_)) => true,
+        (Rule::Uint, Value::Number(n)) => *n >= 0.0 && crate::json::safe_integer(*n).is_some(),
+        (Rule::Params, Value::Object(o)) => o.iter().all(|(_, v)| v.as_str().is_some()),
+        (Rule::Bool | Rule::Uint | Rule::Params, _) => false,
+        (_, v) => v.as_str().is_some(),
+    }
+}
+
+fn type_name(rule: Rule) -> &'static str {
+    match rule {
+        Rule::Bool => "true or false",
+        Rule::Uint => "a whole non-negative number",
+        Rule::Params => "an object of string parameters",
+        _ => "a string",
+    }
+}
+
+impl Config {
+    /// Reads the options object of `new ExtensionClient({...})` (see the
+    /// module docs). `null` members count as absent.
+    pub fn read(options: Object) -> Result<Self> {
+        let Some(profile) = options.get("profile").and_then(Value::as_str) else {
+            return Err(invalid(String::from(
+                "ExtensionClient options: missing field `profile`",
+            )));
+        };
+        let kind = ProfileKind::parse(profile).ok_or_else(|| {
+            invalid(String::from(
+                "profile must be 'oauth2', 'mia-console', 'matrix' or 'mia-auth-service'",
+            ))
+        })?;
+        for (name, value) in options.iter() {
+            let Some(&(_, profiles, rule)) = OPTIONS.iter().find(|(n, ..)| *n == name) else {
+                return Err(invalid(msg!(
+                    "unknown option \"",
+                    name,
+                    "\" for ExtensionClient"
+                )));
+            };
+            if matches!(value, Value::Null) {
+                continue;
+            }
+            if profiles & kind.bit() == 0 {
+                return Err(invalid(msg!(
+                    name,
+                    " does not apply to profile '",
+                    kind.as_str(),
+                    "': remove it or change profile"
+                )));
+            }
+            if !typed(rule, value) {
+                return Err(wrong(name, type_name(rule)));
+            }
+        }
+        let has = |name: &str| !matches!(options.get(name), None | Some(Value::Null));
+        if let Some((_, name)) = REQUIRED
+            .iter()
+            .find(|(profiles, name)| profiles & kind.bit() != 0 && !has(name))
+        {
+            return Err(invalid(msg!("profile '", kind.as_str(), "' needs ", *name)));
+        }
+        if kind == ProfileKind::OAuth2 && !has("authorizationEndpoint") && !has("issuer") {
+            return Err(invalid(String::from(
+                "profile 'oauth2' needs authorizationEndpoint, or issuer to discover it                  (OpenID Connect Discovery 1.0, RFC 8414)",
+            )));
+        }
+        let text = |name: &str| options.get(name).and_then(Value::as_str);
+        let flag = |name: &str, default: bool| match options.get(name) {
+            Some(Value::Bool(b)) => *b,
+            _ => default,
+        };
+        let number = |name: &str, default: u64| match options.get(name) {
+            Some(Value::Number(n)) => *n as u64,
+            _ => default,
+        };
+        let config = Self {
+            kind,
+            navigation: match text("navigation") {
+                None | Some("self") => Navigation::SelfFrame,
+                Some("top") => Navigation::Top,
+                Some("popup") => Navigation::Popup,
+                Some(_) => {
+                    return Err(invalid(String::from(
+                        "navigation must be 'self', 'top' or 'popup'",
+                    )))
+                }
+            },
+            iss_policy: match text("issPolicy") {
+                None | Some("if-present") => IssPolicy::IfPresent,
+                Some("require") => IssPolicy::Require,
+                Some("off") => IssPolicy::Off,
+                Some(_) => {
+                    return Err(invalid(String::from(
+                        "issPolicy must be 'require', 'if-present' (default) or 'off'",
+                    )))
+                }
+            },
+            state_ttl_sec: number("stateTtlSec", DEFAULT_STATE_TTL_SEC),
+            timeout_ms: number("timeoutMs", DEFAULT_TIMEOUT_MS),
+            use_pkce: flag("usePkce", true),
+            cookie_session: flag("cookieSession", false),
+            persist_session: flag("persistSession", false),
+            discovered: None,
+            options,
+        };
+        config.validate()?;
+        Ok(config)
     }
 
     /// Seed 001's shape, `new ExtensionClient(authorizationServerUrl,
@@ -277,387 +494,346 @@ impl ClientConfig {
     /// `{url}/token` (the browser exchanges the code itself), `client_id` =
     /// `extensionId`, `issuer` = `authorizationServerUrl` exactly as given
     /// (RFC 9207, checked when the server sends `iss`), no scope.
-    pub fn for_authorization_server(
-        authorization_server_url: &str,
-        extension_id: &str,
-        redirect_url: &str,
-    ) -> Result<Self> {
-        UrlRule::STRICT.check("authorizationServerUrl", authorization_server_url)?;
-        if split(authorization_server_url).query.is_some() {
-            return Err(Error::options(
-                "authorizationServerUrl must not contain a query (?...): pass the server's base URL",
-            ));
+    pub fn positional(server: &str, extension_id: &str, redirect_url: &str) -> Result<Self> {
+        check_no_query(
+            "authorizationServerUrl",
+            server,
+            "pass the server's base URL",
+        )?;
+        let base = trim_trailing_slashes(server);
+        let mut options = Object::default();
+        for (name, value) in [
+            ("profile", "oauth2"),
+            ("authorizationEndpoint", &msg!(base, "/authorize")),
+            ("tokenEndpoint", &msg!(base, "/token")),
+            ("clientId", extension_id),
+            ("redirectUri", redirect_url),
+            ("issuer", server),
+        ] {
+            options.insert(name, Value::String(value.to_owned()));
         }
-        let base = crate::protocol::url::trim_trailing_slashes(authorization_server_url);
-        let mut profile =
-            OAuth2Profile::new(format!("{base}/authorize"), extension_id, redirect_url);
-        profile.token_endpoint = Some(format!("{base}/token"));
-        profile.issuer = Some(authorization_server_url.to_owned());
-        let config = Self::new(ProfileConfig::OAuth2(profile));
-        config.validate()?;
-        Ok(config)
+        Self::read(options)
     }
 
-    /// Checks every option; the error names the option and the fix.
-    pub fn validate(&self) -> Result<()> {
-        if !(MIN_STATE_TTL_SEC..=MAX_STATE_TTL_SEC).contains(&self.state_ttl_sec) {
-            return Err(Error::options(format!(
-                "stateTtlSec must be between {MIN_STATE_TTL_SEC} and {MAX_STATE_TTL_SEC} seconds (default {DEFAULT_STATE_TTL_SEC})"
-            )));
-        }
-        if let Some(url) = &self.token_handoff_url {
-            check_handoff_url(url)?;
-        }
-        if let Some(origin) = &self.host_origin {
-            check_origin("hostOrigin", origin)?;
-        }
-        if self.navigation == Navigation::Top && self.host_origin.is_none() {
-            return Err(Error::options(
-                "navigation 'top' needs hostOrigin, the embedding page's origin (e.g. https://console.example.com): \
-                 messages to the host are never sent to '*'",
-            ));
-        }
-        let has_issuer = matches!(&self.profile, ProfileConfig::OAuth2(p) if p.issuer.is_some());
-        if self.iss_policy == IssPolicy::Require && !has_issuer {
-            return Err(Error::options(
-                "issPolicy 'require' needs issuer (an oauth2 profile option): set issuer to the server's issuer identifier",
-            ));
-        }
-        match &self.profile {
-            ProfileConfig::OAuth2(p) => self.validate_oauth2(p),
-            ProfileConfig::MiaConsole(p) => {
-                check_base_url("consoleUrl", &p.console_url)?;
-                check_path_id("tenantId", &p.tenant_id)?;
-                check_path_id("extensionId", &p.extension_id)?;
-                if self.token_handoff_url.is_none() {
-                    return Err(Error::options(
-                        "profile 'mia-console' needs tokenHandoffUrl: the console's code is exchanged by your backend \
-                         (POST {consoleUrl}/api/oauth/token with {\"code\",\"state\"})",
-                    ));
-                }
-                Ok(())
-            }
-            ProfileConfig::Matrix(p) => {
-                check_base_url("homeserverUrl", &p.homeserver_url)?;
-                if let Some(idp) = &p.idp_id {
-                    check_path_id("idpId", idp)?;
-                }
-                UrlRule::STRICT.check("redirectUri", &p.redirect_uri)?;
-                Ok(())
-            }
-            ProfileConfig::MiaAuthService(p) => {
-                check_base_url("authServiceUrl", &p.auth_service_url)?;
-                check_id("appId", &p.app_id)?;
-                check_id("providerId", &p.provider_id)?;
-                check_redirect_target(&p.redirect)?;
-                if self.token_handoff_url.is_some() {
-                    return Err(Error::options(
-                        "profile 'mia-auth-service' does not use tokenHandoffUrl: the callback page posts the code \
-                         to {authServiceUrl}/oauth/token, which sets the session cookie; remove tokenHandoffUrl",
-                    ));
-                }
-                if self.cookie_session {
-                    return Err(Error::options(
-                        "cookieSession applies to a tokenHandoffUrl answer; profile 'mia-auth-service' always uses the service's cookie",
-                    ));
-                }
-                Ok(())
-            }
-        }
+    /// The string option `name`, when set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.options.get(name).and_then(Value::as_str)
     }
 
-    fn validate_oauth2(&self, p: &OAuth2Profile) -> Result<()> {
-        UrlRule::STRICT.check("authorizationEndpoint", &p.authorization_endpoint)?;
-        check_id("clientId", &p.client_id)?;
-        UrlRule::STRICT.check("redirectUri", &p.redirect_uri)?;
-        if let Some(scope) = &p.scope {
-            // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), space separated.
-            let valid = !scope.is_empty()
-                && scope.split(' ').all(|token| {
-                    !token.is_empty()
-                        && token
-                            .bytes()
-                            .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
-                })
-                && scope.len() <= MAX_URL_LEN;
-            if !valid {
-                return Err(Error::options(
-                    "scope must be space-separated scope tokens (RFC 6749 §3.3), e.g. \"openid profile\", \
-                     without quotes, backslashes or double spaces",
-                ));
-            }
+    /// The redirect the flow returns to: `redirectUri` (oauth2, matrix) or
+    /// `redirect` (mia-auth-service); none for mia-console (its callback
+    /// URL is registered with the console).
+    pub fn redirect(&self) -> Option<&str> {
+        self.get("redirectUri").or_else(|| self.get("redirect"))
+    }
+
+    /// True while the endpoints the flow needs are neither configured nor
+    /// discovered (an `oauth2` client with `issuer` alone).
+    pub fn needs_discovery(&self) -> bool {
+        self.kind == ProfileKind::OAuth2
+            && self.discovered.is_none()
+            && (self.get("authorizationEndpoint").is_none() || self.public_without_token_endpoint())
+    }
+
+    fn public_without_token_endpoint(&self) -> bool {
+        self.get("tokenHandoffUrl").is_none() && self.get("tokenEndpoint").is_none()
+    }
+
+    /// Takes what the flow needs from the issuer's metadata
+    /// (`discovery_failed` when an endpoint it needs is missing).
+    pub fn discover(&mut self, metadata: ServerMetadata) -> Result<()> {
+        let missing = |name: &str| {
+            Error::new(
+                ErrorCode::DiscoveryFailed,
+                msg!(
+                    "the issuer's metadata has no ",
+                    name,
+                    ": configure it explicitly"
+                ),
+            )
+        };
+        let mut found = Discovered {
+            sends_iss: metadata.authorization_response_iss_parameter_supported,
+            ..Discovered::default()
+        };
+        if self.get("authorizationEndpoint").is_none() {
+            found.authorization_endpoint = Some(
+                metadata
+                    .authorization_endpoint
+                    .ok_or_else(|| missing("authorization_endpoint"))?,
+            );
         }
-        if let Some(issuer) = &p.issuer {
-            UrlRule::STRICT.check("issuer", issuer)?;
-            if split(issuer).query.is_some() {
-                return Err(Error::options(
-                    "issuer must not contain a query (RFC 8414 §2): use the server's issuer identifier exactly",
-                ));
-            }
+        if self.public_without_token_endpoint() {
+            found.token_endpoint = Some(
+                metadata
+                    .token_endpoint
+                    .ok_or_else(|| missing("token_endpoint"))?,
+            );
         }
-        if let Some(token_endpoint) = &p.token_endpoint {
-            UrlRule::STRICT.check("tokenEndpoint", token_endpoint)?;
-        }
-        match (&self.token_handoff_url, &p.token_endpoint) {
-            (None, None) => {
-                return Err(Error::options(
-                    "profile 'oauth2' needs tokenHandoffUrl (recommended: your backend exchanges the code) \
-                     or tokenEndpoint (a public client exchanges it in the browser with PKCE)",
-                ))
-            }
-            (Some(_), Some(_)) => {
-                return Err(Error::options(
-                    "set either tokenHandoffUrl or tokenEndpoint, not both: the code can be exchanged only once",
-                ))
-            }
-            _ => {}
-        }
-        if !p.use_pkce && self.token_handoff_url.is_none() {
-            return Err(Error::options(
-                "usePkce cannot be false for a public client (tokenEndpoint without tokenHandoffUrl): \
-                 PKCE is required (RFC 9700 §2.1.1)",
-            ));
-        }
-        for (name, value) in &p.extra_params {
-            if RESERVED_AUTHORIZATION_PARAMS.contains(&name.as_str()) {
-                return Err(Error::options(format!(
-                    "extraParams must not set \"{name}\": the client sets it itself"
-                )));
-            }
-            if name.is_empty() || name.len() > MAX_ID_LEN || value.len() > MAX_URL_LEN {
-                return Err(Error::options(
-                    "extraParams names must be 1 to 256 bytes and values at most 16 KiB",
-                ));
-            }
-        }
+        self.discovered = Some(found);
         Ok(())
     }
-}
 
-/// A base URL under which fixed paths are appended: an endpoint without query.
-fn check_base_url(option: &str, url: &str) -> Result<Authority> {
-    let parsed = UrlRule::STRICT.check(option, url)?;
-    if split(url).query.is_some() {
-        return Err(Error::options(format!(
-            "{option} must not contain a query (?...): pass the base URL, paths are added to it"
-        )));
+    /// The authorization endpoint: configured, else discovered.
+    pub fn authorization_endpoint(&self) -> Option<&str> {
+        self.get("authorizationEndpoint").or_else(|| {
+            self.discovered
+                .as_ref()
+                .and_then(|d| d.authorization_endpoint.as_deref())
+        })
     }
-    Ok(parsed)
-}
 
-/// An identifier sent as a query value: non-empty, bounded, no control characters.
-fn check_id(option: &str, value: &str) -> Result<()> {
-    if value.trim().is_empty() || value.len() > MAX_ID_LEN || value.chars().any(char::is_control) {
-        return Err(Error::options(format!(
-            "{option} must be a non-empty string of at most {MAX_ID_LEN} bytes without control characters"
-        )));
+    /// `extraParams`, in order.
+    pub fn extra_params(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.options
+            .get("extraParams")
+            .and_then(Value::as_object)
+            .map(Object::iter)
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k, v.as_str()?)))
     }
-    Ok(())
-}
 
-/// An identifier used as a path segment: as [`check_id`], and not a dot segment.
-fn check_path_id(option: &str, value: &str) -> Result<()> {
-    check_id(option, value)?;
-    if value == "." || value == ".." {
-        return Err(Error::options(format!(
-            "{option} must not be \".\" or \"..\" (it is a URL path segment)"
-        )));
-    }
-    Ok(())
-}
-
-/// A path on the page's own origin (`/x`, not `//x`), or an https endpoint.
-fn check_same_origin_path_or_endpoint(option: &str, url: &str) -> Result<()> {
-    if url.starts_with('/') {
-        let valid = !url.starts_with("//")
-            && url.len() <= MAX_URL_LEN
-            && !url
-                .bytes()
-                .any(|b| b.is_ascii_control() || b == b' ' || b == b'\\' || b == b'#');
-        if !valid {
-            return Err(Error::options(format!(
-                "{option} must be an absolute https URL or a path starting with a single '/', \
-                 without spaces, backslashes or fragment"
+    /// Every meaning and combination (see the module docs).
+    fn validate(&self) -> Result<()> {
+        for (name, value) in self.options.iter() {
+            if let Some(&(_, _, rule)) = OPTIONS.iter().find(|(n, ..)| *n == name) {
+                if !matches!(value, Value::Null) {
+                    check(name, rule, value)?;
+                }
+            }
+        }
+        if !(MIN_STATE_TTL_SEC..=MAX_STATE_TTL_SEC).contains(&self.state_ttl_sec) {
+            return Err(invalid(msg!(
+                "stateTtlSec must be between ",
+                MIN_STATE_TTL_SEC,
+                " and ",
+                MAX_STATE_TTL_SEC,
+                " seconds (default ",
+                DEFAULT_STATE_TTL_SEC,
+                ")"
             )));
         }
-        return Ok(());
+        if !(1..=MAX_TIMEOUT_MS).contains(&self.timeout_ms) {
+            return Err(invalid(msg!(
+                "timeoutMs must be between 1 and ",
+                MAX_TIMEOUT_MS,
+                " (default ",
+                DEFAULT_TIMEOUT_MS,
+                ")"
+            )));
+        }
+        let handoff = self.get("tokenHandoffUrl").is_some();
+        let fail = |message: &str| Err(invalid(String::from(message)));
+        if self.navigation == Navigation::Top && self.get("hostOrigin").is_none() {
+            return fail(
+                "navigation 'top' needs hostOrigin, the embedding page's origin (e.g. https://console.example.com): \
+                 messages to the host are never sent to '*'",
+            );
+        }
+        if self.iss_policy == IssPolicy::Require && self.get("issuer").is_none() {
+            return fail(
+                "issPolicy 'require' needs issuer (an oauth2 profile option): set issuer to the server's issuer identifier",
+            );
+        }
+        match self.kind {
+            ProfileKind::OAuth2 => match (handoff, self.get("tokenEndpoint").is_some()) {
+                // A public client whose token endpoint comes from discovery.
+                (false, false) if self.get("issuer").is_some() && self.use_pkce => Ok(()),
+                (false, false) if self.get("issuer").is_some() => fail(
+                    "usePkce cannot be false for a public client (tokenEndpoint without tokenHandoffUrl): \
+                     PKCE is required (RFC 9700 §2.1.1)",
+                ),
+                (false, false) => fail(
+                    "profile 'oauth2' needs tokenHandoffUrl (recommended: your backend exchanges the code) \
+                     or tokenEndpoint (a public client exchanges it in the browser with PKCE)",
+                ),
+                (true, true) => fail(
+                    "set either tokenHandoffUrl or tokenEndpoint, not both: the code can be exchanged only once",
+                ),
+                (false, true) if !self.use_pkce => fail(
+                    "usePkce cannot be false for a public client (tokenEndpoint without tokenHandoffUrl): \
+                     PKCE is required (RFC 9700 §2.1.1)",
+                ),
+                _ => Ok(()),
+            },
+            ProfileKind::MiaConsole if !handoff => fail(
+                "profile 'mia-console' needs tokenHandoffUrl: the console's code is exchanged by your backend \
+                 (POST {consoleUrl}/api/oauth/token with {\"code\",\"state\"})",
+            ),
+            ProfileKind::MiaAuthService if handoff => fail(
+                "profile 'mia-auth-service' does not use tokenHandoffUrl: the callback page posts the code \
+                 to {authServiceUrl}/oauth/token, which sets the session cookie; remove tokenHandoffUrl",
+            ),
+            ProfileKind::MiaAuthService if self.cookie_session => fail(
+                "cookieSession applies to a tokenHandoffUrl answer; profile 'mia-auth-service' always uses the service's cookie",
+            ),
+            _ => Ok(()),
+        }
     }
-    UrlRule::STRICT.check(option, url).map(|_| ())
-}
-
-fn check_handoff_url(url: &str) -> Result<()> {
-    check_same_origin_path_or_endpoint("tokenHandoffUrl", url)
-}
-
-fn check_redirect_target(url: &str) -> Result<()> {
-    check_same_origin_path_or_endpoint("redirect", url)
-}
-
-/// An origin exactly (`https://host[:port]`), never `*` or `null`.
-pub(crate) fn check_origin(option: &str, origin: &str) -> Result<()> {
-    let valid = parse_authority(origin)
-        .is_some_and(|a| a.rest.is_empty() && UrlRule::STRICT.allows(&a) && a.origin() == origin);
-    if !valid {
-        return Err(Error::options(format!(
-            "{option} must be an origin such as https://console.example.com (lowercase, no path, \
-             no trailing slash, no default port; never '*')"
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json;
 
-    fn oauth2() -> OAuth2Profile {
-        OAuth2Profile::new(
-            "https://as.example/authorize",
-            "client-1",
-            "https://ext.example/callback",
-        )
+    pub(crate) const OAUTH2: &str = r#"{"profile":"oauth2","authorizationEndpoint":"https://as.example/authorize",
+        "clientId":"client-1","redirectUri":"https://ext.example/callback","tokenHandoffUrl":"/api/sso/token"}"#;
+
+    fn read(text: &str) -> Result<Config> {
+        match json::parse(text).unwrap() {
+            Value::Object(o) => Config::read(o),
+            _ => panic!("not an object"),
+        }
     }
 
-    fn with_handoff(profile: ProfileConfig) -> ClientConfig {
-        let mut c = ClientConfig::new(profile);
-        c.token_handoff_url = Some("/api/sso/token".into());
-        c
+    /// OAUTH2 with `members` (`"name":value,...`) added or replaced.
+    fn with(members: &str) -> Result<Config> {
+        let mut base = json::parse(OAUTH2).unwrap();
+        let Value::Object(extra) = json::parse(&format!("{{{members}}}")).unwrap() else {
+            unreachable!()
+        };
+        if let Value::Object(o) = &mut base {
+            for (k, v) in extra.iter() {
+                o.remove(k);
+                o.insert(k, v.clone());
+            }
+        }
+        let Value::Object(o) = base else {
+            unreachable!()
+        };
+        Config::read(o)
     }
 
-    fn message(config: &ClientConfig) -> String {
-        let err = config.validate().unwrap_err();
+    fn message(result: Result<Config>) -> String {
+        let err = result.unwrap_err();
         assert_eq!(err.code(), crate::ErrorCode::InvalidOptions);
         err.message().to_owned()
     }
 
     #[test]
     fn defaults() {
-        let c = ClientConfig::new(ProfileConfig::OAuth2(oauth2()));
+        let c = read(OAUTH2).unwrap();
         assert_eq!(c.state_ttl_sec, 600);
+        assert_eq!(c.timeout_ms, 10_000);
         assert_eq!(c.iss_policy, IssPolicy::IfPresent);
         assert_eq!(c.navigation, Navigation::SelfFrame);
-        assert!(matches!(&c.profile, ProfileConfig::OAuth2(p) if p.use_pkce));
+        assert!(c.use_pkce && !c.cookie_session && !c.persist_session);
+        assert_eq!(c.redirect(), Some("https://ext.example/callback"));
+        assert_eq!(c.get("scope"), None);
     }
 
     #[test]
-    fn oauth2_needs_a_way_to_exchange_the_code() {
-        let c = ClientConfig::new(ProfileConfig::OAuth2(oauth2()));
-        assert!(message(&c).starts_with("profile 'oauth2' needs tokenHandoffUrl"));
-        assert!(with_handoff(ProfileConfig::OAuth2(oauth2()))
-            .validate()
-            .is_ok());
-        let mut both = oauth2();
-        both.token_endpoint = Some("https://as.example/token".into());
-        assert!(message(&with_handoff(ProfileConfig::OAuth2(both))).starts_with("set either"));
-    }
-
-    #[test]
-    fn option_messages_name_the_option() {
-        let mut p = oauth2();
-        p.redirect_uri = "http://ext.example/cb".into();
-        assert!(message(&with_handoff(ProfileConfig::OAuth2(p)))
-            .starts_with("redirectUri must use https"));
-
-        let mut p = oauth2();
-        p.scope = Some("openid  profile".into());
-        assert!(message(&with_handoff(ProfileConfig::OAuth2(p))).starts_with("scope must be"));
-
-        let mut p = oauth2();
-        p.extra_params = vec![("state".into(), "x".into())];
+    fn messages_name_the_option_and_the_fix() {
+        for (members, start) in [
+            (r#""tokenHandoffUrl":null"#, "profile 'oauth2' needs tokenHandoffUrl"),
+            (r#""tokenEndpoint":"https://as.example/token""#, "set either"),
+            (r#""redirectUri":"http://ext.example/cb""#, "redirectUri must use https"),
+            (r#""scope":"openid  profile""#, "scope must be"),
+            (r#""extraParams":{"state":"x"}"#, "extraParams must not set \"state\": the client sets it itself"),
+            (r#""extraParams":{"nonce":"x"}"#, "extraParams must not set \"nonce\""),
+            (r#""usePkce":false,"tokenHandoffUrl":null,"tokenEndpoint":"https://as.example/token""#, "usePkce cannot be false"),
+            (r#""stateTtlSec":0"#, "stateTtlSec must be between 30 and 3600"),
+            (r#""stateTtlSec":1.5"#, "invalid ExtensionClient options: stateTtlSec must be a whole non-negative number"),
+            (r#""timeoutMs":60001"#, "timeoutMs must be between 1 and 60000"),
+            (r#""issPolicy":"require""#, "issPolicy 'require' needs issuer"),
+            (r#""issPolicy":"sometimes""#, "issPolicy must be"),
+            (r#""navigation":"top""#, "navigation 'top' needs hostOrigin"),
+            (r#""navigation":"top","hostOrigin":"*""#, "hostOrigin must be an origin"),
+            (r#""navigation":"top","hostOrigin":"https://console.example.com/""#, "hostOrigin must be an origin"),
+            (r#""tokenHandoffUrl":"//evil.example/steal""#, "tokenHandoffUrl must be"),
+            (r#""issuer":"https://as.example/?x=1""#, "issuer must not contain a query"),
+            (r#""consoleUrl":"https://c.example""#, "consoleUrl does not apply to profile 'oauth2'"),
+            (r#""isuer":"https://as.example""#, "unknown option \"isuer\""),
+            (r#""clientId":7"#, "invalid ExtensionClient options: clientId must be a string"),
+            (r#""extraParams":{"a":1}"#, "invalid ExtensionClient options: extraParams must be an object of string parameters"),
+        ] {
+            let got = message(with(members));
+            assert!(got.starts_with(start), "{members}: {got}");
+        }
+        // The issuer alone: the endpoints come from discovery.
+        let issuer_only = read(r#"{"profile":"oauth2","issuer":"https://as.example","clientId":"c","redirectUri":"https://ext.example/cb"}"#).unwrap();
+        assert!(issuer_only.needs_discovery());
+        assert!(message(read(r#"{"profile":"oauth2","clientId":"c","redirectUri":"https://ext.example/cb","tokenHandoffUrl":"/t"}"#))
+            .starts_with("profile 'oauth2' needs authorizationEndpoint, or issuer"));
+        assert!(!read(OAUTH2).unwrap().needs_discovery());
+        let ok = with(r#""navigation":"top","hostOrigin":"https://console.example.com","scope":"openid profile","extraParams":{"prompt":"consent"}"#).unwrap();
         assert_eq!(
-            message(&with_handoff(ProfileConfig::OAuth2(p))),
-            "extraParams must not set \"state\": the client sets it itself"
+            ok.extra_params().collect::<Vec<_>>(),
+            vec![("prompt", "consent")]
         );
-
-        let mut p = oauth2();
-        p.use_pkce = false;
-        p.token_endpoint = Some("https://as.example/token".into());
-        assert!(message(&ClientConfig::new(ProfileConfig::OAuth2(p)))
-            .starts_with("usePkce cannot be false"));
-
-        let mut c = with_handoff(ProfileConfig::OAuth2(oauth2()));
-        c.state_ttl_sec = 0;
-        assert!(message(&c).starts_with("stateTtlSec must be between 30 and 3600"));
-
-        let mut c = with_handoff(ProfileConfig::OAuth2(oauth2()));
-        c.iss_policy = IssPolicy::Require;
-        assert!(message(&c).starts_with("issPolicy 'require' needs issuer"));
-
-        let mut c = with_handoff(ProfileConfig::OAuth2(oauth2()));
-        c.navigation = Navigation::Top;
-        assert!(message(&c).starts_with("navigation 'top' needs hostOrigin"));
-        c.host_origin = Some("*".into());
-        assert!(message(&c).starts_with("hostOrigin must be an origin"));
-        c.host_origin = Some("https://console.example.com/".into());
-        assert!(message(&c).starts_with("hostOrigin must be an origin"));
-        c.host_origin = Some("https://console.example.com".into());
-        assert!(c.validate().is_ok());
-
-        let mut c = with_handoff(ProfileConfig::OAuth2(oauth2()));
-        c.token_handoff_url = Some("//evil.example/steal".into());
-        assert!(message(&c).starts_with("tokenHandoffUrl must be"));
+        assert_eq!(ok.navigation, Navigation::Top);
     }
 
     #[test]
-    fn console_profile_rules() {
-        let profile = ProfileConfig::MiaConsole(MiaConsoleProfile {
-            console_url: "https://console.example.com".into(),
-            tenant_id: "..".into(),
-            extension_id: "ext".into(),
-        });
-        assert!(message(&with_handoff(profile.clone())).starts_with("tenantId must not be"));
-        let ProfileConfig::MiaConsole(mut p) = profile else {
-            unreachable!()
-        };
-        p.tenant_id = "t1".into();
-        let c = ClientConfig::new(ProfileConfig::MiaConsole(p.clone()));
-        assert!(message(&c).starts_with("profile 'mia-console' needs tokenHandoffUrl"));
-        assert!(with_handoff(ProfileConfig::MiaConsole(p))
-            .validate()
-            .is_ok());
-    }
+    fn profiles() {
+        let console = r#"{"profile":"mia-console","consoleUrl":"https://console.example.com","tenantId":"..","extensionId":"ext","tokenHandoffUrl":"/t"}"#;
+        assert!(message(read(console)).starts_with("tenantId must not be"));
+        let console = console.replace("\"..\"", "\"t1\"");
+        assert!(read(&console).is_ok());
+        let no_handoff = console.replace(r#","tokenHandoffUrl":"/t""#, "");
+        assert!(
+            message(read(&no_handoff)).starts_with("profile 'mia-console' needs tokenHandoffUrl")
+        );
+        assert!(message(read(&console.replace(
+            "\"profile\"",
+            "\"redirectUri\":\"https://x.example\",\"profile\""
+        )))
+        .starts_with("redirectUri does not apply"));
 
-    #[test]
-    fn auth_service_rejects_handoff_and_protocol_relative_redirect() {
-        let p = AuthServiceProfile {
-            auth_service_url: "https://app.example/auth".into(),
-            app_id: "app".into(),
-            provider_id: "kc".into(),
-            redirect: "//evil.example".into(),
-        };
-        let c = ClientConfig::new(ProfileConfig::MiaAuthService(p.clone()));
-        assert!(message(&c).starts_with("redirect must be"));
-        let mut ok = p;
-        ok.redirect = "/home".into();
-        assert!(ClientConfig::new(ProfileConfig::MiaAuthService(ok.clone()))
-            .validate()
-            .is_ok());
-        assert!(message(&with_handoff(ProfileConfig::MiaAuthService(ok)))
+        let auth = r#"{"profile":"mia-auth-service","authServiceUrl":"https://app.example/auth","appId":"app","providerId":"kc","redirect":"//evil.example"}"#;
+        assert!(message(read(auth)).starts_with("redirect must be"));
+        let auth = auth.replace("//evil.example", "/home");
+        assert!(read(&auth).is_ok());
+        let with_handoff = auth.replace("\"redirect\"", "\"tokenHandoffUrl\":\"/t\",\"redirect\"");
+        assert!(message(read(&with_handoff))
             .starts_with("profile 'mia-auth-service' does not use tokenHandoffUrl"));
+        let with_cookie = auth.replace("\"redirect\"", "\"cookieSession\":true,\"redirect\"");
+        assert!(message(read(&with_cookie)).starts_with("cookieSession applies"));
+
+        assert_eq!(
+            message(read(
+                r#"{"profile":"matrix","homeserverUrl":"https://m.example"}"#
+            )),
+            "profile 'matrix' needs redirectUri"
+        );
+        assert!(message(read(r#"{"profile":"saml"}"#)).starts_with("profile must be"));
+        assert_eq!(
+            message(read("{}")),
+            "ExtensionClient options: missing field `profile`"
+        );
     }
 
     #[test]
     fn seed_001_mapping() {
-        let c = ClientConfig::for_authorization_server(
+        let c = Config::positional(
             "https://login.example.com/",
             "ext-42",
             "https://ext.example/cb",
         )
         .unwrap();
-        let ProfileConfig::OAuth2(p) = &c.profile else {
-            panic!("oauth2 expected")
-        };
         assert_eq!(
-            p.authorization_endpoint,
-            "https://login.example.com/authorize"
+            c.get("authorizationEndpoint"),
+            Some("https://login.example.com/authorize")
         );
         assert_eq!(
-            p.token_endpoint.as_deref(),
+            c.get("tokenEndpoint"),
             Some("https://login.example.com/token")
         );
-        assert_eq!(p.client_id, "ext-42");
-        assert_eq!(p.issuer.as_deref(), Some("https://login.example.com/"));
-        assert!(p.use_pkce);
-        assert!(ClientConfig::for_authorization_server("", "ext", "https://e/cb").is_err());
+        assert_eq!(c.get("clientId"), Some("ext-42"));
+        assert_eq!(c.get("issuer"), Some("https://login.example.com/"));
+        assert!(c.use_pkce);
+        assert!(Config::positional("", "ext", "https://e/cb").is_err());
+        assert!(message(Config::positional(
+            "https://l.example?x=1",
+            "e",
+            "https://e/cb"
+        ))
+        .starts_with("authorizationServerUrl must not contain a query"));
+        assert!(
+            message(Config::positional("http://l.example", "e", "https://e/cb"))
+                .starts_with("authorizationServerUrl must use https")
+        );
     }
 }

@@ -1,15 +1,15 @@
-//! Pending-flow records: one per flow, keyed by its `state` (or nonce), so
-//! parallel flows in several tabs never overwrite each other (RFC 6749
-//! §10.12, RFC 9700 §2.1, §4.7).
+//! Pending login flows: one record per flow, keyed by its `state` (or our
+//! nonce), in the flow store the JS layer reads for the core with each
+//! event (`sessionStorage`, or the page's memory in popup mode; never
+//! `localStorage`: a record holds the PKCE verifier). The core sees the
+//! store as a [`Flows`] snapshot and answers the writes it makes; the JS
+//! layer performs them and, where the core asks, reads them back.
 //!
-//! A record lives in the [`Storage`] the facade passes: `sessionStorage`, or
-//! memory in popup mode. It must never be given `localStorage`: the record
-//! holds the PKCE verifier. Record format (strict JSON, unknown members
-//! rejected):
+//! Record format (strict JSON, unknown members rejected):
 //!
 //! ```json
 //! {"v":1,"profile":"oauth2","created_at":1700000000,
-//!  "code_verifier":"…","redirect_uri":"https://…","issuer":"https://…"}
+//!  "code_verifier":"…","redirect_uri":"https://…","issuer":"https://…","nonce":"…"}
 //! ```
 //!
 //! Lifecycle: created when the authorization URL is built; on its callback it
@@ -21,9 +21,9 @@
 //! [`MAX_PENDING_FLOWS`] pending flows.
 
 use super::config::ProfileKind;
-use super::secret::{PkceVerifier, State};
-use crate::json::{self, Object, Value};
-use crate::platform::Storage;
+use super::secret::State;
+use super::write::Obj;
+use crate::json::{self, Value};
 use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
@@ -32,9 +32,6 @@ pub const FLOW_KEY_PREFIX: &str = "extension-sso:flow:";
 
 /// Most pending flows kept; starting one more drops the oldest.
 pub const MAX_PENDING_FLOWS: usize = 16;
-
-/// Largest number accepted for a time in a record (2^53, exact in JSON).
-const MAX_TIME: f64 = 9_007_199_254_740_992.0;
 
 /// What the core remembers about one pending flow.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,11 +43,26 @@ pub struct FlowRecord {
     /// When its callback consumed it; `Some` only in a tombstone.
     pub used_at: Option<u64>,
     /// The PKCE verifier (oauth2 with PKCE).
-    pub code_verifier: Option<PkceVerifier>,
+    pub code_verifier: Option<String>,
     /// The `redirect_uri` sent, repeated in the token request (RFC 6749 §4.1.3).
     pub redirect_uri: Option<String>,
     /// The issuer expected in the callback's `iss` (RFC 9207).
     pub issuer: Option<String>,
+    /// The OpenID Connect `nonce` sent (OIDC Core §3.1.2.1).
+    pub nonce: Option<String>,
+    /// The token endpoint a public client discovered (the callback page
+    /// may not have discovered it yet).
+    pub token_endpoint: Option<String>,
+    /// The server said it puts `iss` in every authorization response
+    /// (RFC 9207 §3): the callback must carry it.
+    pub require_iss: bool,
+}
+
+/// RFC 7636 §4.1: 43 to 128 characters of the unreserved set.
+pub(crate) fn is_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 impl FlowRecord {
@@ -63,6 +75,9 @@ impl FlowRecord {
             code_verifier: None,
             redirect_uri: None,
             issuer: None,
+            nonce: None,
+            token_endpoint: None,
+            require_iss: false,
         }
     }
 
@@ -73,137 +88,182 @@ impl FlowRecord {
 
     /// Serialises the record.
     pub fn to_json(&self) -> String {
-        let mut obj = Object::default();
-        obj.insert("v", Value::Number(1.0));
-        obj.insert("profile", Value::String(self.profile.as_str().to_owned()));
-        obj.insert("created_at", Value::Number(self.created_at as f64));
+        let mut out = Obj::new()
+            .num("v", 1)
+            .str("profile", self.profile.as_str())
+            .num("created_at", self.created_at);
         if let Some(used_at) = self.used_at {
-            obj.insert("used_at", Value::Number(used_at as f64));
+            out = out.num("used_at", used_at);
         }
-        if let Some(v) = &self.code_verifier {
-            obj.insert("code_verifier", Value::String(v.expose_secret().to_owned()));
+        for (name, value) in [
+            ("code_verifier", &self.code_verifier),
+            ("redirect_uri", &self.redirect_uri),
+            ("issuer", &self.issuer),
+            ("nonce", &self.nonce),
+            ("token_endpoint", &self.token_endpoint),
+        ] {
+            if let Some(v) = value {
+                out = out.str(name, v);
+            }
         }
-        if let Some(r) = &self.redirect_uri {
-            obj.insert("redirect_uri", Value::String(r.clone()));
+        if self.require_iss {
+            out = out.bool("require_iss", true);
         }
-        if let Some(i) = &self.issuer {
-            obj.insert("issuer", Value::String(i.clone()));
-        }
-        Value::Object(obj).to_json()
+        out.done()
     }
 
     /// Parses a stored record strictly; `None` for anything unexpected.
     pub fn parse(text: &str) -> Option<Self> {
-        let value = json::parse(text).ok()?;
-        let obj = value.as_object()?;
-        let mut record = FlowRecord::new(ProfileKind::OAuth2, 0);
-        let (mut has_version, mut has_profile, mut has_created) = (false, false, false);
+        let Ok(Value::Object(obj)) = json::parse(text) else {
+            return None;
+        };
+        let mut record = Self::new(ProfileKind::OAuth2, 0);
+        let (mut version, mut profile, mut created) = (false, false, false);
         for (name, value) in obj.iter() {
+            let time = || {
+                let n = value.as_f64()?;
+                (n >= 0.0 && json::safe_integer(n).is_some()).then_some(n as u64)
+            };
+            let text = || value.as_str().map(str::to_owned);
             match name {
-                "v" => has_version = value.as_f64() == Some(1.0),
+                "v" => version = value.as_f64() == Some(1.0),
                 "profile" => {
                     record.profile = ProfileKind::parse(value.as_str()?)?;
-                    has_profile = true;
+                    profile = true;
                 }
                 "created_at" => {
-                    record.created_at = time_value(value)?;
-                    has_created = true;
+                    record.created_at = time()?;
+                    created = true;
                 }
-                "used_at" => record.used_at = Some(time_value(value)?),
+                "used_at" => record.used_at = Some(time()?),
                 "code_verifier" => {
-                    let v = value.as_str()?;
-                    let valid = (43..=128).contains(&v.len())
-                        && v.bytes().all(|b| {
-                            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-                        });
-                    if !valid {
-                        return None;
-                    }
-                    record.code_verifier = Some(PkceVerifier::new(v));
+                    record.code_verifier = Some(text().filter(|v| is_verifier(v))?);
                 }
-                "redirect_uri" => record.redirect_uri = Some(value.as_str()?.to_owned()),
-                "issuer" => record.issuer = Some(value.as_str()?.to_owned()),
+                "redirect_uri" => record.redirect_uri = Some(text()?),
+                "issuer" => record.issuer = Some(text()?),
+                "nonce" => record.nonce = Some(text()?),
+                "token_endpoint" => record.token_endpoint = Some(text()?),
+                "require_iss" => record.require_iss = *value == Value::Bool(true),
                 _ => return None,
             }
         }
-        (has_version && has_profile && has_created).then_some(record)
+        (version && profile && created).then_some(record)
     }
 
     fn tombstone(&self, used_at: u64) -> Self {
         Self {
-            profile: self.profile,
-            created_at: self.created_at,
             used_at: Some(used_at),
-            code_verifier: None,
-            redirect_uri: None,
-            issuer: None,
+            ..Self::new(self.profile, self.created_at)
         }
     }
 }
 
-fn time_value(value: &Value) -> Option<u64> {
-    let n = value.as_f64()?;
-    ((0.0..=MAX_TIME).contains(&n) && crate::json::safe_integer(n).is_some()).then_some(n as u64)
-}
-
 /// The storage key of the flow bound to `state`.
 pub fn flow_key(state: &State) -> String {
-    format!("{FLOW_KEY_PREFIX}{}", state.expose_secret())
+    msg!(FLOW_KEY_PREFIX, state.expose_secret())
 }
 
-fn storage_unavailable() -> Error {
-    Error::new(
-        ErrorCode::StateStorageUnavailable,
-        "session storage is not usable here (third-party storage blocked or a private window): \
-         the login flow cannot be kept; use navigation 'popup', which keeps it in memory",
-    )
+/// One change to a store: `value` stored under `key`, or `key` removed.
+pub type Write = (String, Option<String>);
+
+/// A flow store as the JS layer read it (every record under
+/// [`FLOW_KEY_PREFIX`]), and the writes the core made to it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Flows {
+    entries: Vec<(String, String)>,
+    writes: Vec<Write>,
 }
 
-/// Stores a new record and reads it back, so a storage that silently drops
-/// writes fails here, before any navigation.
-pub fn store(storage: &dyn Storage, state: &State, record: &FlowRecord) -> Result<()> {
+impl Flows {
+    /// A snapshot of `entries` (key, value).
+    pub fn new(entries: Vec<(String, String)>) -> Self {
+        Self {
+            entries,
+            writes: Vec::new(),
+        }
+    }
+
+    /// The snapshot the JS layer sent (`{key: value}`); `None` for `null`
+    /// (the store is not usable).
+    pub fn from_value(value: Option<&Value>) -> Option<Self> {
+        let entries = value?
+            .as_object()?
+            .iter()
+            .filter_map(|(k, v)| Some((k.to_owned(), v.as_str()?.to_owned())))
+            .collect();
+        Some(Self::new(entries))
+    }
+
+    /// The record text under `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Stores `value` under `key`.
+    pub fn set(&mut self, key: &str, value: String) {
+        self.remove(key);
+        self.record(key, Some(value.clone()));
+        self.entries.push((key.to_owned(), value));
+    }
+
+    /// Removes `key`.
+    pub fn remove(&mut self, key: &str) {
+        self.entries.retain(|(k, _)| k != key);
+        self.record(key, None);
+    }
+
+    fn record(&mut self, key: &str, value: Option<String>) {
+        match self.writes.iter_mut().find(|(k, _)| k == key) {
+            Some(write) => write.1 = value,
+            None => self.writes.push((key.to_owned(), value)),
+        }
+    }
+
+    /// Every key of the snapshot (with the writes applied).
+    pub fn keys(&self) -> Vec<String> {
+        self.entries.iter().map(|(k, _)| k.clone()).collect()
+    }
+
+    /// The writes made so far (the last one per key), and forgets them.
+    pub fn take_writes(&mut self) -> Vec<Write> {
+        core::mem::take(&mut self.writes)
+    }
+}
+
+/// Stores a new record (refused when the key exists: 256 random bits do
+/// not collide, so the random source is broken).
+pub fn store(flows: &mut Flows, state: &State, record: &FlowRecord) -> Result<()> {
     let key = flow_key(state);
-    let text = record.to_json();
-    if storage
-        .get(&key)
-        .map_err(|_| storage_unavailable())?
-        .is_some()
-    {
-        // 256 random bits collided: the random source is broken.
+    if flows.get(&key).is_some() {
         return Err(Error::new(
             ErrorCode::Unsupported,
             "a new login flow got the state of an existing one: the random source is not working",
         ));
     }
-    storage
-        .set(&key, &text)
-        .map_err(|_| storage_unavailable())?;
-    match storage.get(&key) {
-        Ok(Some(read)) if read == text => Ok(()),
-        _ => {
-            let _ = storage.remove(&key);
-            Err(storage_unavailable())
-        }
-    }
+    flows.set(&key, record.to_json());
+    Ok(())
 }
 
-/// Looks up the flow bound to `state` and consumes it (one-time use).
+/// Looks up the flow bound to `state` and consumes it (one-time use): the
+/// record becomes a tombstone.
 ///
 /// Errors: `state_unknown` (no record, or an unreadable one, which is
 /// removed), `state_reused` (a tombstone), `state_expired` (age ≥ `ttl_sec`;
-/// removed), `state_storage_unavailable` (the record could not be consumed,
-/// so it is not used).
-pub fn take(storage: &dyn Storage, now: u64, ttl_sec: u64, state: &State) -> Result<FlowRecord> {
+/// removed).
+pub fn take(flows: &mut Flows, now: u64, ttl_sec: u64, state: &State) -> Result<FlowRecord> {
     let key = flow_key(state);
-    let Some(text) = storage.get(&key).map_err(|_| storage_unavailable())? else {
+    let Some(text) = flows.get(&key) else {
         return Err(Error::new(
             ErrorCode::StateUnknown,
             "the callback's state matches no login flow started in this browser tab: \
-             start the login again from the extension (a forged or foreign callback is rejected)",
+             start the login again (a forged or foreign callback is rejected)",
         ));
     };
-    let Some(record) = FlowRecord::parse(&text) else {
-        let _ = storage.remove(&key);
+    let Some(record) = FlowRecord::parse(text) else {
+        flows.remove(&key);
         return Err(Error::new(
             ErrorCode::StateUnknown,
             "the stored login flow for this callback is unreadable and was removed: start the login again",
@@ -216,80 +276,62 @@ pub fn take(storage: &dyn Storage, now: u64, ttl_sec: u64, state: &State) -> Res
         ));
     }
     if record.is_expired(now, ttl_sec) {
-        let _ = storage.remove(&key);
+        flows.remove(&key);
         let age = now.saturating_sub(record.created_at);
         return Err(Error::new(
             ErrorCode::StateExpired,
-            format!("the login flow expired: the callback came {age} s after it started (stateTtlSec is {ttl_sec}); start the login again"),
+            msg!(
+                "the login flow expired: the callback came ",
+                age,
+                " s after it started (stateTtlSec is ",
+                ttl_sec,
+                "); start the login again"
+            ),
         ));
     }
-    let tombstone = record.tombstone(now).to_json();
-    let consumed = match storage.set(&key, &tombstone) {
-        Ok(()) => matches!(storage.get(&key), Ok(Some(t)) if t == tombstone),
-        Err(_) => false,
-    };
-    if !consumed {
-        // Could not mark it used: remove it instead, and if that fails too,
-        // refuse, since the one-time guarantee would not hold.
-        storage.remove(&key).map_err(|_| storage_unavailable())?;
-        if !matches!(storage.get(&key), Ok(None)) {
-            return Err(storage_unavailable());
-        }
-    }
+    flows.set(&key, record.tombstone(now).to_json());
     Ok(record)
 }
 
 /// Removes records whose age reached `ttl_sec` and unreadable ones, then the
 /// oldest pending flows beyond [`MAX_PENDING_FLOWS`] - 1 (room for a new one).
-pub fn sweep(storage: &dyn Storage, now: u64, ttl_sec: u64) -> Result<()> {
-    let keys = storage.keys().map_err(|_| storage_unavailable())?;
+pub fn sweep(flows: &mut Flows, now: u64, ttl_sec: u64) {
     let mut pending: Vec<(u64, String)> = Vec::new();
-    for key in keys.into_iter().filter(|k| k.starts_with(FLOW_KEY_PREFIX)) {
-        let record = storage
-            .get(&key)
-            .map_err(|_| storage_unavailable())?
-            .and_then(|text| FlowRecord::parse(&text));
-        match record {
+    for key in flows.keys() {
+        match flows.get(&key).and_then(FlowRecord::parse) {
             Some(r) if !r.is_expired(now, ttl_sec) => {
                 if r.used_at.is_none() {
                     pending.push((r.created_at, key));
                 }
             }
-            _ => storage.remove(&key).map_err(|_| storage_unavailable())?,
+            _ => flows.remove(&key),
         }
     }
-    if pending.len() >= MAX_PENDING_FLOWS {
+    while pending.len() >= MAX_PENDING_FLOWS {
         // Oldest first. A handful of records: picking the minimum each time
-        // keeps a sort routine (~3 kB of wasm) out of the client.
-        let excess = pending.len() + 1 - MAX_PENDING_FLOWS;
-        for _ in 0..excess {
-            let oldest = pending
-                .iter()
-                .enumerate()
-                .min_by(|a, b| a.1.cmp(b.1))
-                .map(|(i, _)| i);
-            if let Some(i) = oldest {
-                let (_, key) = pending.swap_remove(i);
-                storage.remove(&key).map_err(|_| storage_unavailable())?;
-            }
+        // keeps a sort routine out of the wasm.
+        let oldest = pending
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (created, _))| *created)
+            .map(|(i, _)| i);
+        if let Some(i) = oldest {
+            let (_, key) = pending.swap_remove(i);
+            flows.remove(&key);
         }
     }
-    Ok(())
 }
 
 /// Removes every flow record (logout).
-pub fn remove_all(storage: &dyn Storage) -> Result<()> {
-    let keys = storage.keys().map_err(|_| storage_unavailable())?;
-    for key in keys.into_iter().filter(|k| k.starts_with(FLOW_KEY_PREFIX)) {
-        storage.remove(&key).map_err(|_| storage_unavailable())?;
+pub fn remove_all(flows: &mut Flows) {
+    for key in flows.keys() {
+        flows.remove(&key);
     }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::MemoryStorage;
 
     fn state(s: &str) -> State {
         State::new(s)
@@ -297,11 +339,12 @@ mod tests {
 
     fn record(created_at: u64) -> FlowRecord {
         let mut r = FlowRecord::new(ProfileKind::OAuth2, created_at);
-        r.code_verifier = Some(PkceVerifier::new(
-            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-        ));
+        r.code_verifier = Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into());
         r.redirect_uri = Some("https://ext.example/cb".into());
         r.issuer = Some("https://as.example".into());
+        r.nonce = Some("n0nce".into());
+        r.token_endpoint = Some("https://as.example/token".into());
+        r.require_iss = true;
         r
     }
 
@@ -330,68 +373,93 @@ mod tests {
     }
 
     #[test]
+    fn snapshots_record_the_last_write_per_key() {
+        let mut f = Flows::new(vec![("a".into(), "1".into())]);
+        f.set("b", "2".into());
+        f.remove("a");
+        f.set("b", "3".into());
+        assert_eq!(f.get("b"), Some("3"));
+        assert_eq!(f.get("a"), None);
+        assert_eq!(f.keys(), vec!["b".to_owned()]);
+        assert_eq!(
+            f.take_writes(),
+            vec![
+                ("b".to_owned(), Some("3".to_owned())),
+                ("a".to_owned(), None)
+            ]
+        );
+        assert!(f.take_writes().is_empty());
+    }
+
+    #[test]
     fn take_is_one_time() {
-        let s = MemoryStorage::default();
-        store(&s, &state("a"), &record(1000)).unwrap();
-        let got = take(&s, 1001, 600, &state("a")).unwrap();
+        let mut f = Flows::default();
+        store(&mut f, &state("a"), &record(1000)).unwrap();
+        assert_eq!(
+            store(&mut f, &state("a"), &record(1000))
+                .unwrap_err()
+                .code(),
+            ErrorCode::Unsupported
+        );
+        let got = take(&mut f, 1001, 600, &state("a")).unwrap();
         assert!(got.code_verifier.is_some());
-        let again = take(&s, 1002, 600, &state("a")).unwrap_err();
+        let again = take(&mut f, 1002, 600, &state("a")).unwrap_err();
         assert_eq!(again.code(), ErrorCode::StateReused);
         // The tombstone holds no secret.
-        let tomb = s.get(&flow_key(&state("a"))).unwrap().unwrap();
-        assert!(!tomb.contains("code_verifier") && tomb.contains("used_at"));
+        let tomb = f.get(&flow_key(&state("a"))).unwrap();
+        assert!(
+            !tomb.contains("code_verifier") && !tomb.contains("n0nce") && tomb.contains("used_at")
+        );
     }
 
     #[test]
     fn unknown_expired_boundary_and_corrupt() {
-        let s = MemoryStorage::default();
+        let mut f = Flows::default();
         assert_eq!(
-            take(&s, 0, 600, &state("x")).unwrap_err().code(),
+            take(&mut f, 0, 600, &state("x")).unwrap_err().code(),
             ErrorCode::StateUnknown
         );
 
-        store(&s, &state("live"), &record(1000)).unwrap();
-        assert!(take(&s, 1599, 600, &state("live")).is_ok());
+        store(&mut f, &state("live"), &record(1000)).unwrap();
+        assert!(take(&mut f, 1599, 600, &state("live")).is_ok());
 
-        store(&s, &state("late"), &record(1000)).unwrap();
-        let err = take(&s, 1600, 600, &state("late")).unwrap_err();
+        store(&mut f, &state("late"), &record(1000)).unwrap();
+        let err = take(&mut f, 1600, 600, &state("late")).unwrap_err();
         assert_eq!(err.code(), ErrorCode::StateExpired);
         assert!(err.message().contains("600 s after it started"));
-        assert_eq!(s.get(&flow_key(&state("late"))).unwrap(), None);
+        assert_eq!(f.get(&flow_key(&state("late"))), None);
 
-        s.set(&flow_key(&state("bad")), "{not json").unwrap();
+        f.set(&flow_key(&state("bad")), "{not json".into());
         assert_eq!(
-            take(&s, 1000, 600, &state("bad")).unwrap_err().code(),
+            take(&mut f, 1000, 600, &state("bad")).unwrap_err().code(),
             ErrorCode::StateUnknown
         );
-        assert_eq!(s.get(&flow_key(&state("bad"))).unwrap(), None);
+        assert_eq!(f.get(&flow_key(&state("bad"))), None);
     }
 
     #[test]
     fn sweep_removes_expired_and_caps_pending() {
-        let s = MemoryStorage::default();
-        s.set("unrelated", "keep").unwrap();
-        store(&s, &state("old"), &record(0)).unwrap();
-        s.set(&flow_key(&state("corrupt")), "x").unwrap();
+        let mut f = Flows::default();
+        store(&mut f, &state("old"), &record(0)).unwrap();
+        f.set(&flow_key(&state("corrupt")), "x".into());
         for i in 0..MAX_PENDING_FLOWS {
-            store(&s, &state(&format!("p{i:02}")), &record(1000 + i as u64)).unwrap();
+            store(
+                &mut f,
+                &state(&format!("p{i:02}")),
+                &record(1000 + i as u64),
+            )
+            .unwrap();
         }
-        sweep(&s, 1100, 600).unwrap();
-        let keys = s.keys().unwrap();
-        assert!(keys.contains(&"unrelated".to_owned()));
+        sweep(&mut f, 1100, 600);
+        let keys = f.keys();
         assert!(!keys.contains(&flow_key(&state("old"))));
         assert!(!keys.contains(&flow_key(&state("corrupt"))));
         assert!(
             !keys.contains(&flow_key(&state("p00"))),
             "oldest pending dropped"
         );
-        assert_eq!(
-            keys.iter()
-                .filter(|k| k.starts_with(FLOW_KEY_PREFIX))
-                .count(),
-            MAX_PENDING_FLOWS - 1
-        );
-        remove_all(&s).unwrap();
-        assert_eq!(s.keys().unwrap(), vec!["unrelated".to_owned()]);
+        assert_eq!(keys.len(), MAX_PENDING_FLOWS - 1);
+        remove_all(&mut f);
+        assert!(f.keys().is_empty());
     }
 }

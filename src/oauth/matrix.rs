@@ -7,11 +7,11 @@
 //! [`super::complete`] verifies and consumes before the `loginToken` is
 //! used.
 
-use super::secret::{AccessToken, LoginToken};
+use super::secret::AccessToken;
 use super::session::{Session, MAX_BODY_LEN};
 use crate::prelude::*;
 pub use crate::protocol::matrix::IdentityProvider as MatrixIdentityProvider;
-use crate::protocol::matrix::{read_login_flows, read_login_response, token_login_body};
+use crate::protocol::matrix::{read_login_flows, read_login_response};
 use crate::Result;
 
 /// Checks the answer of `GET /_matrix/client/v3/login` by the shared rules
@@ -29,13 +29,6 @@ pub fn check_login_flows(
     Ok(flows.identity_providers)
 }
 
-/// The body of `POST /_matrix/client/v3/login` for token login:
-/// `{"type":"m.login.token","token":"…"}`. It is also the body sent to a
-/// `tokenHandoffUrl` for the matrix profile, so a backend can forward it as is.
-pub fn login_request_body(token: &LoginToken) -> String {
-    token_login_body(token.expose_secret(), None, None)
-}
-
 /// Parses the answer to the token login by the shared rules
 /// ([`crate::protocol::matrix::read_login_response`]) into a session:
 /// `expires_in_ms` gives `expires_at`; a `refresh_token` is dropped.
@@ -47,7 +40,6 @@ pub fn parse_login_response(status: u16, body: &str, now: u64) -> Result<Session
         device_id: Some(login.device_id),
         homeserver_base_url: login.homeserver_base_url,
         expires_at: login.expires_in_ms.map(|ms| now.saturating_add(ms / 1000)),
-        refresh_token_dropped: login.refresh_token.is_some(),
         ..Session::default()
     })
 }
@@ -92,10 +84,6 @@ mod tests {
 
     #[test]
     fn login_body_and_response() {
-        assert_eq!(
-            login_request_body(&LoginToken::new("t\"1")),
-            r#"{"type":"m.login.token","token":"t\"1"}"#
-        );
         let s = parse_login_response(
             200,
             r#"{"access_token":"syt_x","user_id":"@a:example.org","device_id":"DEV",

@@ -5,7 +5,7 @@
 //! base64url-encoded without padding: 43 characters from the RFC 7636 §4.1
 //! unreserved alphabet.
 
-use super::secret::{PkceVerifier, State};
+use super::secret::State;
 use crate::b64;
 use crate::platform::Random;
 use crate::prelude::*;
@@ -28,16 +28,16 @@ pub fn new_state(random: &dyn Random) -> Result<State> {
     random_token(random).map(State::new)
 }
 
-/// A fresh PKCE `code_verifier`: 256 random bits, base64url (43 chars,
-/// RFC 7636 §4.1 recommends exactly this).
-pub fn new_verifier(random: &dyn Random) -> Result<PkceVerifier> {
-    random_token(random).map(PkceVerifier::new)
+/// A fresh PKCE `code_verifier` (or OpenID Connect `nonce`): 256 random
+/// bits, base64url (43 chars, RFC 7636 §4.1 recommends exactly this).
+pub fn new_verifier(random: &dyn Random) -> Result<String> {
+    random_token(random)
 }
 
 /// The S256 `code_challenge`: BASE64URL(SHA256(ASCII(code_verifier)))
 /// (RFC 7636 §4.2).
-pub fn s256_challenge(verifier: &PkceVerifier) -> String {
-    b64::encode(&Sha256::digest(verifier.expose_secret().as_bytes()))
+pub fn s256_challenge(verifier: &str) -> String {
+    b64::encode(&Sha256::digest(verifier.as_bytes()))
 }
 
 /// True for exactly 43 characters of the base64url alphabet.
@@ -52,13 +52,11 @@ pub(crate) fn is_encoded_token(value: &str) -> bool {
 /// verifier is well-formed (RFC 7636 §4.1) and the challenge is its S256 hash
 /// in 43 base64url characters. Guards against shipping
 /// `code_challenge=undefined`.
-pub(crate) fn check_pkce_pair(verifier: &PkceVerifier, challenge: &str) -> Result<()> {
-    let verifier_ok = (43..=128).contains(&verifier.expose_secret().len())
-        && verifier
-            .expose_secret()
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
-    if !verifier_ok || !is_encoded_token(challenge) || s256_challenge(verifier) != challenge {
+pub(crate) fn check_pkce_pair(verifier: &str, challenge: &str) -> Result<()> {
+    if !super::flow::is_verifier(verifier)
+        || !is_encoded_token(challenge)
+        || s256_challenge(verifier) != challenge
+    {
         return Err(Error::new(
             ErrorCode::Unsupported,
             "refusing to navigate: the PKCE code_challenge is not a 43-character S256 value of the stored verifier \
@@ -75,10 +73,10 @@ mod tests {
 
     #[test]
     fn rfc7636_appendix_b() {
-        let verifier = PkceVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
-        let challenge = s256_challenge(&verifier);
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = s256_challenge(verifier);
         assert_eq!(challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
-        assert!(check_pkce_pair(&verifier, &challenge).is_ok());
+        assert!(check_pkce_pair(verifier, &challenge).is_ok());
     }
 
     #[test]
@@ -100,20 +98,16 @@ mod tests {
         let a = new_state(&random).unwrap();
         let b = new_verifier(&random).unwrap();
         assert!(is_encoded_token(a.expose_secret()));
-        assert!(is_encoded_token(b.expose_secret()));
-        assert_ne!(a.expose_secret(), b.expose_secret());
+        assert!(is_encoded_token(&b));
+        assert_ne!(a.expose_secret(), b.as_str());
         assert!(is_encoded_token(&s256_challenge(&b)));
     }
 
     #[test]
     fn self_check_rejects_undefined_and_mismatch() {
-        let verifier = PkceVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
-        assert!(check_pkce_pair(&verifier, "undefined").is_err());
-        assert!(check_pkce_pair(&verifier, &"A".repeat(43)).is_err());
-        assert!(check_pkce_pair(
-            &PkceVerifier::new(""),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        )
-        .is_err());
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert!(check_pkce_pair(verifier, "undefined").is_err());
+        assert!(check_pkce_pair(verifier, &"A".repeat(43)).is_err());
+        assert!(check_pkce_pair("", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM").is_err());
     }
 }

@@ -61,6 +61,29 @@ pub struct Identity {
     pub source: IdentitySource,
 }
 
+/// The payload of a compact JWS (RFC 7515 §7.1), NOT verified: its JSON
+/// text and its claims. `malformed` for anything but three base64url parts
+/// with a JSON object payload, or more than `max_len` bytes.
+pub fn decode_payload(jwt: &str, max_len: usize) -> Result<(String, Object)> {
+    if jwt.len() > max_len {
+        return Err(Error::malformed("the token is too long to decode"));
+    }
+    let mut parts = jwt.split('.');
+    let (Some(_header), Some(payload), Some(_signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::malformed(
+            "the token is not a compact JWS (three base64url parts separated by dots)",
+        ));
+    };
+    let bytes = b64::decode(payload)
+        .ok_or_else(|| Error::malformed("the token payload is not base64url without padding"))?;
+    match (json::parse_bytes(&bytes), json::utf8(&bytes)) {
+        (Ok(Value::Object(claims)), Ok(text)) => Ok((text, claims)),
+        _ => Err(Error::malformed("the token payload is not a JSON object")),
+    }
+}
+
 impl Identity {
     /// An identity from its claims.
     pub fn new(claims: Object, source: IdentitySource, verified: bool) -> Self {
@@ -87,24 +110,8 @@ impl Identity {
     /// (`verified: false`). `malformed` for anything but three base64url
     /// parts with a JSON object payload, or more than `max_len` bytes.
     pub fn decode_unverified(jwt: &str, source: IdentitySource, max_len: usize) -> Result<Self> {
-        if jwt.len() > max_len {
-            return Err(Error::malformed("the token is too long to decode"));
-        }
-        let mut parts = jwt.split('.');
-        let (Some(_header), Some(payload), Some(_signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(Error::malformed(
-                "the token is not a compact JWS (three base64url parts separated by dots)",
-            ));
-        };
-        let bytes = b64::decode(payload).ok_or_else(|| {
-            Error::malformed("the token payload is not base64url without padding")
-        })?;
-        match json::parse_bytes(&bytes) {
-            Ok(Value::Object(claims)) => Ok(Self::new(claims, source, false)),
-            _ => Err(Error::malformed("the token payload is not a JSON object")),
-        }
+        let (_, claims) = decode_payload(jwt, max_len)?;
+        Ok(Self::new(claims, source, false))
     }
 
     fn text(&self, name: &str) -> Option<&str> {

@@ -360,11 +360,6 @@ pub(crate) fn trim_trailing_slashes(url: &str) -> &str {
     url.get(..end).unwrap_or(url)
 }
 
-/// Percent-encodes a query name or value (`application/x-www-form-urlencoded`).
-pub(crate) fn encode_query_component(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
 /// Percent-encodes one path segment: every byte but RFC 3986 §2.3 unreserved
 /// characters, so `/`, `?`, `#`, `..` tricks cannot change the path.
 pub(crate) fn encode_path_segment(segment: &str) -> String {
@@ -390,28 +385,17 @@ fn hex_digit(nibble: u8) -> char {
 }
 
 /// Appends `name=value` pairs to the query of `url`, before any fragment,
-/// keeping an existing query (RFC 6749 §3.1: it must be retained).
+/// keeping an existing query (RFC 6749 §3.1: it must be retained); names
+/// and values are form-encoded ([`super::form`]).
 pub(crate) fn append_query(url: &str, pairs: &[(&str, &str)]) -> String {
     let parts = split(url);
-    let mut out = String::with_capacity(url.len() + 64);
-    out.push_str(parts.base);
-    let mut first = true;
-    if let Some(query) = parts.query {
-        out.push('?');
+    let mut out = String::from(parts.base);
+    out.push('?');
+    if let Some(query) = parts.query.filter(|q| !q.is_empty()) {
         out.push_str(query);
-        first = query.is_empty();
+        out.push('&');
     }
-    for (name, value) in pairs {
-        if first && parts.query.is_none() {
-            out.push('?');
-        } else if !first {
-            out.push('&');
-        }
-        first = false;
-        out.push_str(&encode_query_component(name));
-        out.push('=');
-        out.push_str(&encode_query_component(value));
-    }
+    out.push_str(&super::form::serialize(pairs));
     if let Some(fragment) = parts.fragment {
         out.push('#');
         out.push_str(fragment);

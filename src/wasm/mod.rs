@@ -8,15 +8,10 @@
 mod client;
 mod error;
 mod js;
-#[cfg(feature = "client")]
-mod options;
 #[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "verifier")]
 mod verifier;
-
-#[cfg(feature = "client")]
-pub use client::ExtensionClient;
 
 use wasm_bindgen::prelude::*;
 

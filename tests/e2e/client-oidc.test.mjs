@@ -210,8 +210,12 @@ describe('ExtensionClient against oidc-provider (Chromium)', () => {
       // Exactly one handoff, with the PKCE verifier, the redirect URI and RFC 9207 iss.
       assert.equal(ext.handoffs.length, 1);
       const [h] = ext.handoffs;
-      assert.deepEqual(Object.keys(h).sort(), ['code', 'code_verifier', 'iss', 'redirect_uri', 'state']);
+      // (scope 'openid email': an OpenID Connect request, so the flow's nonce goes to the backend too)
+      assert.deepEqual(Object.keys(h).sort(), ['code', 'code_verifier', 'iss', 'nonce', 'redirect_uri', 'state']);
       assert.equal(h.code_verifier.length, 43);
+      assert.equal(h.nonce.length, 43);
+      const idClaims = JSON.parse(Buffer.from(result.session.idToken.split('.')[1], 'base64url'));
+      assert.equal(idClaims.nonce, h.nonce, 'the provider put the request nonce in the ID Token');
       assert.equal(h.redirect_uri, ext.redirectUri);
       assert.equal(h.iss, op.issuer);
       assert.deepEqual(ext.exchanges.slice(-1), [200]);

@@ -26,7 +26,7 @@ before(async () => {
   });
   host = await startStaticServer(ROOT, ['pkg'], {
     '/host.html': `<!doctype html><script type="module">
-      import { installHostBridge } from '/pkg/client.browser.js';
+      import { installHostBridge, ExtensionSsoError } from '/pkg/client.browser.js';
       window.navigated = [];
       const frame = document.createElement('iframe');
       frame.src = '${extension.origin}/frame.html';
@@ -37,7 +37,23 @@ before(async () => {
         allowedUrlPrefixes: ['https://console.example/tenants/'],
         navigate: (url) => window.navigated.push(url),
       });
-      try { installHostBridge({ extensionOrigin: '*' }); } catch (e) { window.starRejected = e.code; }
+      try { installHostBridge({ extensionOrigin: '*' }); } catch (e) { window.starRejected = e.code; window.starIsSso = e instanceof ExtensionSsoError; }
+    </script>`,
+    // The configuration of the issue #15 review, in a frame of its own.
+    '/host2.html': `<!doctype html><script type="module">
+      import { installHostBridge } from '/pkg/client.browser.js';
+      window.navigated = [];
+      const frame = document.createElement('iframe');
+      frame.src = '${extension.origin}/frame.html';
+      frame.onload = () => { window.frameReady = true; };
+      document.body.append(frame);
+      installHostBridge({
+        extensionOrigin: '${extension.origin}', frame,
+        allowedUrlPrefixes: ['https://console.example', 'https://auth.example/authorize'],
+        navigate: (url) => window.navigated.push(url),
+      });
+      window.refused = ['https://x.example/a?b', 'https://u:p@x.example/a', 'https://x.example/a/../b', 'javascript:x', 'https://x.example/#f']
+        .map((p) => { try { installHostBridge({ extensionOrigin: '${extension.origin}', allowedUrlPrefixes: [p] }); return null; } catch (e) { return e.code; } });
     </script>`,
   });
   browser = await launchProfile();
@@ -56,8 +72,9 @@ after(async () => {
 const send = (data) => page.frames()[1].evaluate((d) => window.send(d), data);
 const navigated = () => page.evaluate(() => window.navigated);
 
-test('a wildcard extensionOrigin is refused with invalid_options', async () => {
+test('a wildcard extensionOrigin is refused with invalid_options (an ExtensionSsoError)', async () => {
   assert.equal(await page.evaluate(() => window.starRejected), 'invalid_options');
+  assert.equal(await page.evaluate(() => window.starIsSso), true);
 });
 
 test('an allowed login URL is followed and acknowledged to the extension origin only', async () => {
@@ -77,6 +94,46 @@ test('URLs outside the allowed prefixes, non-https URLs and extra members are re
     assert.deepEqual(reply.data, { type: 'extension-sso:navigate-result', ok: false }, JSON.stringify(message));
   }
   assert.equal((await navigated()).length, 1, 'nothing more was followed');
+});
+
+test('look-alike URLs are refused: origin and path compared parsed, segment by segment; no userinfo, no dot segments', async () => {
+  const second = await browser.context.newPage();
+  try {
+    await second.goto(host.origin.replace('127.0.0.1', 'localhost') + '/host2.html');
+    await second.waitForFunction(() => window.frameReady === true);
+    assert.deepEqual(await second.evaluate(() => window.refused), ['invalid_options', 'invalid_options', 'invalid_options', 'invalid_options', 'invalid_options'],
+      'prefixes with a query, user:password@, a dot segment, another scheme or a fragment are refused at install');
+    const sendFrom = (data) => second.frames()[1].evaluate((d) => window.send(d), data);
+    const lookAlikes = [
+      'https://console.example.evil.com/phish',
+      'https://console.example@evil.com/phish',
+      'https://console.example:8443@evil.com/',
+      'https://auth.example/authorize/../../logout',
+      'https://auth.example/authorize/%2e%2e/%2E%2E/logout',
+      'https://auth.example/authorize/./x',
+      'https://auth.example/authorizeXYZ.evil',
+      'https://auth.example/other',
+      'http://console.example/tenants/t',
+    ];
+    for (const url of lookAlikes) {
+      const reply = await sendFrom({ type: 'extension-sso:navigate', url });
+      assert.deepEqual(reply.data, { type: 'extension-sso:navigate-result', ok: false }, url);
+    }
+    assert.deepEqual(await second.evaluate(() => window.navigated), [], 'none was followed');
+    const allowed = [
+      'https://console.example/tenants/t/extension/e/authz?state=abc',
+      'https://console.example',
+      'https://auth.example/authorize?response_type=code&state=s',
+      'https://auth.example/authorize/v2?x=1',
+    ];
+    for (const url of allowed) {
+      const reply = await sendFrom({ type: 'extension-sso:navigate', url });
+      assert.deepEqual(reply.data, { type: 'extension-sso:navigate-result', ok: true }, url);
+    }
+    assert.deepEqual(await second.evaluate(() => window.navigated), allowed);
+  } finally {
+    await second.close();
+  }
 });
 
 test('other message types get no answer, and an uninstalled bridge is silent', async () => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Dev Console: a local stand-in for the Mia-Platform console acting as the OAuth2 authorization
-// server of iframe extensions (seed 000). Node built-ins only; listens on 127.0.0.1.
+// server of iframe extensions. Node built-ins only; listens on 127.0.0.1.
 //
 //   import { startConsole } from './www/console/server.mjs';
 //   const c = await startConsole({ extensions: [{ tenantId, extensionId, callbackUrl, frameUrl, name }] });
@@ -10,7 +10,7 @@
 // Routes
 //   GET  /                                              host page of the first extension
 //   GET  /tenants/:tenantId/extensions/:extensionId     host page: console shell framing the extension
-//   GET  /tenants/:tenantId/extension/:extensionId/authz?state=…   login + consent (seed 000)
+//   GET  /tenants/:tenantId/extension/:extensionId/authz?state=…   login + consent
 //   POST /tenants/:tenantId/extension/:extensionId/authz           form submit (Allow / Deny)
 //   POST /api/oauth/token        JSON {code, state} → { access_token (ES256 JWT), token_type, expires_in }
 //   GET  /jwks                   the public keys (application/jwk-set+json)
@@ -474,7 +474,7 @@ export async function startConsole({
     if (typeof body.state !== 'string' || !body.state) return fail(400, 'invalid_request', 'state is required (string)');
     if (strictTokenBody) {
       const extra = Object.keys(body).filter((k) => k !== 'code' && k !== 'state');
-      if (extra.length) return fail(400, 'invalid_request', `unexpected member(s): ${extra.join(', ')} (seed 000 body is exactly {code, state})`);
+      if (extra.length) return fail(400, 'invalid_request', `unexpected member(s): ${extra.join(', ')} (the console's token request body is exactly {code, state})`);
     }
     const rec = codes.get(body.code);
     if (!rec) return fail(400, 'invalid_grant', 'unknown authorization code');

@@ -1,5 +1,5 @@
 // The demo extension's frontend: ExtensionClient (extension-sso/client, browser entry) for the
-// console scenario (profile 'mia-console', seed 000) and the OpenID Provider scenario ('oauth2').
+// console scenario (profile 'mia-console') and the OpenID Provider scenario ('oauth2').
 // This page is its own callback page (phase 2 of the login runs here), and the popup's too.
 import init, { ExtensionClient } from '/pkg/client.browser.js';
 

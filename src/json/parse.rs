@@ -12,6 +12,7 @@
 
 use super::number;
 use crate::prelude::*;
+use alloc::borrow::Cow;
 use core::cmp::Ordering;
 use core::fmt;
 
@@ -63,9 +64,15 @@ impl<'a> Str<'a> {
 
     /// True when both decode to the same string.
     fn same(&self, other: &Str<'_>) -> bool {
-        match (self.plain(), other.plain()) {
-            (Some(a), Some(b)) => same_bytes(a, b),
-            _ => self.decoded() == other.decoded(),
+        self.text() == other.text()
+    }
+
+    /// The decoded string's bytes: the bytes as written when nothing is
+    /// escaped.
+    fn text(&self) -> Cow<'a, [u8]> {
+        match self.plain() {
+            Some(raw) => Cow::Borrowed(raw),
+            None => Cow::Owned(self.decoded().into_bytes()),
         }
     }
 
@@ -100,10 +107,7 @@ impl<'a> Str<'a> {
 
     /// Orders by the decoded strings' bytes (the order of member names).
     fn cmp_decoded(&self, other: &Str<'_>) -> Ordering {
-        match (self.plain(), other.plain()) {
-            (Some(a), Some(b)) => a.cmp(b),
-            _ => self.decoded().cmp(&other.decoded()),
-        }
+        self.text().cmp(&other.text())
     }
 }
 

@@ -290,26 +290,25 @@ fn read_members(
             ),
         ));
     }
-    let mut endpoints: [Option<String>; 4] = Default::default();
-    let endpoints_read = match read {
-        Read::All => ENDPOINTS.len(),
-        Read::Keys => 1,
-    };
-    for (slot, name) in endpoints.iter_mut().zip(ENDPOINTS).take(endpoints_read) {
-        if let Some(found) = member(name)? {
-            rule.check_parts(name, &found)
+    let endpoint = |name: &str| -> Result<Option<String>> {
+        let found = member(name)?;
+        if let Some(found) = &found {
+            rule.check_parts(name, found)
                 .map_err(|e| failed(msg!("the metadata document at ", url, ": ", e.message())))?;
-            *slot = Some(found);
         }
-    }
+        Ok(found)
+    };
+    let jwks_uri = endpoint("jwks_uri")?;
     if read == Read::Keys {
-        let [jwks_uri, ..] = endpoints;
         return Ok(ServerMetadata {
             issuer,
             jwks_uri,
             ..ServerMetadata::default()
         });
     }
+    let authorization_endpoint = endpoint("authorization_endpoint")?;
+    let token_endpoint = endpoint("token_endpoint")?;
+    let userinfo_endpoint = endpoint("userinfo_endpoint")?;
     let iss_supported = match object.get("authorization_response_iss_parameter_supported") {
         None => false,
         Some(Node::Bool(b)) => *b,
@@ -339,7 +338,6 @@ fn read_members(
             ))
         }
     };
-    let [jwks_uri, authorization_endpoint, token_endpoint, userinfo_endpoint] = endpoints;
     Ok(ServerMetadata {
         issuer,
         jwks_uri,

@@ -85,7 +85,10 @@ export type FetchLike = (input: string, init: {
 
 /** Per-request limits and I/O shared by the helpers. */
 export interface RequestLimits {
-  /** How long to wait for the whole answer (headers and body), in ms. Default 10000; at most 300000. */
+  /**
+   * How long to wait for the whole answer (headers and body) of each request (discovery, token
+   * endpoint, the ID Token's JWK Set, homeserver), in ms. Default 10000; at most 300000.
+   */
   timeoutMs?: number;
   /**
    * Makes every request of the helper (discovery, token endpoint, the issuer's JWK Set, homeserver).
@@ -110,7 +113,7 @@ export interface CallOptions {
 
 /**
  * Options of {@link exchangeCode}. Unknown keys and keys of another profile are refused with
- * `invalid_options`.
+ * `invalid_options` (`redirectUri`, `codeVerifier` and `nonce` are `'oauth2'`'s).
  */
 export type ExchangeCodeOptions = ExchangeSettings & RequestLimits & CallOptions & {
   /** The authorization `code` from the callback. */
@@ -123,7 +126,9 @@ export type ExchangeCodeOptions = ExchangeSettings & RequestLimits & CallOptions
   redirectUri?: string;
   /**
    * The `nonce` of the authorization request (OpenID Connect Core §3.1.2.1), when it sent one: the
-   * ID Token must carry the same value (else `missing_claim` / `invalid_claim`).
+   * ID Token must carry the same value (else `missing_claim` / `invalid_claim`). Without it, an ID
+   * Token that carries a nonce is refused (`invalid_claim`), so a forgotten nonce cannot switch the
+   * check off (as oauth4webapi's default `expectNoNonce`).
    */
   nonce?: string;
 };
@@ -159,7 +164,11 @@ export interface TokenSet {
   idTokenClaims: Record<string, unknown> | null;
   /** The granted `scope`. */
   scope: string | null;
-  /** The response body as parsed JSON (`null` for a cookie-only answer of the auth service). */
+  /**
+   * The response body as parsed JSON, as received: members other than the ones above are not
+   * checked (an `id_token` the `'mia-console'` / `'mia-auth-service'` profiles drop is still in it,
+   * unvalidated). `null` for a cookie-only answer of the auth service.
+   */
   raw: Record<string, unknown> | null;
 }
 
@@ -326,8 +335,9 @@ export type HandoffHandlerOptions = ExchangeSettings & RequestLimits & {
   insecureExposeRefreshToken?: boolean;
   /**
    * The debug hook: called with the underlying error whenever an exchange or a userinfo request
-   * fails (the host refused, a token failed verification, a body could not be read, an unexpected
-   * exception), with the status answered and a {@link HandoffErrorContext.level}. Error messages
+   * fails (the host refused, a token failed verification or expired by the time of the answer, a
+   * body could not be read, an unexpected exception), with the status answered and a
+   * {@link HandoffErrorContext.level}. Error messages
    * never contain tokens, codes or secrets. Default: logs `'error'` with `console.error` and
    * `'warn'` with `console.warn`, nothing for `'debug'`.
    */
@@ -344,7 +354,8 @@ export type FetchHandler = (request: Request) => Promise<Response>;
  *
  * Routes (all answers carry `Cache-Control: no-store`, `Vary: Origin` and, for an allowed origin,
  * `Access-Control-Allow-Origin` + `Access-Control-Allow-Credentials: true`):
- * - `POST {tokenPath}` with JSON `{code, state, code_verifier?, redirect_uri?}` →
+ * - `POST {tokenPath}` with JSON `{code, state, code_verifier?, redirect_uri?, nonce?}` (`nonce`:
+ *   the one of the authorization request, which the ID Token must carry) →
  *   `200 {access_token, token_type: 'Bearer', expires_in?, id_token?, scope?, identity}`, or in
  *   cookie mode `200 {identity, expires_in?}` + `Set-Cookie: sid=…; HttpOnly; Secure; SameSite=…`.
  *   The refresh token stays on the server.
@@ -357,7 +368,9 @@ export type FetchHandler = (request: Request) => Promise<Response>;
  * 401 `invalid_grant` (the host refused the code) or `invalid_token` (also for an access token that
  * is not a JWT: the handler verifies JWT access tokens, RFC 9068), 403 `origin_not_allowed`, 404
  * (naming the paths it serves), 405 (with `Allow`), 413 body over `maxBodyBytes`, 415 not JSON, 502
- * host, discovery or JWKS failure, 500 anything else. Every failure reaches `onError`.
+ * host, discovery or JWKS failure, 500 anything else. Every failed exchange or userinfo request,
+ * and every 5xx, reaches `onError`; the refusals before the exchange (404, 405, 403, 413, 415, a
+ * body that is not a handoff) do not: their `error_description` says why.
  *
  * @throws {ExtensionSsoError} `invalid_options` for bad options.
  * @example
@@ -379,8 +392,9 @@ export interface NodeListenerOptions {
   /** The URL base the handler sees, `scheme://host[:port]`. Default `http://<Host header>`. */
   origin?: string;
   /**
-   * Hears about requests the adapter refuses itself (400 for a request target that is not a path
-   * or a malformed `Host`, code `invalid_request`, level `'debug'`) and handler exceptions (500).
+   * Hears about requests the adapter refuses itself (400 for a request target that is not a path,
+   * a malformed `Host` or a `TRACE`, code `invalid_request`, level `'debug'`) and handler
+   * exceptions (500).
    * Default: the handler's own `onError` when it comes from {@link createHandoffHandler}.
    */
   onError?: (error: ExtensionSsoError | Error, context: HandoffErrorContext) => void;
@@ -397,16 +411,22 @@ export interface NodeRequestLike extends AsyncIterable<Uint8Array> {
 /** The parts of `node:http`'s `ServerResponse` the adapter uses. */
 export interface NodeResponseLike {
   readonly headersSent: boolean;
+  /** With `writableEnded` and `socket`: whether the client is gone (then nothing is written). */
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  readonly socket: { readonly destroyed: boolean } | null;
+  /** The adapter listens for `'error'`: a client that disconnects is not an error. */
+  on(event: 'error', listener: (error: Error) => void): unknown;
   writeHead(statusCode: number, headers?: Record<string, string | string[]>): unknown;
   write(chunk: Uint8Array): unknown;
-  end(): unknown;
+  end(chunk?: string): unknown;
 }
 
 /**
  * Adapts a fetch-style handler to `node:http`: `http.createServer(toNodeListener(handler))`.
  * The request target is a path only (origin-form, RFC 9112 §3.2.1), appended to `origin`:
- * `POST //evil.example/token` is the path `//evil.example/token`, and an absolute-form target or a
- * malformed `Host` gets 400. The request body is streamed, so the handler reads it only when route,
+ * `POST //evil.example/token` is the path `//evil.example/token`, and an absolute-form target, a
+ * malformed `Host` or a method a fetch `Request` cannot carry (`TRACE`) gets 400. The request body is streamed, so the handler reads it only when route,
  * method, origin and content type allow it, within its size cap. A client that goes away is not an
  * error.
  */
@@ -468,7 +488,8 @@ export class ServiceClientTokenProvider {
   /** The positional form: `(accessKey, issuerUrl)`. */
   constructor(accessKey: string, issuerUrl: string);
   /**
-   * A token valid for at least one more minute (the cached one, or a fresh one). Rejects with
+   * A token valid for at least one more minute (the cached one, or a fresh one; concurrent calls
+   * share one signature). Rejects with
    * `invalid_key` when the runtime cannot import or use the key, or when the JWK's `x`/`y` do not
    * belong to its `d` (no token is ever signed with another key than the one the access key
    * describes).

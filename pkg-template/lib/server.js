@@ -89,35 +89,46 @@ const nowSec = (rt) => rt.now() / 1000;
 
 // ---- the ID Token's signature: a JwksVerifier of the issuer, from the
 // verifier entry, loaded the first time an ID Token comes (the server entry
-// does not carry the verifier's code). One verifier per issuer, key set,
-// audience and fetch, kept for the keys it caches.
+// does not carry the verifier's code), kept for the keys it caches: per
+// fetch (a WeakMap, so a fetch made per call takes its verifiers with it),
+// then per issuer, key set, audience and timeout, at most VERIFIERS_PER_FETCH of
+// them (the least recently used is let go first).
 
-const idTokenVerifiers = new Map();
-const fetchIds = new WeakMap();
+const idTokenVerifiers = new WeakMap();
+/** The key of the verifiers that use the runtime's own fetch. */
+const RUNTIME_FETCH = {};
+const VERIFIERS_PER_FETCH = 16;
 
-async function idTokenVerifier(rt, { issuer, jwksUri, audience, allowInsecureHttp }, fetch) {
-  if (fetch && !fetchIds.has(fetch)) fetchIds.set(fetch, fetchIds.size + 1);
-  const key = JSON.stringify([issuer, jwksUri, audience, allowInsecureHttp, fetch ? fetchIds.get(fetch) : 0]);
-  let verifier = idTokenVerifiers.get(key);
-  if (!verifier) {
+async function idTokenVerifier(rt, { issuer, jwksUri, audience, timeoutMs, allowInsecureHttp }, fetch) {
+  let verifiers = idTokenVerifiers.get(fetch ?? RUNTIME_FETCH);
+  if (!verifiers) idTokenVerifiers.set(fetch ?? RUNTIME_FETCH, verifiers = new Map());
+  const key = JSON.stringify([issuer, jwksUri, audience, timeoutMs, allowInsecureHttp]);
+  let verifier = verifiers.get(key);
+  if (verifier) {
+    verifiers.delete(key);
+  } else {
     const { JwksVerifier } = await rt.loadVerifier();
-    const options = { issuer, audience, jwksUri, requiredClaims: ['sub', 'iat'] };
+    const options = { issuer, audience, jwksUri, requiredClaims: ['sub', 'iat'], timeoutMs };
     if (allowInsecureHttp) options.allowInsecureHttp = true;
     if (fetch) options.fetch = fetch;
     verifier = new JwksVerifier(options);
-    idTokenVerifiers.set(key, verifier);
+    if (verifiers.size >= VERIFIERS_PER_FETCH) verifiers.delete(verifiers.keys().next().value);
   }
+  verifiers.set(key, verifier);
   return verifier;
 }
 
-/** Verifies an ID Token's signature, iss, aud, exp and iat; its code is kept, its message says it was the ID Token. */
+/**
+ * Verifies an ID Token's signature, iss, aud, exp and iat; a failure keeps
+ * its code, retryable flag and status, and its message says it was the ID Token.
+ */
 async function verifyIdToken(rt, verify, { fetch, signal }) {
   const verifier = await idTokenVerifier(rt, verify, fetch);
   try {
     return await verifier.verify(verify.token, signal ? { signal } : undefined);
   } catch (e) {
     if (!(e instanceof ExtensionSsoError) || e.code === 'aborted') throw e;
-    throw ssoError(e.code, `the ID Token failed validation: ${e.message}`, { cause: e, retryable: e.retryable });
+    throw ssoError(e.code, `the ID Token failed validation: ${e.message}`, { cause: e, retryable: e.retryable, status: e.status });
   }
 }
 
@@ -310,6 +321,9 @@ export function createHandoffHandler(options) {
 // address, or an IP literal in brackets; then an optional port.
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]{1,5})?$/;
 
+/** The methods `new Request()` refuses (Fetch standard §2.2.1 "forbidden method"). */
+const FORBIDDEN_METHOD = /^(?:CONNECT|TRACE|TRACK)$/i;
+
 /**
  * A client that went away (or an answer already sent): writing to it is not
  * an error. (Not `req.destroyed`: a request whose body was read is destroyed too.)
@@ -333,8 +347,8 @@ export function toNodeListener(handler, options = {}) {
     ? (error, context, request) => { try { onError(error, { ...context, method: request.method, url: request.url }); } catch { /* never */ } }
     : (handler[REPORT] ?? ((error, context) => defaultOnError(error, context)));
 
-  function refuse(req, res, description) {
-    const error = ssoError('invalid_request', description);
+  function refuse(req, res, description, cause) {
+    const error = ssoError('invalid_request', description, cause === undefined ? undefined : { cause });
     report(error, { status: 400, level: 'debug' }, { method: req.method, url: req.url });
     if (gone(res)) return;
     res.writeHead(400, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -359,25 +373,34 @@ export function toNodeListener(handler, options = {}) {
     } catch {
       return refuse(req, res, 'the request target is not a valid path (RFC 9112 §3.2.1)');
     }
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-      else if (value !== undefined) headers.set(name, value);
-    }
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    let body;
-    if (hasBody) {
-      const iterator = req[Symbol.asyncIterator]();
-      body = new ReadableStream({
-        async pull(controller) {
-          const { done, value } = await iterator.next();
-          if (done) controller.close();
-          else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
-        },
-        cancel() { req.resume(); },
-      });
+    let request;
+    try {
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+        else if (value !== undefined) headers.set(name, value);
+      }
+      let body;
+      if (hasBody) {
+        const iterator = req[Symbol.asyncIterator]();
+        body = new ReadableStream({
+          async pull(controller) {
+            const { done, value } = await iterator.next();
+            if (done) controller.close();
+            else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+          },
+          cancel() { req.resume(); },
+        });
+      }
+      request = new Request(url, { method: req.method, headers, body, duplex: hasBody ? 'half' : undefined });
+    } catch (cause) {
+      // `new Request` refuses CONNECT, TRACE and TRACK (the Fetch standard's forbidden methods),
+      // which node:http passes on: answered here, never left as a rejection (one would end the process).
+      return refuse(req, res, FORBIDDEN_METHOD.test(req.method)
+        ? `the method ${req.method} is not served (a fetch-style handler cannot receive it)`
+        : 'the request is not a valid fetch Request (a header name or value?)', cause);
     }
-    const request = new Request(url, { method: req.method, headers, body, duplex: hasBody ? 'half' : undefined });
     try {
       const response = await handler(request);
       if (gone(res)) return;
@@ -424,6 +447,8 @@ export class ServiceClientTokenProvider {
   #rt;
   /** The runtime's private-key handle, once imported and checked. */
   #key = null;
+  /** The mint under way, shared by the getToken() calls that wait for it. */
+  #minting = null;
 
   constructor(options, issuerUrl) {
     this.#rt = runtime.get();
@@ -490,8 +515,15 @@ export class ServiceClientTokenProvider {
   async getToken(options = {}) {
     const { signal } = readOptions('getToken', options, PER_CALL);
     throwIfAborted(signal);
-    const key = await this.#signingKey();
+    // Concurrent calls share one mint: one signature for a burst of callers.
+    const token = await (this.#minting ??= this.#mint().finally(() => { this.#minting = null; }));
     throwIfAborted(signal);
+    return token;
+  }
+
+  /** Mints a token: the cached one, or signs a new one. */
+  async #mint() {
+    const key = await this.#signingKey();
     const core = this.#core;
     const { token, signingInput } = JSON.parse(core.mint(nowSec(this.#rt)));
     if (token) return token;

@@ -282,19 +282,44 @@ pub(crate) fn check_exchange(options: &ExchangeOptions) -> Result<()> {
     if let Some(verifier) = &options.code_verifier {
         check_code_verifier(verifier.expose_secret())?;
     }
-    if let ExchangeProfile::OAuth2(client) = &options.profile {
-        if options.redirect_uri.as_deref().unwrap_or("").is_empty() {
-            return Err(Error::options(
-                "redirectUri is required: pass the redirect_uri of the authorization request (RFC 6749 §4.1.3)",
-            ));
-        }
-        if client.client_auth == ClientAuth::None && options.code_verifier.is_none() {
-            return Err(Error::options(
-                "codeVerifier is required for a public client (clientAuth \"none\"): PKCE protects its code (RFC 9700 §2.1.1)",
-            ));
-        }
+    let ExchangeProfile::OAuth2(client) = &options.profile else {
+        // The OAuth 2.0 / OpenID Connect settings mean nothing to the other
+        // hosts: refused, not ignored (a verifier would not be sent, a
+        // nonce not checked).
+        return refuse_misplaced(
+            options.profile.name(),
+            &[
+                ("redirectUri", options.redirect_uri.is_some()),
+                ("codeVerifier", options.code_verifier.is_some()),
+                ("nonce", options.nonce.is_some()),
+            ],
+        );
+    };
+    if options.redirect_uri.as_deref().unwrap_or("").is_empty() {
+        return Err(Error::options(
+            "redirectUri is required: pass the redirect_uri of the authorization request (RFC 6749 §4.1.3)",
+        ));
+    }
+    if client.client_auth == ClientAuth::None && options.code_verifier.is_none() {
+        return Err(Error::options(
+            "codeVerifier is required for a public client (clientAuth \"none\"): PKCE protects its code (RFC 9700 §2.1.1)",
+        ));
     }
     Ok(())
+}
+
+/// `invalid_options` naming the first of `fields` that is present (`true`):
+/// a setting `profile` does not use fails loudly instead of being ignored.
+pub(crate) fn refuse_misplaced(profile: &str, fields: &[(&str, bool)]) -> Result<()> {
+    match fields.iter().find(|(_, present)| *present) {
+        Some((field, _)) => Err(Error::options(msg!(
+            *field,
+            " is not used by the \"",
+            profile,
+            "\" profile; remove it or pick another profile"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Checks the options of a refresh (everything but the token endpoint).
@@ -773,6 +798,30 @@ mod tests {
             .unwrap_err()
             .message()
             .contains("state is required by the mia-console profile"));
+
+        // The oauth2 settings of a code exchange are refused, not ignored: a
+        // codeVerifier would not be sent (no PKCE), a nonce not checked.
+        options.state = Some("STATE".into());
+        for (field, set) in [
+            (
+                "redirectUri",
+                (|o: &mut ExchangeOptions| o.redirect_uri = Some("https://x.example/cb".into()))
+                    as fn(&mut ExchangeOptions),
+            ),
+            ("codeVerifier", |o| o.code_verifier = Some(VERIFIER.into())),
+            ("nonce", |o| o.nonce = Some("n".into())),
+        ] {
+            let mut misplaced = options.clone();
+            set(&mut misplaced);
+            let err = exchange_code_request(&misplaced).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidOptions, "{field}");
+            assert!(
+                err.message().contains(&format!(
+                    "{field} is not used by the \"mia-console\" profile"
+                )),
+                "{err}"
+            );
+        }
     }
 
     #[test]

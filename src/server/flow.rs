@@ -11,7 +11,7 @@ use super::exchange::{
     RefreshOptions, TokenSet,
 };
 use super::http::{HttpRequest, HttpResponse};
-use super::id_token::{at_hash_digest, check_at_hash, check_id_token, IdTokenRules};
+use super::id_token::{at_hash_digest, check_at_hash, check_id_token, IdTokenRules, NonceCheck};
 
 /// A step the flow did not ask for (a bug of its caller).
 fn out_of_order() -> Error {
@@ -57,7 +57,8 @@ pub enum FlowStep<'a> {
         /// The server it goes to.
         server: Server,
     },
-    /// Verify `id_token` with a JWT verifier for the JWK Set at `jwks_uri`,
+    /// Verify `id_token` with a JWT verifier for the JWK Set at `jwks_uri`
+    /// (fetched within `timeout_ms`, as every request of the flow),
     /// `issuer` as the issuer and `client_id` as the audience (signature,
     /// `iss`, `aud`, `exp`, `iat`), then pass its claims to
     /// [`TokenFlow::id_token_verified`].
@@ -70,6 +71,8 @@ pub enum FlowStep<'a> {
         jwks_uri: &'a str,
         /// The audience it must name.
         client_id: &'a str,
+        /// How long the JWK Set request may take, in milliseconds.
+        timeout_ms: u32,
     },
     /// Hash the ASCII `input` (the access token) with `algorithm`
     /// (`SHA-256`, `SHA-384` or `SHA-512`) and pass the digest to
@@ -232,6 +235,7 @@ impl TokenFlow {
                             issuer,
                             jwks_uri,
                             client_id: &client.client_id,
+                            timeout_ms: self.timeout_ms(),
                         })
                     }
                     _ => Err(out_of_order()),
@@ -345,8 +349,10 @@ impl TokenFlow {
             ));
         };
         let nonce = match &self.grant {
-            Grant::Code(options) => options.nonce.as_ref().map(|n| n.expose_secret()),
-            Grant::Refresh(_) => None,
+            Grant::Code(options) => options.nonce.as_ref().map_or(NonceCheck::NoneSent, |n| {
+                NonceCheck::Sent(n.expose_secret())
+            }),
+            Grant::Refresh(_) => NonceCheck::Refresh,
         };
         let rules = IdTokenRules {
             client_id: self.client().map_or("", |c| c.client_id.as_str()),
@@ -410,7 +416,7 @@ mod tests {
     use super::*;
     use crate::protocol::url::UrlRule;
     use crate::server::exchange::ClientAuth;
-    use crate::server::http::Secret;
+    use crate::server::http::{Secret, DEFAULT_TIMEOUT_MS};
 
     const ISSUER: &str = "https://op.example/tenant";
     const METADATA: &str = r#"{"issuer":"https://op.example/tenant","token_endpoint":"https://op.example/tenant/token","jwks_uri":"https://op.example/tenant/jwks"}"#;
@@ -476,10 +482,17 @@ mod tests {
                 issuer,
                 jwks_uri,
                 client_id,
+                timeout_ms,
             } => {
                 assert_eq!(
-                    (id_token, issuer, jwks_uri, client_id),
-                    ("h.p.s", ISSUER, "https://op.example/tenant/jwks", "c1")
+                    (id_token, issuer, jwks_uri, client_id, timeout_ms),
+                    (
+                        "h.p.s",
+                        ISSUER,
+                        "https://op.example/tenant/jwks",
+                        "c1",
+                        DEFAULT_TIMEOUT_MS
+                    )
                 );
             }
             other => panic!("{other:?}"),
@@ -533,15 +546,19 @@ mod tests {
         assert_eq!(err.code(), ErrorCode::InvalidOptions);
         assert!(err.message().contains("pass issuer"), "{err}");
         assert!(flow.tokens().is_none());
-        // Checked: the nonce.
-        let mut flow = code(client("", Some(ISSUER)), Some("another")).unwrap();
-        answer(&mut flow, 200, METADATA).unwrap();
-        answer(&mut flow, 200, TOKENS).unwrap();
-        assert_eq!(
-            flow.id_token_verified(CLAIMS).unwrap_err().code(),
-            ErrorCode::InvalidClaim
-        );
-        assert!(flow.tokens().is_none());
+        // Checked: the nonce, another one passed or none passed while the
+        // ID Token carries one (a forgotten nonce: refused, pass nonce).
+        for passed in [Some("another"), None] {
+            let mut flow = code(client("", Some(ISSUER)), passed).unwrap();
+            answer(&mut flow, 200, METADATA).unwrap();
+            answer(&mut flow, 200, TOKENS).unwrap();
+            assert_eq!(
+                flow.id_token_verified(CLAIMS).unwrap_err().code(),
+                ErrorCode::InvalidClaim,
+                "{passed:?}"
+            );
+            assert!(flow.tokens().is_none());
+        }
         // A Mia-Platform host is not an OpenID Provider: its id_token is dropped.
         let options = ExchangeOptions {
             state: Some("s".into()),

@@ -11,7 +11,12 @@
 //! 2. step 4: an ID Token with several audiences has an `azp`; step 5: an
 //!    `azp` is the client id;
 //! 3. step 11: when the authorization request sent a `nonce`, the token
-//!    carries that same value (else it may be replayed or injected);
+//!    carries that same value (else it may be replayed or injected); when
+//!    the caller says none was sent, the token carries none (one that does
+//!    was asked for with a nonce the caller forgot to pass: refused, so the
+//!    check cannot be switched off by omission, as oauth4webapi's default
+//!    `expectNoNonce`); after a refresh it is not checked (§12.2: the new
+//!    ID Token SHOULD NOT have one, and the caller has no nonce to give);
 //! 4. §3.1.3.8 / §3.2.2.9: an `at_hash` is the base64url of the left half of
 //!    the hash of the access token, with the hash of the header's `alg`
 //!    (SHA-256 for `*256`, SHA-384, SHA-512; SHA-512 for `EdDSA` with
@@ -31,8 +36,30 @@ use crate::{b64, Error, ErrorCode, Result};
 pub struct IdTokenRules<'a> {
     /// The client id (`aud`, `azp`).
     pub client_id: &'a str,
-    /// The `nonce` the authorization request sent, if any.
-    pub nonce: Option<&'a str>,
+    /// What its `nonce` must be.
+    pub nonce: NonceCheck<'a>,
+}
+
+/// What an ID Token's `nonce` must be (OpenID Connect Core §3.1.3.7 step
+/// 11, §12.2). `Debug` does not print the nonce.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum NonceCheck<'a> {
+    /// The authorization request sent this nonce: the token must carry it.
+    Sent(&'a str),
+    /// The authorization request sent none: the token must carry none.
+    NoneSent,
+    /// A refresh: not checked.
+    Refresh,
+}
+
+impl core::fmt::Debug for NonceCheck<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Sent(_) => "Sent([redacted])",
+            Self::NoneSent => "NoneSent",
+            Self::Refresh => "Refresh",
+        })
+    }
 }
 
 fn missing(message: &str) -> Error {
@@ -73,22 +100,18 @@ pub fn check_id_token(claims: &Object, rules: &IdTokenRules<'_>) -> Result<()> {
             ))
         }
     }
-    if let Some(nonce) = rules.nonce {
-        match claims.get("nonce") {
-            None => {
-                return Err(missing(
-                    "the ID Token has no nonce, but the authorization request sent one (OpenID Connect Core §3.1.3.7 step 11)",
-                ))
-            }
-            Some(sent) if sent.as_str() == Some(nonce) => {}
-            Some(_) => {
-                return Err(invalid(
-                    "the ID Token's nonce is not the one the authorization request sent: it may be replayed or injected (OpenID Connect Core §3.1.3.7 step 11)",
-                ))
-            }
-        }
+    match (rules.nonce, claims.get("nonce")) {
+        (NonceCheck::Sent(_), None) => Err(missing(
+            "the ID Token has no nonce, but the authorization request sent one (OpenID Connect Core §3.1.3.7 step 11)",
+        )),
+        (NonceCheck::Sent(nonce), Some(sent)) if sent.as_str() != Some(nonce) => Err(invalid(
+            "the ID Token's nonce is not the one the authorization request sent: it may be replayed or injected (OpenID Connect Core §3.1.3.7 step 11)",
+        )),
+        (NonceCheck::NoneSent, Some(_)) => Err(invalid(
+            "the ID Token carries a nonce, so the authorization request sent one: pass nonce (the one it sent) to have it checked (OpenID Connect Core §3.1.3.7 step 11)",
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// The hash an `at_hash` is made with (OpenID Connect Core §3.1.3.8): the
@@ -165,7 +188,7 @@ mod tests {
     fn check(json: &str, nonce: Option<&str>) -> Result<()> {
         let rules = IdTokenRules {
             client_id: CLIENT,
-            nonce,
+            nonce: nonce.map_or(NonceCheck::NoneSent, NonceCheck::Sent),
         };
         check_id_token(&claims(json), &rules)
     }
@@ -219,8 +242,27 @@ mod tests {
     fn nonce_sub_iat_and_azp() {
         let ok = r#"{"sub":"u","iat":1,"aud":"client-1","nonce":"n-0S6_WzA2Mj"}"#;
         check(ok, Some("n-0S6_WzA2Mj")).unwrap();
-        // Not sent: not checked.
-        check(ok, None).unwrap();
+        // None sent (the caller did not pass it): a token that carries one is
+        // refused, so a forgotten nonce cannot switch the check off (as
+        // oauth4webapi's default expectNoNonce); a token without one passes.
+        for carrying in [
+            ok,
+            r#"{"sub":"u","iat":1,"nonce":null}"#,
+            r#"{"sub":"u","iat":1,"nonce":""}"#,
+        ] {
+            let err = check(carrying, None).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidClaim, "{carrying}");
+            assert!(err.message().contains("pass nonce"), "{err}");
+            assert!(!err.message().contains("n-0S6"));
+        }
+        check(r#"{"sub":"u","iat":1}"#, None).unwrap();
+        // After a refresh: not checked.
+        let refreshed = IdTokenRules {
+            client_id: CLIENT,
+            nonce: NonceCheck::Refresh,
+        };
+        check_id_token(&claims(ok), &refreshed).unwrap();
+        assert!(!format!("{:?}", NonceCheck::Sent("n-0S6")).contains("n-0S6"));
         let err = check(ok, Some("another")).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidClaim);
         assert!(!err.message().contains("n-0S6"));

@@ -27,6 +27,8 @@ mod identity;
 mod matrix;
 mod service_client;
 
+#[cfg(all(target_arch = "wasm32", feature = "server"))]
+pub(crate) use exchange::refuse_misplaced;
 pub use exchange::{
     basic_authorization, exchange_code_request, parse_exchange_response, parse_token_response,
     refresh_request, ClientAuth, ExchangeOptions, ExchangeProfile, OAuth2Client, RefreshOptions,
@@ -44,7 +46,7 @@ pub use http::{
     find_header, network_error, timeout_error, HttpRequest, HttpResponse, HttpResponseOut, Secret,
     DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
 };
-pub use id_token::{at_hash_digest, check_at_hash, check_id_token, IdTokenRules};
+pub use id_token::{at_hash_digest, check_at_hash, check_id_token, IdTokenRules, NonceCheck};
 pub use identity::{Identity, IdentitySource};
 pub use matrix::{
     check_login_flows, matrix_login_flows_request, matrix_token_login_request, parse_matrix_login,

@@ -19,12 +19,12 @@ use crate::json::{self, Object as JsonObject, Value};
 use crate::protocol::url::UrlRule;
 
 use crate::server::{
-    self as srv, AccessKey, ClientAuth, CookieConfig, ExchangeOptions, ExchangeProfile,
-    ExchangeStep, FlowStep, HandoffConfig, HandoffHandler, HandoffStep, HttpRequest, HttpResponse,
-    HttpResponseOut, Identity, IdentitySource, JsonBody, MatrixFlow, MatrixLoginOptions,
-    MatrixSession, Mint, OAuth2Client, PendingHandoff, PublicKey, RefreshOptions, Rejection, Route,
-    SameSite, Secret, TokenFlow, TokenMinter, TokenSet, UnsignedToken, UserInfoStep,
-    DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
+    self as srv, refuse_misplaced, AccessKey, ClientAuth, CookieConfig, ExchangeOptions,
+    ExchangeProfile, ExchangeStep, FlowStep, HandoffConfig, HandoffHandler, HandoffStep,
+    HttpRequest, HttpResponse, HttpResponseOut, Identity, IdentitySource, JsonBody, MatrixFlow,
+    MatrixLoginOptions, MatrixSession, Mint, OAuth2Client, PendingHandoff, PublicKey,
+    RefreshOptions, Rejection, Route, SameSite, Secret, TokenFlow, TokenMinter, TokenSet,
+    UnsignedToken, UserInfoStep, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
 };
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
 
@@ -322,17 +322,7 @@ impl ProfileFields {
             ("clientSecret", self.client_secret.is_some()),
             ("clientAuth", self.client_auth.is_some()),
         ];
-        let reject = |fields: &[(&str, bool)]| -> Result<()> {
-            match fields.iter().find(|(_, present)| *present) {
-                Some((field, _)) => Err(Error::options(msg!(
-                    *field,
-                    " is not used by the \"",
-                    name,
-                    "\" profile; remove it or pick another profile"
-                ))),
-                None => Ok(()),
-            }
-        };
+        let reject = |fields: &[(&str, bool)]| refuse_misplaced(&name, fields);
         match name.as_str() {
             "oauth2" => {
                 reject(&[
@@ -386,7 +376,7 @@ fn url_rule(o: &Opts) -> UrlRule {
 
 /// What a flow needs next, for the JS layer: `{ request, what }` (send it,
 /// then `answer`), `{ verify: { token, issuer, jwksUri, audience,
-/// allowInsecureHttp } }` (verify the ID Token, then `verified`),
+/// timeoutMs, allowInsecureHttp } }` (verify the ID Token, then `verified`),
 /// `{ digest: { algorithm, input } }` (hash, then `digested`), or
 /// `{ done: true }`.
 fn flow_step_to_js(flow: &TokenFlow, rule: UrlRule) -> JsResult<JsValue> {
@@ -401,12 +391,18 @@ fn flow_step_to_js(flow: &TokenFlow, rule: UrlRule) -> JsResult<JsValue> {
             issuer,
             jwks_uri,
             client_id,
+            timeout_ms,
         } => {
             let verify = Object::new();
             set(&verify, "token", &JsValue::from_str(id_token));
             set(&verify, "issuer", &JsValue::from_str(issuer));
             set(&verify, "jwksUri", &JsValue::from_str(jwks_uri));
             set(&verify, "audience", &JsValue::from_str(client_id));
+            set(
+                &verify,
+                "timeoutMs",
+                &JsValue::from_f64(f64::from(timeout_ms)),
+            );
             set(
                 &verify,
                 "allowInsecureHttp",
@@ -646,19 +642,17 @@ impl Call {
     }
 
     /// The handler's answer once the token verified (`claims_json`, its
-    /// claims as JSON text; `now` in seconds).
+    /// claims as JSON text; `now` in seconds); throws when no answer can be
+    /// made from them (pass the error to `fail`, as any other failure).
     pub fn finish(&self, claims_json: &str, now: f64) -> JsResult<JsValue> {
-        match &self.flow {
-            Flow::Handoff(handler, step) => Ok(response_to_js(&handler.finish_exchange(
-                step,
-                claims_json,
-                now_sec(now),
-            ))),
-            Flow::UserInfo(handler, step) => {
-                Ok(response_to_js(&handler.finish_userinfo(step, claims_json)))
+        let response = match &self.flow {
+            Flow::Handoff(handler, step) => {
+                handler.finish_exchange(step, claims_json, now_sec(now))?
             }
-            _ => Err(Error::options(NOT_DONE).into()),
-        }
+            Flow::UserInfo(handler, step) => handler.finish_userinfo(step, claims_json)?,
+            _ => return Err(Error::options(NOT_DONE).into()),
+        };
+        Ok(response_to_js(&response))
     }
 
     /// The handler's answer when the exchange or the verification failed
@@ -798,13 +792,8 @@ impl HandoffCore {
         let cors_max_age_sec = at_most("corsMaxAgeSec", o.uint("corsMaxAgeSec"), 86_400)?;
         let expose_refresh = o.boolean("insecureExposeRefreshToken");
         let profile_name = profile.profile_name().to_owned();
-        if profile_name != "oauth2" && redirect_uri.is_some() {
-            return Err(Error::options(msg!(
-                "redirectUri is not used by the \"",
-                profile_name,
-                "\" profile; remove it"
-            ))
-            .into());
+        if profile_name != "oauth2" {
+            refuse_misplaced(&profile_name, &[("redirectUri", redirect_uri.is_some())])?;
         }
         let mut config = HandoffConfig::new(profile.build()?, allowed_origins);
         config.redirect_uri = redirect_uri;

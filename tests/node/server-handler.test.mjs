@@ -108,6 +108,20 @@ describe('toNodeListener: the request target is a path, the Host is checked', ()
     assert.deepEqual([reports[0].error.code, reports[0].status, reports[0].level], ['invalid_request', 400, 'debug']);
   });
 
+  // `new Request()` refuses TRACE (a forbidden method of the Fetch standard), and node:http passes
+  // it to the listener, which must answer it, not reject: an unhandled rejection ends a Node
+  // process by default, so one request would take the server down.
+  test('a TRACE request is 400 with a JSON body, through onError, and the server keeps serving', async () => {
+    reports.length = 0;
+    const answer = await raw(server.port, 'TRACE /token HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    assert.equal(statusOf(answer), 400, answer);
+    assert.equal(bodyOf(answer).error, 'invalid_request');
+    assert.match(bodyOf(answer).error_description, /TRACE/);
+    assert.deepEqual([reports.at(-1)?.error.code, reports.at(-1)?.status, reports.at(-1)?.level], ['invalid_request', 400, 'debug']);
+    const next = await raw(server.port, 'GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    assert.equal(statusOf(next), 404);
+  });
+
   for (const host of ['evil host', 'a/b', 'user@host', '[::1', 'host:port']) {
     test(`a malformed Host (${JSON.stringify(host)}) is 400 with a JSON body, through onError`, async () => {
       reports.length = 0;
@@ -207,6 +221,49 @@ describe('every error code has an HTTP status and a level (one exhaustive match 
     assert.deepEqual([res.status, (await res.json()).error], [500, 'server_error']);
     assert.equal(reports[0].error, bug);
     assert.equal(reports[0].level, 'error');
+  });
+});
+
+describe('answers decided after verification reach onError too', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const post = (handler) => handler(new Request('http://api.example/token', {
+    method: 'POST', headers: { origin: EXT, 'content-type': 'application/json' }, body: '{"code":"c","state":"s"}',
+  }));
+  let as;
+  let big;
+  before(async () => {
+    as = await tokenEndpoint();
+    big = await tokenEndpoint(() => ({ access_token: `${JWT}${'A'.repeat(5000)}`, token_type: 'Bearer' }));
+  });
+  after(async () => { await as.close(); await big.close(); });
+
+  test('an access token whose exp passed (within the verifier\'s clock tolerance): 401, reported as expired at warn', async () => {
+    const { handler, reports } = handlerWith({ endpoint: as.endpoint, verify: async () => ({ sub: 'u1', exp: now() - 5 }) });
+    const res = await post(handler);
+    assert.deepEqual([res.status, (await res.json()).error], [401, 'invalid_token']);
+    assert.deepEqual(reports.map((r) => [r.error.code, r.status, r.level]), [['expired', 401, 'warn']]);
+  });
+
+  test('a verifier that resolves to something else than a claims object: 500, reported at error', async () => {
+    for (const claims of [['x'], null, 'claims']) {
+      const { handler, reports } = handlerWith({ endpoint: as.endpoint, verify: async () => claims });
+      const res = await post(handler);
+      assert.deepEqual([res.status, (await res.json()).error], [500, 'server_error']);
+      assert.deepEqual(reports.map((r) => [r.status, r.level]), [[500, 'error']], JSON.stringify(claims));
+      assert.ok(reports[0].error instanceof ExtensionSsoError);
+      const info = await handler(new Request('http://api.example/userinfo', { headers: { authorization: `Bearer ${JWT}` } }));
+      assert.equal(info.status, 500);
+      assert.deepEqual(reports.map((r) => [r.status, r.level]), [[500, 'error'], [500, 'error']], JSON.stringify(claims));
+    }
+  });
+
+  test('cookie mode, an access token too large for a cookie: 502, reported at error with why', async () => {
+    const { handler, reports } = handlerWith({ endpoint: big.endpoint, session: {} });
+    const res = await post(handler);
+    assert.deepEqual([res.status, (await res.json()).error], [502, 'token_endpoint_error']);
+    assert.equal(res.headers.get('set-cookie'), null);
+    assert.deepEqual(reports.map((r) => [r.error.code, r.status, r.level]), [['token_endpoint_error', 502, 'error']]);
+    assert.match(reports[0].error.message, /too large for a cookie/);
   });
 });
 

@@ -102,7 +102,7 @@ describe('exchangeCode against oidc-provider: discovery and the ID Token', () =>
     }
   });
 
-  test('the nonce sent must be the nonce in the ID Token; without one sent, none is required', async () => {
+  test('the nonce sent must be the nonce in the ID Token; without one sent, none is required, and one is refused', async () => {
     let r = await code({ nonce: 'nonce-a' });
     let e = await rejects(exchangeCode({ issuer: op.issuer, ...CLIENT, redirectUri: REDIRECT, code: r.code, nonce: 'nonce-b' }),
       { code: 'invalid_claim', retryable: false });
@@ -114,6 +114,12 @@ describe('exchangeCode against oidc-provider: discovery and the ID Token', () =>
     r = await code();
     const tokens = await exchangeCode({ issuer: op.issuer, ...CLIENT, redirectUri: REDIRECT, code: r.code });
     assert.equal(tokens.idTokenClaims.nonce, undefined);
+    // The authorization request sent one and the caller forgot to pass it: refused, not unchecked
+    // (oauth4webapi's default, expectNoNonce, refuses it too).
+    r = await code({ nonce: 'nonce-a' });
+    e = await rejects(exchangeCode({ issuer: op.issuer, ...CLIENT, redirectUri: REDIRECT, code: r.code }), { code: 'invalid_claim' });
+    assert.match(e.message, /pass nonce/);
+    assert.ok(!e.message.includes('nonce-a'), 'no nonce in the message');
   });
 
   for (const [name, tamper, expected] of [
@@ -179,6 +185,28 @@ describe('exchangeCode against oidc-provider: discovery and the ID Token', () =>
       assert.equal(e.cause, reason);
     } finally {
       await slow.close();
+    }
+  });
+
+  test('timeoutMs covers the ID Token\'s JWK Set request too: a slow one fails retryable', async () => {
+    let requests = 0;
+    const slowJwks = createServer(async (req, res) => {
+      requests++;
+      const keys = await (await fetch(op.jwksUri)).text();
+      setTimeout(() => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(keys); }, 1500);
+    });
+    await new Promise((resolve) => slowJwks.listen(0, '127.0.0.1', resolve));
+    try {
+      const r = await code();
+      const e = await rejects(exchangeCode({
+        issuer: op.issuer, jwksUri: `http://127.0.0.1:${slowJwks.address().port}/jwks`, ...CLIENT, redirectUri: REDIRECT,
+        code: r.code, timeoutMs: 300,
+      }), { code: 'jwks_fetch_failed', retryable: true });
+      assert.match(e.message, /ID Token/);
+      assert.equal(requests, 1);
+    } finally {
+      slowJwks.closeAllConnections();
+      await new Promise((resolve) => slowJwks.close(resolve));
     }
   });
 

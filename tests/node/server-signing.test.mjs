@@ -98,6 +98,19 @@ describe('keys made by node:crypto', () => {
     assert.throws(() => new ServiceClientTokenProvider({ accessKey: edKey, issuerUrl: ISSUER_URL }), { code: 'invalid_key' });
   });
 
+  test('a burst of concurrent getToken() calls on a cold provider: every one resolves, to one token', async () => {
+    // The first token is signed once and shared; before, each call signed its own and the core
+    // kept only 16 of them waiting: the rest rejected invalid_options ("driven out of order").
+    for (const key of [ed, ec]) {
+      const provider = new ServiceClientTokenProvider({ accessKey: JSON.stringify({ clientId: 'svc', privateKey: key.export({ format: 'jwk' }) }), issuerUrl: ISSUER_URL });
+      const results = await Promise.allSettled(Array.from({ length: 40 }, () => provider.getToken()));
+      assert.deepEqual(results.filter((r) => r.status === 'rejected').map((r) => `${r.reason.code}: ${r.reason.message}`), []);
+      assert.equal(new Set(results.map((r) => r.value)).size, 1, provider.algorithm);
+      await bothVerify(results[0].value, provider);
+      assert.equal(await provider.getToken(), results[0].value, 'then cached');
+    }
+  });
+
   test('ready() resolves at once under Node (the key is imported by the constructor)', async () => {
     const der = ed.export({ format: 'der', type: 'pkcs8' }).toString('base64');
     const provider = new ServiceClientTokenProvider(`svc.kid.acc.${der}`, ISSUER_URL);

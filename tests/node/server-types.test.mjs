@@ -13,7 +13,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const USAGE = `
 import {
   createHandoffHandler, toNodeListener, ServiceClientTokenProvider, exchangeCode, refreshTokens, matrixTokenLogin,
-  identityFromClaims, ExtensionSsoError, errorCodes, type ErrorCode,
+  identityFromClaims, ExtensionSsoError, errorCodes, type ErrorCode, type NodeRequestLike,
 } from '${join(ROOT, 'pkg/server.js')}';
 import { createServer } from 'node:http';
 
@@ -34,6 +34,11 @@ void matrixTokenLogin({ homeserverUrl: 'https://matrix.example', loginToken: 't'
 console.log(identityFromClaims({ sub: 'u' }).groups, errorCodes().length);
 // @ts-expect-error a token endpoint or an issuer is required
 void exchangeCode({ clientId: 'c', code: 'x' });
+// NodeResponseLike names every member the adapter uses: it listens for 'error' and looks at the
+// socket, so a response without them is not one (it would throw at run time).
+declare const req: NodeRequestLike;
+// @ts-expect-error on, destroyed, writableEnded and socket are missing
+void toNodeListener(handler)(req, { headersSent: false, writeHead() {}, write() {}, end() {} });
 `;
 
 test('server.d.ts type-checks with lib es2022 + @types/node, strict, no DOM, no skipLibCheck', () => {

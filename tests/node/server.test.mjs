@@ -212,6 +212,14 @@ test('options are checked before any request', async () => {
     { code: 'invalid_options' });
   assert.match(e.message, /tokenEndpoint is not used by the "mia-console" profile/);
   await rejects(exchangeCode({ profile: 'mia-console', consoleUrl: 'https://console.example', code: 'c' }), { code: 'invalid_options' });
+  // The oauth2-only settings of a code exchange are refused for the other profiles, not ignored.
+  for (const [name, value] of [['redirectUri', REDIRECT], ['codeVerifier', 'v'.repeat(43)], ['nonce', 'n']]) {
+    for (const profile of [{ profile: 'mia-console', consoleUrl: 'https://console.example' }, { profile: 'mia-auth-service', authServiceUrl: 'https://auth.example' }]) {
+      e = await rejects(exchangeCode({ ...profile, code: 'c', state: 's', [name]: value, fetch: () => assert.fail('no request') }),
+        { code: 'invalid_options' });
+      assert.match(e.message, new RegExp(`${name} is not used by the "${profile.profile}" profile`));
+    }
+  }
   await rejects(exchangeCode({ profile: 'keycloak', code: 'c' }), { code: 'invalid_options' });
   await rejects(exchangeCode(null), { code: 'invalid_options' });
   await rejects(refreshTokens({ tokenEndpoint: 'https://as.example/token', clientId: 'c', clientSecret: 's' }), { code: 'invalid_options' });

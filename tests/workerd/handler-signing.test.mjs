@@ -20,11 +20,19 @@ const attempt = (fn) => { try { return { value: fn() }; } catch (e) { return { c
 
 export default {
   async fetch(request) {
-    const { accessKey, issuerUrl, now } = await request.json();
+    const { accessKey, issuerUrl, now, burst } = await request.json();
     const realNow = Date.now;
     if (now !== undefined) Date.now = () => now * 1000;
     try {
       const provider = new ServiceClientTokenProvider({ accessKey, issuerUrl });
+      if (burst) {
+        // burst concurrent getToken() calls on a cold provider (the key not imported yet).
+        const results = await Promise.allSettled(Array.from({ length: burst }, () => provider.getToken()));
+        return Response.json({
+          failures: results.filter((r) => r.status === 'rejected').map((r) => r.reason.code + ': ' + r.reason.message),
+          tokens: [...new Set(results.filter((r) => r.status === 'fulfilled').map((r) => r.value))],
+        });
+      }
       const before = { jwk: attempt(() => provider.publicJwk()), keyId: attempt(() => provider.keyId) };
       let token;
       try {
@@ -95,6 +103,15 @@ describe('ServiceClientTokenProvider inside workerd (WebCrypto)', () => {
     const ecResult = await mint({ accessKey: JSON.stringify({ clientId: 'svc', keyId: 'k', privateKey: { kty: 'EC', crv: 'P-256', d: ec.d } }), issuerUrl: VECTORS.issuerUrl });
     assert.deepEqual([ecResult.jwk.x, ecResult.jwk.y], [ec.x, ec.y]);
     await joseVerifies(ecResult);
+  });
+
+  test('a burst of concurrent getToken() calls on a cold provider: every one resolves, to one token', async () => {
+    for (const type of ['ed25519', 'ec']) {
+      const key = generateKeyPairSync(type, type === 'ec' ? { namedCurve: 'P-256' } : undefined).privateKey.export({ format: 'jwk' });
+      const result = await mint({ accessKey: JSON.stringify({ clientId: 'svc', privateKey: key }), issuerUrl: VECTORS.issuerUrl, burst: 40 });
+      assert.deepEqual(result.failures, [], type);
+      assert.equal(result.tokens.length, 1, type);
+    }
   });
 
   test('x/y that do not belong to d: getToken rejects invalid_key, no token', async () => {

@@ -168,13 +168,13 @@ impl UserInfoStep {
 /// route(method, path, headers)
 ///   Respond(resp)        → send resp
 ///   UserInfo(step)       → claims = verify(step.token())          (Err → userinfo_failed)
-///                          send finish_userinfo(step, claims)
+///                          send finish_userinfo(step, claims)     (Err → userinfo_failed)
 ///   ReadHandoff(pending) → body = read at most max_body_bytes + 1 bytes
 ///                          handoff(pending, body)
 ///     Respond(resp)      → send resp
 ///     Exchange(step)     → drive step.flow (fetches, ID Token)     (Err → exchange_failed)
 ///                          claims = verify(access_token(step))     (Err → exchange_failed)
-///                          send finish_exchange(step, claims, now)
+///                          send finish_exchange(step, claims, now) (Err → exchange_failed)
 /// ```
 ///
 /// # Routes

@@ -218,8 +218,10 @@ impl HandoffHandler {
         options.state = Some(state.into());
         options.timeout_ms = self.config.timeout_ms;
         options.rule = self.config.rule;
-        options.nonce = nonce;
+        // The OpenID Connect members matter to `oauth2` only; the other
+        // profiles ignore them in a handoff, as they ignore unknown members.
         if let ExchangeProfile::OAuth2(_) = self.config.profile {
+            options.nonce = nonce;
             if let Some(verifier) = code_verifier {
                 check_code_verifier(verifier).map_err(|_| {
                     "\"code_verifier\" must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~"

@@ -13,7 +13,7 @@ use crate::json::{self, Value};
 use crate::prelude::*;
 use crate::server::http::{HttpResponseOut, JsonBody};
 use crate::server::identity::{Identity, IdentitySource};
-use crate::{Error, ErrorCode};
+use crate::{Error, ErrorCode, Result};
 
 impl HandoffHandler {
     /// Answers a successful handoff. `claims_json` is the verified access
@@ -22,41 +22,44 @@ impl HandoffHandler {
     /// Token mode: `200 {access_token, token_type: "Bearer", expires_in?,
     /// id_token?, scope?, identity}`. Cookie mode: `200 {identity, expires_in?}`
     /// with `Set-Cookie: <name>=<token>; Path=…; Max-Age=…; HttpOnly; Secure; SameSite=…`.
-    /// A token that is not a valid cookie value (RFC 6265 §4.1.1) or too large
-    /// for a cookie is refused with 502 rather than stored.
     ///
     /// The `identity` is read from the access token's claims, and the
     /// validated ID Token's fill in what they lack (an OpenID Provider puts
     /// `name`, `email`… in the ID Token; the access token's claims are what
     /// the backend authorises with, so they are never overridden).
+    ///
+    /// `Err` when no answer can be made from the verified token, for
+    /// [`Self::exchange_failed`] (so the caller's error hook hears of it):
+    /// `expired` when its `exp` has passed by now (a verifier's clock
+    /// tolerance let it through), `invalid_claim` for an `exp` that is not a
+    /// NumericDate, `token_endpoint_error` for a token that is not a valid
+    /// cookie value (RFC 6265 §4.1.1) or too large for a cookie (refused
+    /// rather than stored), `invalid_options` when the claims are not a JSON
+    /// object (the verifier resolved to something else) or the exchange is
+    /// not finished.
     pub fn finish_exchange(
         &self,
         step: &ExchangeStep,
         claims_json: &str,
         now_sec: u64,
-    ) -> HttpResponseOut {
+    ) -> Result<HttpResponseOut> {
         let cors = Some(step.origin.as_str());
-        let Some(tokens) = step.flow.tokens() else {
-            return error_response(500, "server_error", SERVER_ERROR, cors);
-        };
-        let Ok(Value::Object(mut claims)) = json::parse(claims_json) else {
-            return error_response(
-                500,
-                "server_error",
-                "the verified claims are not a JSON object",
-                cors,
-            );
-        };
+        let tokens = super::exchanged(step)?;
+        let mut claims = claims_object(claims_json)?;
         let expires_in = match claims.get("exp") {
             Some(exp) => match exp.as_f64().filter(|e| e.is_finite() && *e >= 0.0) {
                 Some(exp) if exp as u64 > now_sec => Some(exp as u64 - now_sec),
-                _ => {
-                    return error_response(
-                        401,
-                        "invalid_token",
-                        "the access token has already expired",
-                        cors,
-                    )
+                Some(_) => {
+                    return Err(Error::new(
+                        ErrorCode::Expired,
+                        "the access token expired before the handler could answer (its exp has passed; the verifier's clock tolerance let it through)",
+                    ))
+                }
+                None => {
+                    return Err(Error::new(
+                        ErrorCode::InvalidClaim,
+                        "the access token's exp is not a NumericDate (RFC 7519 §4.1.4)",
+                    ))
                 }
             },
             None => tokens.lifetime_sec(now_sec, now_sec),
@@ -74,9 +77,9 @@ impl HandoffHandler {
         let identity = identity_json(&Identity::new(claims, IdentitySource::AccessToken, true));
         if let Some(cookie) = &self.config.session {
             let token = tokens.access_token.as_str();
-            if let Err(description) = cookie.check_value(token) {
-                return error_response(502, "token_endpoint_error", description, cors);
-            }
+            cookie
+                .check_value(token)
+                .map_err(|why| Error::new(ErrorCode::TokenEndpointError, why))?;
             let mut body = JsonBody::new().raw("identity", &identity);
             if let Some(expires_in) = expires_in {
                 body = body.number("expires_in", expires_in);
@@ -85,7 +88,7 @@ impl HandoffHandler {
             response
                 .headers
                 .push(("Set-Cookie".into(), cookie.set_cookie(token, expires_in)));
-            return response;
+            return Ok(response);
         }
         let mut body = JsonBody::new()
             .string("access_token", &tokens.access_token)
@@ -104,7 +107,11 @@ impl HandoffHandler {
                 body = body.string("refresh_token", refresh_token);
             }
         }
-        base_response(200, body.raw("identity", &identity).finish(), cors)
+        Ok(base_response(
+            200,
+            body.raw("identity", &identity).finish(),
+            cors,
+        ))
     }
 
     /// Answers a failed exchange or verification (see [`rejection`] for the
@@ -114,18 +121,15 @@ impl HandoffHandler {
     }
 
     /// Answers a userinfo request with the verified claims (`claims_json`, a
-    /// JSON object, sent as it is).
-    pub fn finish_userinfo(&self, step: &UserInfoStep, claims_json: &str) -> HttpResponseOut {
-        let cors = step.origin();
-        match json::parse(claims_json) {
-            Ok(Value::Object(_)) => base_response(200, claims_json.to_owned(), cors),
-            _ => error_response(
-                500,
-                "server_error",
-                "the verified claims are not a JSON object",
-                cors,
-            ),
-        }
+    /// JSON object, sent as it is); `Err` (`invalid_options`, for
+    /// [`Self::userinfo_failed`]) when they are not a JSON object.
+    pub fn finish_userinfo(
+        &self,
+        step: &UserInfoStep,
+        claims_json: &str,
+    ) -> Result<HttpResponseOut> {
+        claims_object(claims_json)?;
+        Ok(base_response(200, claims_json.to_owned(), step.origin()))
     }
 
     /// Answers a userinfo request whose token failed verification: 401 with
@@ -149,6 +153,17 @@ impl HandoffHandler {
             }
         }
         rejected
+    }
+}
+
+/// The verified claims, which must be a JSON object: a verifier that
+/// resolves to anything else is a bug of the caller's setup.
+fn claims_object(claims_json: &str) -> Result<json::Object> {
+    match json::parse(claims_json) {
+        Ok(Value::Object(claims)) => Ok(claims),
+        _ => Err(Error::options(
+            "the verifier resolved to something other than a claims object (verify() must resolve to the token's claims)",
+        )),
     }
 }
 

@@ -486,11 +486,13 @@ fn finish_exchange_token_mode() {
     )
     .unwrap();
     assert_eq!(handler.access_token(&step).unwrap(), "a.b.c");
-    let out = handler.finish_exchange(
-        &step,
-        r#"{"sub":"u1","email":"u@x.example","exp":1300}"#,
-        1000,
-    );
+    let out = handler
+        .finish_exchange(
+            &step,
+            r#"{"sub":"u1","email":"u@x.example","exp":1300}"#,
+            1000,
+        )
+        .unwrap();
     assert_eq!(out.status, 200);
     assert_common_headers(&out);
     assert_eq!(out.header("access-control-allow-origin"), Some(EXT));
@@ -506,25 +508,52 @@ fn finish_exchange_token_mode() {
     let mut config = console_config();
     config.insecure_expose_refresh_token = true;
     let exposing = HandoffHandler::new(config).unwrap();
-    let out = exposing.finish_exchange(&step, r#"{"sub":"u1"}"#, 1000);
+    let out = exposing
+        .finish_exchange(&step, r#"{"sub":"u1"}"#, 1000)
+        .unwrap();
     assert!(out.body.contains(r#""refresh_token":"RT""#), "{}", out.body);
     assert!(out.body.contains(r#""expires_in":3600"#), "{}", out.body);
 
-    let out = handler.finish_exchange(&step, r#"{"sub":"u1","exp":900}"#, 1000);
-    assert_eq!(out.status, 401);
-    let out = handler.finish_exchange(&step, "not json", 1000);
-    assert_eq!(out.status, 500);
+    // What cannot be answered is an error for exchange_failed, which
+    // answers it (and gives its level to the caller's error hook).
+    for (claims, code, status, level) in [
+        (
+            r#"{"sub":"u1","exp":900}"#,
+            ErrorCode::Expired,
+            401,
+            Level::Warn,
+        ),
+        (
+            r#"{"sub":"u1","exp":"soon"}"#,
+            ErrorCode::InvalidClaim,
+            401,
+            Level::Warn,
+        ),
+        ("not json", ErrorCode::InvalidOptions, 500, Level::Error),
+        ("[1]", ErrorCode::InvalidOptions, 500, Level::Error),
+    ] {
+        let err = handler.finish_exchange(&step, claims, 1000).unwrap_err();
+        assert_eq!(err.code(), code, "{claims}");
+        let rejected = handler.exchange_failed(&step, Some(&err));
+        assert_eq!(
+            (rejected.response.status, rejected.level),
+            (status, level),
+            "{claims}"
+        );
+    }
 }
 
 #[test]
 fn finish_exchange_cookie_mode() {
     let handler = cookie_handler();
     let step = exchanged(&handler, CODE_STATE, r#"{"accessToken":"eyJ.eyJ.sig"}"#).unwrap();
-    let out = handler.finish_exchange(
-        &step,
-        r#"{"id":"u1","name":"N","groups":["g"],"exp":4600}"#,
-        1000,
-    );
+    let out = handler
+        .finish_exchange(
+            &step,
+            r#"{"id":"u1","name":"N","groups":["g"],"exp":4600}"#,
+            1000,
+        )
+        .unwrap();
     assert_eq!(out.status, 200);
     assert_common_headers(&out);
     assert_eq!(
@@ -538,7 +567,9 @@ fn finish_exchange_cookie_mode() {
     assert!(!out.body.contains("eyJ"));
 
     // Without exp or expires_in: a session cookie.
-    let out = handler.finish_exchange(&step, r#"{"id":"u1"}"#, 1000);
+    let out = handler
+        .finish_exchange(&step, r#"{"id":"u1"}"#, 1000)
+        .unwrap();
     assert_eq!(
         out.header("set-cookie"),
         Some("sid=eyJ.eyJ.sig; Path=/; HttpOnly; Secure; SameSite=Lax")
@@ -566,7 +597,12 @@ fn cookie_injection_is_refused() {
         match exchanged(&handler, CODE_STATE, &body) {
             Err(err) => assert_eq!(err.code(), ErrorCode::TokenEndpointError, "{evil:?}"),
             Ok(step) => {
-                let out = handler.finish_exchange(&step, r#"{"sub":"u"}"#, 0);
+                let err = handler
+                    .finish_exchange(&step, r#"{"sub":"u"}"#, 0)
+                    .unwrap_err();
+                assert_eq!(err.code(), ErrorCode::TokenEndpointError, "{evil:?}");
+                assert!(!err.message().contains("EV"), "{err}");
+                let out = handler.exchange_failed(&step, Some(&err)).response;
                 assert_eq!(out.status, 502, "{evil:?}");
                 assert_eq!(out.header("set-cookie"), None);
                 assert!(!out.body.contains("EV"), "{}", out.body);
@@ -635,7 +671,14 @@ fn userinfo_with_cookie_and_bearer() {
     assert_eq!(step.token(), "eyJ.a.b");
     assert!(step.from_cookie());
     assert!(!format!("{step:?}").contains("eyJ.a.b"));
-    let out = handler.finish_userinfo(&step, r#"{"sub":"u1","groups":["a"]}"#);
+    let out = handler
+        .finish_userinfo(&step, r#"{"sub":"u1","groups":["a"]}"#)
+        .unwrap();
+    let err = handler.finish_userinfo(&step, "null").unwrap_err();
+    assert_eq!(
+        handler.userinfo_failed(&step, Some(&err)).response.status,
+        500
+    );
     assert_eq!(out.status, 200);
     assert_eq!(out.body, r#"{"sub":"u1","groups":["a"]}"#);
     assert_eq!(out.header("access-control-allow-origin"), Some(EXT));
@@ -970,6 +1013,19 @@ fn the_nonce_of_the_handoff_is_kept_for_the_id_token() {
         br#"{"code":"c","state":"s","nonce":5}"#,
     ));
     assert_eq!(out.status, 400);
+    // A console is not an OpenID Provider: the OpenID Connect members of a
+    // handoff are ignored there, as other unknown members are.
+    let console = HandoffHandler::new(console_config()).unwrap();
+    let body = format!(
+        r#"{{"code":"c","state":"s","nonce":"n","code_verifier":"{}","redirect_uri":"https://x.example/cb"}}"#,
+        "v".repeat(43)
+    );
+    let Outcome::Exchange(step) =
+        drive(&console, "POST", "/token", &json_post(EXT), body.as_bytes())
+    else {
+        panic!("a console handoff with OpenID Connect members is exchanged")
+    };
+    assert!(step.flow.exchange().is_some_and(|o| o.nonce.is_none()));
 }
 
 #[test]

@@ -15,12 +15,9 @@ const { OIDC_ISSUER: issuer, OIDC_CLIENT_ID: clientId, OIDC_CLIENT_SECRET: clien
 const port = Number(process.env.PORT ?? 8080);
 const origin = process.env.PUBLIC_ORIGIN ?? `http://localhost:${port}`; // where the browser opens the pages
 
-// The identity provider's endpoints, from its OpenID Connect discovery document.
-const metadata = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json();
-if (metadata.issuer !== issuer) throw new Error(`${issuer} says its issuer is ${metadata.issuer}`);
-
-// Access tokens must be JWTs (RFC 9068) signed with the provider's keys, issued for your API.
-const verifier = new JwksVerifier({ jwksUri: metadata.jwks_uri, issuer, audience });
+// Access tokens must be JWTs (RFC 9068) signed with the provider's keys, issued for your API;
+// discovery: the keys' address comes from the issuer's metadata.
+const verifier = new JwksVerifier({ issuer, discovery: true, audience });
 
 const api = toNodeListener(createHandoffHandler({
   profile: 'oauth2',

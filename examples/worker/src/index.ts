@@ -14,8 +14,8 @@ export interface Env {
 interface Backend {
   verifier: JwksVerifier;
   handoff: FetchHandler;
-  /** When the key set in KV was fetched (to write it back only when it changed). */
-  savedFetchedAt: number;
+  /** The key set as KV has it (to write it back only when it changed). */
+  saved: JwksCacheSnapshot | null;
 }
 
 // Built by an isolate's first request and reused by the next ones.
@@ -23,13 +23,10 @@ let backend: Backend | undefined;
 
 async function start(env: Env): Promise<Backend> {
   const issuer = env.OIDC_ISSUER;
-  const answer = await fetch(`${issuer}/.well-known/openid-configuration`);
-  const metadata = await answer.json<{ issuer: string; jwks_uri: string }>();
-  if (metadata.issuer !== issuer) throw new Error(`${issuer} says its issuer is ${metadata.issuer}`);
-
-  // The keys another isolate fetched: this one verifies without fetching them again.
+  // The keys another isolate fetched (null when none did): this one verifies without fetching them again.
   const cache = await env.JWKS_CACHE.get<JwksCacheSnapshot>('jwks', 'json');
-  const verifier = new JwksVerifier({ jwksUri: metadata.jwks_uri, issuer, audience: env.API_AUDIENCE, cache: cache ?? undefined });
+  // discovery: the keys' address comes from the issuer's metadata. Access tokens must be JWTs (RFC 9068).
+  const verifier = new JwksVerifier({ issuer, discovery: true, audience: env.API_AUDIENCE, cache });
   const handoff = createHandoffHandler({
     profile: 'oauth2',
     issuer, // its metadata gives the token endpoint, and the keys of the ID Tokens it validates
@@ -40,11 +37,7 @@ async function start(env: Env): Promise<Backend> {
     tokenPath: '/api/token', // the client's tokenHandoffUrl
     userinfoPath: '/api/userinfo',
   });
-  return { verifier, handoff, savedFetchedAt: fetchedAt(cache) };
-}
-
-function fetchedAt(snapshot: JwksCacheSnapshot | null | undefined): number {
-  return Math.max(0, ...Object.values(snapshot ?? {}).map((set) => set.fetchedAt));
+  return { verifier, handoff, saved: cache };
 }
 
 // Your own API: only for requests that carry a valid access token.
@@ -66,10 +59,10 @@ export default {
     const { pathname } = new URL(request.url);
     const response = pathname === '/api/hello' ? await hello(request, app.verifier) : await app.handoff(request);
 
-    // Share the keys with the other isolates, when this isolate fetched a new set.
-    const snapshot = app.verifier.exportCache();
-    if (snapshot && fetchedAt(snapshot) !== app.savedFetchedAt) {
-      app.savedFetchedAt = fetchedAt(snapshot);
+    // Share the keys with the other isolates: only when this isolate fetched since what KV has.
+    const snapshot = app.verifier.exportCache(app.saved);
+    if (snapshot) {
+      app.saved = snapshot;
       ctx.waitUntil(env.JWKS_CACHE.put('jwks', JSON.stringify(snapshot), { expirationTtl: 3600 }));
     }
     return response;

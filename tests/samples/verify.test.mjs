@@ -3,6 +3,7 @@
 // `fetch` intercepted from outside so that its https://console.example/jwks is served on 127.0.0.1.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 
@@ -71,7 +72,8 @@ describe("README sample: Verify tokens (authenticate(request))", () => {
   });
 
   test("README's warning: a token passed with its Bearer prefix is malformed, and the message names the prefix", async () => {
-    const { JwksVerifier } = await import(`${pathToFileURL(project.path('node_modules', 'extension-sso', 'package.json')).href}/../verifier.node.js`);
+    const entry = createRequire(project.path('package.json')).resolve('extension-sso/verifier'); // the tarball's, as Node resolves it
+    const { JwksVerifier } = await import(pathToFileURL(entry).href);
     const verifier = new JwksVerifier({ jwksUri: 'https://console.example/jwks', issuer: 'https://console.example', audience: 'my-extension' });
     const error = await verifier.verify(`Bearer ${await sign()}`).then(() => null, (e) => e);
     assert.equal(error?.code, 'malformed');

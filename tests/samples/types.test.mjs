@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { createRequire } from 'node:module';
 import { ROOT, samplesProject } from './project.mjs';
 
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -48,5 +49,26 @@ describe('README TypeScript samples (tsc --strict, no skipLibCheck)', () => {
 
   test('the Worker with its own tsconfig.json (@cloudflare/workers-types)', () => {
     tsc(project, 'examples/worker/tsconfig.json');
+  });
+
+  test('every runtime export of every entry is declared in its types, and nothing else is exported', async () => {
+    const ts = createRequire(import.meta.url)('typescript');
+    for (const spec of ['extension-sso', 'extension-sso/client', 'extension-sso/verifier', 'extension-sso/server']) {
+      const script = `import * as m from '${spec}'; console.log(JSON.stringify(Object.keys(m).sort()));`;
+      const runtime = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: project.dir, encoding: 'utf8' }));
+      writeFileSync(project.path('exports.ts'), `export * as m from '${spec}';\n`);
+      const program = ts.createProgram([project.path('exports.ts')], {
+        strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022,
+      });
+      const checker = program.getTypeChecker();
+      const [ns] = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(project.path('exports.ts'))));
+      const target = (sym) => (sym.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(sym) : sym);
+      const declared = checker.getExportsOfModule(target(ns))
+        .filter((sym) => target(sym).flags & ts.SymbolFlags.Value) // functions, classes, consts: not types
+        .map((sym) => String(sym.escapedName)).sort();
+      assert.ok(declared.includes('errorCodes') && declared.includes('ExtensionSsoError'), `${spec}: ${declared}`);
+      assert.deepEqual(runtime, declared, `${spec}: its runtime exports and the values its .d.ts declares`);
+      for (const internal of ['installRuntime', 'markReady']) assert.ok(!runtime.includes(internal), `${spec} exports ${internal}`);
+    }
   });
 });

@@ -441,4 +441,23 @@ describe('popup mode waits for its own callback only (Chromium)', () => {
     assert.deepEqual(codes, ['code-a', 'code-b'], 'one handoff per genuine callback, none for the others');
     await b.popup.close();
   });
+
+  test('a page at another origin in the popup (the login page, or wherever it went) cannot answer for the callback page', async () => {
+    site.options = options();
+    site.handleCallbacks = true;
+    site.apiCalls.length = 0;
+    const a = await loginByPopup();
+    // The login page knows the state (it is in its own URL) and is the popup's window: it posts a
+    // callback naming a code of its choice, as the callback page would.
+    await a.popup.evaluate((url) => {
+      window.opener.postMessage({ type: 'extension-sso:callback', url }, '*');
+      window.opener.postMessage({ type: 'extension-sso:callback-error', code: 'invalid_options' }, '*');
+    }, `${site.origin}/callback.html?code=injected&state=${a.state}`);
+    // (Had the opener taken either message, the login would be over and the popup closed.)
+    await a.popup.goto(`${site.origin}/callback.html?code=code-a&state=${a.state}`).catch(() => {});
+    const result = await resultOf(a.tab);
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.session.accessToken, 'at-for-code-a');
+    assert.deepEqual(site.apiCalls.map((c) => c.body.code), ['code-a'], 'the injected code was never handed off');
+  });
 });

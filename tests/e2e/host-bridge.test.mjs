@@ -15,7 +15,21 @@ let page;
 
 before(async () => {
   // The extension page only relays what the test asks it to post to its parent.
-  extension = await startStaticServer(ROOT, [], {
+  extension = await startStaticServer(ROOT, ['pkg'], {
+    // A real ExtensionClient in 'top' mode (for the tests of what it makes of the bridge's answers).
+    '/client.html': `<!doctype html><script type="module">
+      import init, { ExtensionClient } from '/pkg/client.browser.js';
+      await init();
+      window.login = (options) => {
+        const controller = new AbortController();
+        window.abortLogin = (reason) => controller.abort(new Error(reason));
+        window.result = undefined;
+        new ExtensionClient(options).login({ signal: controller.signal }).then(
+          (session) => { window.result = { ok: true, session }; },
+          (e) => { window.result = { ok: false, code: e.code, message: e.message, cause: e.cause?.message }; });
+      };
+      window.ready = true;
+    </script>`,
     '/frame.html': `<!doctype html><script>
       window.send = (data) => new Promise((done) => {
         addEventListener('message', (e) => done({ origin: e.origin, data: e.data }), { once: true });
@@ -54,6 +68,20 @@ before(async () => {
       });
       window.refused = ['https://x.example/a?b', 'https://u:p@x.example/a', 'https://x.example/a/../b', 'javascript:x', 'https://x.example/#f']
         .map((p) => { try { installHostBridge({ extensionOrigin: '${extension.origin}', allowedUrlPrefixes: [p] }); return null; } catch (e) { return e.code; } });
+    </script>`,
+    // The host of the extension's 'top' logins: on 127.0.0.1 like the extension (same site, another
+    // origin), so the frame keeps its sessionStorage under Chromium's default third-party blocking.
+    '/host3.html': `<!doctype html><script type="module">
+      import { installHostBridge } from '/pkg/client.browser.js';
+      window.navigated = [];
+      const frame = document.createElement('iframe');
+      frame.src = '${extension.origin}/client.html';
+      document.body.append(frame);
+      installHostBridge({
+        extensionOrigin: '${extension.origin}', frame,
+        allowedUrlPrefixes: ['https://console.example/tenants/'],
+        navigate: (url) => window.navigated.push(url),
+      });
     </script>`,
   });
   browser = await launchProfile();
@@ -141,4 +169,35 @@ test('other message types get no answer, and an uninstalled bridge is silent', a
   await page.evaluate(() => window.uninstall());
   assert.equal(await send({ type: 'extension-sso:navigate', url: 'https://console.example/tenants/t/x' }), null);
   assert.equal((await navigated()).length, 1);
+});
+
+/** A page on host3.html whose frame runs the real client; `options(endpoint)` for its 'top' logins. */
+async function topHost() {
+  const top = await browser.context.newPage();
+  await top.goto(`${host.origin}/host3.html`);
+  const frame = () => top.frames().find((f) => f.url().startsWith(extension.origin));
+  await top.waitForFunction(() => document.querySelector('iframe')?.contentWindow);
+  await frame().waitForFunction(() => window.ready === true);
+  const options = (authorizationEndpoint) => ({
+    profile: 'oauth2', authorizationEndpoint, clientId: 'c', redirectUri: `${extension.origin}/client.html`,
+    tokenHandoffUrl: '/api/token', navigation: 'top', hostOrigin: host.origin,
+  });
+  const result = async () => {
+    await frame().waitForFunction(() => window.result !== undefined);
+    return frame().evaluate(() => window.result);
+  };
+  return { top, frame, options, result };
+}
+
+test("the client in 'top' mode hears the bridge's refusal: navigation_unavailable that says refused", async () => {
+  const { top, frame, options, result } = await topHost();
+  try {
+    // Outside allowedUrlPrefixes: the bridge answers ok: false.
+    await frame().evaluate((o) => window.login(o), options('https://auth.example/authorize'));
+    const refused = await result();
+    assert.equal(refused.code, 'navigation_unavailable', JSON.stringify(refused));
+    assert.match(refused.message, /refused/);
+  } finally {
+    await top.close();
+  }
 });

@@ -318,7 +318,7 @@ export class ExtensionClient {
       const consider = (source) => (message) => {
         let next;
         try {
-          next = this.#call({ event: 'popup-message', resume: step.resume, origin: message.origin, source, data: message.data });
+          next = this.#call({ event: 'popup-message', resume: step.resume, messageOrigin: message.origin, source, data: message.data });
         } catch {
           return; // data that is not plain data: not ours
         }
@@ -343,7 +343,7 @@ export class ExtensionClient {
       listen(g, 'message', (message) => {
         let next;
         try {
-          next = this.#call({ event: 'host-reply', resume: step.resume, origin: message.origin, fromParent: message.source === g.parent, data: message.data });
+          next = this.#call({ event: 'host-reply', resume: step.resume, messageOrigin: message.origin, fromParent: message.source === g.parent, data: message.data });
         } catch {
           return;
         }

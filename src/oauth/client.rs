@@ -13,7 +13,7 @@
 //! ## Events (JSON objects, `event` names the kind)
 //!
 //! Every event may carry the page: `now` (seconds since the epoch),
-//! `href`, `origin`, `framed`, `flows` (`{session: {key: record} | null,
+//! `href`, `origin` (the page's), `framed`, `flows` (`{session: {key: record} | null,
 //! memory: {key: record}}`: the records under [`FLOW_KEY_PREFIX`]; `null`
 //! when `sessionStorage` is not usable) and `random` (at least
 //! [`RANDOM_BYTES`] random bytes, as numbers, for a new flow).
@@ -27,9 +27,9 @@
 //! | `callback` | `url`, `current` (it is `location.href`) | `handleCallback()` |
 //! | `stored` | `ok` (every write read back as written) | after `store` |
 //! | `popup-opened` | `ok` (`window.open` returned a window) | after `open-popup` |
-//! | `popup-message` | `resume`, `origin`, `source` (`popup`, `window` or `channel`), `data` | a message while `await-popup` |
+//! | `popup-message` | `resume`, `messageOrigin` (the message's `origin`), `source` (`popup`, `window` or `channel`), `data` | a message while `await-popup` |
 //! | `popup-closed` | `resume` | the popup closed while `await-popup` |
-//! | `host-reply` | `resume`, `origin`, `fromParent`, `data` | a message while `ask-host` |
+//! | `host-reply` | `resume`, `messageOrigin`, `fromParent`, `data` | a message while `ask-host` |
 //! | `host-timeout` | `resume` | `timeoutMs` of `ask-host` passed |
 //! | `response` | `resume`, `status`, `body` (text, `null` over `maxBytes`), `location`, `redirected`; or `failure` (`timeout`, `network`) and `detail` | the answer to `fetch` |
 //! | `identity` | | `getUserIdentity()` |
@@ -497,7 +497,7 @@ impl Client {
                     _ => MessageSource::OtherWindow,
                 };
                 let allowed = callback_message_origin(config, &page.origin);
-                let origin = text("origin").unwrap_or_default();
+                let origin = text("messageOrigin").unwrap_or_default();
                 let data = event.get("data").unwrap_or(&Value::Null);
                 if let Some(error) = navigation::popup_error(&allowed, origin, source, data) {
                     return Err(error);
@@ -524,7 +524,7 @@ impl Client {
                 let data = event.get("data").unwrap_or(&Value::Null);
                 match accept_host_reply(
                     config,
-                    text("origin").unwrap_or_default(),
+                    text("messageOrigin").unwrap_or_default(),
                     from_parent,
                     data,
                 ) {

@@ -44,6 +44,12 @@ async function startSite() {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(PAGE);
       return;
     }
+    if (req.method === 'GET' && url.pathname === '/stay') {
+      // An authorization endpoint whose answer leaves the page where it is (204 No Content).
+      site.stays = (site.stays ?? 0) + 1;
+      res.writeHead(204).end();
+      return;
+    }
     if (req.method === 'GET' && url.pathname.startsWith('/pkg/')) {
       const file = await realpath(join(pkgDir, decodeURIComponent(url.pathname.slice(5)))).catch(() => null);
       if (!file || !(file.startsWith(pkgDir + sep) || file.startsWith(join(ROOT, 'target') + sep))) {
@@ -365,6 +371,24 @@ describe('ExtensionClient call by call (Chromium)', () => {
     assert.equal(during.code, 'aborted', JSON.stringify(during));
     assert.equal(during.cause, 'user left');
     assert.equal(during.isSso, true);
+    // A navigation that does not leave the page (the server answers 204): the abort still settles login().
+    await reset();
+    site.stays = 0;
+    await evaluate((options) => {
+      const controller = new AbortController();
+      window.abortLogin = (reason) => controller.abort(new Error(reason));
+      window.stayed = undefined;
+      window.outcome(new window.sso.ExtensionClient(options).login({ signal: controller.signal })).then((r) => { window.stayed = r; });
+    }, oauth2({ authorizationEndpoint: `${site.origin}/stay` }));
+    while (!site.stays) await new Promise((r) => setTimeout(r, 20));
+    // Settled by the time a task queued after the abort runs (the rejection is a microtask away).
+    const afterNavigation = await evaluate(() => {
+      window.abortLogin('user left');
+      return new Promise((r) => setTimeout(() => r(window.stayed ?? 'still pending after the abort'), 0));
+    });
+    assert.equal(afterNavigation.code, 'aborted', JSON.stringify(afterNavigation));
+    assert.equal(afterNavigation.cause, 'user left');
+    assert.equal(afterNavigation.retryable, false);
     const bad = await evaluate((options) => window.outcome(new window.sso.ExtensionClient(options).login({ signal: 'soon' })), oauth2());
     assert.equal(bad.code, 'invalid_options');
     assert.match(bad.message, /signal must be an AbortSignal/);

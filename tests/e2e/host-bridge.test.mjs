@@ -201,3 +201,18 @@ test("the client in 'top' mode hears the bridge's refusal: navigation_unavailabl
     await top.close();
   }
 });
+
+test("the client in 'top' mode, once the bridge accepted, still settles on its caller's abort", async () => {
+  const { top, frame, options, result } = await topHost();
+  try {
+    // Allowed: the bridge accepts (its navigate only records here, so the frame stays).
+    await frame().evaluate((o) => window.login(o), options('https://console.example/tenants/t/extension/e/authz'));
+    await top.waitForFunction(() => window.navigated.length === 1);
+    await frame().evaluate(() => window.abortLogin('user left'));
+    const aborted = await result();
+    assert.equal(aborted.code, 'aborted', JSON.stringify(aborted));
+    assert.equal(aborted.cause, 'user left');
+  } finally {
+    await top.close();
+  }
+});

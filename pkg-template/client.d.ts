@@ -273,9 +273,11 @@ export class ExtensionClient {
    * Two-phase login. On the callback page, completes and resolves with the
    * session (as {@link handleCallback}); with a live session, resolves with
    * it at once; otherwise starts a login and navigates:
-   * - `'self'`: the frame leaves; the promise NEVER settles;
-   * - `'top'`: asks the host page; never settles once it accepted, rejects
-   *   `navigation_unavailable` when it refuses or does not answer in 3 s;
+   * - `'self'`: the frame leaves; the promise NEVER settles (unless its
+   *   `signal` aborts: then `aborted`, e.g. when the navigation did not leave);
+   * - `'top'`: asks the host page; once it accepted, settles only on an
+   *   abort, rejects `navigation_unavailable` when it refuses or does not
+   *   answer in 3 s;
    * - `'popup'`: opens the popup inside the click (call `login()` from a click
    *   handler, with no `await` before it; else `popup_blocked`) and resolves
    *   with the session when the popup's callback arrives (`popup_closed` if

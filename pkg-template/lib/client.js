@@ -50,7 +50,6 @@ const POPUP_POLL_MS = 500;
 const PROBE = 'extension-sso:probe';
 // What a popup's callback page tells its opener when it cannot complete (src/oauth/navigation.rs).
 const CALLBACK_ERROR = 'extension-sso:callback-error';
-const never = () => new Promise(() => {});
 
 /** `sessionStorage` when it really works (a probe write and removal), else null. */
 function sessionStore() {
@@ -252,12 +251,12 @@ export class ExtensionClient {
             break;
           case 'navigate':
             g.location.assign(step.url);
-            return never();
+            return this.#handedOver(signal);
           case 'navigated':
-            return never();
+            return this.#handedOver(signal);
           case 'to-opener':
             toOpener(step);
-            return never();
+            return this.#handedOver(signal);
           case 'fetch':
             step = this.#call(await this.#request(step, signal));
             break;
@@ -359,6 +358,15 @@ export class ExtensionClient {
     });
   }
 
+  /**
+   * After the page was handed over (it navigates, the host navigates the
+   * top level, the popup closes): settles only if the caller aborts, e.g.
+   * when the navigation never left the page.
+   */
+  #handedOver(signal) {
+    return this.#wait(signal, () => () => {});
+  }
+
   /** A wait for events: `setup(settle, listen)` installs them; all are removed once settled or aborted. */
   #wait(signal, setup) {
     return new Promise((resolve, reject) => {
@@ -393,7 +401,7 @@ export class ExtensionClient {
   /**
    * Two-phase login: on the callback page completes and resolves with the
    * session; with a live session resolves at once; otherwise navigates
-   * (never settles for `self`/`top`, resolves when the popup's callback
+   * (settles for `self`/`top` only on an abort, resolves when the popup's callback
    * arrives for `popup`). `login(redirectUrl?, { signal }?)`.
    */
   login(redirectUrl, options) {

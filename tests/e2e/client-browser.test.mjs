@@ -66,6 +66,11 @@ async function startSite() {
         res.writeHead(307, { location: `${site.other.origin}/steal` }).end();
         return;
       }
+      if (url.pathname === '/api/redirect-here') {
+        // A redirect to this origin's own handoff endpoint: a fetch that follows it gets tokens.
+        res.writeHead(307, { location: '/api/token' }).end();
+        return;
+      }
       if (url.pathname === '/api/hang') {
         site.hanging.add(res); // never answers
         return;
@@ -349,6 +354,20 @@ describe('ExtensionClient call by call (Chromium)', () => {
     assert.equal(r.session, null);
     assert.deepEqual(site.handoffs, ['/api/redirect']);
     assert.deepEqual(site.other.stolen, [], 'nothing reached the other origin');
+  });
+
+  test('a custom fetch that follows redirects does not make a redirected answer count', async () => {
+    await reset();
+    const r = await evaluate(async (options) => {
+      const fetch = (url, init) => globalThis.fetch(url, { ...init, redirect: 'follow' });
+      const c = new window.sso.ExtensionClient({ ...options, fetch });
+      const state = new URL(await c.authorizationUrl()).searchParams.get('state');
+      const result = await window.outcome(c.handleCallback(`${location.origin}/cb?code=c&state=${state}&iss=https%3A%2F%2Fas.example`));
+      return { ...result, session: c.session };
+    }, oauth2({ tokenHandoffUrl: '/api/redirect-here' }));
+    assert.equal(r.code, 'handoff_failed', JSON.stringify(r));
+    assert.match(r.message, /redirect/);
+    assert.equal(r.session, null);
   });
 
   test('a backend that never answers: handoff_failed after timeoutMs, retryable', async () => {

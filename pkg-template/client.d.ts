@@ -84,8 +84,10 @@ export interface CommonOptions {
   timeoutMs?: number;
   /**
    * The `fetch` every request of the client goes through (default
-   * `globalThis.fetch`): a proxy, tracing, test interception. Redirects are
-   * never followed whatever it does with `redirect`.
+   * `globalThis.fetch`): a proxy, tracing, test interception. It is called
+   * with `redirect: 'manual'`; an answer that comes from a redirect (one it
+   * followed anyway) is refused like a redirect, so keep the option: a
+   * fetch that follows has already re-sent the request there.
    */
   fetch?: typeof globalThis.fetch;
 }

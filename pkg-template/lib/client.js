@@ -300,7 +300,8 @@ export class ExtensionClient {
     return {
       ...event,
       status: got.status,
-      redirected: got.response.type === 'opaqueredirect',
+      // Not followed (an opaque redirect), or followed by a custom fetch.
+      redirected: got.response.type === 'opaqueredirect' || got.response.redirected === true,
       location: got.headers.get('location'),
       body: got.body.length > step.maxBytes ? null : new TextDecoder().decode(got.body),
     };

@@ -31,7 +31,7 @@
 //! | `popup-closed` | `resume` | the popup closed while `await-popup` |
 //! | `host-reply` | `resume`, `messageOrigin`, `fromParent`, `data` | a message while `ask-host` |
 //! | `host-timeout` | `resume` | `timeoutMs` of `ask-host` passed |
-//! | `response` | `resume`, `status`, `body` (text, `null` over `maxBytes`), `location`, `redirected`; or `failure` (`timeout`, `network`) and `detail` | the answer to `fetch` |
+//! | `response` | `resume`, `status`, `body` (text, `null` over `maxBytes`), `location`, `redirected` (a redirect was not followed, or was followed by a custom `fetch`); or `failure` (`timeout`, `network`) and `detail` | the answer to `fetch` |
 //! | `identity` | | `getUserIdentity()` |
 //! | `session` | | the `session` getter |
 //! | `is-callback` | `url` | `isCallback()` |
@@ -927,7 +927,8 @@ impl Client {
             .filter(|s| (0.0..=999.0).contains(s))
             .map_or(0, |s| s as u16);
         // A browser reports a redirect it did not follow as `redirected`
-        // (an opaque redirect); other runtimes answer the 3xx itself.
+        // (an opaque redirect), as it does an answer that a custom `fetch`
+        // reached by following one; other runtimes answer the 3xx itself.
         if event.get("redirected") == Some(&Value::Bool(true)) || (300..=399).contains(&status) {
             return Err(Error::new(
                 code,

@@ -298,6 +298,32 @@ describe('ExtensionClient call by call (Chromium)', () => {
     assert.deepEqual(await evaluate(() => [window.sso.ExtensionClient.isFramed(), window.sso.ExtensionClient.completePopup()]), [false, false]);
   });
 
+  test("completePopup refuses an openerOrigin that is not one exact origin: '*' would post the code and state to any opener", async () => {
+    await reset();
+    const r = await evaluate(() => {
+      history.replaceState(null, '', '/cb?code=secret-code&state=secret-state');
+      const posted = [];
+      const realOpener = Object.getOwnPropertyDescriptor(window, 'opener');
+      // An opener that records what it is sent (the page is not really a popup).
+      Object.defineProperty(window, 'opener', { configurable: true, get: () => ({ postMessage: (data, target) => posted.push(target) }) });
+      try {
+        const tried = ['*', 'https://ext.example/callback', 'https://ext.example/', 'not an origin']
+          .map((origin) => window.thrown(() => window.sso.ExtensionClient.completePopup(origin)));
+        return { tried, posted, href: location.href };
+      } finally {
+        Object.defineProperty(window, 'opener', realOpener);
+      }
+    });
+    for (const e of r.tried) {
+      assert.ok(e, 'refused');
+      assert.equal(e.code, 'invalid_options');
+      assert.equal(e.isSso, true);
+      assert.match(e.message, /openerOrigin/);
+      assert.doesNotMatch(e.message, /secret/);
+    }
+    assert.deepEqual(r.posted, [], 'nothing was posted');
+  });
+
   /** Starts a flow with `extra` options and completes its callback; resolves with the outcome. */
   const complete = (extra, call = 'plain') => evaluate(async ([options, call]) => {
     const c = new window.sso.ExtensionClient(options);

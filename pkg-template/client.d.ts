@@ -322,7 +322,9 @@ export class ExtensionClient {
   /**
    * On the popup's callback page: posts `{type:'extension-sso:callback', url}`
    * to `window.opener` with `targetOrigin` = `openerOrigin` (default: this
-   * page's origin), or on a `BroadcastChannel` when the opener is gone;
+   * page's origin; one exact origin such as `https://app.example`, never
+   * `'*'`, else `invalid_options`: the URL carries the code and the state),
+   * or on a `BroadcastChannel` when the opener is gone;
    * scrubs the address bar and closes the window. Returns false when this
    * page is not a callback.
    */

@@ -549,12 +549,17 @@ impl Client {
             })),
             "logout" => Ok(self.logout(&mut page)),
             "complete-popup" => {
+                let opener = text("openerOrigin");
+                if let Some(origin) = opener {
+                    // The message carries the code and the state.
+                    super::config::check_origin("openerOrigin", origin)?;
+                }
                 if !is_callback(&page.href) {
                     return Ok(value("false"));
                 }
                 let answer = step("to-opener")
                     .raw("message", &callback_message(&page.href))
-                    .str("targetOrigin", text("openerOrigin").unwrap_or(&page.origin))
+                    .str("targetOrigin", opener.unwrap_or(&page.origin))
                     .str("channel", BROADCAST_CHANNEL_NAME)
                     .done();
                 Ok(with_scrub(answer, &page.href))

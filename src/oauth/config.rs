@@ -285,6 +285,22 @@ fn check_no_query(name: &str, value: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// An exact origin (HTML §7.5): what messages are posted to and accepted
+/// from (`hostOrigin`, `completePopup(openerOrigin)`), by the URL rule;
+/// never `*`, which would hand the message to any window.
+pub fn check_origin(name: &str, text: &str) -> Result<()> {
+    let exact = parse_authority(text)
+        .is_some_and(|a| a.rest.is_empty() && UrlRule::STRICT.allows(&a) && a.origin() == text);
+    if exact {
+        return Ok(());
+    }
+    Err(invalid(msg!(
+        name,
+        " must be an origin such as https://console.example.com (lowercase, no path, \
+         no trailing slash, no default port; never '*')"
+    )))
+}
+
 /// `value` by `rule` (its type is already checked).
 fn check(name: &str, rule: Rule, value: &Value) -> Result<()> {
     let text = value.as_str().unwrap_or_default();
@@ -325,19 +341,7 @@ fn check(name: &str, rule: Rule, value: &Value) -> Result<()> {
                  without quotes, backslashes or double spaces",
             )))
         }
-        Rule::Origin => {
-            let exact = parse_authority(text).is_some_and(|a| {
-                a.rest.is_empty() && UrlRule::STRICT.allows(&a) && a.origin() == text
-            });
-            if exact {
-                return Ok(());
-            }
-            Err(invalid(msg!(
-                name,
-                " must be an origin such as https://console.example.com (lowercase, no path, \
-                 no trailing slash, no default port; never '*')"
-            )))
-        }
+        Rule::Origin => check_origin(name, text),
         Rule::PathOrUrl if text.starts_with('/') => {
             let valid = !text.starts_with("//")
                 && text.len() <= MAX_URL_LEN

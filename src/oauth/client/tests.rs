@@ -544,6 +544,20 @@ fn popup_blocked_closed_and_the_popup_page_itself() {
     bare.href = "https://ext.example/cb".into();
     let answer = bare.send(r#"{"event":"complete-popup","openerOrigin":null}"#);
     assert_eq!(answer.get("value"), Some(&Value::Bool(false)));
+    // The message carries the code and the state: one exact origin only.
+    bare.href = "https://ext.example/cb?code=c&state=s".into();
+    for origin in [
+        "*",
+        "https://opener.example/",
+        "https://opener.example/cb",
+        "http://opener.example",
+    ] {
+        let answer = bare.send(&format!(
+            r#"{{"event":"complete-popup","openerOrigin":"{origin}"}}"#
+        ));
+        assert_eq!(code_of(&answer), "invalid_options", "{origin}");
+        assert_eq!(answer.get("scrub"), None, "{origin}");
+    }
 }
 
 #[test]

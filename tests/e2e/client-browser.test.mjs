@@ -86,6 +86,11 @@ async function startSite() {
   // Another origin, which must never receive a handoff.
   const stolen = [];
   const other = createServer((req, res) => {
+    if (req.url.startsWith('/coop?')) {
+      // A login page that isolates itself from its opener (as some providers' do).
+      res.writeHead(200, { 'content-type': 'text/html', 'cross-origin-opener-policy': 'same-origin' }).end('<!doctype html><p>log in');
+      return;
+    }
     stolen.push(`${req.method} ${req.url}`);
     res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' }).end(JSON.stringify({ access_token: 'stolen' }));
   });
@@ -394,6 +399,25 @@ describe('ExtensionClient call by call (Chromium)', () => {
     assert.equal(r.code, 'handoff_failed', JSON.stringify(r));
     assert.match(r.message, /redirect/);
     assert.equal(r.session, null);
+  });
+
+  test('a login page with Cross-Origin-Opener-Policy cuts the popup off: popup_closed says so, not that the user closed it', async () => {
+    await reset();
+    await evaluate((options) => {
+      const c = new window.sso.ExtensionClient(options);
+      window.popupLogin = undefined;
+      const button = document.createElement('button');
+      button.id = 'popup-login';
+      button.onclick = () => window.outcome(c.login()).then((r) => { window.popupLogin = r; });
+      document.body.append(button);
+    }, oauth2({ navigation: 'popup', authorizationEndpoint: `${site.other.origin.replace('127.0.0.1', 'localhost')}/coop` }));
+    const [popup] = await Promise.all([browser.context.waitForEvent('page'), page.click('#popup-login')]);
+    await page.waitForFunction(() => window.popupLogin !== undefined);
+    const r = await evaluate(() => window.popupLogin);
+    assert.equal(popup.isClosed(), false, 'the popup is still open');
+    assert.equal(r.code, 'popup_closed', JSON.stringify(r));
+    assert.match(r.message, /Cross-Origin-Opener-Policy/);
+    await popup.close();
   });
 
   test('a backend that never answers: handoff_failed after timeoutMs, retryable', async () => {

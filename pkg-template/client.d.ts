@@ -283,7 +283,9 @@ export class ExtensionClient {
    * - `'popup'`: opens the popup inside the click (call `login()` from a click
    *   handler, with no `await` before it; else `popup_blocked`) and resolves
    *   with the session when the popup's callback arrives (`popup_closed` if
-   *   the user closes it). Messages that are not this login's own callback
+   *   the user closes it, or if the login page sets a
+   *   `Cross-Origin-Opener-Policy` that cuts the popup off from this page:
+   *   use `'self'` or `'top'` with such a server). Messages that are not this login's own callback
    *   (another tab's, a stray page's, malformed ones) are ignored.
    * `redirectUrl` is needed in the short form; with options it must equal the configured redirect.
    */

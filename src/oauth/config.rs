@@ -759,8 +759,10 @@ mod tests {
         // The issuer alone: the endpoints come from discovery.
         let issuer_only = read(r#"{"profile":"oauth2","issuer":"https://as.example","clientId":"c","redirectUri":"https://ext.example/cb"}"#).unwrap();
         assert!(issuer_only.needs_discovery());
-        assert!(message(read(r#"{"profile":"oauth2","clientId":"c","redirectUri":"https://ext.example/cb","tokenHandoffUrl":"/t"}"#))
-            .starts_with("profile 'oauth2' needs authorizationEndpoint, or issuer"));
+        assert_eq!(
+            message(read(r#"{"profile":"oauth2","clientId":"c","redirectUri":"https://ext.example/cb","tokenHandoffUrl":"/t"}"#)),
+            "profile 'oauth2' needs authorizationEndpoint, or issuer to discover it (OpenID Connect Discovery 1.0, RFC 8414)"
+        );
         assert!(!read(OAUTH2).unwrap().needs_discovery());
         let ok = with(r#""navigation":"top","hostOrigin":"https://console.example.com","scope":"openid profile","extraParams":{"prompt":"consent"}"#).unwrap();
         assert_eq!(

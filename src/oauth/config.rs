@@ -446,7 +446,7 @@ impl Config {
         }
         if kind == ProfileKind::OAuth2 && !has("authorizationEndpoint") && !has("issuer") {
             return Err(invalid(String::from(
-                "profile 'oauth2' needs authorizationEndpoint, or issuer to discover it                  (OpenID Connect Discovery 1.0, RFC 8414)",
+                "profile 'oauth2' needs authorizationEndpoint, or issuer to discover it (OpenID Connect Discovery 1.0, RFC 8414)",
             )));
         }
         let text = |name: &str| options.get(name).and_then(Value::as_str);

@@ -303,10 +303,10 @@ export class ExtensionClient {
    * authentication service). A callback that names a login in progress ends
    * it whatever else is wrong with it: retrying needs a new login.
    * In popup mode on the popup's callback page it hands the URL to the opener
-   * and closes the popup (the promise never settles). For `mia-auth-service`
-   * the first callback (code + state) posts to the service and navigates to
-   * the location it answers (never settles); the second (our nonce) resolves
-   * with a cookie-only session.
+   * and closes the popup (the promise settles only if its `signal` aborts).
+   * For `mia-auth-service` the first callback (code + state) posts to the
+   * service and navigates to the location it answers (likewise); the second
+   * (our nonce) resolves with a cookie-only session.
    */
   handleCallback(url?: string, options?: CallOptions): Promise<Session>;
   handleCallback(options: CallOptions): Promise<Session>;

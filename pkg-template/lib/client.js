@@ -405,15 +405,13 @@ export class ExtensionClient {
    * (settles for `self`/`top` only on an abort, resolves when the popup's callback
    * arrives for `popup`). `login(redirectUrl?, { signal }?)`.
    */
-  login(redirectUrl, options) {
+  async login(redirectUrl, options) {
+    // `async` turns a throw into a rejection; the body up to #run's first
+    // await still runs inside the click (the popup opens there).
     let signal;
-    try {
-      [redirectUrl, signal] = callArgs('login', redirectUrl, options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    [redirectUrl, signal] = callArgs('login', redirectUrl, options);
     if (redirectUrl !== undefined && typeof redirectUrl !== 'string') {
-      return Promise.reject(invalid('login(redirectUrl) takes the redirect URL as a string'));
+      throw invalid('login(redirectUrl) takes the redirect URL as a string');
     }
     return this.#run({ event: 'login', redirectUrl: redirectUrl ?? null }, signal);
   }
@@ -424,27 +422,17 @@ export class ExtensionClient {
   }
 
   /** Completes a login from its callback URL (default: `location.href`). `handleCallback(url?, { signal }?)`. */
-  handleCallback(url, options) {
+  async handleCallback(url, options) {
     let signal;
-    try {
-      [url, signal] = callArgs('handleCallback', url, options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    [url, signal] = callArgs('handleCallback', url, options);
     const href = g.location?.href;
     const target = url === undefined ? href : String(url);
     return this.#run({ event: 'callback', url: target ?? '', current: target === href }, signal);
   }
 
   /** The identity claims of the current session. `getUserIdentity({ signal }?)`. */
-  getUserIdentity(options) {
-    let signal;
-    try {
-      [, signal] = callArgs('getUserIdentity', undefined, options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.#run({ event: 'identity' }, signal);
+  async getUserIdentity(options) {
+    return this.#run({ event: 'identity' }, callArgs('getUserIdentity', undefined, options)[1]);
   }
 
   /** Forgets the session and every pending flow of this tab. */

@@ -474,6 +474,31 @@ mod tests {
     }
 
     #[test]
+    fn a_flow_is_completed_only_by_a_client_of_its_issuer() {
+        // Two oauth2 clients on one page and redirect URI (the user picks a
+        // server), a server that sends no iss: the code of a flow started
+        // for one issuer never goes to the other's endpoints (RFC 9700 §4.4).
+        for other in [
+            with(r#""issuer":"https://as.example""#),
+            config(OAUTH2),
+        ] {
+            let mut f = Flows::default();
+            let chosen = with(r#""issuer":"https://other.example""#);
+            let state = started(&chosen, &mut f);
+            let url = format!("?code=c&state={state}");
+            let err = at(&mut f, &other, &url).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidCallback);
+            assert!(err.message().contains("issuer"), "{}", err.message());
+            assert_eq!(code(at(&mut f, &chosen, &url)), ErrorCode::StateReused);
+        }
+        // Its own client completes it.
+        let mut f = Flows::default();
+        let c = with(r#""issuer":"https://as.example""#);
+        let state = started(&c, &mut f);
+        assert!(at(&mut f, &c, &format!("?code=c&state={state}")).is_ok());
+    }
+
+    #[test]
     fn state_rules() {
         let mut f = Flows::default();
         let c = config(OAUTH2);

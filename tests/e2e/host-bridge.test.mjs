@@ -66,7 +66,7 @@ before(async () => {
         allowedUrlPrefixes: ['https://console.example', 'https://auth.example/authorize'],
         navigate: (url) => window.navigated.push(url),
       });
-      window.refused = ['https://x.example/a?b', 'https://u:p@x.example/a', 'https://x.example/a/../b', 'javascript:x', 'https://x.example/#f']
+      window.refused = ['https://x.example/a?b', 'https://u:p@x.example/a', 'https://x.example/a/../b', 'javascript:x', 'https://x.example/#f', 'https://x.example/a/..%2Fb']
         .map((p) => { try { installHostBridge({ extensionOrigin: '${extension.origin}', allowedUrlPrefixes: [p] }); return null; } catch (e) { return e.code; } });
     </script>`,
     // The host of the extension's 'top' logins: on 127.0.0.1 like the extension (same site, another
@@ -129,7 +129,7 @@ test('look-alike URLs are refused: origin and path compared parsed, segment by s
   try {
     await second.goto(host.origin.replace('127.0.0.1', 'localhost') + '/host2.html');
     await second.waitForFunction(() => window.frameReady === true);
-    assert.deepEqual(await second.evaluate(() => window.refused), ['invalid_options', 'invalid_options', 'invalid_options', 'invalid_options', 'invalid_options'],
+    assert.deepEqual(await second.evaluate(() => window.refused), Array(6).fill('invalid_options'),
       'prefixes with a query, user:password@, a dot segment, another scheme or a fragment are refused at install');
     const sendFrom = (data) => second.frames()[1].evaluate((d) => window.send(d), data);
     const lookAlikes = [
@@ -139,6 +139,12 @@ test('look-alike URLs are refused: origin and path compared parsed, segment by s
       'https://auth.example/authorize/../../logout',
       'https://auth.example/authorize/%2e%2e/%2E%2E/logout',
       'https://auth.example/authorize/./x',
+      // Dot segments behind an encoded separator or a path parameter: servers that decode %2F / %5C
+      // or drop ';…' before resolving dots (nginx, Tomcat) would serve /logout.
+      'https://auth.example/authorize/..%2f..%2flogout',
+      'https://auth.example/authorize/%2e%2e%5C%2E%2E%5Clogout',
+      'https://auth.example/authorize/..;/..;/logout',
+      'https://auth.example/authorize/.;x/y',
       'https://auth.example/authorizeXYZ.evil',
       'https://auth.example/other',
       'http://console.example/tenants/t',

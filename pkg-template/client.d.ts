@@ -351,7 +351,8 @@ export interface HostBridgeOptions {
    * is followed when its origin is the same and its path starts with the
    * same whole segments (`/authorize`, `/authorize?…`, `/authorize/x`; never
    * `/authorizeXYZ`). URLs with `user:password@` or `.` / `..` segments are
-   * never followed.
+   * never followed, written or encoded (`%2E`), nor behind an encoded slash
+   * (`..%2F`, `..%5C`) or a `;` path parameter (`..;`).
    */
   allowedUrlPrefixes?: string[];
   /** Replaces `location.assign(url)`. */

@@ -496,11 +496,16 @@ const NAVIGATE_RESULT = 'extension-sso:navigate-result';
 
 const isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 
-/** The path segments of `url` as written, percent-encoded dots decoded; null when it cannot be read. */
+/**
+ * The path segments of `url` as a server may read them: split at `/`, `\`
+ * and their encodings `%2F`, `%5C`, with `%2E` decoded and `;…` path
+ * parameters dropped (nginx decodes before resolving dots, Tomcat drops
+ * `;…`), so `..%2F` and `..;` count as `..`.
+ */
 function rawSegments(url) {
   const rest = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#\\]*/i, '');
   const path = rest.split(/[?#]/, 1)[0];
-  return path.split(/[/\\]/).slice(1).map((s) => s.replace(/%2e/gi, '.'));
+  return path.split(/[/\\]|%2f|%5c/i).slice(1).map((s) => s.replace(/%2e/gi, '.').split(';', 1)[0]);
 }
 
 /**

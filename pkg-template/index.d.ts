@@ -6,6 +6,10 @@ export * from './verifier.js';
 export * from './server.js';
 // The client's and the server's are the same shape (`{ signal? }`).
 export type { CallOptions } from './client.js';
+// Both the verifier and the server declare one (the function that makes
+// their requests); from the root, `FetchLike` is the server's. The verifier's
+// options are typed with its own (its requests carry a `Headers`).
+export type { FetchLike } from './server.js';
 export type { ErrorCode, ExtensionSsoErrorDetails } from './errors.js';
 export { ExtensionSsoError, errorCodes, crateVersion } from './errors.js';
 

@@ -31,21 +31,45 @@ export interface JwkSet {
 /** One cached key set, as `exportCache()` returns it. */
 export interface JwksSnapshot {
   jwks: JwkSet;
-  /** Unix seconds. */
+  /** Unix seconds: when the set was fetched (compare to know whether a snapshot is newer). */
   fetchedAt: number;
   /** Unix seconds; an expired snapshot is ignored. */
   expiresAt: number;
+  /** With `discovery: true`: the `jwks_uri` the issuer's metadata named (checked again on import). */
+  jwksUri?: string;
 }
 
-/** `exportCache()`'s result: one snapshot per `jwksUri`. */
+/**
+ * `exportCache()`'s result: one snapshot per key set, named by its `jwksUri`
+ * (or, with `discovery: true`, by the issuer).
+ */
 export type JwksCacheSnapshot = Record<string, JwksSnapshot>;
+
+/**
+ * A `fetch` the verifier makes its requests with (proxies, mTLS agents,
+ * tracing, test interception): the signature of `globalThis.fetch`, declared
+ * without the DOM library. It gets `(url, { method, headers, redirect:
+ * 'manual', signal })` and must answer with a `Response`-like object
+ * (`status`, `headers.get`, `body` or `arrayBuffer()`).
+ */
+export type FetchLike = (input: string, init: {
+  method: string;
+  headers: Headers;
+  redirect: 'manual';
+  signal: AbortSignal;
+}) => Promise<Response>;
+
+/** Headers for the verifier's requests: a plain object or a `Headers`. */
+export type HeadersLike = Record<string, string> | Headers;
 
 /** Where an issuer's keys are, when one verifier accepts several issuers. */
 export interface IssuerRoute {
   /** The issuer's JWK Set (object or JSON text). */
   jwks?: JwkSet | string;
-  /** Where to fetch the issuer's JWK Set. */
+  /** Where to fetch the issuer's JWK Set (https, or http to a loopback host; see `allowInsecureHttp`). */
   jwksUri?: string;
+  /** Find the JWK Set from this issuer's metadata (see `SingleIssuerOptions.discovery`). */
+  discovery?: boolean;
   /** The audience this issuer's tokens must carry; defaults to the top-level `audience`. */
   audience?: string | string[] | null;
 }
@@ -92,8 +116,23 @@ export interface RemoteRules {
   timeoutMs?: number;
   /** Largest JWK Set response accepted, in bytes. Default 262144. */
   maxBodyBytes?: number;
-  /** A snapshot from `exportCache()` (e.g. kept in KV); invalid or expired snapshots are ignored (text that is not JSON at all is `jwks_invalid`). */
-  cache?: JwksCacheSnapshot | string;
+  /**
+   * A snapshot from `exportCache()` (e.g. kept in KV; `null`, what KV answers
+   * for a missing key, is none); invalid or expired snapshots are ignored
+   * (text that is not JSON at all is `jwks_invalid`).
+   */
+  cache?: JwksCacheSnapshot | string | null;
+  /** The `fetch` every request is made with. Default: `globalThis.fetch`. */
+  fetch?: FetchLike;
+  /** Headers sent with every request (the JWK Set, and the metadata with `discovery`); an `accept` of yours wins. */
+  headers?: HeadersLike;
+  /**
+   * **Dangerous.** Lets `jwksUri` (and a discovered issuer's URLs) use plain
+   * `http` to any host, not only to `localhost`, `127.0.0.0/8` or `[::1]`:
+   * anyone on the network path can then substitute the keys and forge
+   * tokens. Only for a trusted in-cluster service. Default false.
+   */
+  allowInsecureHttp?: boolean;
 }
 
 /** A verifier over one issuer's (or a list of issuers') key set. */
@@ -102,8 +141,21 @@ export interface SingleIssuerOptions extends VerifyRules, RemoteRules {
   issuer: string | string[];
   /** The JWK Set (object or JSON text); or use `jwksUri`. */
   jwks?: JwkSet | string;
-  /** Where to fetch the JWK Set (e.g. `https://console.example/jwks`). */
+  /**
+   * Where to fetch the JWK Set (e.g. `https://console.example/jwks`): https,
+   * or http to a loopback host (`invalid_options` otherwise, unless
+   * `allowInsecureHttp`).
+   */
   jwksUri?: string;
+  /**
+   * Find the JWK Set from the issuer (one issuer): its metadata
+   * (`<issuer>/.well-known/openid-configuration`, then RFC 8414's
+   * `/.well-known/oauth-authorization-server`), whose `issuer` must equal
+   * `issuer` exactly (else `issuer_mismatch`), names the `jwks_uri`. The
+   * metadata is fetched with the set, under the same cache policy, and its
+   * `jwks_uri` goes into `exportCache()` snapshots.
+   */
+  discovery?: boolean;
 }
 
 /**
@@ -128,6 +180,28 @@ export interface JwtClaims {
   [claim: string]: unknown;
 }
 
+/** Per-call options of `verify`. */
+export interface VerifyCallOptions {
+  /** Rejects with `aborted` (not retryable, `cause` = `signal.reason`) when it fires first. */
+  signal?: AbortSignal;
+  /** Resolve to `{ payload, protectedHeader }` instead of the claims. Default false. */
+  complete?: boolean;
+}
+
+/** The protected header of a verified token. */
+export interface ProtectedHeader {
+  alg: Algorithm;
+  kid?: string;
+  typ?: string;
+  [member: string]: unknown;
+}
+
+/** What `verify(token, { complete: true })` resolves to. */
+export interface VerifiedJwt<T extends JwtClaims = JwtClaims> {
+  payload: T;
+  protectedHeader: ProtectedHeader;
+}
+
 /**
  * Verifies JWT access tokens against a JWK Set (RFC 7515, 7517, 7518, 7519,
  * RFC 8725). Signatures are checked with node:crypto under Node and
@@ -147,14 +221,27 @@ export class JwksVerifier {
    * whose `code` is one of: malformed, alg_not_allowed, no_matching_key,
    * bad_signature, expired, not_yet_valid, issuer_mismatch, audience_mismatch,
    * missing_claim, invalid_claim, typ_mismatch, crit_unsupported,
-   * jwks_fetch_failed (retryable), jwks_invalid.
+   * jwks_fetch_failed (retryable), jwks_invalid, discovery_failed, aborted.
+   * Pass the token alone (a `Bearer ` prefix is `malformed`, named as such).
    */
-  verify<T extends JwtClaims = JwtClaims>(token: string): Promise<T>;
-  /** The fetched key sets, to keep across isolates (KV, Cache API); undefined if none. */
-  exportCache(): JwksCacheSnapshot | undefined;
+  verify<T extends JwtClaims = JwtClaims>(token: string, options?: VerifyCallOptions & { complete?: false }): Promise<T>;
+  verify<T extends JwtClaims = JwtClaims>(token: string, options: VerifyCallOptions & { complete: true }): Promise<VerifiedJwt<T>>;
+  verify<T extends JwtClaims = JwtClaims>(token: string, options?: VerifyCallOptions): Promise<T | VerifiedJwt<T>>;
+  /**
+   * The fetched key sets, to keep across isolates (KV, Cache API); undefined
+   * when none is cached, or, given `previous` (what KV holds), when nothing
+   * was fetched since: write the snapshot back only when this returns one.
+   */
+  exportCache(previous?: JwksCacheSnapshot | string | null): JwksCacheSnapshot | undefined;
   /** Loads a snapshot; throws `jwks_invalid` if it is not JSON, invalid, expired or for a jwksUri this verifier does not use. Returns how many sets were loaded. */
   importCache(snapshot: JwksCacheSnapshot | string): number;
 }
 
-/** Loads the WebAssembly module; required (once) in browsers and bundlers, a no-op under Node and workerd. */
-export default function init(input?: RequestInfo | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;
+/**
+ * Loads the WebAssembly module; required (once) in browsers and bundlers, a
+ * no-op under Node and workerd. `input` overrides where the `.wasm` comes
+ * from: a URL (string or `URL`), a `Response`, its bytes, or a compiled
+ * `WebAssembly.Module` (typed `object` here, so that these types need no DOM
+ * library).
+ */
+export default function init(input?: string | URL | Response | ArrayBuffer | ArrayBufferView | object): Promise<void>;

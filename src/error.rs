@@ -189,6 +189,9 @@ struct Inner {
     message: String,
     retryable: bool,
     status: Option<u16>,
+    /// Not in the npm verifier's wasm, which never makes such an error
+    /// (less drop and clone code in every error path there).
+    #[cfg(any(not(target_arch = "wasm32"), feature = "client", feature = "server"))]
     oauth: Option<OAuthErrorFields>,
 }
 
@@ -200,6 +203,7 @@ impl Error {
             message: message.into(),
             retryable: false,
             status: None,
+            #[cfg(any(not(target_arch = "wasm32"), feature = "client", feature = "server"))]
             oauth: None,
         }))
     }
@@ -224,8 +228,17 @@ impl Error {
 
     /// Attaches the OAuth error fields the server sent.
     #[must_use]
+    #[cfg_attr(
+        not(any(not(target_arch = "wasm32"), feature = "client", feature = "server")),
+        allow(unused_mut)
+    )]
     pub fn with_oauth(mut self, fields: OAuthErrorFields) -> Self {
-        self.0.oauth = Some(fields);
+        #[cfg(any(not(target_arch = "wasm32"), feature = "client", feature = "server"))]
+        {
+            self.0.oauth = Some(fields);
+        }
+        #[cfg(not(any(not(target_arch = "wasm32"), feature = "client", feature = "server")))]
+        let _ = fields;
         self
     }
 
@@ -251,7 +264,10 @@ impl Error {
 
     /// The OAuth `error`, `error_description`, `error_uri` the server sent, if any.
     pub fn oauth(&self) -> Option<&OAuthErrorFields> {
-        self.0.oauth.as_ref()
+        #[cfg(any(not(target_arch = "wasm32"), feature = "client", feature = "server"))]
+        return self.0.oauth.as_ref();
+        #[cfg(not(any(not(target_arch = "wasm32"), feature = "client", feature = "server")))]
+        None
     }
 
     /// Shorthand for an [`ErrorCode::InvalidOptions`] error.

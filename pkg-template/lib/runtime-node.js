@@ -22,8 +22,6 @@ export const nodeRuntime = {
       default: return { hash: null, key }; // EdDSA
     }
   },
-  /** The bytes signed: the ASCII `header.payload` of `token`. */
-  signingInput: (token) => Buffer.from(token.slice(0, token.lastIndexOf('.')), 'latin1'),
   /** Verifies `signature` over `input` with an imported key; synchronous boolean. */
   verify: (handle, input, signature) => verify(handle.hash, input, handle.key, signature),
   fetch: (input, init) => globalThis.fetch(input, init),

@@ -23,7 +23,6 @@ function verifyParams(alg) {
   }
 }
 
-const encoder = new TextEncoder();
 
 export const webRuntime = {
   name: 'web',
@@ -34,8 +33,6 @@ export const webRuntime = {
     const key = await globalThis.crypto.subtle.importKey('jwk', jwk, importParams(alg), false, ['verify']);
     return { key, params: verifyParams(alg) };
   },
-  /** The bytes signed: the ASCII `header.payload` of `token`. */
-  signingInput: (token) => encoder.encode(token.slice(0, token.lastIndexOf('.'))),
   /** Verifies `signature` over `input` with an imported key; resolves to a boolean. */
   verify: (handle, input, signature) => globalThis.crypto.subtle.verify(handle.params, handle.key, signature, input),
   fetch: (input, init) => globalThis.fetch(input, init),

@@ -1,37 +1,58 @@
 // extension-sso/verifier: JWT verification against a JWK Set.
 //
-// The wasm core decides everything (options, JWK Set validation, cache
-// policy, issuer routing, parsing, claim checks); this layer does the I/O:
-// fetching the JWK Set and checking the signature with the runtime's crypto
-// (node:crypto under Node, WebCrypto in workerd and browsers), with keys
-// imported once and cached.
-import { readCapped, runtimeSlot, ssoError } from './common.js';
-export { ExtensionSsoError } from './common.js';
-import { VerifierCore, crateVersion, errorCodeList } from '../wasm/verifier/extension_sso_verifier.js';
+// The wasm core decides everything (what options mean, JWK Set validation,
+// cache policy, discovery, issuer routing, parsing, claim checks, the
+// verdict); this layer does the I/O it asks for: fetching documents (the
+// caller's `fetch`, timeout and AbortSignal), importing keys and checking
+// signatures with the runtime's crypto (node:crypto under Node, WebCrypto in
+// workerd and browsers), sharing a fetch between concurrent callers.
+import { KIND, abortedError, fetchBody, readOptions, runtimeSlot, ssoError, throwIfAborted } from './common.js';
+import {
+  Attempt, DocumentKind, Failure, StepKind, VerifierCore, crateVersion, errorCodeList, maxTokenLength,
+  stepFields, wasmMemory, notAToken, tokenTooLong,
+} from '../wasm/verifier/extension_sso_verifier.js';
 
-const runtime = runtimeSlot('verifier');
-/** @internal called by the loader */
-export const installRuntime = runtime.install;
-/** @internal called by the browser loader once the wasm is ready */
-export const markReady = runtime.markReady;
+export { ExtensionSsoError } from './common.js';
 export { crateVersion };
 /** Every error code (`ErrorCode`). */
 export const errorCodes = () => errorCodeList().split(' ');
 
-// In workerd a promise created by one request must not be awaited by
-// another, so a pending JWK Set fetch is shared only outside workerd.
-const IS_WORKERD = typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers';
-const ACCEPT = 'application/jwk-set+json, application/json';
-const STALE = Symbol('key set changed');
-// Answers of VerifierCore.plan.
-const FETCH = 1;
-const AWAIT = 3;
-// How often a workerd request looks whether another request's fetch of the
-// same JWK Set has reported back.
-const AWAIT_POLL_MS = 20;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const runtime = runtimeSlot('verifier');
 
-/** What a failed fetch threw, as text (whatever it threw: the fetch must be reported). */
+// In workerd a promise created by one request must not be awaited by
+// another, so a fetch under way is shared only outside workerd; there a
+// request that finds another's fetch under way polls the cache.
+const IS_WORKERD = typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers';
+const ACCEPT = {
+  [DocumentKind.JwkSet]: 'application/jwk-set+json, application/json',
+  [DocumentKind.Metadata]: 'application/json',
+};
+// How often a workerd request looks whether another request's fetch of the
+// same key set has reported back.
+const POLL_MS = 20;
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+let memory;
+let maxToken;
+// The step record's fields by name: `record[StepField.Set]` (read from the
+// core when the first verifier is made: the wasm is not ready before).
+let StepField;
+
+/** The text of `len` bytes of wasm memory at `ptr`. */
+const textAt = (ptr, len) => decoder.decode(new Uint8Array((memory ??= wasmMemory()).buffer, ptr, len));
+/** A view of `len` bytes of wasm memory at `ptr`, valid until the next call into the core. */
+const bytesAt = (ptr, len) => new Uint8Array((memory ??= wasmMemory()).buffer, ptr, len);
+
+/** `value` as JSON text; `invalid_options` when it is not plain data. */
+function plainJson(who, value) {
+  try {
+    return JSON.stringify(value) ?? 'null';
+  } catch (cause) {
+    throw ssoError('invalid_options', `${who} options must be plain data (JSON-serialisable)`, { cause });
+  }
+}
+
+/** What a failed fetch threw, as text (whatever it threw: the failure must be reported). */
 function describe(thrown) {
   try {
     return String(thrown?.message ?? thrown);
@@ -39,154 +60,114 @@ function describe(thrown) {
     return 'the fetch failed';
   }
 }
-// Positions in what VerifierCore.prepare returns: [alg, signature, generation,
-// payloadJson, claimError, source, ...candidate key indexes].
-const SOURCE = 5;
-const FIRST_CANDIDATE = 6;
 
-// The options, checked here for names and types (the facade's job: turning
-// JS values into the core's typed settings) and handed to the core in one
-// canonical JSON form (src/jwks/config.rs); the core checks what they mean
-// (ranges, algorithm names, typ, cache policy) by the rules of the Rust API.
-const LIST = 'a string or a list of strings';
-const UINT = 'a whole non-negative number';
-const DOCUMENT = 'an object or JSON text';
-const STRING = 'a string';
-// Every option, in the order messages list them, with what it must be
-// (`issuer`, `audience`, `now` and `issuers` are read on their own).
+/** Resolves after `ms`; rejects `aborted` when `signal` fires first. */
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    const onAbort = () => { clearTimeout(timer); reject(abortedError(signal)); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+// The options: names and types here, with the shared reader; what the values
+// mean (ranges, algorithm names, typ, URLs, which are required) in the core
+// (src/jwks/config.rs), which reads them as one canonical JSON document.
+// `null` means "not set" (defaults apply), except `audience: null`: any
+// audience, on purpose.
+const nullable = (kind) => KIND.custom(kind.text, (v) => v === null || kind.test(v));
+const LIST = nullable(KIND.list);
+const UINT = nullable(KIND.uint);
+const DOCUMENT = nullable(KIND.document);
+const STRING = nullable(KIND.string);
+const BOOL = nullable(KIND.bool);
 const OPTIONS = {
-  issuer: LIST, audience: LIST, algorithms: LIST, clockToleranceSec: UINT, now: 0, typ: STRING, requiredClaims: LIST,
-  rejectKeyHints: 'true or false', jwks: DOCUMENT, jwksUri: STRING, issuers: 0, cacheMaxAgeSec: UINT, cooldownSec: UINT,
-  staleIfErrorSec: UINT, timeoutMs: UINT, maxBodyBytes: UINT, cache: DOCUMENT, verifiedTokenCacheSize: UINT,
+  issuer: LIST, audience: LIST, algorithms: LIST, clockToleranceSec: UINT,
+  now: KIND.custom('a unix time in seconds (a non-negative number)', (v) => v === null || (typeof v === 'number' && Number.isFinite(v) && v >= 0)),
+  typ: STRING, requiredClaims: LIST, rejectKeyHints: BOOL, jwks: DOCUMENT, jwksUri: STRING, discovery: BOOL,
+  issuers: nullable(KIND.custom(KIND.object.text, (v) => typeof v === 'object')), cacheMaxAgeSec: UINT, cooldownSec: UINT, staleIfErrorSec: UINT, timeoutMs: UINT,
+  maxBodyBytes: UINT, cache: DOCUMENT, verifiedTokenCacheSize: UINT, allowInsecureHttp: BOOL,
+  fetch: nullable(KIND.function),
+  headers: nullable(KIND.custom('an object of header names and values, or a Headers', (v) => v !== null && typeof v === 'object')),
 };
-const ENTRY_OPTIONS = ['jwks', 'jwksUri', 'audience'];
-const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-const invalid = (message) => ssoError('invalid_options', message);
+// What every source shares, copied as they are into the settings.
+const SHARED = ['algorithms', 'clockToleranceSec', 'typ', 'requiredClaims', 'rejectKeyHints', 'cacheMaxAgeSec',
+  'cooldownSec', 'staleIfErrorSec', 'timeoutMs', 'maxBodyBytes', 'verifiedTokenCacheSize', 'allowInsecureHttp'];
+const KEYS = ['jwks', 'jwksUri', 'discovery'];
+const ENTRY_OPTIONS = { jwks: DOCUMENT, jwksUri: STRING, audience: LIST, discovery: BOOL };
+const VERIFY_OPTIONS = { signal: KIND.signal, complete: KIND.bool };
 
-/** `value` (a list for LIST) when it is `kind`, else throws naming option `key` of `who`. */
-function checked(who, key, value, kind = OPTIONS[key]) {
-  const ok = kind === LIST ? typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'))
-    : kind === UINT ? Number.isSafeInteger(value) && value >= 0
-      : kind === DOCUMENT ? typeof value === 'string' || isObject(value)
-        : typeof value === (kind === STRING ? 'string' : 'boolean');
-  if (!ok) throw invalid(`invalid ${who} options: ${key} must be ${kind}`);
-  return typeof value === 'string' && kind === LIST ? [value] : value;
+/** One source of the settings: its issuers, audience and keys (absent ones left out). */
+function sourceOf(issuer, audience, entry) {
+  const source = { issuer: issuer ?? undefined, audience };
+  for (const key of KEYS) if (entry[key] != null) source[key] = entry[key];
+  return source;
 }
 
-/** Refuses names that are not options: a typo is never ignored. */
-function known(who, object, names) {
-  for (const key of Object.keys(object)) {
-    if (!names.includes(key)) throw invalid(`unknown option "${key}" for ${who}; the options are: ${names.join(', ')}`);
-  }
-}
-
-const audienceOf = (who, value) => (value === null ? null : checked(who, 'audience', value));
-
-/** The members `issuer` and `audience` (checked; null: any audience) and the keys of one source. */
-function source(who, issuer, entry, audience, context) {
-  if (entry.audience !== undefined) audience = audienceOf(who, entry.audience);
-  if (audience === undefined) {
-    throw invalid(`audience is required${context}: pass the expected "aud" (a string or a list), or audience: null to accept any audience`);
-  }
-  if (audience !== null && (audience.length === 0 || audience.includes(''))) {
-    throw invalid(`invalid ${who} options: audience must be a non-empty string or list of them (or null to accept any audience)`);
-  }
-  const { jwks, jwksUri } = entry;
-  if (jwks != null && jwksUri != null) throw invalid(`${who}: pass either jwks or jwksUri, not both`);
-  if (jwks != null) return { issuer, audience, jwks: checked(who, 'jwks', jwks) };
-  if (jwksUri == null) throw invalid(`${who}: pass the keys, as jwks (a JWK Set) or jwksUri (where to fetch it)`);
-  if (!/^https?:\/\//.test(checked(who, 'jwksUri', jwksUri))) throw invalid(`${who}: jwksUri must be an absolute http(s) URL`);
-  return { issuer, audience, jwksUri };
-}
-
-/** The settings the core reads (JSON text). */
-function optionsJson(options) {
+/** The settings the core reads (JSON text), and the options read. */
+function settingsOf(options) {
   const who = 'JwksVerifier';
-  if (!isObject(options)) throw invalid(`${who} options must be an object: { issuer, audience, jwks | jwksUri, ... }`);
-  known(who, options, Object.keys(OPTIONS));
-  const { now, issuer, issuers } = options;
-  if (now !== undefined && !(typeof now === 'number' && Number.isFinite(now) && now >= 0)) {
-    throw invalid('now must be a unix time in seconds (a non-negative number)');
-  }
-  const settings = { routed: issuers != null };
-  for (const key of ['algorithms', 'clockToleranceSec', 'typ', 'requiredClaims', 'rejectKeyHints', 'cacheMaxAgeSec',
-    'cooldownSec', 'staleIfErrorSec', 'timeoutMs', 'maxBodyBytes', 'verifiedTokenCacheSize']) {
-    if (options[key] != null) settings[key] = checked(who, key, options[key]);
-  }
-  // Snapshots are loaded once the verifier exists (see #load).
-  if (options.cache != null) checked(who, 'cache', options.cache);
-  if (!settings.routed) {
-    if (issuer == null) throw invalid('issuer is required: pass the expected "iss" (a string or a list)');
-    settings.sources = [source(who, checked(who, 'issuer', issuer), options, undefined, '')];
-  } else if (issuer != null || options.jwks != null || options.jwksUri != null) {
-    throw invalid('with issuers: {...} give each issuer its own jwks or jwksUri; top-level issuer, jwks and jwksUri are not used');
+  const read = readOptions(who, options, OPTIONS);
+  const settings = {};
+  for (const key of SHARED) if (read[key] != null) settings[key] = read[key];
+  const { issuers } = read;
+  if (issuers == null) {
+    settings.sources = [sourceOf(read.issuer, read.audience, read)];
+  } else if (read.issuer != null || KEYS.some((key) => read[key] != null)) {
+    throw ssoError('invalid_options',
+      'with issuers: {...} give each issuer its own jwks or jwksUri (or discovery: true); top-level issuer, jwks, jwksUri and discovery are not used');
+  } else if (Array.isArray(issuers) || Object.keys(issuers).length === 0) {
+    throw ssoError('invalid_options', 'issuers must map at least one issuer to its keys');
   } else {
-    if (!isObject(issuers) || Object.keys(issuers).length === 0) throw invalid('issuers must map at least one issuer to its keys');
-    // Top level: null means "not set", except audience: null (any audience, on purpose).
-    const audience = options.audience === undefined ? undefined : audienceOf(who, options.audience);
+    settings.routed = true;
     settings.sources = Object.entries(issuers).map(([iss, entry]) => {
-      const own = `issuers[${JSON.stringify(iss)}]`;
-      if (!isObject(entry)) throw invalid(`${own} options must be an object`);
-      known(own, entry, ENTRY_OPTIONS);
-      return source(own, [iss], entry, audience, ` for issuer ${JSON.stringify(iss)}`);
+      const own = readOptions(`issuers[${JSON.stringify(iss)}]`, entry, ENTRY_OPTIONS);
+      // An entry's audience wins over the top-level one.
+      return sourceOf(iss, own.audience !== undefined ? own.audience : read.audience, own);
     });
   }
-  return plainJson(settings);
-}
-
-/** `value` as JSON text; `invalid_options` when it is not plain data. */
-function plainJson(value) {
-  try {
-    return JSON.stringify(value) ?? 'null';
-  } catch (cause) {
-    throw ssoError('invalid_options', 'JwksVerifier options must be plain data (JSON-serialisable)', { cause });
-  }
+  return { text: plainJson('JwksVerifier', settings), read };
 }
 
 /**
- * Verifies JWT access tokens against a JWK Set, local or fetched from the
- * host (`GET <console>/jwks`), with caching, rotation and strict claim
- * checks (RFC 7515, 7517, 7518, 7519, 8725).
+ * Verifies JWT access tokens against a JWK Set, local, fetched from a
+ * `jwksUri` or found by discovery from the issuer, with caching, rotation
+ * and strict claim checks (RFC 7515, 7517, 7518, 7519, 8725).
  */
 export class JwksVerifier {
   #core;
-  /** Algorithm names by the index `prepare` returns. */
-  #algNames;
+  /** A view of the core's token buffer (recreated when wasm memory grows). */
+  #tokenView;
+  /** A view of the core's step record, read by `StepField` (likewise). */
+  #stepRecord;
+  /** The token in the core's buffer now, and its length in bytes. */
+  #written;
+  #writtenLength = 0;
   #rt;
   #now;
-  #remote;
-  /** Per source: { generation, keys: Map<"index:alg", key | Promise<key> | null> } */
-  #keyCache;
-  /** jwksUri -> the fetch of that set under way in this isolate (not in workerd) */
+  #fetch;
+  #headers;
+  /** set -> the fetch of that key set under way in this isolate (not in workerd) */
   #pending = new Map();
-  #maxTokenLength;
-  #timeoutMs;
-  #maxBodyBytes;
-  /** token -> { source, payload, generation, exp, nbf, iat } (verifiedTokenCacheSize > 0) */
-  #remembered;
-  #rememberAtMost;
+  /** set -> its runtime keys (see #key) */
+  #keys = [];
 
   /**
-   * @param {object} options  issuer, audience (or null), jwks | jwksUri |
-   *   issuers, algorithms, clockToleranceSec, typ, requiredClaims,
-   *   rejectKeyHints, cacheMaxAgeSec, cooldownSec, staleIfErrorSec,
-   *   timeoutMs, maxBodyBytes, cache, verifiedTokenCacheSize, now (see
-   *   verifier.d.ts).
+   * @param {object} options  see verifier.d.ts (`JwksVerifierOptions`).
    */
   constructor(options) {
     const rt = runtime.get();
-    const text = optionsJson(options);
-    const fixed = options.now;
+    StepField ??= Object.fromEntries(stepFields().split(' ').map((name, at) => [name, at]));
+    const { text, read } = settingsOf(options);
     this.#rt = rt;
-    this.#now = fixed !== undefined ? () => fixed : () => rt.now() / 1000;
+    const fixed = read.now;
+    this.#now = fixed != null ? () => fixed : () => rt.now() / 1000;
     this.#core = new VerifierCore(text);
-    [this.#maxTokenLength, this.#timeoutMs, this.#maxBodyBytes, this.#rememberAtMost, this.#algNames, ...this.#remote] = this.#core.layout();
-    if (this.#rememberAtMost > 0) this.#remembered = new Map();
-    const n = this.#remote.length;
-    this.#keyCache = Array.from({ length: n }, () => ({ generation: -1, keys: new Map() }));
-    // A snapshot that is expired or invalid is ignored: the set is fetched
-    // as if there were none (importCache() says why).
-    if (options.cache != null) this.#load(options.cache, false);
+    this.#fetch = read.fetch ?? undefined;
+    this.#headers = read.headers ?? undefined;
+    // Snapshots that are expired or invalid are skipped: those sets are
+    // fetched as if there were none (importCache() says why).
+    if (read.cache != null) this.#core.importCache(snapshotText(read.cache), this.#now(), false);
   }
 
   /** A verifier over a local JWK Set (object or JSON text). */
@@ -195,252 +176,344 @@ export class JwksVerifier {
   }
 
   /**
-   * Verifies `token` and resolves to its claims. Rejects with an Error whose
-   * `.code` says why (see `ErrorCode`).
+   * Verifies `token`; resolves to its claims (with `complete: true`, to
+   * `{ payload, protectedHeader }`). Rejects with an ExtensionSsoError whose
+   * `.code` says why; `aborted` when `signal` fires first.
    */
-  async verify(token) {
-    if (typeof token !== 'string') {
-      throw ssoError('malformed', 'the token must be a string (a compact JWS: header.payload.signature)');
-    }
-    // Checked before the token is copied into wasm memory, which never
-    // shrinks (a UTF-8 byte count is never below the UTF-16 length).
-    if (token.length > this.#maxTokenLength) {
-      throw ssoError('malformed',
-        `the token is ${token.length} characters; at most ${this.#maxTokenLength} bytes are accepted`);
-    }
-    const remembered = this.#remembered?.get(token);
-    if (remembered !== undefined) {
-      const claims = this.#recall(token, remembered);
-      if (claims !== undefined) return claims;
-    }
-    const core = this.#core;
-    for (let attempt = 0; ; attempt++) {
-      let now = this.#now();
-      // Routes by `iss` and asks the remote cache in the same call; `[source]`
-      // alone means that source's JWK Set must be fetched first.
-      let prepared = core.prepare(token, now, attempt === 0);
-      if (prepared.length === 1) {
-        await this.#ensureKeys(prepared[0], token);
-        now = this.#now();
-        prepared = core.prepare(token, now, false);
+  verify(token, options) {
+    // Not an async function: the common path (keys cached) returns the
+    // signature check's own promise, without another promise around it.
+    try {
+      let signal;
+      let complete = false;
+      if (options !== undefined) {
+        ({ signal, complete = false } = readOptions('verify', options, VERIFY_OPTIONS));
+        throwIfAborted(signal);
       }
-      const source = prepared[SOURCE];
-      const rt = this.#rt;
-      let verdict;
-      if (rt.sync) {
-        verdict = this.#verifySync(source, prepared, token, now);
+      if (typeof token !== 'string') throw notAToken();
+      // Checked before the token is copied into wasm memory.
+      if (token.length > (maxToken ??= maxTokenLength())) throw tokenTooLong(token.length);
+      const step = this.#core.check(this.#writeToken(token), this.#now(), Attempt.First);
+      if (step === StepKind.Verify || step === StepKind.Remembered) return this.#answer(step, complete, signal);
+      return this.#afterFetching(step, token, complete, signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The answer of a `Verify` or `Remembered` step: a promise. */
+  #answer(step, complete, signal) {
+    const core = this.#core;
+    if (step === StepKind.Remembered) return Promise.resolve(answer(this.#step(), complete));
+    return this.#rt.sync ? Promise.resolve(this.#verifySync(core, complete)) : this.#verifyAsync(core, complete, signal);
+  }
+
+  // A step that fetches or waits first: the fetch (or the wait for another
+  // one), then the token again, until it can be verified.
+  async #afterFetching(step, token, complete, signal) {
+    const core = this.#core;
+    let polls;
+    for (;;) {
+      const record = this.#step();
+      const set = record[StepField.Set];
+      let attempt;
+      if (step === StepKind.Fetch) {
+        await this.#startFetch(set, textOf(record, StepField.TextPtr), record[StepField.Document], signal);
+        attempt = Attempt.Settled;
       } else {
-        // Fast path: one candidate whose key is already imported, so the
-        // only await is the signature check itself.
-        const key = prepared.length === FIRST_CANDIDATE + 1 ? this.#importedKey(source, prepared) : undefined;
-        if (key !== undefined) {
-          try { verdict = (await rt.verify(key, rt.signingInput(token), prepared[1])) === true; } catch { verdict = false; }
+        // Wait: join the fetch under way, or (workerd) poll the cache until
+        // it reports back, at most timeoutMs, then fetch only if allowed.
+        const shared = this.#pending.get(set);
+        if (shared !== undefined) {
+          await join(shared, signal);
+          attempt = Attempt.Settled;
+        } else if ((polls ??= Math.ceil(record[StepField.TimeoutMs] / POLL_MS)) > 0) {
+          polls--;
+          await sleep(POLL_MS, signal);
+          attempt = Attempt.First;
         } else {
-          verdict = await this.#verifyAsync(source, prepared, token, now);
+          attempt = Attempt.Waited;
         }
       }
-      if (verdict === STALE && attempt === 0) continue;
-      if (verdict !== true) throw ssoError('bad_signature', 'the token signature does not verify with any matching key');
-      if (prepared[4] !== null) throw prepared[4];
-      const claims = JSON.parse(prepared[3]);
-      if (this.#remembered !== undefined) this.#remember(token, source, prepared, claims);
-      return claims;
+      // Written again after every await: another verify may have used the buffer.
+      step = core.check(this.#writeToken(token), this.#now(), attempt);
+      if (step === StepKind.Verify || step === StepKind.Remembered) return this.#answer(step, complete, signal);
     }
   }
 
-  // The verified-token cache (verifiedTokenCacheSize). An entry answers only
-  // while everything the full check depends on is unchanged: the key set
-  // (same generation, still fresh, so no fetch is due) and the time claims,
-  // re-checked on every hit without the clock tolerance (stricter than the
-  // full check, which then decides). Claims come back as a new object each
-  // time, so callers cannot change each other's. Oldest entries go first.
-  #remember(token, source, prepared, claims) {
-    const map = this.#remembered;
-    if (map.size >= this.#rememberAtMost) map.delete(map.keys().next().value);
-    map.set(token, {
-      source, payload: prepared[3], generation: prepared[2], exp: claims.exp, nbf: claims.nbf, iat: claims.iat,
-    });
+  /** The step record of the core: what its last step says, by `StepField`. */
+  #step() {
+    let record = this.#stepRecord;
+    if (record === undefined || record.byteLength === 0) {
+      // To the end of memory: the record's last fields are the candidates' keys.
+      record = this.#stepRecord = new Uint32Array((memory ??= wasmMemory()).buffer, this.#core.record);
+    }
+    return record;
   }
 
-  #recall(token, entry) {
-    const now = Math.floor(this.#now());
-    const keysUnchanged = this.#remote[entry.source] === undefined ||
-      this.#core.freshGeneration(entry.source, now) === entry.generation;
-    if (keysUnchanged && now < entry.exp && !(entry.nbf > now) && !(entry.iat > now)) {
-      return JSON.parse(entry.payload);
+  /** Writes `token` (UTF-8) into the core's buffer; returns its length in bytes. */
+  #writeToken(token) {
+    // Only this verifier writes its core's buffer: the same token again is there already.
+    if (token === this.#written) return this.#writtenLength;
+    let view = this.#tokenView;
+    if (view === undefined || view.byteLength === 0) {
+      view = this.#tokenView = bytesAt(this.#core.tokenBuffer, maxToken);
     }
-    this.#remembered.delete(token);
-    return undefined;
+    const { read, written } = encoder.encodeInto(token, view);
+    if (read !== token.length) throw tokenTooLong(token.length);
+    this.#written = token;
+    this.#writtenLength = written;
+    return written;
+  }
+
+  // The signature check of the last `check`, with its candidate keys
+  // (imported once per key set generation, see #key) in order, then
+  // the core's verdict. Synchronous runtimes (node:crypto): no promise.
+  #verifySync(core, complete) {
+    let record = this.#step();
+    const ticket = record[StepField.Ticket];
+    const count = record[StepField.Candidates];
+    const rt = this.#rt;
+    let verified = false;
+    for (let i = 0; i < count && !verified; i++) {
+      const key = this.#key(core, i);
+      if (key.handle === null) continue;
+      record = this.#step(); // wasm memory may have grown meanwhile
+      try {
+        verified = rt.verify(key.handle, field(record, StepField.InputPtr), field(record, StepField.SignaturePtr)) === true;
+      } catch { /* not this key */ }
+    }
+    const texts = textsOf(record, complete);
+    core.finish(ticket, verified);
+    return answer(texts, complete);
+  }
+
+  // The same with WebCrypto's promises. Everything the check names is read
+  // before the first await (a later check reuses the core's buffers).
+  async #verifyAsync(core, complete, signal) {
+    let record = this.#step();
+    const ticket = record[StepField.Ticket];
+    const count = record[StepField.Candidates];
+    const rt = this.#rt;
+    const first = this.#key(core, 0);
+    let verified = false;
+    let texts;
+    if (count === 1 && first.handle != null) {
+      // The common case: WebCrypto copies both views when called.
+      texts = textsOf(record, complete);
+      try {
+        verified = (await rt.verify(first.handle, field(record, StepField.InputPtr), field(record, StepField.SignaturePtr))) === true;
+      } catch { /* not this key */ }
+    } else {
+      const keys = [first];
+      for (let i = 1; i < count; i++) keys.push(this.#key(core, i));
+      record = this.#step(); // wasm memory may have grown meanwhile
+      texts = textsOf(record, complete);
+      // Views of wasm memory do not outlive an await.
+      const input = field(record, StepField.InputPtr).slice();
+      const signature = field(record, StepField.SignaturePtr).slice();
+      for (const key of keys) {
+        const handle = key.handle ?? await key.ready;
+        if (handle == null) continue;
+        try { verified = (await rt.verify(handle, input, signature)) === true; } catch { /* not this key */ }
+        if (verified) break;
+      }
+    }
+    if (signal?.aborted) {
+      core.release(ticket);
+      throw abortedError(signal);
+    }
+    core.finish(ticket, verified);
+    return answer(texts, complete);
+  }
+
+  // The runtime key of candidate `i` of the last check: `{ handle }` (null
+  // when the runtime refuses the key), or in async runtimes `{ handle:
+  // undefined, ready }` until its import settles. Imported once per key,
+  // alg and key set generation: a set's keys are dropped when the core
+  // names another generation of it.
+  #key(core, i) {
+    const record = this.#step();
+    const set = record[StepField.Set];
+    const generation = record[StepField.Generation];
+    let held = this.#keys[set];
+    if (held?.generation !== generation) held = this.#keys[set] = { generation, byAlg: [] };
+    const keys = (held.byAlg[record[StepField.Alg]] ??= new Map());
+    const index = record[StepField.Keys + i];
+    let key = keys.get(index);
+    if (key === undefined) keys.set(index, (key = this.#importKey(core, i)));
+    return key;
+  }
+
+  /** Imports candidate `i` of the last check for its alg (see #key). */
+  #importKey(core, i) {
+    const rt = this.#rt;
+    const found = core.keyJwk(i);
+    const record = this.#step();
+    const jwk = found ? textOf(record, StepField.TextPtr) : undefined;
+    const alg = textOf(record, StepField.AlgPtr);
+    const key = { handle: undefined, ready: undefined };
+    if (jwk === undefined) {
+      key.handle = null;
+    } else if (rt.sync) {
+      try { key.handle = rt.importKey(JSON.parse(jwk), alg); } catch { key.handle = null; }
+    } else {
+      key.ready = Promise.resolve()
+        .then(() => rt.importKey(JSON.parse(jwk), alg))
+        .then((handle) => (key.handle = handle), () => (key.handle = null));
+    }
+    return key;
+  }
+
+  // A fetch of key set `set` the core asked for: in Node and browsers shared
+  // by every caller that needs the set meanwhile, under a signal of its own
+  // that fires only when every caller waiting on it has aborted (one
+  // caller's abort rejects that caller only); in workerd, this request's
+  // own, under its signal.
+  #startFetch(set, url, document, signal) {
+    if (IS_WORKERD) return this.#fetchDocuments(set, url, document, signal);
+    const controller = new AbortController();
+    const shared = { waiting: 0, controller, done: undefined };
+    shared.done = this.#fetchDocuments(set, url, document, controller.signal)
+      .finally(() => this.#pending.delete(set));
+    // Rejections reach each waiter through join(); none is left unhandled.
+    shared.done.catch(() => {});
+    this.#pending.set(set, shared);
+    return join(shared, signal);
+  }
+
+  // Performs the requests of one fetch (discovery's, then the JWK Set's)
+  // and reports each to the core.
+  async #fetchDocuments(set, url, document, signal) {
+    const core = this.#core;
+    for (;;) {
+      let result;
+      const record = this.#step();
+      try {
+        result = await fetchBody(url, { method: 'GET', headers: this.#requestHeaders(document) }, {
+          fetch: this.#fetch, timeoutMs: record[StepField.TimeoutMs], signal, maxBytes: record[StepField.MaxBodyBytes],
+        });
+      } catch (error) {
+        // Aborted: neither a failure nor a success for the cache.
+        core.fetchAborted(set);
+        throw error;
+      }
+      if (result.failure !== undefined) {
+        const failure = result.failure === 'timeout' ? Failure.Timeout : Failure.Network;
+        try {
+          core.fetchFailed(set, failure, describe(result.cause), this.#now());
+        } catch (error) {
+          error.cause = result.cause;
+          throw error;
+        }
+        return;
+      }
+      const more = core.fetched(set, result.status, result.headers.get('cache-control') ?? undefined, result.body, this.#now());
+      if (!more) return;
+      const next = this.#step();
+      url = textOf(next, StepField.TextPtr);
+      document = next[StepField.Document];
+    }
+  }
+
+  /** The caller's `headers`, with an Accept for `document` unless they set one. */
+  #requestHeaders(document) {
+    const headers = new Headers(this.#headers);
+    if (!headers.has('accept')) headers.set('accept', ACCEPT[document]);
+    return headers;
   }
 
   /**
-   * A snapshot `{ [jwksUri]: { jwks, fetchedAt, expiresAt } }` of the fetched
-   * key sets, to keep in KV or the Cache API and pass back as the `cache`
-   * option (or to `importCache`) in another isolate; undefined when nothing
-   * has been fetched.
+   * A snapshot `{ [jwksUri or issuer]: { jwks, fetchedAt, expiresAt,
+   * metadata? } }` of the fetched key sets, to keep in KV or the Cache API
+   * and pass back as the `cache` option (or to `importCache`) in another
+   * isolate. Undefined when nothing is cached, or, given `previous` (e.g.
+   * what KV returned), when nothing was fetched since: write it back only
+   * when this returns a snapshot.
    */
-  exportCache() {
-    let out;
-    this.#remote.forEach((uri, i) => {
-      const text = uri === undefined ? undefined : this.#core.exportSource(i);
-      if (text !== undefined) (out ??= {})[uri] = JSON.parse(text);
-    });
-    return out;
+  exportCache(previous) {
+    const found = this.#core.exportCache(previous == null ? undefined : snapshotText(previous));
+    return found ? JSON.parse(textOf(this.#step(), StepField.TextPtr)) : undefined;
   }
 
   /**
    * Loads a snapshot made by `exportCache()`. Throws `jwks_invalid` when it
-   * is invalid, expired or names a jwksUri this verifier does not use (the
-   * `cache` option silently ignores such snapshots). Returns how many key
-   * sets were loaded.
+   * is invalid, expired or names a key set this verifier does not use (the
+   * `cache` option skips such snapshots). Returns how many key sets were
+   * loaded.
    */
   importCache(snapshot) {
-    return this.#load(snapshot, true);
+    return this.#core.importCache(snapshotText(snapshot), this.#now(), true);
   }
+}
 
-  /** Loads snapshots (object or JSON text); `strict`: throw on the first one refused. */
-  #load(snapshot, strict) {
-    let map = snapshot;
-    if (typeof map === 'string') {
-      try {
-        map = JSON.parse(map);
-      } catch (cause) {
-        throw ssoError('jwks_invalid', `the cache snapshot is not JSON: ${describe(cause)}`, { cause });
-      }
-    }
-    if (map === null || typeof map !== 'object') {
-      throw ssoError('jwks_invalid', 'the cache snapshot must be the object exportCache() returned');
-    }
-    let loaded = 0;
-    for (const [uri, entry] of Object.entries(map)) {
-      const text = plainJson(entry);
-      try {
-        if (this.#core.importSource(uri, text, this.#now())) loaded++;
-      } catch (e) {
-        if (strict) throw e;
-      }
-    }
-    return loaded;
-  }
+// The last views `field` made, by the `*Ptr` field: the signing input and
+// the signature are mostly at the same places with the same lengths (the
+// core's buffers), so a verification allocates no view (less garbage).
+const views = [];
 
-  #keysOf(source, generation) {
-    const slot = this.#keyCache[source];
-    if (slot.generation !== generation) {
-      slot.generation = generation;
-      slot.keys = new Map();
+/** The bytes a `*Ptr` field of the step record and the `*Len` after it name (a view, valid until the next call into the core). */
+function field(record, ptr) {
+  const at = record[ptr];
+  const length = record[ptr + 1];
+  const view = views[ptr];
+  if (view !== undefined && view.byteOffset === at && view.length === length && view.buffer === memory.buffer) return view;
+  return (views[ptr] = bytesAt(at, length));
+}
+
+/** The text a `*Ptr` field of the step record and the `*Len` after it name. */
+const textOf = (record, ptr) => textAt(record[ptr], record[ptr + 1]);
+
+/**
+ * The JSON texts of the step in `record`: the payload's, or with `complete`
+ * `[payload, header]`.
+ */
+function textsOf(record, complete) {
+  const payload = textAt(record[StepField.PayloadPtr], record[StepField.PayloadLen]);
+  return complete ? [payload, textAt(record[StepField.HeaderPtr], record[StepField.HeaderLen])] : payload;
+}
+
+/**
+ * What verify() resolves to: the claims, or with `complete` `{ payload,
+ * protectedHeader }`; `texts` from textsOf (or the step record itself).
+ */
+function answer(texts, complete) {
+  if (texts instanceof Uint32Array) texts = textsOf(texts, complete);
+  if (!complete) return JSON.parse(texts);
+  return { payload: JSON.parse(texts[0]), protectedHeader: JSON.parse(texts[1]) };
+}
+
+/** A snapshot as JSON text (given as text, or as the object). */
+function snapshotText(snapshot) {
+  return typeof snapshot === 'string' ? snapshot : plainJson('JwksVerifier', snapshot);
+}
+
+/**
+ * Waits for a shared fetch; `signal` rejects this caller alone. The fetch is
+ * aborted when every caller waiting on it has aborted.
+ */
+function join(shared, signal) {
+  shared.waiting++;
+  if (signal == null) return shared.done.finally(() => { shared.waiting--; });
+  return new Promise((resolve, reject) => {
+    let waiting = true;
+    const leave = () => {
+      if (!waiting) return false;
+      waiting = false;
+      shared.waiting--;
+      signal.removeEventListener('abort', onAbort);
+      return true;
+    };
+    const onAbort = () => {
+      if (!leave()) return;
+      if (shared.waiting === 0) shared.controller.abort(signal.reason);
+      reject(abortedError(signal));
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
     }
-    return slot.keys;
-  }
-
-  // Keys are cached per (key index, alg) under the number index * 16 + alg;
-  // a cached value is the runtime's key handle, null when the JWK could not
-  // be imported for that alg, or (async runtimes) a pending import.
-  //
-  // #verifySync and #verifyAsync walk the candidates the same way on
-  // purpose: node:crypto answers synchronously, and an `await` per
-  // candidate would cost Node a microtask turn on every verify (the hot
-  // path the benchmark measures); WebCrypto answers with promises.
-
-  #verifySync(source, prepared, token, now) {
-    const alg = prepared[0];
-    const keys = this.#keysOf(source, prepared[2]);
-    const rt = this.#rt;
-    let input;
-    for (let i = FIRST_CANDIDATE; i < prepared.length; i++) {
-      const index = prepared[i];
-      const id = index * 16 + alg;
-      let key = keys.get(id);
-      if (key === undefined) {
-        const jwk = this.#core.keyJwk(source, index, prepared[2], now);
-        if (jwk === undefined) return STALE;
-        try { key = rt.importKey(JSON.parse(jwk), this.#algNames[alg]); } catch { key = null; }
-        keys.set(id, key);
-      }
-      if (key === null) continue;
-      input ??= rt.signingInput(token);
-      try { if (rt.verify(key, input, prepared[1])) return true; } catch { /* not this key */ }
-    }
-    return false;
-  }
-
-  /** The imported key of the first candidate, or undefined when not (yet) imported. */
-  #importedKey(source, prepared) {
-    const slot = this.#keyCache[source];
-    if (slot.generation !== prepared[2]) return undefined;
-    const key = slot.keys.get(prepared[FIRST_CANDIDATE] * 16 + prepared[0]);
-    return key === null || key instanceof Promise ? undefined : key;
-  }
-
-  async #verifyAsync(source, prepared, token, now) {
-    const alg = prepared[0];
-    const keys = this.#keysOf(source, prepared[2]);
-    const rt = this.#rt;
-    let input;
-    for (let i = FIRST_CANDIDATE; i < prepared.length; i++) {
-      const index = prepared[i];
-      const id = index * 16 + alg;
-      let key = keys.get(id);
-      if (key === undefined) {
-        const jwk = this.#core.keyJwk(source, index, prepared[2], now);
-        if (jwk === undefined) return STALE;
-        const pending = Promise.resolve().then(() => rt.importKey(JSON.parse(jwk), this.#algNames[alg])).catch(() => null);
-        keys.set(id, pending);
-        // Once imported, the key itself replaces the promise (no await per verify).
-        pending.then((k) => { if (keys.get(id) === pending) keys.set(id, k); });
-        key = pending;
-      }
-      if (key instanceof Promise) key = await key;
-      if (key === null) continue;
-      input ??= rt.signingInput(token);
-      try { if (await rt.verify(key, input, prepared[1])) return true; } catch { /* not this key */ }
-    }
-    return false;
-  }
-
-  // Called when prepare answered [source]: join this isolate's fetch of that
-  // JWK Set, or start one. In workerd a promise must not cross requests, so
-  // a request that finds another request's fetch under way polls the cache
-  // until that fetch reports back (at most timeoutMs), then fetches itself.
-  async #ensureKeys(source, token) {
-    const uri = this.#remote[source];
-    const shared = IS_WORKERD ? undefined : this.#pending.get(uri);
-    if (shared !== undefined) return shared;
-    for (let polls = Math.ceil(this.#timeoutMs / AWAIT_POLL_MS); ; polls--) {
-      const plan = this.#core.plan(source, token, this.#now(), polls > 0);
-      if (plan === AWAIT) {
-        await sleep(AWAIT_POLL_MS);
-        continue;
-      }
-      if (plan !== FETCH) return;
-      const pending = this.#fetchKeys(source).finally(() => { this.#pending.delete(uri); });
-      if (!IS_WORKERD) this.#pending.set(uri, pending);
-      return pending;
-    }
-  }
-
-  // `plan` has recorded the fetch as started; `fetched` / `fetchFailed`
-  // answer the error to throw, or undefined when there are keys to use.
-  async #fetchKeys(source) {
-    const core = this.#core;
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; controller.abort(); }, this.#timeoutMs);
-    let res;
-    let body;
-    try {
-      res = await this.#rt.fetch(this.#remote[source], {
-        method: 'GET', headers: { accept: ACCEPT }, redirect: 'manual', signal: controller.signal,
-      });
-      body = await readCapped(res, this.#maxBodyBytes);
-    } catch (e) {
-      const error = core.fetchFailed(source, describe(e), timedOut, this.#now());
-      if (error === undefined) return;
-      error.cause = e;
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
-    const error = core.fetched(source, res.status, res.headers.get('cache-control') ?? undefined, body, this.#now());
-    if (error !== undefined) throw error;
-  }
+    signal.addEventListener('abort', onAbort, { once: true });
+    shared.done.then((value) => { if (leave()) resolve(value); }, (error) => { if (leave()) reject(error); });
+  });
 }

@@ -4,7 +4,7 @@
 //! forged token always fails with `bad_signature` whatever its claims say.
 
 use super::options::{Audience, VerifyOptions};
-use crate::json::{self, Object, Value};
+use crate::json::{self, Members, Node, Str};
 use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
@@ -48,10 +48,15 @@ fn invalid(name: &str, expected: &str) -> Error {
 }
 
 /// A NumericDate claim (RFC 7519 §2): a JSON number when present.
-fn numeric_date(claims: &Object, name: &str) -> Result<Option<f64>> {
-    match claims.get(name) {
+pub(crate) fn numeric_date(claims: &Members<'_>, name: &str) -> Result<Option<f64>> {
+    date(name, claims.get(name))
+}
+
+/// The NumericDate claim `name` with value `value`, if present.
+fn date(name: &str, value: Option<&Node<'_>>) -> Result<Option<f64>> {
+    match value {
         None => Ok(None),
-        Some(Value::Number(n)) => Ok(Some(*n)),
+        Some(Node::Number(n)) => Ok(Some(*n)),
         Some(_) => Err(invalid(
             name,
             "a number of seconds since the epoch (NumericDate)",
@@ -61,21 +66,25 @@ fn numeric_date(claims: &Object, name: &str) -> Result<Option<f64>> {
 
 /// `aud` as a list of strings: a string or an array of strings
 /// (RFC 7519 §4.1.3), as the string values (a lone string is a list of one).
-pub(crate) fn audiences(claims: &Object) -> Result<&[Value]> {
-    match claims.get("aud") {
+fn audiences<'c, 'a>(aud: Option<&'c Node<'a>>) -> Result<&'c [Node<'a>]> {
+    match aud {
         None => Ok(&[]),
-        Some(one @ Value::String(_)) => Ok(core::slice::from_ref(one)),
-        Some(Value::Array(items)) if items.iter().all(|v| v.as_str().is_some()) => Ok(items),
+        Some(one @ Node::String(_)) => Ok(core::slice::from_ref(one)),
+        Some(Node::Array(items)) if items.iter().all(|v| v.as_str().is_some()) => Ok(items),
         Some(_) => Err(invalid("aud", "a string or an array of strings")),
     }
 }
 
 /// `iss` (RFC 7519 §4.1.1), a string; `missing_claim` says `why` it is
 /// needed.
-pub(crate) fn issuer<'c>(claims: &'c Object, why: &str) -> Result<&'c str> {
-    match claims.get("iss") {
+pub(crate) fn issuer<'a>(claims: &Members<'a>, why: &str) -> Result<Str<'a>> {
+    issuer_of(claims.get("iss"), why)
+}
+
+fn issuer_of<'a>(iss: Option<&Node<'a>>, why: &str) -> Result<Str<'a>> {
+    match iss {
         None => Err(missing("iss", why)),
-        Some(Value::String(s)) => Ok(s),
+        Some(Node::String(s)) => Ok(*s),
         Some(_) => Err(invalid("iss", "a string")),
     }
 }
@@ -94,23 +103,24 @@ fn seconds_between(later: f64, earlier: f64) -> i64 {
 /// Checks the claims in the order: types and presence (`exp`, `nbf`, `iat`,
 /// `iss`, `aud`, `sub`, `jti`, required claims), then `iss` and `aud`
 /// values, then the validity window.
-pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Result<()> {
+pub(crate) fn check(claims: &Members<'_>, options: &VerifyOptions, now: u64) -> Result<()> {
+    let [exp, nbf, iat, iss, aud_claim, sub, jti] =
+        claims.pick(["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]);
     // RFC 7519 §4.1.4; RFC 8725 §3.10: an access token without expiry is
     // never accepted.
-    let exp =
-        numeric_date(claims, "exp")?.ok_or_else(|| missing("exp", "every token must expire"))?;
-    let nbf = numeric_date(claims, "nbf")?;
-    let iat = numeric_date(claims, "iat")?;
+    let exp = date("exp", exp)?.ok_or_else(|| missing("exp", "every token must expire"))?;
+    let nbf = date("nbf", nbf)?;
+    let iat = date("iat", iat)?;
 
     // RFC 7519 §4.1.1, RFC 8725 §3.8: exact issuer match.
-    let iss = issuer(claims, "expected one of the configured issuers")?;
+    let iss = issuer_of(iss, "expected one of the configured issuers")?;
     // RFC 7519 §4.1.3: string or array of strings; RFC 8725 §3.9.
-    let aud = audiences(claims)?;
-    if claims.get("aud").is_none() && matches!(options.audience(), Audience::OneOf(_)) {
+    let aud = audiences(aud_claim)?;
+    if aud_claim.is_none() && matches!(options.audience(), Audience::OneOf(_)) {
         return Err(missing("aud", "expected one of the configured audiences"));
     }
-    for name in ["sub", "jti"] {
-        if claims.get(name).is_some_and(|v| v.as_str().is_none()) {
+    for (name, value) in [("sub", sub), ("jti", jti)] {
+        if value.is_some_and(|v| v.as_str().is_none()) {
             return Err(invalid(name, "a string"));
         }
     }
@@ -120,28 +130,28 @@ pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Resul
         }
     }
 
-    if !options.issuers().iter().any(|accepted| accepted == iss) {
+    if !options.issuers().iter().any(|accepted| iss.is(accepted)) {
         return Err(Error::new(
             ErrorCode::IssuerMismatch,
             msg!(
                 "iss ",
-                quoted(iss),
+                quoted(&iss.decoded()),
                 " is not an accepted issuer; expected one of ",
-                quoted_list(options.issuers())
+                quoted_list(&mut options.issuers().iter())
             ),
         ));
     }
     if let Audience::OneOf(accepted) = options.audience() {
         if !aud
             .iter()
-            .filter_map(Value::as_str)
-            .any(|a| accepted.iter().any(|ok| ok == a))
+            .filter_map(Node::as_str)
+            .any(|a| accepted.iter().any(|ok| a.is(ok)))
         {
             return Err(Error::new(
                 ErrorCode::AudienceMismatch,
                 msg!(
                     "aud does not contain an accepted audience; expected one of ",
-                    quoted_list(accepted)
+                    quoted_list(&mut accepted.iter())
                 ),
             ));
         }
@@ -197,16 +207,17 @@ pub(crate) fn check(claims: &Object, options: &VerifyOptions, now: u64) -> Resul
 }
 
 /// `values` [`quoted`] and comma-separated, at most 5 of them.
-pub(crate) fn quoted_list(values: &[String]) -> String {
+pub(crate) fn quoted_list(values: &mut dyn Iterator<Item = &String>) -> String {
     let mut out = String::new();
-    for (i, v) in values.iter().take(5).enumerate() {
+    for (i, v) in values.enumerate() {
+        if i == 5 {
+            out.push_str(", ...");
+            break;
+        }
         if i > 0 {
             out.push_str(", ");
         }
         out.push_str(&quoted(v));
-    }
-    if values.len() > 5 {
-        out.push_str(", ...");
     }
     out
 }
@@ -214,6 +225,20 @@ pub(crate) fn quoted_list(values: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_lists_stop_after_five() {
+        let names: Vec<String> = (1..=7).map(|n| format!("i{n}")).collect();
+        assert_eq!(
+            quoted_list(&mut names.iter().take(5)),
+            r#""i1", "i2", "i3", "i4", "i5""#
+        );
+        assert_eq!(
+            quoted_list(&mut names.iter()),
+            r#""i1", "i2", "i3", "i4", "i5", ..."#
+        );
+        assert_eq!(quoted_list(&mut names.iter().take(0)), "");
+    }
 
     #[test]
     fn quoted_escapes_and_truncates() {

@@ -8,7 +8,7 @@
 use super::alg::{Algorithm, KeyKind};
 use super::scalar::{self, Curve};
 use crate::b64;
-use crate::json::{self, Object, Value};
+use crate::json::{self, Members, Node, Str, Value};
 use crate::prelude::*;
 use crate::{Error, ErrorCode, Result};
 
@@ -54,9 +54,14 @@ impl Jwk {
     /// (how jose selects keys; `use` and `key_ops` were checked when the set
     /// was read).
     pub fn fits(&self, alg: Algorithm, kid: Option<&str>) -> bool {
+        self.fits_token(alg, kid.map(Str::from))
+    }
+
+    /// [`Self::fits`] for the `kid` as a token's header holds it.
+    pub fn fits_token(&self, alg: Algorithm, kid: Option<Str<'_>>) -> bool {
         self.kind == alg.key_kind()
             && self.alg.map_or(true, |a| a == alg)
-            && kid.map_or(true, |kid| self.kid() == Some(kid))
+            && kid.map_or(true, |kid| self.kid().is_some_and(|mine| kid.is(mine)))
     }
 
     /// Key type and curve (RFC 7517 §4.1, RFC 7518 §6.2.1.1).
@@ -143,29 +148,35 @@ impl KeySet {
     /// RSA outside [`MIN_RSA_BITS`]..=[`MAX_RSA_BITS`], EC points off the
     /// curve, weak Ed25519 points) are skipped and listed in [`Self::skipped`].
     pub fn from_json(text: &str) -> Result<Self> {
-        let value = json::parse(text).map_err(|e| {
+        Self::from_bytes(text.as_bytes())
+    }
+
+    /// Like [`Self::from_json`], from UTF-8 bytes (an HTTP body).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let node = json::read(bytes).map_err(|e| {
+            if e.reason == "invalid UTF-8" {
+                return invalid("the JWK Set is not UTF-8 text; expected a JSON document");
+            }
             invalid(msg!(
                 "the JWK Set is not valid JSON (",
                 e,
                 "); expected {\"keys\":[...]}"
             ))
         })?;
-        Self::from_value(&value)
-    }
-
-    /// Like [`Self::from_json`], from UTF-8 bytes (an HTTP body).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let text = json::utf8(bytes)
-            .map_err(|_| invalid("the JWK Set is not UTF-8 text; expected a JSON document"))?;
-        Self::from_json(&text)
+        Self::from_node(&node)
     }
 
     /// Validates an already-parsed JWK Set document.
     pub fn from_value(value: &Value) -> Result<Self> {
+        Self::from_json(&value.to_json())
+    }
+
+    /// Validates a JWK Set document read as a borrowed tree.
+    pub fn from_node(value: &Node<'_>) -> Result<Self> {
         let keys = value
             .as_object()
             .and_then(|o| o.get("keys"))
-            .and_then(Value::as_array)
+            .and_then(Node::as_array)
             .ok_or_else(|| invalid("the JWK Set must be a JSON object with a \"keys\" array"))?;
         if keys.len() > MAX_KEYS {
             return Err(invalid(msg!(
@@ -232,21 +243,27 @@ impl KeySet {
 
     /// True when some usable key could verify a token with this `alg` and
     /// header `kid` (see [`Jwk::fits`]).
-    pub fn has_key_for(&self, alg: Algorithm, kid: Option<&str>) -> bool {
-        self.keys.iter().any(|k| k.fits(alg, kid))
+    pub fn has_key_for(&self, alg: Algorithm, kid: Option<Str<'_>>) -> bool {
+        self.keys.iter().any(|k| k.fits_token(alg, kid))
     }
 
     /// The set as a JWK Set document holding only the usable keys.
     pub fn to_json(&self) -> String {
-        let mut out = String::from("{\"keys\":[");
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends [`Self::to_json`] to `out`.
+    pub(crate) fn write_json(&self, out: &mut String) {
+        out.push_str("{\"keys\":[");
         for (i, key) in self.keys.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            key.write_jwk_json(&mut out);
+            key.write_jwk_json(out);
         }
         out.push_str("]}");
-        out
     }
 
     /// True when both sets hold the same usable keys in the same order.
@@ -268,43 +285,49 @@ type Skip<T> = core::result::Result<T, &'static str>;
 
 /// An optional string member; present with another type is an error.
 fn optional_str<'a>(
-    obj: &'a Object,
+    obj: &Members<'a>,
     name: &str,
     wrong_type: &'static str,
-) -> Skip<Option<&'a str>> {
+) -> Skip<Option<Str<'a>>> {
     match obj.get(name) {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Node::String(s)) => Ok(Some(*s)),
         Some(_) => Err(wrong_type),
     }
 }
 
 /// A required base64url member decoded strictly.
-fn b64_member(obj: &Object, name: &str, missing: &'static str) -> Skip<Vec<u8>> {
-    obj.get_str(name).and_then(b64::decode).ok_or(missing)
+fn b64_member(obj: &Members<'_>, name: &str, missing: &'static str) -> Skip<Vec<u8>> {
+    let text = obj.get_str(name).ok_or(missing)?;
+    let decoded = match text.plain() {
+        Some(raw) => b64::decode_bytes(raw),
+        // Escapes in a base64url value: decoded first, then checked.
+        None => b64::decode_bytes(text.decoded().as_bytes()),
+    };
+    decoded.ok_or(missing)
 }
 
 /// Key material members per key type: name, `,"name":"` and the skip
 /// reason when missing or not base64url.
-type Members = &'static [(&'static str, &'static str, &'static str)];
-const EC_MEMBERS: Members = &[
+type KeyMembers = &'static [(&'static str, &'static str, &'static str)];
+const EC_MEMBERS: KeyMembers = &[
     ("x", ",\"x\":\"", "EC x is missing or not base64url"),
     ("y", ",\"y\":\"", "EC y is missing or not base64url"),
 ];
-const RSA_MEMBERS: Members = &[
+const RSA_MEMBERS: KeyMembers = &[
     ("n", ",\"n\":\"", "RSA n is missing or not base64url"),
     ("e", ",\"e\":\"", "RSA e is missing or not base64url"),
 ];
-const OKP_MEMBERS: Members = &[("x", ",\"x\":\"", "OKP x is missing or not base64url")];
+const OKP_MEMBERS: KeyMembers = &[("x", ",\"x\":\"", "OKP x is missing or not base64url")];
 
-fn parse_jwk(obj: &Object) -> Skip<Jwk> {
+fn parse_jwk(obj: &Members<'_>) -> Skip<Jwk> {
     let kty = optional_str(obj, "kty", "kty is not a string")?.ok_or("kty is missing")?;
     if PRIVATE_MEMBERS.iter().any(|m| obj.get(m).is_some()) {
         return Err("holds private or symmetric key material");
     }
     // RFC 7517 §4.2: only signature keys.
     if let Some(usage) = optional_str(obj, "use", "use is not a string")? {
-        if usage != "sig" {
+        if !usage.is("sig") {
             return Err("use is not \"sig\"");
         }
     }
@@ -312,7 +335,7 @@ fn parse_jwk(obj: &Object) -> Skip<Jwk> {
     if let Some(ops) = obj.get("key_ops") {
         let ops = ops.as_array().ok_or("key_ops is not an array")?;
         match ops.iter().try_fold(false, |verify, op| {
-            op.as_str().map(|op| verify || op == "verify")
+            op.as_str().map(|op| verify || op.is("verify"))
         }) {
             Some(true) => {}
             Some(false) => return Err("key_ops does not contain \"verify\""),
@@ -322,36 +345,49 @@ fn parse_jwk(obj: &Object) -> Skip<Jwk> {
     let kid = optional_str(obj, "kid", "kid is not a string")?;
     let alg = match optional_str(obj, "alg", "alg is not a string")? {
         None => None,
-        Some(name) => {
-            Some(Algorithm::from_name(name).ok_or("alg is not a supported signature algorithm")?)
-        }
+        Some(name) => Some(
+            Algorithm::ALL
+                .iter()
+                .copied()
+                .find(|a| name.is(a.as_str()))
+                .ok_or("alg is not a supported signature algorithm")?,
+        ),
     };
 
     // The kind, the public JWK up to its key material, and the members.
-    let crv = || obj.get_str("crv");
-    let (kind, head, members) = match kty {
-        "EC" => match crv() {
-            Some("P-256") => (
+    let crv = obj.get_str("crv");
+    let is_crv = |name: &str| crv.is_some_and(|c| c.is(name));
+    let (kind, head, members) = if kty.is("EC") {
+        if is_crv("P-256") {
+            (
                 KeyKind::EcP256,
                 "{\"kty\":\"EC\",\"crv\":\"P-256\"",
                 EC_MEMBERS,
-            ),
-            Some("P-384") => (
+            )
+        } else if is_crv("P-384") {
+            (
                 KeyKind::EcP384,
                 "{\"kty\":\"EC\",\"crv\":\"P-384\"",
                 EC_MEMBERS,
-            ),
-            _ => return Err("EC crv is not P-256 or P-384"),
-        },
-        "RSA" => (KeyKind::Rsa, "{\"kty\":\"RSA\"", RSA_MEMBERS),
-        "OKP" if crv() == Some("Ed25519") => (
+            )
+        } else {
+            return Err("EC crv is not P-256 or P-384");
+        }
+    } else if kty.is("RSA") {
+        (KeyKind::Rsa, "{\"kty\":\"RSA\"", RSA_MEMBERS)
+    } else if kty.is("OKP") {
+        if !is_crv("Ed25519") {
+            return Err("OKP crv is not Ed25519");
+        }
+        (
             KeyKind::Ed25519,
             "{\"kty\":\"OKP\",\"crv\":\"Ed25519\"",
             OKP_MEMBERS,
-        ),
-        "OKP" => return Err("OKP crv is not Ed25519"),
-        "oct" => return Err("symmetric (oct) keys are never used with a JWK Set"),
-        _ => return Err("kty is not EC, RSA or OKP"),
+        )
+    } else if kty.is("oct") {
+        return Err("symmetric (oct) keys are never used with a JWK Set");
+    } else {
+        return Err("kty is not EC, RSA or OKP");
     };
     let mut decoded = [Vec::new(), Vec::new()];
     for ((name, _, missing), value) in members.iter().zip(&mut decoded) {
@@ -427,7 +463,7 @@ fn parse_jwk(obj: &Object) -> Skip<Jwk> {
     public_jwk.push('}');
     Ok(Jwk {
         kind,
-        kid: kid.map(str::to_owned),
+        kid: kid.map(|kid| kid.decoded()),
         alg,
         modulus_len,
         public_jwk,

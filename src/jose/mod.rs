@@ -61,11 +61,9 @@ pub use options::{Audience, VerifyOptions, DEFAULT_CLOCK_TOLERANCE_SEC, MAX_CLOC
 #[cfg(feature = "rust-crypto")]
 pub use rust_crypto::RustCryptoBackend;
 pub use verify::{
-    finish, parse, prepare, verify_with_backend, Parsed, Prepared, SignatureBackend, VerifiedToken,
-    Verifier, MAX_CANDIDATES, MAX_TOKEN_LENGTH,
+    finish, parse, prepare, verify_with_backend, Candidates, Parsed, Prepared, SignatureBackend,
+    TokenBuffers, VerifiedToken, Verifier, MAX_CANDIDATES, MAX_TOKEN_LENGTH,
 };
 
-#[cfg(all(target_arch = "wasm32", feature = "verifier"))]
-pub(crate) use claims::quoted_list;
-pub(crate) use claims::{issuer, quoted};
-pub(crate) use verify::decode_payload;
+pub(crate) use claims::{issuer, numeric_date, quoted_list};
+pub(crate) use verify::{parse_routed, Route};

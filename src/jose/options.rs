@@ -73,7 +73,27 @@ impl VerifyOptions {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let issuers: Vec<String> = issuers.into_iter().map(Into::into).collect();
+        Self::shared().for_parties(issuers.into_iter().map(Into::into).collect(), audience)
+    }
+
+    /// The defaults, for no issuer and any audience yet: what the sources
+    /// of a `JwksVerifier` share, set once, before [`Self::for_parties`]
+    /// gives each its issuers and audience.
+    pub(crate) fn shared() -> Self {
+        Self {
+            issuers: Vec::new(),
+            audience: Audience::Any,
+            algorithms: Algorithm::ALL.to_vec(),
+            clock_tolerance_sec: DEFAULT_CLOCK_TOLERANCE_SEC,
+            typ: None,
+            required_claims: Vec::new(),
+            reject_key_hints: false,
+        }
+    }
+
+    /// These options for `issuers` and `audience`, checked as [`Self::new`]
+    /// says.
+    pub(crate) fn for_parties(&self, issuers: Vec<String>, audience: Audience) -> Result<Self> {
         non_empty_strings(&issuers, "issuer")?;
         if let Audience::OneOf(list) = &audience {
             non_empty_strings(list, "audience (pass Audience::Any to accept any audience)")?;
@@ -81,11 +101,11 @@ impl VerifyOptions {
         Ok(Self {
             issuers,
             audience,
-            algorithms: Algorithm::ALL.to_vec(),
-            clock_tolerance_sec: DEFAULT_CLOCK_TOLERANCE_SEC,
-            typ: None,
-            required_claims: Vec::new(),
-            reject_key_hints: false,
+            algorithms: self.algorithms.clone(),
+            clock_tolerance_sec: self.clock_tolerance_sec,
+            typ: self.typ.clone(),
+            required_claims: self.required_claims.clone(),
+            reject_key_hints: self.reject_key_hints,
         })
     }
 
@@ -217,17 +237,19 @@ impl VerifyOptions {
 /// case-insensitive, and the `application/` prefix may be omitted when no
 /// other `/` appears.
 pub(crate) fn normalize_typ(typ: &str) -> String {
-    media_subtype(typ).to_ascii_lowercase()
+    let subtype = media_subtype(typ.as_bytes());
+    typ.get(typ.len() - subtype.len()..)
+        .unwrap_or(typ)
+        .to_ascii_lowercase()
 }
 
 /// `typ` without an `application/` prefix (any ASCII case) when no other
 /// `/` follows; still to be compared ASCII case-insensitively.
-pub(crate) fn media_subtype(typ: &str) -> &str {
-    let bytes = typ.as_bytes();
+pub(crate) fn media_subtype(typ: &[u8]) -> &[u8] {
     match typ.get(12..) {
         Some(rest)
-            if bytes.iter().rposition(|&b| b == b'/') == Some(11)
-                && bytes
+            if typ.iter().rposition(|&b| b == b'/') == Some(11)
+                && typ
                     .get(..12)
                     .is_some_and(|p| p.eq_ignore_ascii_case(b"application/")) =>
         {
@@ -275,9 +297,9 @@ mod tests {
         assert_eq!(normalize_typ("JWT"), "jwt");
         assert_eq!(normalize_typ("application/a/b"), "application/a/b");
         assert_eq!(normalize_typ("text/jwt"), "text/jwt");
-        assert_eq!(media_subtype("Application/AT+JWT"), "AT+JWT");
-        assert_eq!(media_subtype("application/"), "");
-        assert_eq!(media_subtype("xapplication/jwt"), "xapplication/jwt");
-        assert_eq!(media_subtype("application/a/b"), "application/a/b");
+        assert_eq!(media_subtype(b"Application/AT+JWT"), b"AT+JWT");
+        assert_eq!(media_subtype(b"application/"), b"");
+        assert_eq!(media_subtype(b"xapplication/jwt"), b"xapplication/jwt");
+        assert_eq!(media_subtype(b"application/a/b"), b"application/a/b");
     }
 }

@@ -11,11 +11,16 @@
 //!              "jwksUri":"https://console.example/jwks"}],
 //!  "algorithms":["ES256"],"clockToleranceSec":30,"typ":"at+jwt","requiredClaims":["sub"],
 //!  "rejectKeyHints":false,"cacheMaxAgeSec":600,"cooldownSec":30,"staleIfErrorSec":3600,
-//!  "timeoutMs":5000,"maxBodyBytes":65536,"verifiedTokenCacheSize":0}
+//!  "timeoutMs":5000,"maxBodyBytes":65536,"verifiedTokenCacheSize":0,
+//!  "allowInsecureHttp":false}
 //! ```
 //!
 //! (`audience: null` accepts any audience; a source has `jwks`, an object or
-//! JSON text, or `jwksUri`; every member but `sources` may be left out.)
+//! JSON text, `jwksUri`, or `"discovery": true` (its one issuer's metadata
+//! names the JWK Set); every member but `sources` may be left out.) A
+//! `jwksUri` and a discovered issuer go through the URL rule
+//! ([`UrlRule`]: https, or http to a loopback host, unless
+//! `allowInsecureHttp`).
 //! (The `cache` option is not part of it: the JS layer loads those snapshots
 //! through `importSource` once the verifier exists.) This module checks
 //! what the values mean, with the rules of the Rust API
@@ -24,8 +29,10 @@
 
 use super::CacheConfig;
 use crate::jose::{Algorithm, Audience, KeySet, VerifyOptions};
-use crate::json::{self, Object, Value};
+use crate::json::{self, Members, Node, Str};
 use crate::prelude::*;
+use crate::protocol::discovery::Discovery;
+use crate::protocol::url::UrlRule;
 use crate::{Error, ErrorCode, Result};
 
 /// Largest `verifiedTokenCacheSize` (entries).
@@ -36,8 +43,11 @@ pub const MAX_VERIFIED_TOKEN_CACHE: u64 = 100_000;
 pub enum KeySource {
     /// A JWK Set given in the options (`jwks`).
     Local(KeySet),
-    /// A JWK Set fetched from this `jwksUri` (absolute http(s) URL).
+    /// A JWK Set fetched from this `jwksUri` (allowed by the URL rule).
     Remote(String),
+    /// A JWK Set fetched from the `jwks_uri` of the issuer's metadata
+    /// (OpenID Connect Discovery 1.0, RFC 8414).
+    Discovered(Discovery),
 }
 
 /// One key source and the options its tokens are checked against.
@@ -58,93 +68,207 @@ pub struct VerifierConfig {
     pub routed: bool,
     /// Remote JWK Set policy (defaults unless given).
     pub cache: CacheConfig,
-    /// `verifiedTokenCacheSize`: how many verified tokens the JS layer may
-    /// remember (0, the default: none).
+    /// `verifiedTokenCacheSize`: how many verified tokens may be
+    /// remembered (0, the default: none).
     pub verified_token_cache_size: u64,
+    /// The URL rule every URL the verifier fetches follows
+    /// (`allowInsecureHttp`).
+    pub rule: UrlRule,
 }
 
 /// Reads the settings (`invalid_options`; `jwks_invalid` for a bad `jwks`).
 pub fn read(settings_json: &str) -> Result<VerifierConfig> {
-    let root = json::parse(settings_json).map_err(|_| not_canonical())?;
+    let root = json::read(settings_json.as_bytes()).map_err(|_| not_canonical())?;
     let settings = root.as_object().ok_or_else(not_canonical)?;
+    // One pass over the settings; each value is then checked where it is used.
+    let max_age = settings.get("cacheMaxAgeSec");
+    let cooldown = settings.get("cooldownSec");
+    let stale = settings.get("staleIfErrorSec");
+    let timeout = settings.get("timeoutMs");
+    let body = settings.get("maxBodyBytes");
+    let remembered = settings.get("verifiedTokenCacheSize");
+    let insecure = settings.get("allowInsecureHttp");
+    let routed = settings.get("routed");
+    let sources = settings.get("sources");
+    let algorithms = settings.get("algorithms");
+    let tolerance = settings.get("clockToleranceSec");
+    let typ = settings.get("typ");
+    let required = settings.get("requiredClaims");
+    let reject = settings.get("rejectKeyHints");
     let mut cache = CacheConfig::default();
-    for (field, name) in [
-        (&mut cache.max_age_sec, "cacheMaxAgeSec"),
-        (&mut cache.cooldown_sec, "cooldownSec"),
-        (&mut cache.stale_if_error_sec, "staleIfErrorSec"),
-        (&mut cache.timeout_ms, "timeoutMs"),
+    for (field, value) in [
+        (&mut cache.max_age_sec, max_age),
+        (&mut cache.cooldown_sec, cooldown),
+        (&mut cache.stale_if_error_sec, stale),
+        (&mut cache.timeout_ms, timeout),
     ] {
-        if let Some(n) = uint(settings, name)? {
+        if let Some(n) = uint(value)? {
             *field = n;
         }
     }
-    if let Some(n) = uint(settings, "maxBodyBytes")? {
+    if let Some(n) = uint(body)? {
         cache.max_body_bytes = usize::try_from(n).unwrap_or(usize::MAX);
     }
     cache.validate()?;
-    let verified_token_cache_size = uint(settings, "verifiedTokenCacheSize")?.unwrap_or(0);
+    let verified_token_cache_size = uint(remembered)?.unwrap_or(0);
     if verified_token_cache_size > MAX_VERIFIED_TOKEN_CACHE {
         return Err(Error::options(msg!(
             "verifiedTokenCacheSize must be at most ",
             MAX_VERIFIED_TOKEN_CACHE
         )));
     }
-    let Some(Value::Array(entries)) = settings.get("sources") else {
+    let rule = UrlRule {
+        allow_insecure_http: flag(insecure)?,
+    };
+    let Some(Node::Array(entries)) = sources else {
         return Err(not_canonical());
     };
-    let mut sources = Vec::with_capacity(entries.len());
-    for entry in entries {
-        sources.push(source(
-            settings,
-            entry.as_object().ok_or_else(not_canonical)?,
-        )?);
-    }
-    Ok(VerifierConfig {
-        routed: matches!(settings.get("routed"), Some(Value::Bool(true))),
-        sources,
-        cache,
-        verified_token_cache_size,
-    })
-}
-
-/// One source: its issuers, audience and keys, with the policy every
-/// source shares.
-fn source(settings: &Object, entry: &Object) -> Result<SourceConfig> {
-    let issuers = strings(entry, "issuer")?.ok_or_else(not_canonical)?;
-    let audience = match entry.get("audience") {
-        Some(Value::Null) => Audience::Any,
-        _ => Audience::OneOf(strings(entry, "audience")?.ok_or_else(not_canonical)?),
-    };
-    let mut options = VerifyOptions::new(issuers, audience)?;
-    if let Some(names) = strings(settings, "algorithms")? {
-        let mut algorithms = Vec::with_capacity(names.len());
-        for name in names {
-            algorithms.push(name.parse::<Algorithm>()?);
+    let routed = flag(routed)?;
+    // What every source shares, checked once.
+    let mut shared = VerifyOptions::shared();
+    if let Some(names) = algorithms {
+        let mut list = Vec::new();
+        for name in strs(string_list(names)?) {
+            list.push(name.decoded().parse::<Algorithm>()?);
         }
-        options.set_algorithms(&algorithms)?;
+        shared.set_algorithms(&list)?;
     }
-    if let Some(seconds) = uint(settings, "clockToleranceSec")? {
-        options.set_clock_tolerance_sec(seconds)?;
+    if let Some(seconds) = uint(tolerance)? {
+        shared.set_clock_tolerance_sec(seconds)?;
     }
-    match settings.get("typ") {
-        Some(Value::String(typ)) => options.set_typ(typ)?,
+    match typ {
+        Some(Node::String(typ)) => shared.set_typ(&typ.decoded())?,
         None => {}
         Some(_) => return Err(not_canonical()),
     }
-    if let Some(claims) = strings(settings, "requiredClaims")? {
-        options.set_required_claims(claims)?;
+    if let Some(claims) = required {
+        shared.set_required_claims(owned_strings(string_list(claims)?))?;
     }
-    let reject_key_hints = matches!(settings.get("rejectKeyHints"), Some(Value::Bool(true)));
-    let options = options.with_reject_key_hints(reject_key_hints);
-    let keys = match (entry.get("jwks"), entry.get("jwksUri")) {
-        (Some(Value::String(text)), None) => {
-            KeySource::Local(KeySet::from_value(&parse_document("jwks", text)?)?)
+    shared = shared.with_reject_key_hints(flag(reject)?);
+    let mut sources = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let entry = entry.as_object().ok_or_else(not_canonical)?;
+        sources.push(source(&shared, entry, rule, routed)?);
+    }
+    Ok(VerifierConfig {
+        routed,
+        sources,
+        cache,
+        verified_token_cache_size,
+        rule,
+    })
+}
+
+/// A boolean member; false when absent.
+fn flag(value: Option<&Node<'_>>) -> Result<bool> {
+    match value {
+        None => Ok(false),
+        Some(Node::Bool(b)) => Ok(*b),
+        Some(_) => Err(not_canonical()),
+    }
+}
+
+/// One source: its issuers, audience and keys, with the options every
+/// source shares.
+fn source(
+    shared: &VerifyOptions,
+    entry: &Members<'_>,
+    rule: UrlRule,
+    routed: bool,
+) -> Result<SourceConfig> {
+    let (issuer, audience, jwks, uri, discovery) = (
+        entry.get("issuer"),
+        entry.get("audience"),
+        entry.get("jwks"),
+        entry.get("jwksUri"),
+        entry.get("discovery"),
+    );
+    let issuer = issuer.ok_or_else(|| {
+        Error::options("issuer is required: pass the expected \"iss\" (a string or a list)")
+    })?;
+    let issuers = string_list(issuer)?;
+    let single = {
+        let mut each = strs(issuers);
+        match (each.next(), each.next()) {
+            (Some(one), None) => Some(one),
+            _ => None,
         }
-        (Some(jwks @ Value::Object(_)), None) => KeySource::Local(KeySet::from_value(jwks)?),
-        (None, Some(Value::String(uri))) => KeySource::Remote(uri.clone()),
+    };
+    // Whose options a message is about: the verifier's, or a routed
+    // issuer's.
+    let routed_issuer = single.filter(|_| routed).map(|issuer| {
+        let mut quoted = String::new();
+        json::write_string(&mut quoted, &issuer.decoded());
+        quoted
+    });
+    let who = match &routed_issuer {
+        Some(quoted) => msg!("issuers[", quoted, "]"),
+        None => String::from("JwksVerifier"),
+    };
+    let discovery = match (flag(discovery)?, single) {
+        (false, _) => None,
+        (true, Some(issuer)) => Some(issuer.decoded()),
+        (true, None) => return Err(Error::options(
+            "discovery: true needs exactly one issuer (the one whose metadata names the JWK Set)",
+        )),
+    };
+    let audience = match audience {
+        Some(Node::Null) => Audience::Any,
+        None => {
+            let context = match &routed_issuer {
+                Some(quoted) => msg!(" for issuer ", quoted),
+                None => String::new(),
+            };
+            return Err(Error::options(msg!(
+                "audience is required",
+                &context,
+                ": pass the expected \"aud\" (a string or a list), or audience: null to accept any audience"
+            )));
+        }
+        Some(value) => {
+            let list = owned_strings(string_list(value)?);
+            if list.is_empty() || list.iter().any(String::is_empty) {
+                return Err(Error::options(msg!(
+                    "invalid ",
+                    &who,
+                    " options: audience must be a non-empty string or list of them"
+                )));
+            }
+            Audience::OneOf(list)
+        }
+    };
+    let given =
+        usize::from(jwks.is_some()) + usize::from(uri.is_some()) + usize::from(discovery.is_some());
+    if given != 1 {
+        return Err(Error::options(msg!(
+            &who,
+            if given == 0 {
+                ": pass the keys, as jwks (a JWK Set) or jwksUri (where to fetch it), or discovery: true (the issuer's metadata names it)"
+            } else {
+                ": pass either jwks or jwksUri, not both (or discovery: true alone)"
+            }
+        )));
+    }
+    let keys = match (jwks, uri, discovery) {
+        (Some(Node::String(text)), _, _) => {
+            let text = text.decoded();
+            let document = json::read(text.as_bytes()).map_err(|e| {
+                Error::new(ErrorCode::JwksInvalid, msg!("jwks is not valid JSON: ", e))
+            })?;
+            KeySource::Local(KeySet::from_node(&document)?)
+        }
+        (Some(jwks @ Node::Object(_)), _, _) => KeySource::Local(KeySet::from_node(jwks)?),
+        (_, Some(Node::String(uri)), _) => KeySource::Remote(
+            rule.endpoint("jwksUri", &uri.decoded())
+                .map_err(|e| Error::options(msg!(&who, ": ", e.message())))?,
+        ),
+        (_, _, Some(issuer)) => KeySource::Discovered(Discovery::new(&issuer, rule)?),
         _ => return Err(not_canonical()),
     };
-    Ok(SourceConfig { options, keys })
+    Ok(SourceConfig {
+        options: shared.for_parties(owned_strings(issuers), audience)?,
+        keys,
+    })
 }
 
 /// A document that is not what the JS layer writes (only a caller that
@@ -153,29 +277,44 @@ fn not_canonical() -> Error {
     Error::options("the JwksVerifier settings are not in the canonical form of lib/verifier.js")
 }
 
-/// The member `name` as a list of strings; `None` when absent.
-fn strings(object: &Object, name: &str) -> Result<Option<Vec<String>>> {
-    object
-        .get(name)
-        .map(|v| v.string_list().ok_or_else(not_canonical))
-        .transpose()
+/// `value` when it is a string or a list of strings.
+fn string_list<'n, 'a>(value: &'n Node<'a>) -> Result<&'n Node<'a>> {
+    let ok = match value {
+        Node::String(_) => true,
+        Node::Array(items) => items.iter().all(|item| item.as_str().is_some()),
+        _ => false,
+    };
+    if ok {
+        Ok(value)
+    } else {
+        Err(not_canonical())
+    }
 }
 
-/// The member `name` as a whole non-negative number; `None` when absent.
-fn uint(object: &Object, name: &str) -> Result<Option<u64>> {
-    object
-        .get(name)
+/// The strings of a string or a list of strings (from [`string_list`]).
+fn strs<'n, 'a>(value: &'n Node<'a>) -> impl Iterator<Item = Str<'a>> + 'n {
+    let items = match value {
+        Node::Array(items) => items.as_slice(),
+        one => core::slice::from_ref(one),
+    };
+    items.iter().filter_map(Node::as_str)
+}
+
+/// The decoded strings of a string or a list of strings.
+fn owned_strings(value: &Node<'_>) -> Vec<String> {
+    strs(value).map(|s| s.decoded()).collect()
+}
+
+/// A whole non-negative number; `None` when absent.
+fn uint(value: Option<&Node<'_>>) -> Result<Option<u64>> {
+    value
         .map(|v| {
-            v.as_safe_integer()
+            v.as_f64()
+                .and_then(json::safe_integer)
                 .and_then(|n| u64::try_from(n).ok())
                 .ok_or_else(not_canonical)
         })
         .transpose()
-}
-
-fn parse_document(key: &str, text: &str) -> Result<Value> {
-    json::parse(text)
-        .map_err(|e| Error::new(ErrorCode::JwksInvalid, msg!(key, " is not valid JSON: ", e)))
 }
 
 #[cfg(test)]
@@ -332,7 +471,7 @@ mod tests {
             ),
             (
                 r#"{"issuer":["i"],"audience":[""],"jwksUri":"https://j"}"#,
-                "audience (pass Audience::Any to accept any audience) must not contain an empty string",
+                "invalid JwksVerifier options: audience must be a non-empty string or list of them",
             ),
         ] {
             let e = read(&format!(r#"{{"sources":[{source}]}}"#)).unwrap_err();
@@ -350,11 +489,11 @@ mod tests {
             r#"{"sources":{}}"#,
             r#"{"sources":[7]}"#,
             r#"{"sources":[{"issuer":7,"audience":["a"],"jwksUri":"https://j"}]}"#,
-            r#"{"sources":[{"issuer":["i"],"jwksUri":"https://j"}]}"#,
-            r#"{"sources":[{"issuer":["i"],"audience":["a"]}]}"#,
+            r#"{"sources":[{"issuer":["i"],"audience":7,"jwksUri":"https://j"}]}"#,
             r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwksUri":5}]}"#,
             r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwks":[1]}]}"#,
-            r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwksUri":"https://j","jwks":{}}]}"#,
+            r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwksUri":"https://j","discovery":1}]}"#,
+            r#"{"sources":[{"issuer":["i"],"audience":["a"],"jwksUri":"https://j"}],"routed":1}"#,
         ] {
             let e = read(document).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidOptions, "{document}");
@@ -374,6 +513,131 @@ mod tests {
             let e = read_with(member).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidOptions, "{member}");
         }
+    }
+
+    #[test]
+    fn each_source_has_one_kind_of_keys() {
+        for (source, expected) in [
+            (
+                r#"{"issuer":["i"],"audience":["a"]}"#,
+                "JwksVerifier: pass the keys, as jwks (a JWK Set) or jwksUri",
+            ),
+            (
+                r#"{"issuer":["i"],"audience":["a"],"jwksUri":"https://j","jwks":{}}"#,
+                "JwksVerifier: pass either jwks or jwksUri, not both",
+            ),
+            (
+                r#"{"issuer":["https://i"],"audience":["a"],"jwksUri":"https://j","discovery":true}"#,
+                "not both",
+            ),
+            (
+                r#"{"issuer":["https://i","https://j"],"audience":["a"],"discovery":true}"#,
+                "discovery: true needs exactly one issuer",
+            ),
+        ] {
+            let e = read(&format!(r#"{{"sources":[{source}]}}"#)).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions, "{source}");
+            assert!(e.message().contains(expected), "{source}: {}", e.message());
+        }
+        // Issuer and audience are required (audience: null is any, on purpose).
+        let e = read(r#"{"sources":[{"audience":["a"],"jwksUri":"https://j"}]}"#).unwrap_err();
+        assert!(
+            e.message().starts_with("issuer is required"),
+            "{}",
+            e.message()
+        );
+        let e = read(r#"{"sources":[{"issuer":["i"],"jwksUri":"https://j"}]}"#).unwrap_err();
+        assert!(
+            e.message().starts_with("audience is required: pass"),
+            "{}",
+            e.message()
+        );
+        let e = read(r#"{"routed":true,"sources":[{"issuer":["i"],"jwksUri":"https://j"}]}"#)
+            .unwrap_err();
+        assert!(
+            e.message()
+                .starts_with("audience is required for issuer \"i\": pass"),
+            "{}",
+            e.message()
+        );
+        // A routed source's messages name its issuer.
+        let e =
+            read(r#"{"routed":true,"sources":[{"issuer":["i"],"audience":["a"]}]}"#).unwrap_err();
+        assert!(
+            e.message().starts_with("issuers[\"i\"]: pass the keys"),
+            "{}",
+            e.message()
+        );
+    }
+
+    #[test]
+    fn remote_urls_follow_the_url_rule() {
+        let with = |uri: &str, members: &str| {
+            read(&format!(
+                r#"{{"sources":[{{"issuer":["https://i.example"],"audience":["a"],"jwksUri":{}}}]{members}}}"#,
+                json_string(uri)
+            ))
+        };
+        for ok in [
+            "https://console.example/jwks",
+            "https://console.example/jwks?v=2",
+            "http://localhost:8080/jwks",
+            "http://127.0.0.7/jwks",
+            "http://[::1]:9/jwks",
+        ] {
+            let config = with(ok, "").unwrap();
+            assert!(
+                matches!(&config.sources[0].keys, KeySource::Remote(u) if u == ok),
+                "{ok}"
+            );
+        }
+        for (bad, expected) in [
+            ("http://console.example/jwks", "jwksUri must use https"),
+            ("http://10.0.0.1/jwks", "allowInsecureHttp: true"),
+            ("ftp://console.example/jwks", "jwksUri must use https"),
+            (
+                "https://user:pw@console.example/jwks",
+                "jwksUri must be an absolute URL",
+            ),
+            (
+                "https://console.example/jwks#k",
+                "jwksUri must not contain a fragment",
+            ),
+            ("/jwks", "jwksUri must be an absolute URL"),
+        ] {
+            let e = with(bad, "").unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidOptions, "{bad}");
+            assert!(e.message().contains(expected), "{bad}: {}", e.message());
+            assert!(
+                e.message().starts_with("JwksVerifier: "),
+                "{bad}: {}",
+                e.message()
+            );
+        }
+        // The opt-out lets http to any host through, nothing else.
+        let config = with(
+            "http://console.example/jwks",
+            r#","allowInsecureHttp":true"#,
+        )
+        .unwrap();
+        assert!(config.rule.allow_insecure_http);
+        assert!(with("ftp://console.example/jwks", r#","allowInsecureHttp":true"#).is_err());
+        // A discovered issuer too.
+        let discovered = |issuer: &str, members: &str| {
+            read(&format!(
+                r#"{{"sources":[{{"issuer":[{}],"audience":["a"],"discovery":true}}]{members}}}"#,
+                json_string(issuer)
+            ))
+        };
+        let config = discovered("https://op.example/tenant", "").unwrap();
+        assert!(matches!(&config.sources[0].keys, KeySource::Discovered(d)
+            if d.url() == "https://op.example/tenant/.well-known/openid-configuration"));
+        assert_eq!(
+            discovered("http://op.example", "").unwrap_err().code(),
+            ErrorCode::InvalidOptions
+        );
+        assert!(discovered("http://op.example", r#","allowInsecureHttp":true"#).is_ok());
+        assert!(discovered("http://127.0.0.1:4000", "").is_ok());
     }
 
     #[test]

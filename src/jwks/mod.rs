@@ -19,10 +19,11 @@
 //! - the cache exports to and imports from a JSON snapshot (for KV or the
 //!   Cache API), validated on import like a fetched set.
 //!
-//! A caller's loop, per token:
+//! A caller's loop, per token ([`engine::Engine`] is that caller for the
+//! JS `JwksVerifier`):
 //!
 //! ```text
-//! match cache.plan(now, kid) {
+//! match cache.plan_for(now, alg, kid) {
 //!     Plan::UseCached | Plan::UseCachedNoRefetch => verify with cache.usable_keys(now),
 //!     Plan::FailCoolingDown => return Err(cache.cooling_down_error(now)),
 //!     Plan::Fetch => {
@@ -30,6 +31,7 @@
 //!         match fetch(uri) {                      // platform I/O
 //!             Ok(response) => cache.on_fetch_ok(status, cache_control, body, now),
 //!             Err(e) => Err(cache.on_fetch_error(now, e)),
+//!             Aborted => cache.abort_fetch(),     // as if it never started
 //!         }
 //!         // then verify with cache.usable_keys(now), or return the error
 //!     }
@@ -38,16 +40,11 @@
 
 use crate::prelude::*;
 pub mod config;
-mod routes;
-
-use alloc::sync::Arc;
-
-#[cfg(all(target_arch = "wasm32", feature = "verifier"))]
-pub(crate) use routes::ROUTING;
-pub use routes::{peek_issuer, IssuerRoute, IssuerRoutes};
+pub mod engine;
+mod memory;
 
 use crate::jose::{Algorithm, KeySet};
-use crate::json::{self, Value};
+use crate::json::{self, Node, Str, Value};
 use crate::{Error, ErrorCode, Result};
 
 /// Default `cacheMaxAgeSec`: keys are kept at most 10 minutes (jose).
@@ -233,7 +230,7 @@ pub enum Plan {
 #[derive(Clone, Debug)]
 pub struct JwksCache {
     config: CacheConfig,
-    keys: Option<Arc<KeySet>>,
+    keys: Option<KeySet>,
     fetched_at: u64,
     expires_at: u64,
     last_attempt_at: Option<u64>,
@@ -242,6 +239,9 @@ pub struct JwksCache {
     /// Start of a fetch not yet reported back (trusted while it may still
     /// answer: `timeout_ms`, see [`Self::in_flight`]).
     in_flight_since: Option<u64>,
+    /// `last_attempt_at` before the fetch under way began (an aborted
+    /// fetch puts it back).
+    attempt_before_fetch: Option<u64>,
     /// The last fetch failed (cleared by a successful one).
     refresh_failed: bool,
     generation: u64,
@@ -266,6 +266,7 @@ impl JwksCache {
             last_failure_at: None,
             last_error: None,
             in_flight_since: None,
+            attempt_before_fetch: None,
             refresh_failed: false,
             generation: 0,
         }
@@ -278,14 +279,14 @@ impl JwksCache {
 
     /// The last good set, whatever its age.
     pub fn keys(&self) -> Option<&KeySet> {
-        self.keys.as_deref()
+        self.keys.as_ref()
     }
 
     /// The set to verify with at `now`: fresh, or expired by less than the
     /// stale-if-error window while the last refresh failed or a refresh is
     /// in flight.
     pub fn usable_keys(&self, now: u64) -> Option<&KeySet> {
-        let keys = self.keys.as_deref()?;
+        let keys = self.keys.as_ref()?;
         if now < self.expires_at {
             return Some(keys);
         }
@@ -294,14 +295,6 @@ impl JwksCache {
                 .expires_at
                 .saturating_add(self.config.stale_if_error_sec);
         (within_stale && (self.refresh_failed || self.in_flight(now))).then_some(keys)
-    }
-
-    /// Like [`Self::usable_keys`], as a shared handle the caller can keep
-    /// across an `await` (signature verification with WebCrypto) while the
-    /// cache moves on to a newer set.
-    pub fn usable_keys_shared(&self, now: u64) -> Option<Arc<KeySet>> {
-        self.usable_keys(now)?;
-        self.keys.clone()
     }
 
     /// A fetch began and has not reported back, and may still: its
@@ -350,21 +343,12 @@ impl JwksCache {
         since.is_some_and(|t| now < t.saturating_add(self.config.cooldown_sec))
     }
 
-    /// Decides what to do for a token with header `kid` at `now` (a fresh
-    /// set "misses" when it has no key with that `kid`).
-    pub fn plan(&self, now: u64, kid: Option<&str>) -> Plan {
-        self.plan_with(now, |keys| kid.is_some_and(|kid| !keys.has_kid(kid)))
-    }
-
-    /// [`Self::plan`] for a token with header `alg` and `kid`: a fresh set
-    /// also misses when no key fits `alg` (a kid-less token signed with a
-    /// key type the set does not hold yet), as jose refetches on any
-    /// missing key; at most once per cooldown either way.
-    pub fn plan_for(&self, now: u64, alg: Algorithm, kid: Option<&str>) -> Plan {
-        self.plan_with(now, |keys| !keys.has_key_for(alg, kid))
-    }
-
-    fn plan_with(&self, now: u64, misses: impl Fn(&KeySet) -> bool) -> Plan {
+    /// Decides what to do for a token with header `alg` and `kid` at `now`.
+    /// A fresh set "misses" when no key fits them (an unknown `kid`, or a
+    /// kid-less token signed with a key type the set does not hold yet), as
+    /// jose refetches on any missing key; at most once per cooldown.
+    pub fn plan_for(&self, now: u64, alg: Algorithm, kid: Option<Str<'_>>) -> Plan {
+        let misses = |keys: &KeySet| !keys.has_key_for(alg, kid);
         let Some(keys) = &self.keys else {
             // Nothing cached: fetch, unless a fetch just failed (answer at
             // once) or one is under way (wait for it: concurrent cold
@@ -427,15 +411,28 @@ impl JwksCache {
     /// Records that a fetch starts now, so other requests in this isolate
     /// do not start another refetch for an unknown `kid` meanwhile.
     pub fn begin_fetch(&mut self, now: u64) {
+        self.attempt_before_fetch = self.last_attempt_at;
         self.record_attempt(now);
         self.in_flight_since = Some(now);
+    }
+
+    /// Forgets the fetch under way, as if it never began: the caller
+    /// aborted it (its `AbortSignal`). Neither a failure (no cooldown, no
+    /// stale-if-error) nor a success; the next token plans afresh.
+    pub fn abort_fetch(&mut self) {
+        if self.in_flight_since.take().is_some() {
+            self.last_attempt_at = self.attempt_before_fetch;
+        }
     }
 
     fn record_attempt(&mut self, now: u64) {
         self.last_attempt_at = Some(self.last_attempt_at.map_or(now, |t| t.max(now)));
     }
 
-    fn fail(&mut self, now: u64, error: Error) -> Error {
+    /// Records a fetch that failed with `error`, kept as it is (its code
+    /// and message), and returns it: the cooldown starts, the last good set
+    /// stays usable within stale-if-error.
+    pub fn fail(&mut self, now: u64, error: Error) -> Error {
         self.record_attempt(now);
         self.in_flight_since = None;
         self.refresh_failed = true;
@@ -505,7 +502,7 @@ impl JwksCache {
         if !self.keys.as_ref().is_some_and(|old| old.same_keys(&keys)) {
             self.generation = self.generation.wrapping_add(1);
         }
-        self.keys = Some(Arc::new(keys));
+        self.keys = Some(keys);
         self.fetched_at = fetched_at;
         self.expires_at = expires_at;
     }
@@ -562,16 +559,31 @@ impl JwksCache {
     /// A snapshot `{"jwks":{"keys":[...]},"fetchedAt":N,"expiresAt":N}` of
     /// the cached set (usable keys only), or `None` when nothing is cached.
     pub fn export(&self) -> Option<String> {
-        let keys = self.keys.as_ref()?;
-        Some(msg!(
-            "{\"jwks\":",
-            keys.to_json(),
-            ",\"fetchedAt\":",
-            self.fetched_at,
-            ",\"expiresAt\":",
-            self.expires_at,
-            "}"
-        ))
+        let mut out = String::new();
+        self.write_snapshot(&mut out, None).then_some(out)
+    }
+
+    /// Appends [`Self::export`] to `out`, with a `jwksUri` member when
+    /// given; false (nothing written) when nothing is cached.
+    pub(crate) fn write_snapshot(&self, out: &mut String, jwks_uri: Option<&str>) -> bool {
+        let Some(keys) = &self.keys else {
+            return false;
+        };
+        out.push_str("{\"jwks\":");
+        keys.write_json(out);
+        for (name, n) in [
+            (",\"fetchedAt\":", self.fetched_at),
+            (",\"expiresAt\":", self.expires_at),
+        ] {
+            out.push_str(name);
+            crate::error::Part::push_to(&n, out);
+        }
+        if let Some(uri) = jwks_uri {
+            out.push_str(",\"jwksUri\":");
+            json::write_string(out, uri);
+        }
+        out.push('}');
+        true
     }
 
     /// Loads a snapshot made by [`Self::export`], validated like a fetched
@@ -581,31 +593,43 @@ impl JwksCache {
     /// `fetchedAt` and from `now`. Returns false (and keeps the current set)
     /// when the cache already holds a set fetched later.
     pub fn import(&mut self, snapshot: &str, now: u64) -> Result<bool> {
-        let value = json::parse(snapshot).map_err(|_| invalid_snapshot("not JSON"))?;
-        self.import_value(&value, now)
+        let node = json::read(snapshot.as_bytes()).map_err(|_| invalid_snapshot("not JSON"))?;
+        self.import_node(&node, now, None)
     }
 
     /// [`Self::import`] of an already-parsed snapshot.
     pub fn import_value(&mut self, snapshot: &Value, now: u64) -> Result<bool> {
+        self.import(&snapshot.to_json(), now)
+    }
+
+    /// [`Self::import`] of a snapshot read as a borrowed tree; `also` names
+    /// one more member the caller reads itself.
+    pub(crate) fn import_node(
+        &mut self,
+        snapshot: &Node<'_>,
+        now: u64,
+        also: Option<&str>,
+    ) -> Result<bool> {
         let invalid = invalid_snapshot;
         let object = snapshot
             .as_object()
             .ok_or_else(|| invalid("not an object"))?;
-        if object
-            .iter()
-            .any(|(name, _)| !matches!(name, "jwks" | "fetchedAt" | "expiresAt"))
-        {
+        // Without `also`, "jwks" twice: the second never matches.
+        let picked = object.pick(["jwks", "fetchedAt", "expiresAt", also.unwrap_or("jwks")]);
+        // Names are unique: a member none of those is unknown.
+        if picked.iter().flatten().count() != object.len() {
             return Err(invalid("unknown member"));
         }
-        let seconds = |name: &str| {
-            object
-                .get(name)
-                .and_then(Value::as_safe_integer)
+        let [jwks, fetched_at, expires_at, _] = picked;
+        let seconds = |value: Option<&Node<'_>>| {
+            value
+                .and_then(Node::as_f64)
+                .and_then(json::safe_integer)
                 .and_then(|n| u64::try_from(n).ok())
                 .ok_or_else(|| invalid("fetchedAt and expiresAt must be whole seconds"))
         };
-        let fetched_at = seconds("fetchedAt")?;
-        let expires_at = seconds("expiresAt")?;
+        let fetched_at = seconds(fetched_at)?;
+        let expires_at = seconds(expires_at)?;
         if fetched_at > expires_at {
             return Err(invalid("fetchedAt is after expiresAt"));
         }
@@ -615,10 +639,7 @@ impl JwksCache {
         if expires_at <= now {
             return Err(invalid("it has expired"));
         }
-        let jwks = object
-            .get("jwks")
-            .ok_or_else(|| invalid("jwks is missing"))?;
-        let keys = KeySet::from_value(jwks)?;
+        let keys = KeySet::from_node(jwks.ok_or_else(|| invalid("jwks is missing"))?)?;
         if self.keys.is_some() && self.fetched_at > fetched_at {
             return Ok(false);
         }
@@ -627,7 +648,7 @@ impl JwksCache {
     }
 }
 
-fn invalid_snapshot(what: &str) -> Error {
+pub(crate) fn invalid_snapshot(what: &str) -> Error {
     Error::new(
         ErrorCode::JwksInvalid,
         msg!(

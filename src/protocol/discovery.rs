@@ -20,7 +20,7 @@
 //! redirects followed, its timeout, abort signal and body cap), and caching
 //! the result (with the JWK Set, in the verifier).
 
-use crate::json::{self, Object, Value};
+use crate::json::{self, Node, Object, Value};
 use crate::prelude::*;
 use crate::protocol::url::{split, trim_trailing_slashes, UrlRule};
 use crate::{Error, ErrorCode, Result};
@@ -118,7 +118,7 @@ impl Discovery {
     /// have no query or fragment (RFC 8414 §2; `invalid_options` naming
     /// the option `issuer`).
     pub fn new(issuer: &str, rule: UrlRule) -> Result<Self> {
-        let authority = rule.check("issuer", issuer)?;
+        let authority = rule.check_parts("issuer", issuer)?;
         if split(issuer).query.is_some() {
             return Err(Error::options(
                 "issuer must not contain a query (RFC 8414 §2): use the server's issuer identifier exactly",
@@ -130,13 +130,18 @@ impl Discovery {
         openid.push_str(OPENID_CONFIGURATION);
         let mut oauth = authority.origin();
         oauth.push_str(OAUTH_AUTHORIZATION_SERVER);
-        oauth.push_str(trim_trailing_slashes(&authority.rest));
+        oauth.push_str(trim_trailing_slashes(authority.rest));
         Ok(Self {
             issuer: issuer.to_owned(),
             rule,
             urls: [openid, oauth],
             at: 0,
         })
+    }
+
+    /// The issuer whose metadata this discovers.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
     }
 
     /// The URL to `GET` now.
@@ -147,8 +152,21 @@ impl Discovery {
     /// Reads the answer to a `GET` of [`Self::url`]: the document, the next
     /// URL to try, or why discovery failed.
     pub fn answer(&mut self, status: u16, body: &[u8]) -> Result<DiscoveryStep> {
+        self.answer_with(status, body, Read::All)
+    }
+
+    /// [`Self::answer`] for a caller that uses only the signing keys (the
+    /// JWT verifier): of the document, only `issuer` and `jwks_uri` are
+    /// read and checked, so a member it never uses (another endpoint,
+    /// RFC 9207 support) cannot fail its discovery.
+    pub fn answer_for_keys(&mut self, status: u16, body: &[u8]) -> Result<DiscoveryStep> {
+        self.answer_with(status, body, Read::Keys)
+    }
+
+    fn answer_with(&mut self, status: u16, body: &[u8], read: Read) -> Result<DiscoveryStep> {
         match status {
-            200 => read_metadata(&self.issuer, body, self.rule, self.url()).map(DiscoveryStep::Found),
+            200 => read_members(&self.issuer, body, self.rule, self.url(), read)
+                .map(DiscoveryStep::Found),
             404 | 410 if self.at + 1 < self.urls.len() => {
                 self.at += 1;
                 Ok(DiscoveryStep::Fetch(self.url().to_owned()))
@@ -196,6 +214,15 @@ fn quoted(value: &str) -> String {
     out
 }
 
+/// Which members of a document a caller reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// Every member of [`ServerMetadata`].
+    All,
+    /// `issuer` and `jwks_uri`.
+    Keys,
+}
+
 /// Reads a metadata document (the body of a 200 answer from `url`, or a
 /// [`ServerMetadata::to_json`] text) for `expected_issuer`.
 pub fn read_metadata(
@@ -204,7 +231,19 @@ pub fn read_metadata(
     rule: UrlRule,
     url: &str,
 ) -> Result<ServerMetadata> {
-    let value = json::parse_bytes(body)
+    read_members(expected_issuer, body, rule, url, Read::All)
+}
+
+fn read_members(
+    expected_issuer: &str,
+    body: &[u8],
+    rule: UrlRule,
+    url: &str,
+    read: Read,
+) -> Result<ServerMetadata> {
+    // The borrowed tree: no owned copy of a document only a few members
+    // of which are read (and no owned JSON machinery in the verifier's wasm).
+    let value = json::read(body)
         .map_err(|e| failed(msg!("the metadata document at ", url, " is not JSON: ", e)))?;
     let Some(object) = value.as_object() else {
         return Err(failed(msg!(
@@ -213,17 +252,21 @@ pub fn read_metadata(
             " is not a JSON object"
         )));
     };
+    let not_a = |name: &str, what: &str| {
+        failed(msg!(
+            "the metadata document at ",
+            url,
+            ": ",
+            name,
+            " must be ",
+            what
+        ))
+    };
     let member = |name: &str| -> Result<Option<String>> {
         match object.get(name) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(failed(msg!(
-                "the metadata document at ",
-                url,
-                ": ",
-                name,
-                " must be a string"
-            ))),
+            Some(Node::String(s)) => Ok(Some(s.decoded())),
+            Some(_) => Err(not_a(name, "a string")),
         }
     };
     let Some(issuer) = member("issuer")? else {
@@ -247,43 +290,54 @@ pub fn read_metadata(
             ),
         ));
     }
-    let mut endpoints: [Option<String>; 4] = Default::default();
-    for (slot, name) in endpoints.iter_mut().zip(ENDPOINTS) {
-        if let Some(found) = member(name)? {
-            rule.check(name, &found)
+    let endpoint = |name: &str| -> Result<Option<String>> {
+        let found = member(name)?;
+        if let Some(found) = &found {
+            rule.check_parts(name, found)
                 .map_err(|e| failed(msg!("the metadata document at ", url, ": ", e.message())))?;
-            *slot = Some(found);
         }
+        Ok(found)
+    };
+    let jwks_uri = endpoint("jwks_uri")?;
+    if read == Read::Keys {
+        return Ok(ServerMetadata {
+            issuer,
+            jwks_uri,
+            ..ServerMetadata::default()
+        });
     }
+    let authorization_endpoint = endpoint("authorization_endpoint")?;
+    let token_endpoint = endpoint("token_endpoint")?;
+    let userinfo_endpoint = endpoint("userinfo_endpoint")?;
     let iss_supported = match object.get("authorization_response_iss_parameter_supported") {
         None => false,
-        Some(Value::Bool(b)) => *b,
+        Some(Node::Bool(b)) => *b,
         Some(_) => {
-            return Err(failed(msg!(
-                "the metadata document at ",
-                url,
-                ": authorization_response_iss_parameter_supported must be true or false"
-            )))
+            return Err(not_a(
+                "authorization_response_iss_parameter_supported",
+                "true or false",
+            ))
         }
     };
     let methods = match object.get("code_challenge_methods_supported") {
         None => None,
-        Some(v @ Value::Array(_)) => Some(v.string_list().ok_or_else(|| {
-            failed(msg!(
-                "the metadata document at ",
-                url,
-                ": code_challenge_methods_supported must be a list of strings"
-            ))
-        })?),
+        Some(Node::Array(items)) => {
+            let mut methods = Vec::with_capacity(items.len());
+            for item in items {
+                let method = item.as_str().ok_or_else(|| {
+                    not_a("code_challenge_methods_supported", "a list of strings")
+                })?;
+                methods.push(method.decoded());
+            }
+            Some(methods)
+        }
         Some(_) => {
-            return Err(failed(msg!(
-                "the metadata document at ",
-                url,
-                ": code_challenge_methods_supported must be a list of strings"
-            )))
+            return Err(not_a(
+                "code_challenge_methods_supported",
+                "a list of strings",
+            ))
         }
     };
-    let [jwks_uri, authorization_endpoint, token_endpoint, userinfo_endpoint] = endpoints;
     Ok(ServerMetadata {
         issuer,
         jwks_uri,
@@ -430,6 +484,40 @@ mod tests {
         let insecure =
             br#"{"issuer":"https://as.example/tenant/a","jwks_uri":"http://as.internal/jwks"}"#;
         assert!(read_metadata(ISSUER, insecure, UrlRule::INSECURE_HTTP, "u").is_ok());
+    }
+
+    #[test]
+    fn a_caller_of_the_keys_reads_issuer_and_jwks_uri_only() {
+        let answer = |body: &[u8], keys_only: bool| {
+            let mut d = Discovery::new(ISSUER, UrlRule::STRICT).unwrap();
+            if keys_only {
+                d.answer_for_keys(200, body)
+            } else {
+                d.answer(200, body)
+            }
+        };
+        // Members a verifier never uses do not fail it ...
+        let body = br#"{"issuer":"https://as.example/tenant/a","jwks_uri":"https://as.example/jwks",
+            "token_endpoint":"http://as.internal/token","authorization_response_iss_parameter_supported":"yes",
+            "code_challenge_methods_supported":7}"#;
+        assert!(answer(body, false).is_err());
+        let Ok(DiscoveryStep::Found(found)) = answer(body, true) else {
+            panic!("found")
+        };
+        assert_eq!(found.jwks_uri.as_deref(), Some("https://as.example/jwks"));
+        assert_eq!(found.token_endpoint, None);
+        // ... issuer and jwks_uri are checked as always.
+        for body in [
+            &br#"{"issuer":"https://as.example/tenant/a","jwks_uri":"http://as.example/jwks"}"#[..],
+            br#"{"issuer":"https://as.example/tenant/a","jwks_uri":1}"#,
+            br#"{"issuer":"https://as.example/tenant/b","jwks_uri":"https://as.example/jwks"}"#,
+            br#"{"jwks_uri":"https://as.example/jwks"}"#,
+        ] {
+            let keys = answer(body, true).unwrap_err();
+            let all = answer(body, false).unwrap_err();
+            assert_eq!(keys.code(), all.code());
+            assert_eq!(keys.message(), all.message());
+        }
     }
 
     #[test]

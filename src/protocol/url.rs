@@ -35,11 +35,11 @@ pub(crate) struct UrlParts<'a> {
 }
 
 pub(crate) fn split(url: &str) -> UrlParts<'_> {
-    let (before_fragment, fragment) = match url.split_once('#') {
+    let (before_fragment, fragment) = match split_at_byte(url, b'#') {
         Some((b, f)) => (b, Some(f)),
         None => (url, None),
     };
-    let (base, query) = match before_fragment.split_once('?') {
+    let (base, query) = match split_at_byte(before_fragment, b'?') {
         Some((b, q)) => (b, Some(q)),
         None => (before_fragment, None),
     };
@@ -48,6 +48,13 @@ pub(crate) fn split(url: &str) -> UrlParts<'_> {
         query,
         fragment,
     }
+}
+
+/// `s.split_once(byte)` for an ASCII `byte`, as a byte search: `str`'s char
+/// searcher (and `memchr`) cost every entry's wasm several hundred bytes.
+fn split_at_byte(s: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = s.bytes().position(|b| b == byte)?;
+    Some((s.get(..at)?, s.get(at + 1..)?))
 }
 
 /// An absolute hierarchical URL's scheme and authority.
@@ -66,42 +73,53 @@ pub struct Authority {
 impl Authority {
     /// The ASCII serialisation of the origin (RFC 6454 §6.2), default ports dropped.
     pub fn origin(&self) -> String {
-        let default_port = match self.scheme.as_str() {
-            "https" => Some(443),
-            "http" => Some(80),
-            _ => None,
-        };
-        let mut out = String::with_capacity(self.scheme.len() + self.host.len() + 9);
-        out.push_str(&self.scheme);
-        out.push_str("://");
-        out.push_str(&self.host);
-        match self.port {
-            Some(port) if Some(port) != default_port => {
-                out.push(':');
-                crate::error::Part::push_to(&port, &mut out);
-            }
-            _ => {}
-        }
-        out
+        origin(&self.scheme, &self.host, self.port)
     }
 
     /// True for a loopback host: `localhost`, an IPv4 address in
     /// `127.0.0.0/8` (RFC 1122 §3.2.1.3), or `[::1]`.
     pub fn is_loopback(&self) -> bool {
-        self.host == "localhost" || self.host == "[::1]" || is_ipv4_loopback(&self.host)
+        is_loopback(&self.host)
     }
+}
+
+/// `scheme://host[:port]` lowercased, the scheme's default port dropped.
+fn origin(scheme: &str, host: &str, port: Option<u16>) -> String {
+    let mut out = String::with_capacity(scheme.len() + host.len() + 9);
+    for part in [scheme, "://", host] {
+        for b in part.bytes() {
+            out.push(char::from(b.to_ascii_lowercase()));
+        }
+    }
+    let default_port = if scheme.eq_ignore_ascii_case("https") {
+        Some(443)
+    } else if scheme.eq_ignore_ascii_case("http") {
+        Some(80)
+    } else {
+        None
+    };
+    if let Some(port) = port.filter(|p| Some(*p) != default_port) {
+        out.push(':');
+        crate::error::Part::push_to(&port, &mut out);
+    }
+    out
+}
+
+/// `localhost`, `[::1]` or an IPv4 address in `127.0.0.0/8`, in any ASCII case.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost") || host == "[::1]" || is_ipv4_loopback(host)
 }
 
 /// `127.a.b.c` in dotted-decimal form, each part 0..=255 without leading zeros.
 fn is_ipv4_loopback(host: &str) -> bool {
     let mut parts = 0;
-    for part in host.split('.') {
+    for part in host.as_bytes().split(|b| *b == b'.') {
         let decimal = !part.is_empty()
             && part.len() <= 3
-            && part.bytes().all(|b| b.is_ascii_digit())
-            && !(part.len() > 1 && part.starts_with('0'));
+            && part.iter().all(u8::is_ascii_digit)
+            && !(part.len() > 1 && part.first() == Some(&b'0'));
         let value = if decimal {
-            part.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'))
+            part.iter().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'))
         } else {
             u32::MAX
         };
@@ -113,9 +131,6 @@ fn is_ipv4_loopback(host: &str) -> bool {
     parts == 4
 }
 
-/// Parses `scheme://host[:port][rest]`; `None` when the URL is not absolute,
-/// has user information, an empty or invalid host, a bad port, whitespace,
-/// control characters or backslashes.
 /// `url.split_once("://")` for a URL whose scheme has no `:`, as a byte
 /// search: a `&str` pattern links core's two-way searcher and its panic
 /// formatting (~8 kB of wasm).
@@ -124,7 +139,38 @@ pub(crate) fn split_scheme(url: &str) -> Option<(&str, &str)> {
     Some((url.get(..colon)?, url.get(colon + 1..)?.strip_prefix("//")?))
 }
 
-pub fn parse_authority(url: &str) -> Option<Authority> {
+/// An absolute URL's parts as written (not lowercased; an IPv6 host with
+/// its brackets): what [`parse_authority`] checks, without copying.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Parts<'a> {
+    pub scheme: &'a str,
+    pub host: &'a str,
+    pub port: Option<u16>,
+    /// Path, query and fragment (may be empty).
+    pub rest: &'a str,
+}
+
+impl Parts<'_> {
+    /// [`Authority::origin`].
+    pub fn origin(&self) -> String {
+        origin(self.scheme, self.host, self.port)
+    }
+
+    /// The owned [`Authority`], scheme and host lowercased.
+    fn owned(&self) -> Authority {
+        Authority {
+            scheme: self.scheme.to_ascii_lowercase(),
+            host: self.host.to_ascii_lowercase(),
+            port: self.port,
+            rest: self.rest.to_owned(),
+        }
+    }
+}
+
+/// Parses `scheme://host[:port][rest]`; `None` when the URL is not absolute,
+/// has user information, an empty or invalid host, a bad port, whitespace,
+/// control characters or backslashes.
+pub(crate) fn parts(url: &str) -> Option<Parts<'_>> {
     if url.len() > MAX_URL_LEN
         || url
             .bytes()
@@ -133,67 +179,76 @@ pub fn parse_authority(url: &str) -> Option<Authority> {
         return None;
     }
     let (scheme, after) = split_scheme(url)?;
-    if scheme.is_empty()
+    if !scheme
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic())
         || !scheme
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
-        || !scheme
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphabetic())
     {
         return None;
     }
-    let authority_end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let authority_end = after
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(after.len());
     let (authority, rest) = after.split_at_checked(authority_end)?;
-    if authority.contains('@') {
-        return None;
-    }
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (inside, after_bracket) = v6.split_once(']')?;
-        if inside.is_empty()
-            || !inside
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-        {
-            return None;
+    // An IPv6 literal's port follows its `]`; any other host's, its `:`.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let close = v6.bytes().position(|b| b == b']')? + 2;
+            let (host, after_bracket) = authority.split_at_checked(close)?;
+            let inside = host.get(1..host.len() - 1)?;
+            if inside.is_empty()
+                || !inside
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            {
+                return None;
+            }
+            let port = match after_bracket {
+                "" => None,
+                p => Some(p.strip_prefix(':')?),
+            };
+            (host, port)
         }
-        let port = match after_bracket {
-            "" => None,
-            p => Some(p.strip_prefix(':')?),
-        };
-        let mut host = String::with_capacity(inside.len() + 2);
-        host.push('[');
-        host.push_str(&inside.to_ascii_lowercase());
-        host.push(']');
-        (host, port)
-    } else {
-        let (host, port) = match authority.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        };
-        if host.is_empty()
-            || !host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        {
-            return None;
+        None => {
+            let (host, port) = match split_at_byte(authority, b':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            };
+            if host.is_empty()
+                || !host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            {
+                return None;
+            }
+            (host, port)
         }
-        (host.to_ascii_lowercase(), port)
     };
     let port = match port {
         None => None,
         Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) => {
-            Some(p.parse::<u16>().ok().filter(|p| *p != 0)?)
+            // Not `str::parse`: its error machinery costs the wasm.
+            let value = p.bytes().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+            Some(u16::try_from(value).ok().filter(|p| *p != 0)?)
         }
         Some(_) => return None,
     };
-    Some(Authority {
-        scheme: scheme.to_ascii_lowercase(),
+    Some(Parts {
+        scheme,
         host,
         port,
-        rest: rest.to_owned(),
+        rest,
     })
+}
+
+/// Parses `scheme://host[:port][rest]` (see [`parts`]), scheme and host
+/// lowercased.
+pub fn parse_authority(url: &str) -> Option<Authority> {
+    parts(url).map(|parts| parts.owned())
 }
 
 /// The origin of an absolute URL, if it has one.
@@ -236,22 +291,32 @@ impl UrlRule {
 
     /// True when the rule lets a URL with this scheme and host be used.
     pub fn allows(self, url: &Authority) -> bool {
-        url.scheme == "https"
-            || (url.scheme == "http" && (self.allow_insecure_http || url.is_loopback()))
+        self.allows_parts(&url.scheme, &url.host)
+    }
+
+    fn allows_parts(self, scheme: &str, host: &str) -> bool {
+        scheme.eq_ignore_ascii_case("https")
+            || (scheme.eq_ignore_ascii_case("http")
+                && (self.allow_insecure_http || is_loopback(host)))
     }
 
     /// Checks the URL held by `option` (its name goes into the message):
     /// absolute, allowed by the rule, no user information, no fragment. A
     /// query is allowed (RFC 6749 §3.1, §3.2: endpoints may carry one).
     pub fn check(self, option: &str, url: &str) -> Result<Authority> {
-        let Some(parsed) = parse_authority(url) else {
+        self.check_parts(option, url).map(|parts| parts.owned())
+    }
+
+    /// [`Self::check`] without copying the parts.
+    pub(crate) fn check_parts<'u>(self, option: &str, url: &'u str) -> Result<Parts<'u>> {
+        let Some(parsed) = parts(url) else {
             return Err(Error::options(msg!(
                 option,
                 " must be an absolute URL such as https://example.com/path (no spaces, no \
                  user:password@, at most 16384 bytes)"
             )));
         };
-        if !self.allows(&parsed) {
+        if !self.allows_parts(parsed.scheme, parsed.host) {
             return Err(Error::options(msg!(
                 option,
                 " must use https (plain http only to localhost, 127.0.0.0/8 or [::1]; for a \
@@ -270,7 +335,7 @@ impl UrlRule {
     /// [`Self::check`], for a URL the caller sends requests to as given (a
     /// query is kept).
     pub fn endpoint(self, option: &str, url: &str) -> Result<String> {
-        self.check(option, url)?;
+        self.check_parts(option, url)?;
         Ok(url.to_owned())
     }
 
@@ -278,7 +343,7 @@ impl UrlRule {
     /// query either; returned without trailing slashes, so `{base}/path`
     /// never doubles the slash.
     pub fn base_url(self, option: &str, url: &str) -> Result<String> {
-        self.check(option, url)?;
+        self.check_parts(option, url)?;
         if split(url).query.is_some() {
             return Err(Error::options(msg!(
                 option,
@@ -291,7 +356,8 @@ impl UrlRule {
 
 /// Removes trailing `/` so `{base}/path` never doubles the slash.
 pub(crate) fn trim_trailing_slashes(url: &str) -> &str {
-    url.trim_end_matches('/')
+    let end = url.bytes().rposition(|b| b != b'/').map_or(0, |at| at + 1);
+    url.get(..end).unwrap_or(url)
 }
 
 /// Percent-encodes one path segment: every byte but RFC 3986 §2.3 unreserved

@@ -3,29 +3,13 @@
 //! The verifier entry does not link `js-sys`: its thousands of bindings
 //! each export a descriptor, and the closure shims those reference stay in
 //! the final wasm's function table (about 4 kB of dead code). What the
-//! verifier needs is these few calls.
+//! verifier needs is these few calls (its values cross as numbers and
+//! views of wasm memory, see `verifier.rs`).
 
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
-    /// A JS `Array`.
-    #[wasm_bindgen(js_name = Array)]
-    pub type JsArray;
-    /// `new Array()`.
-    #[wasm_bindgen(constructor, js_class = Array)]
-    pub fn new() -> JsArray;
-    /// `array.push(value)`.
-    #[wasm_bindgen(method, js_class = Array)]
-    pub fn push(this: &JsArray, value: &JsValue) -> u32;
-
-    /// A JS `Uint8Array`.
-    #[wasm_bindgen(js_name = Uint8Array)]
-    pub type JsBytes;
-    /// `new Uint8Array(bytes)`: a copy of `bytes` in JS memory.
-    #[wasm_bindgen(constructor, js_class = Uint8Array)]
-    pub fn new(bytes: &[u8]) -> JsBytes;
-
     /// A JS `Error`.
     #[wasm_bindgen(js_name = Error)]
     pub type JsError;

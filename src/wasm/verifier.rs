@@ -1,154 +1,181 @@
-//! `VerifierCore`: the wasm half of the JS `JwksVerifier`.
+//! `VerifierCore`: the wasm face of [`Engine`], for the JS `JwksVerifier`
+//! (`pkg-template/lib/verifier.js`).
 //!
-//! Everything that decides lives here (what the options mean, JWK Set validation, cache
-//! policy, issuer routing, token parsing, claim checks). The JS layer
-//! (`pkg-template/lib/verifier.js`) only performs I/O: the JWKS `fetch` and
-//! the signature check with the runtime's crypto (`node:crypto` or
-//! WebCrypto), which is several times faster than pure Rust inside wasm.
+//! It converts and holds, nothing else: the engine decides (options, key
+//! sets, routing, the step, the verdict, what a response means); this
+//! facade turns a step into a [`StepKind`] and a step record of named
+//! numbers ([`StepField`]) the JS layer reads from wasm memory without a
+//! call per field (byte ranges for the signing input, the signature and the
+//! JSON texts: no copy crosses the boundary on the hot path), and keeps the
+//! runtime key handles the JS layer imported, per key set generation, so
+//! they are dropped with the keys they belong to.
 
 use crate::prelude::*;
 
 use wasm_bindgen::prelude::*;
 
 use super::error::to_js_error;
-use super::js::{JsArray, JsBytes};
-use crate::jose::{self, Algorithm, KeySet, VerifyOptions};
-use crate::jwks::config::{self, KeySource};
-use crate::jwks::{JwksCache, Plan};
-use crate::{Error, ErrorCode, Result};
+use crate::jose::{Algorithm, MAX_TOKEN_LENGTH};
+use crate::jwks::engine::{self, Document, Engine, FetchFailure, Step};
+use crate::Error;
 
-/// A JWK Set tokens are checked against: given in the options, or fetched
-/// from a `jwksUri` and cached. Issuers that name the same `jwksUri` share
-/// one (one fetch, one cache).
-enum Keys {
-    Local(KeySet),
-    Remote { uri: String, cache: Box<JwksCache> },
+/// What [`VerifierCore::check`] says to do (see [`Step`]).
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    /// Verify the signature with the candidate keys, then `finish`.
+    Verify = 0,
+    /// Answer with the remembered header and payload.
+    Remembered = 1,
+    /// Fetch `url` (a `document`) for key set `set`, then report.
+    Fetch = 2,
+    /// Wait for the fetch of key set `set` under way, then check again.
+    Wait = 3,
 }
 
-struct Source {
-    /// Index into `VerifierCore::sets`.
+/// How far a verification got (see [`engine::Attempt`]).
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    /// The first look.
+    First = 0,
+    /// After waiting (polling) a whole timeout for another request's fetch.
+    Waited = 1,
+    /// After this caller's fetch, or the one it joined.
+    Settled = 2,
+}
+
+/// What a request should answer (see [`Document`]).
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocumentKind {
+    /// A JWK Set.
+    JwkSet = 0,
+    /// Authorization server metadata.
+    Metadata = 1,
+}
+
+/// Why a request brought no response (see [`FetchFailure`]).
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// No answer within `timeoutMs`.
+    Timeout = 0,
+    /// The network failed.
+    Network = 1,
+}
+
+/// Declares [`StepField`] and [`FIELD_NAMES`] from one list, so the JS
+/// layer's names cannot disagree with the record.
+macro_rules! step_fields {
+    ($(#[$first_doc:meta])* $first:ident, $($(#[$doc:meta])* $field:ident,)*) => {
+        /// The named fields of the step record (see [`VerifierCore::record`]):
+        /// what the last step says, as numbers the JS layer reads from wasm
+        /// memory by these names ([`step_fields`]), without a call per field.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        // The `*Len` fields are written as their `*Ptr` field + 1.
+        #[allow(dead_code)]
+        pub enum StepField {
+            $(#[$first_doc])* $first,
+            $($(#[$doc])* $field,)*
+        }
+
+        /// The names of [`StepField`], in order, separated by spaces.
+        const FIELD_NAMES: &str = concat!(stringify!($first), $(" ", stringify!($field),)*);
+    };
+}
+
+step_fields! {
+    /// The ticket of the last check (`Verify`).
+    Ticket,
+    /// The key set of the last step.
+    Set,
+    /// How many candidate keys the last check has.
+    Candidates,
+    /// Where the signing input is (a range of the token buffer) ...
+    InputPtr,
+    /// ... and its length.
+    InputLen,
+    /// Where the decoded signature is ...
+    SignaturePtr,
+    /// ... and its length.
+    SignatureLen,
+    /// Where the protected header's JSON text is (`Verify`, `Remembered`) ...
+    HeaderPtr,
+    /// ... and its length.
+    HeaderLen,
+    /// Where the payload's JSON text is (`Verify`, `Remembered`) ...
+    PayloadPtr,
+    /// ... and its length.
+    PayloadLen,
+    /// What the request of a `Fetch` step (or a `fetched` answer) should
+    /// answer: a [`DocumentKind`].
+    Document,
+    /// Where the last check's `alg` (its name) is (`Verify`) ...
+    AlgPtr,
+    /// ... and its length.
+    AlgLen,
+    /// Where the text of the last call that answers one is: the URL of a
+    /// `Fetch` step or a `fetched` answer, a key's JWK (`keyJwk`), a
+    /// snapshot (`exportCache`) ...
+    TextPtr,
+    /// ... and its length.
+    TextLen,
+    /// `timeoutMs` (set once).
+    TimeoutMs,
+    /// `maxBodyBytes` (set once).
+    MaxBodyBytes,
+    /// Which algorithm the last check is for (`Verify`): its position in
+    /// [`Algorithm::ALL`], the same number for the same `alg` (its name is
+    /// at `AlgPtr`).
+    Alg,
+    /// The generation of the last check's key set (`Verify`; its low 32
+    /// bits): it changes whenever the set's keys do, and runtime keys
+    /// imported for an older one are dropped.
+    Generation,
+    /// From here on, the key indices in the set of the last check's
+    /// `Candidates` (`Verify`): the same index names the same key while
+    /// the generation stays.
+    Keys,
+}
+
+/// The names of the step record's fields in order, separated by spaces: the
+/// JS layer numbers them (`StepField[name]` is a field's place). One static
+/// string: less glue than an exported enum (whose glue maps both ways).
+#[wasm_bindgen(js_name = stepFields)]
+pub fn step_fields() -> JsValue {
+    JsValue::from_str(FIELD_NAMES)
+}
+
+/// How many [`StepField`]s there are, the candidate key indices included.
+const FIELDS: usize = StepField::Keys as usize + crate::jose::MAX_CANDIDATES;
+
+fn ptr_len(bytes: &[u8]) -> [u32; 2] {
+    [bytes.as_ptr() as usize as u32, bytes.len() as u32]
+}
+
+/// What the last step says beyond the record.
+#[derive(Clone, Copy, Debug, Default)]
+struct Last {
     set: usize,
-    options: VerifyOptions,
+    generation: u64,
+    alg: Option<Algorithm>,
+    candidates: [u32; crate::jose::MAX_CANDIDATES],
+    candidate_count: u32,
 }
 
 /// Verification state shared by every `verify` call of one `JwksVerifier`.
 #[wasm_bindgen]
 pub struct VerifierCore {
-    sets: Vec<Keys>,
-    sources: Vec<Source>,
-    /// The issuer of each source, by source index; empty when there is no
-    /// issuer routing.
-    routes: Vec<String>,
-    timeout_ms: u64,
-    max_body_bytes: usize,
-    verified_token_cache_size: u64,
-}
-
-impl VerifierCore {
-    fn build(settings_json: &str) -> Result<Self> {
-        let config = config::read(settings_json)?;
-        let mut routes = Vec::new();
-        let mut sources = Vec::with_capacity(config.sources.len());
-        let mut sets: Vec<Keys> = Vec::new();
-        for source in config.sources {
-            if config.routed {
-                // A routed source has exactly one issuer (config::read).
-                routes.push(
-                    source
-                        .options
-                        .issuers()
-                        .first()
-                        .cloned()
-                        .unwrap_or_default(),
-                );
-            }
-            let shared = match &source.keys {
-                KeySource::Remote(uri) => sets
-                    .iter()
-                    .position(|set| matches!(set, Keys::Remote { uri: u, .. } if u == uri)),
-                KeySource::Local(_) => None,
-            };
-            let set = match shared {
-                Some(set) => set,
-                None => {
-                    sets.push(match source.keys {
-                        KeySource::Local(keys) => Keys::Local(keys),
-                        KeySource::Remote(uri) => Keys::Remote {
-                            uri,
-                            cache: Box::new(JwksCache::with_valid(config.cache)),
-                        },
-                    });
-                    sets.len() - 1
-                }
-            };
-            sources.push(Source {
-                set,
-                options: source.options,
-            });
-        }
-        Ok(Self {
-            sets,
-            sources,
-            routes,
-            timeout_ms: config.cache.timeout_ms,
-            max_body_bytes: config.cache.max_body_bytes,
-            verified_token_cache_size: config.verified_token_cache_size,
-        })
-    }
-
-    fn source(&self, index: usize) -> Result<&Source> {
-        self.sources.get(index).ok_or_else(unknown_source)
-    }
-
-    /// The key set of `source`.
-    fn keys_of(&self, source: usize) -> Option<&Keys> {
-        self.sets.get(self.sources.get(source)?.set)
-    }
-
-    fn remote(&mut self, source: usize) -> Result<&mut JwksCache> {
-        let set = self.sources.get(source).map_or(usize::MAX, |s| s.set);
-        match self.sets.get_mut(set) {
-            Some(Keys::Remote { cache, .. }) => Ok(cache),
-            _ => Err(Error::options("this key source is not remote")),
-        }
-    }
-
-    /// The key source for `token`: chosen from its (unverified) `iss` when
-    /// the verifier routes by issuer, before any network call; else 0.
-    fn route(&self, token: &str) -> Result<usize> {
-        if self.routes.is_empty() {
-            return Ok(0);
-        }
-        let claims = jose::decode_payload(token)?;
-        let iss = jose::issuer(&claims, crate::jwks::ROUTING)?;
-        self.routes
-            .iter()
-            .position(|known| known == iss)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::IssuerMismatch,
-                    msg!(
-                        "unexpected \"iss\" value; this verifier accepts tokens from ",
-                        jose::quoted_list(&self.routes)
-                    ),
-                )
-            })
-    }
-
-    /// `undefined` when `source` has keys to verify with at `now` (fresh,
-    /// or stale within the stale-if-error window), else `error`.
-    fn unless_usable(&self, source: usize, now: u64, error: Error) -> JsValue {
-        match self.keys_of(source) {
-            Some(Keys::Remote { cache, .. }) if cache.usable_keys(now).is_some() => {
-                JsValue::UNDEFINED
-            }
-            _ => error.into(),
-        }
-    }
-}
-
-fn unknown_source() -> Error {
-    Error::options("unknown key source")
+    engine: Engine,
+    /// Where the JS layer writes the token (its UTF-8, `MAX_TOKEN_LENGTH`
+    /// bytes at most): the signing input of a check is a range of it.
+    token: Vec<u8>,
+    last: Last,
+    /// The step record, by [`StepField`] (a fixed place in wasm memory).
+    record: Box<[u32; FIELDS]>,
+    /// The text `TextPtr` names (a URL, a JWK, a snapshot).
+    text: String,
 }
 
 fn now_sec(now: f64) -> u64 {
@@ -159,276 +186,319 @@ fn now_sec(now: f64) -> u64 {
     }
 }
 
+impl VerifierCore {
+    /// Key index and alg of candidate `i` of the last check.
+    fn candidate(&self, i: u32) -> Option<(u32, Algorithm)> {
+        if i >= self.last.candidate_count {
+            return None;
+        }
+        Some((*self.last.candidates.get(i as usize)?, self.last.alg?))
+    }
+}
+
 #[wasm_bindgen]
 impl VerifierCore {
     /// Reads the settings: the canonical JSON `lib/verifier.js` makes of the
     /// options once it checked their names and types (see
-    /// [`config::read`]; `invalid_options`, `jwks_invalid`).
+    /// [`crate::jwks::config::read`]; `invalid_options`, `jwks_invalid`).
     #[wasm_bindgen(constructor)]
     pub fn new(settings_json: &str) -> core::result::Result<VerifierCore, JsValue> {
-        Ok(Self::build(settings_json)?)
-    }
-
-    /// What the JS layer needs to know once: `[maxTokenLength, timeoutMs,
-    /// maxBodyBytes, verifiedTokenCacheSize, algorithmNames, ...sourceUris]`.
-    /// `algorithmNames` lists the names in the order `prepare` numbers them;
-    /// a source's URI is `undefined` for a local JWK Set.
-    pub fn layout(&self) -> JsArray {
-        let out = JsArray::new();
-        out.push(&JsValue::from_f64(jose::MAX_TOKEN_LENGTH as f64));
-        out.push(&JsValue::from_f64(self.timeout_ms as f64));
-        out.push(&JsValue::from_f64(self.max_body_bytes as f64));
-        out.push(&JsValue::from_f64(self.verified_token_cache_size as f64));
-        let names = JsArray::new();
-        for alg in Algorithm::ALL {
-            names.push(&JsValue::from_str(alg.as_str()));
-        }
-        out.push(&names);
-        for source in 0..self.sources.len() {
-            out.push(&match self.keys_of(source) {
-                Some(Keys::Remote { uri, .. }) => JsValue::from_str(uri),
-                _ => JsValue::UNDEFINED,
-            });
-        }
-        out
-    }
-
-    /// What to do before verifying with remote `source` (called when
-    /// `prepare` answered `[source]`, by a caller that has no fetch of this
-    /// isolate to join): 0 use the cached keys, 1 fetch now (recorded as
-    /// started: call `fetched` or `fetchFailed` when it ends), 2 use the
-    /// cached keys without refetching (unknown `kid` within the cooldown),
-    /// 3 wait and ask again: a fetch another request started is under way
-    /// (only with `canWait`; without, the caller has waited its timeout and
-    /// fetches itself only if the cooldown allows, see
-    /// [`JwksCache::plan_after_waiting`]). Throws `jwks_fetch_failed` while
-    /// cooling down with no usable keys.
-    pub fn plan(
-        &mut self,
-        source: usize,
-        token: &str,
-        now: f64,
-        can_wait: bool,
-    ) -> core::result::Result<u8, JsValue> {
-        let now = now_sec(now);
-        // `prepare` already accepted this token's encoding and header.
-        let parsed = jose::parse(token, &self.source(source)?.options)?;
-        let cache = self.remote(source)?;
-        let plan = match cache.plan_for(now, parsed.alg(), parsed.kid()) {
-            Plan::AwaitFetch if !can_wait => cache.plan_after_waiting(now),
-            plan => plan,
-        };
-        match plan {
-            Plan::UseCached => Ok(0),
-            Plan::AwaitFetch => Ok(3),
-            Plan::Fetch => {
-                cache.begin_fetch(now);
-                Ok(1)
+        let engine = Engine::new(settings_json)?;
+        let mut record = Box::new([0; FIELDS]);
+        let config = engine.cache_config();
+        for (field, value) in [
+            (StepField::TimeoutMs, config.timeout_ms),
+            (StepField::MaxBodyBytes, config.max_body_bytes as u64),
+        ] {
+            if let Some(slot) = record.get_mut(field as usize) {
+                // Both at most a few million (`CacheConfig::validate`).
+                *slot = value as u32;
             }
-            Plan::UseCachedNoRefetch => Ok(2),
-            _ => Err(cache.cooling_down_error(now).into()),
         }
+        Ok(Self {
+            engine,
+            token: vec![0; MAX_TOKEN_LENGTH],
+            last: Last::default(),
+            record,
+            text: String::new(),
+        })
     }
 
-    /// Hands a completed response to the cache of `source`. Returns
-    /// `undefined` when there are keys to verify with (the new set, or the
-    /// previous one kept after a bad response within stale-if-error), else
-    /// the error to throw (`jwks_fetch_failed`, `jwks_invalid`).
+    /// Where the JS layer writes a token before [`Self::check`]:
+    /// `MAX_TOKEN_LENGTH` bytes of wasm memory (`TextEncoder.encodeInto`
+    /// writes the UTF-8 there without a copy through JS).
+    #[wasm_bindgen(getter, js_name = tokenBuffer)]
+    pub fn token_buffer(&self) -> u32 {
+        self.token.as_ptr() as usize as u32
+    }
+
+    /// Decides what to do with the token of `length` bytes just written at
+    /// [`Self::token_buffer`], at `now` (seconds); the getters then
+    /// describe the step. Throws the token's error.
+    pub fn check(
+        &mut self,
+        length: usize,
+        now: f64,
+        attempt: Attempt,
+    ) -> core::result::Result<StepKind, JsValue> {
+        let attempt = match attempt {
+            Attempt::First => engine::Attempt::First,
+            Attempt::Waited => engine::Attempt::Waited,
+            Attempt::Settled => engine::Attempt::Settled,
+        };
+        let token = self.token.get(..length).unwrap_or_default();
+        let step = self
+            .engine
+            .check(token, now_sec(now), attempt)
+            .map_err(|e| to_js_error(&e))?;
+        let mut facade = Recorder {
+            last: &mut self.last,
+            record: &mut self.record,
+            text: &mut self.text,
+        };
+        Ok(facade.record(step))
+    }
+
+    /// Where the step record is in wasm memory: `FIELDS` 32-bit numbers,
+    /// read by [`StepField`]. Its place never changes.
+    #[wasm_bindgen(getter)]
+    pub fn record(&self) -> u32 {
+        self.record.as_ptr() as usize as u32
+    }
+
+    /// Names the public JWK (JSON text) of candidate `i` of the last check
+    /// in the record (`TextPtr`), for the runtime's `importKey`; false when
+    /// there is none (the key set changed since).
+    #[wasm_bindgen(js_name = keyJwk)]
+    pub fn key_jwk(&mut self, i: u32) -> bool {
+        let Some((index, _)) = self.candidate(i) else {
+            return false;
+        };
+        let Last {
+            set, generation, ..
+        } = self.last;
+        let Some(jwk) = self.engine.key_jwk(set, generation, index as usize) else {
+            return false;
+        };
+        set_range(&mut self.record, StepField::TextPtr, jwk.as_bytes());
+        true
+    }
+
+    /// The verdict of check `ticket`: throws `bad_signature` unless
+    /// `verified`, else the claim error held since the check, if any.
+    pub fn finish(&mut self, ticket: u32, verified: bool) -> core::result::Result<(), JsValue> {
+        Ok(self.engine.finish(ticket, verified)?)
+    }
+
+    /// Forgets check `ticket` without a verdict.
+    pub fn release(&mut self, ticket: u32) {
+        self.engine.release(ticket);
+    }
+
+    /// Reads the response to the request of key set `set`: true when
+    /// another request follows (`url`, `document`), false when done.
+    /// Throws the error to answer.
     pub fn fetched(
         &mut self,
-        source: usize,
+        set: u32,
         status: u16,
         cache_control: Option<String>,
         body: &[u8],
         now: f64,
-    ) -> JsValue {
-        let now = now_sec(now);
-        let result = self
-            .remote(source)
-            .and_then(|cache| cache.on_fetch_ok(status, cache_control.as_deref(), body, now));
-        match result {
-            Ok(()) => JsValue::UNDEFINED,
-            Err(error) => self.unless_usable(source, now, error),
-        }
+    ) -> core::result::Result<bool, JsValue> {
+        let next = self.engine.fetched(
+            set as usize,
+            status,
+            cache_control.as_deref(),
+            body,
+            now_sec(now),
+        )?;
+        let Some(request) = next else {
+            return Ok(false);
+        };
+        let mut facade = Recorder {
+            last: &mut self.last,
+            record: &mut self.record,
+            text: &mut self.text,
+        };
+        facade.record_request(request);
+        Ok(true)
     }
 
-    /// Records a fetch of `source` that failed without a usable response.
-    /// Returns `undefined` when the previous keys may still be used
-    /// (stale-if-error), else the error to throw (`jwks_fetch_failed`,
-    /// retryable).
+    /// Records that the request of key set `set` brought no response;
+    /// throws the error to answer unless the previous keys may be used.
     #[wasm_bindgen(js_name = fetchFailed)]
     pub fn fetch_failed(
         &mut self,
-        source: usize,
+        set: u32,
+        failure: Failure,
         message: &str,
-        timed_out: bool,
         now: f64,
-    ) -> JsValue {
-        let now = now_sec(now);
-        let reason = if timed_out {
-            msg!("no answer within ", self.timeout_ms, " ms (timeoutMs)")
-        } else {
-            message.to_owned()
+    ) -> core::result::Result<(), JsValue> {
+        let failure = match failure {
+            Failure::Timeout => FetchFailure::Timeout,
+            Failure::Network => FetchFailure::Network(message),
         };
-        let error = Error::new(ErrorCode::NetworkError, reason);
-        match self.remote(source) {
-            Ok(cache) => {
-                let error = cache.on_fetch_error(now, error);
-                self.unless_usable(source, now, error)
-            }
-            Err(e) => e.into(),
-        }
+        Ok(self
+            .engine
+            .fetch_failed(set as usize, failure, now_sec(now))?)
     }
 
-    /// The key set generation a token verified against remote `source` may
-    /// be trusted with at `now` without verifying again: the generation of
-    /// the cached set while it is fresh, else -1 (verify in full: a fetch or
-    /// a stale-if-error decision comes first).
-    #[wasm_bindgen(js_name = freshGeneration)]
-    pub fn fresh_generation(&self, source: usize, now: f64) -> f64 {
-        match self.keys_of(source) {
-            Some(Keys::Remote { cache, .. }) => cache
-                .fresh_generation(now_sec(now))
-                .map_or(-1.0, |g| g as f64),
-            _ => -1.0,
-        }
+    /// Records that the caller aborted the request of key set `set`.
+    #[wasm_bindgen(js_name = fetchAborted)]
+    pub fn fetch_aborted(&mut self, set: u32) {
+        self.engine.fetch_aborted(set as usize);
     }
 
-    /// The public JWK (JSON text) of key `index` of `source`, for the
-    /// runtime's `importKey`; `undefined` when the key set changed since
-    /// `prepare` returned `generation` (the caller then starts over).
-    #[wasm_bindgen(js_name = keyJwk)]
-    pub fn key_jwk(
-        &self,
-        source: usize,
-        index: usize,
-        generation: f64,
-        now: f64,
-    ) -> Option<String> {
-        let (keys, current) = match self.keys_of(source)? {
-            Keys::Local(keys) => (keys, 0),
-            Keys::Remote { cache, .. } => (cache.usable_keys(now_sec(now))?, cache.generation()),
+    /// Names the snapshot of the fetched key sets (JSON text) in the record
+    /// (`TextPtr`); false when nothing is cached or nothing changed since
+    /// `previous`.
+    #[wasm_bindgen(js_name = exportCache)]
+    pub fn export_cache(&mut self, previous: Option<String>) -> bool {
+        let Some(snapshot) = self.engine.export(previous.as_deref()) else {
+            return false;
         };
-        if current as f64 != generation {
-            return None;
-        }
-        keys.get(index).map(|k| k.public_jwk_json().to_owned())
+        self.text = snapshot;
+        set_range(&mut self.record, StepField::TextPtr, self.text.as_bytes());
+        true
     }
 
-    /// Parses and checks `token` at `now` (seconds), against the key
-    /// source its `iss` routes to (the only one without issuer routing).
-    ///
-    /// Returns `[alg, signature, generation, payloadJson, claimError, source,
-    /// ...candidateKeyIndexes]`, `alg` as an index into the `algorithmNames`
-    /// of [`Self::layout`]. `claimError` (an Error or null) must be thrown
-    /// only after the signature verified (so forged tokens always answer
-    /// `bad_signature`); `payloadJson` is null when it is set.
-    ///
-    /// With `plan`, a remote source is asked whether its JWK Set must be
-    /// fetched first (only once the token's encoding and header passed, so
-    /// garbage never causes a network call): if so the answer is `[source]`
-    /// alone (join this isolate's fetch or call `plan`, then `prepare`
-    /// again without `plan`); while it cools down after a failed fetch with
-    /// no usable keys this throws `jwks_fetch_failed`. One call (one copy
-    /// of the token into wasm) on the common path.
-    pub fn prepare(
-        &self,
-        token: &str,
-        now: f64,
-        plan: bool,
-    ) -> core::result::Result<JsArray, JsValue> {
-        let now = now_sec(now);
-        let source = self.route(token)?;
-        let src = self.source(source)?;
-        // Only a well-formed token with an allowed alg may cause a fetch.
-        let parsed = jose::parse(token, &src.options)?;
-        let (keys, generation) = match self.sets.get(src.set).ok_or_else(unknown_source)? {
-            Keys::Local(keys) => (keys, 0),
-            Keys::Remote { cache, .. } => {
-                if plan {
-                    match cache.plan_for(now, parsed.alg(), parsed.kid()) {
-                        Plan::UseCached | Plan::UseCachedNoRefetch => {}
-                        Plan::Fetch | Plan::AwaitFetch => {
-                            let out = JsArray::new();
-                            out.push(&JsValue::from_f64(source as f64));
-                            return Ok(out);
-                        }
-                        Plan::FailCoolingDown => return Err(cache.cooling_down_error(now).into()),
-                    }
-                }
-                match cache.usable_keys(now) {
-                    Some(keys) => (keys, cache.generation()),
-                    None => {
-                        return Err(Error::new(
-                            ErrorCode::JwksFetchFailed,
-                            "no JWK Set is available yet for this issuer",
-                        )
-                        .retryable(true)
-                        .into())
-                    }
-                }
-            }
-        };
-        let prepared = parsed.prepare(keys, &src.options, now)?;
-        let out = JsArray::new();
-        let alg = Algorithm::ALL
-            .iter()
-            .position(|a| *a == prepared.alg())
-            .unwrap_or_default();
-        out.push(&JsValue::from_f64(alg as f64));
-        out.push(&JsBytes::new(prepared.signature()).into());
-        out.push(&JsValue::from_f64(generation as f64));
-        match prepared.claims_error() {
-            None => {
-                out.push(&JsValue::from_str(prepared.payload_json()));
-                out.push(&JsValue::NULL);
-            }
-            Some(e) => {
-                out.push(&JsValue::NULL);
-                out.push(&to_js_error(e));
-            }
-        }
-        out.push(&JsValue::from_f64(source as f64));
-        for &c in prepared.candidates() {
-            out.push(&JsValue::from_f64(c as f64));
-        }
-        Ok(out)
-    }
-
-    /// The snapshot `{jwks, fetchedAt, expiresAt}` (JSON text) of remote
-    /// `source`, for KV / the Cache API; `undefined` if nothing is cached.
-    #[wasm_bindgen(js_name = exportSource)]
-    pub fn export_source(&self, source: usize) -> Option<String> {
-        match self.keys_of(source)? {
-            Keys::Remote { cache, .. } => cache.export(),
-            Keys::Local(_) => None,
-        }
-    }
-
-    /// Loads a snapshot made by `exportSource` for the source fetched from
-    /// `uri` (the JS `importCache()` and `cache` option); throws
-    /// `jwks_invalid` when it is invalid, expired or names a `jwksUri` this
-    /// verifier does not use. Returns false when a newer set is already
-    /// cached.
-    #[wasm_bindgen(js_name = importSource)]
-    pub fn import_source(
+    /// Loads a snapshot (JSON text); see [`Engine::import`].
+    #[wasm_bindgen(js_name = importCache)]
+    pub fn import_cache(
         &mut self,
-        uri: &str,
         snapshot: &str,
         now: f64,
-    ) -> core::result::Result<bool, JsValue> {
-        let now = now_sec(now);
-        for set in &mut self.sets {
-            if let Keys::Remote { uri: u, cache } = set {
-                if u == uri {
-                    return Ok(cache.import(snapshot, now)?);
+        strict: bool,
+    ) -> core::result::Result<u32, JsValue> {
+        Ok(self.engine.import(snapshot, now_sec(now), strict)? as u32)
+    }
+}
+
+/// Writes `bytes`' place into the record: at field `ptr` and its length
+/// in the next.
+fn set_range(record: &mut [u32; FIELDS], ptr: StepField, bytes: &[u8]) {
+    let [at, len] = ptr_len(bytes);
+    if let Some([slot_at, slot_len]) = record.get_mut(ptr as usize..ptr as usize + 2) {
+        *slot_at = at;
+        *slot_len = len;
+    }
+}
+
+/// Records a step's numbers while the step borrows the engine.
+struct Recorder<'f> {
+    last: &'f mut Last,
+    record: &'f mut [u32; FIELDS],
+    text: &'f mut String,
+}
+
+impl Recorder<'_> {
+    fn set(&mut self, field: StepField, value: u32) {
+        if let Some(slot) = self.record.get_mut(field as usize) {
+            *slot = value;
+        }
+    }
+
+    fn range(&mut self, ptr: StepField, bytes: &[u8]) {
+        set_range(self.record, ptr, bytes);
+    }
+
+    fn record(&mut self, step: Step<'_>) -> StepKind {
+        match step {
+            Step::Verify(check) => {
+                let mut candidates = [0; crate::jose::MAX_CANDIDATES];
+                for (slot, index) in candidates.iter_mut().zip(check.candidates.as_slice()) {
+                    *slot = *index as u32;
                 }
+                let count = check.candidates.as_slice().len() as u32;
+                if let Some(slots) = self.record.get_mut(StepField::Keys as usize..) {
+                    for (slot, index) in slots.iter_mut().zip(candidates) {
+                        *slot = index;
+                    }
+                }
+                *self.last = Last {
+                    set: check.set,
+                    generation: check.generation,
+                    alg: Some(check.alg),
+                    candidates,
+                    candidate_count: count,
+                };
+                self.set(StepField::Ticket, check.ticket);
+                self.set(StepField::Set, check.set as u32);
+                self.set(StepField::Candidates, count);
+                self.range(StepField::InputPtr, check.signing_input);
+                self.range(StepField::SignaturePtr, check.signature);
+                self.range(StepField::HeaderPtr, check.header);
+                self.range(StepField::PayloadPtr, check.payload);
+                self.range(StepField::AlgPtr, check.alg.as_str().as_bytes());
+                let alg = Algorithm::ALL.iter().position(|a| *a == check.alg);
+                self.set(StepField::Alg, alg.unwrap_or_default() as u32);
+                // The low bits: a generation is compared, never counted.
+                self.set(StepField::Generation, check.generation as u32);
+                StepKind::Verify
+            }
+            Step::Remembered { header, payload } => {
+                self.range(StepField::HeaderPtr, header);
+                self.range(StepField::PayloadPtr, payload);
+                StepKind::Remembered
+            }
+            Step::Fetch(request) => {
+                self.record_request(request);
+                StepKind::Fetch
+            }
+            Step::Wait(set) => {
+                self.last.set = set;
+                self.set(StepField::Set, set as u32);
+                StepKind::Wait
             }
         }
-        Err(Error::new(
-            ErrorCode::JwksInvalid,
-            "the cache snapshot names a jwksUri this verifier does not use",
-        )
-        .into())
     }
+
+    fn record_request(&mut self, request: engine::Request<'_>) {
+        self.last.set = request.set;
+        self.set(StepField::Set, request.set as u32);
+        let document = match request.document {
+            Document::JwkSet => DocumentKind::JwkSet,
+            Document::Metadata => DocumentKind::Metadata,
+        };
+        self.set(StepField::Document, document as u32);
+        self.text.clear();
+        self.text.push_str(request.url);
+        set_range(self.record, StepField::TextPtr, self.text.as_bytes());
+    }
+}
+
+/// The error for a token that is not a string.
+#[wasm_bindgen(js_name = notAToken)]
+pub fn not_a_token() -> JsValue {
+    to_js_error(&Error::malformed(
+        "the token must be a string (a compact JWS: header.payload.signature)",
+    ))
+}
+
+/// The error for a token of `length` UTF-16 units, refused before it is
+/// copied into wasm memory (which never shrinks) when over
+/// [`MAX_TOKEN_LENGTH`] (a UTF-8 byte count is never below the UTF-16
+/// length).
+#[wasm_bindgen(js_name = tokenTooLong)]
+pub fn token_too_long(length: usize) -> JsValue {
+    to_js_error(&Error::malformed(msg!(
+        "the token is ",
+        length,
+        " characters; at most ",
+        MAX_TOKEN_LENGTH,
+        " bytes are accepted"
+    )))
+}
+
+/// [`MAX_TOKEN_LENGTH`].
+#[wasm_bindgen(js_name = maxTokenLength)]
+pub fn max_token_length() -> u32 {
+    MAX_TOKEN_LENGTH as u32
+}
+
+/// The wasm memory (the getters' byte ranges are in it).
+#[wasm_bindgen(js_name = wasmMemory)]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
 }

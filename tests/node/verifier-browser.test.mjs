@@ -25,6 +25,29 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>verifier vectors</titl
     return { ua: navigator.userAgent, hasWindow: typeof window === 'object' && typeof document === 'object',
       results: await runVectors(JwksVerifier, vectors) };
   };
+  // A custom fetch that answers from memory, counting and tagging requests;
+  // an abort during that fetch; every rejection an ExtensionSsoError.
+  window.__customFetch = async ({ jwks, token, options }) => {
+    const { default: init, JwksVerifier, ExtensionSsoError } = await import('/pkg/verifier.browser.js');
+    await init();
+    const seen = [];
+    const fetch = async (input, init) => {
+      const headers = new Headers(init.headers);
+      seen.push({ url: String(input), tag: headers.get('x-tag'), accept: headers.get('accept'), redirect: init.redirect });
+      await new Promise((r) => setTimeout(r, 100));
+      init.signal?.throwIfAborted();
+      return new Response(JSON.stringify(jwks), { headers: { 'content-type': 'application/jwk-set+json' } });
+    };
+    const make = () => new JwksVerifier({ ...options, jwksUri: 'https://keys.example/jwks', fetch, headers: { 'x-tag': 'chromium' } });
+    const v = make();
+    const claims = await v.verify(token);
+    await v.verify(token);
+    const controller = new AbortController();
+    const pending = make().verify(token, { signal: controller.signal });
+    controller.abort(new Error('user left'));
+    const aborted = await pending.then(() => null, (e) => ({ code: e.code, cause: e.cause?.message, instance: e instanceof ExtensionSsoError }));
+    return { iss: claims.iss, seen, aborted };
+  };
   window.__ready = true;
 </script>`;
 
@@ -71,3 +94,17 @@ defineVectorTests('firefox', async () => {
     wait().then(done, (e) => done({ ua: navigator.userAgent, error: String(e && e.stack || e), results: [] }));
   `, [vectors]);
 }, /Firefox\//);
+
+test('chromium: a custom fetch makes the JWK Set request (counted and tagged); an abort rejects aborted', async () => {
+  chromium ??= await launchProfile();
+  const page = await chromium.context.newPage();
+  await page.goto(`${server.origin}/vectors.html`);
+  await page.waitForFunction(() => window.__ready === true);
+  const ok = vectors.cases.find((c) => c.expect === 'ok' && c.name.includes('signed by jose'));
+  const out = await page.evaluate((arg) => window.__customFetch(arg), { jwks: vectors.jwks, token: ok.token, options: { ...ok.options, now: vectors.now } });
+  assert.equal(out.iss, ok.options.issuer);
+  assert.deepEqual(out.seen.slice(0, 1), [{ url: 'https://keys.example/jwks', tag: 'chromium', accept: 'application/jwk-set+json, application/json', redirect: 'manual' }]);
+  assert.equal(out.seen.length, 2, 'one for the first verifier (cached for its second verify), one for the aborted one');
+  assert.deepEqual(out.aborted, { code: 'aborted', cause: 'user left', instance: true });
+  await page.close();
+});

@@ -45,9 +45,9 @@ test('audience and issuer must be given; audience: null accepts any audience on 
   assert.equal((await any.verify(ok.token)).iss, ISS);
 });
 
-test('keys: jwks or jwksUri, one of them, an absolute http(s) URL; a bad set is jwks_invalid', () => {
+test('keys: jwks or jwksUri, one of them, under the URL rule; a bad set is jwks_invalid', () => {
   rejects({ ...base, jwksUri: 'https://console.example/jwks' }, /pass either jwks or jwksUri, not both/);
-  assert.throws(() => new JwksVerifier({ ...base, jwksUri: 'file:///etc/jwks' }), /absolute http\(s\) URL/);
+  assert.throws(() => new JwksVerifier({ ...base, jwksUri: 'file:///etc/jwks' }), /JwksVerifier: jwksUri must be an absolute URL such as https:/);
   assert.throws(() => new JwksVerifier(base), /pass the keys, as jwks \(a JWK Set\) or jwksUri/);
   assert.throws(() => JwksVerifier.fromJwks('{"keys":', base), { code: 'jwks_invalid', message: /jwks is not valid JSON/ });
   assert.throws(() => JwksVerifier.fromJwks({ keys: [] }, base), { code: 'jwks_invalid' });
@@ -120,7 +120,7 @@ test('issuer routing: one entry per issuer, with its own keys and (optionally) a
     [{ issuers: { i: { jwksUri } } }, /audience is required for issuer "i"/],
     [{ audience: AUD, issuers: { i: { jwksUri, audience: '' } } }, /invalid issuers\["i"\] options: audience must be a non-empty string/],
     [{ audience: AUD, issuers: { i: {} } }, /issuers\["i"\]: pass the keys, as jwks/],
-    [{ audience: AUD, issuers: { i: { jwksUri: 'ftp://x' } } }, /issuers\["i"\]: jwksUri must be an absolute http\(s\) URL/],
+    [{ audience: AUD, issuers: { i: { jwksUri: 'ftp://x' } } }, /issuers\["i"\]: jwksUri must use https/],
   ];
   for (const [options, message] of cases) {
     assert.throws(() => new JwksVerifier(options), (e) => {
@@ -150,4 +150,73 @@ test('importCache refuses what is not a snapshot with jwks_invalid; the cache op
   assert.throws(() => v.importCache({ 'https://elsewhere/jwks': {} }), { code: 'jwks_invalid', message: /names a jwksUri this verifier does not use/ });
   assert.equal(v.importCache({}), 0);
   assert.equal(new JwksVerifier({ ...remote, cache: { 'https://elsewhere/jwks': {}, 'http://127.0.0.1:9/jwks': 'junk' } }).exportCache(), undefined);
+});
+
+test('jwksUri follows the URL rule: https, or http to a loopback host; allowInsecureHttp lets any http through', () => {
+  const make = (jwksUri, extra = {}) => new JwksVerifier({ issuer: ISS, audience: AUD, jwksUri, ...extra });
+  for (const ok of ['https://console.example/jwks', 'http://localhost:8080/jwks', 'http://127.0.0.1:9/jwks', 'http://127.8.9.10/jwks', 'http://[::1]/jwks']) {
+    assert.ok(make(ok), ok);
+  }
+  for (const bad of ['http://console.example/jwks', 'http://10.0.0.1/jwks', 'http://localhost.evil.example/jwks']) {
+    assert.throws(() => make(bad), (e) => {
+      assert.equal(e.code, 'invalid_options', bad);
+      assert.match(e.message, /jwksUri must use https \(plain http only to localhost, 127\.0\.0\.0\/8 or \[::1\]; for a trusted in-cluster http service pass allowInsecureHttp: true\)/);
+      return true;
+    });
+  }
+  for (const bad of ['https://user:pw@console.example/jwks', 'https://console.example/jwks#frag', 'jwks']) {
+    assert.throws(() => make(bad), { code: 'invalid_options' }, bad);
+  }
+  assert.ok(make('http://console.example/jwks', { allowInsecureHttp: true }));
+  assert.throws(() => make('http://console.example/jwks', { allowInsecureHttp: false }), { code: 'invalid_options' });
+  assert.throws(() => make('ftp://console.example/jwks', { allowInsecureHttp: true }), { code: 'invalid_options' });
+  assert.throws(() => make('https://console.example/jwks', { allowInsecureHttp: 'yes' }),
+    { code: 'invalid_options', message: /allowInsecureHttp must be true or false/ });
+  // Routed issuers too; discovery's issuer as well.
+  assert.throws(() => new JwksVerifier({ audience: AUD, issuers: { [ISS]: { jwksUri: 'http://console.example/jwks' } } }),
+    { code: 'invalid_options', message: /issuers\["https:\/\/console.example"\]: jwksUri must use https/ });
+  assert.throws(() => new JwksVerifier({ issuer: 'http://op.example', audience: AUD, discovery: true }),
+    { code: 'invalid_options', message: /issuer must use https/ });
+  assert.ok(new JwksVerifier({ issuer: 'http://op.example', audience: AUD, discovery: true, allowInsecureHttp: true }));
+});
+
+test('fetch and headers are checked like every option; a function-valued typo is refused', () => {
+  const remote = { issuer: ISS, audience: AUD, jwksUri: 'http://127.0.0.1:9/jwks' };
+  assert.ok(new JwksVerifier({ ...remote, fetch: globalThis.fetch, headers: { 'x-tenant': 'a' } }));
+  assert.ok(new JwksVerifier({ ...remote, headers: new Headers({ 'x-tenant': 'a' }) }));
+  assert.throws(() => new JwksVerifier({ ...remote, fetch: 'fetch' }), { code: 'invalid_options', message: /fetch must be a function/ });
+  assert.throws(() => new JwksVerifier({ ...remote, headers: 'x' }), { code: 'invalid_options', message: /headers must be an object/ });
+  assert.throws(() => new JwksVerifier({ ...remote, fecth: globalThis.fetch }), { code: 'invalid_options', message: /unknown option "fecth" for JwksVerifier/ });
+});
+
+test('verify options: signal and complete, checked by name and type', async () => {
+  const v = JwksVerifier.fromJwks(vectors.jwks, base);
+  await assert.rejects(v.verify(ok.token, { complet: true }), { code: 'invalid_options', message: /unknown option "complet" for verify; the options are: signal, complete/ });
+  await assert.rejects(v.verify(ok.token, { complete: 'yes' }), { code: 'invalid_options', message: /complete must be true or false/ });
+  await assert.rejects(v.verify(ok.token, { signal: {} }), { code: 'invalid_options', message: /signal must be an AbortSignal/ });
+  await assert.rejects(v.verify(ok.token, 'x'), { code: 'invalid_options' });
+  const { payload, protectedHeader } = await v.verify(ok.token, { complete: true });
+  assert.equal(payload.iss, ISS);
+  assert.equal(protectedHeader.alg, 'ES256');
+  assert.deepEqual(await v.verify(ok.token, { complete: false }), payload);
+  assert.deepEqual(await v.verify(ok.token, {}), payload);
+  const aborted = AbortSignal.abort(new Error('gone'));
+  await assert.rejects(v.verify(ok.token, { signal: aborted }), (e) => {
+    assert.equal(e.code, 'aborted');
+    assert.equal(e.retryable, false);
+    assert.equal(e.cause.message, 'gone');
+    return true;
+  });
+});
+
+test('a token passed with its Bearer prefix gets a message that names the prefix', async () => {
+  const v = JwksVerifier.fromJwks(vectors.jwks, base);
+  for (const prefix of ['Bearer ', 'bearer ', 'BEARER ']) {
+    await assert.rejects(v.verify(prefix + ok.token), (e) => {
+      assert.equal(e.code, 'malformed');
+      assert.match(e.message, /starts with "Bearer ": pass the token alone/);
+      assert.ok(!e.message.includes(ok.token));
+      return true;
+    });
+  }
 });

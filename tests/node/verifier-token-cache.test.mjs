@@ -5,7 +5,8 @@
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { JwksVerifier, installRuntime } from 'extension-sso/verifier';
+import { JwksVerifier } from 'extension-sso/verifier';
+import { runtimeSlot } from '../../pkg/lib/common.js';
 import { nodeRuntime } from '../../pkg/lib/runtime-node.js';
 import { startJwksServer } from '../support/jwks-server.mjs';
 
@@ -14,8 +15,8 @@ const AUD = 'ext-123';
 const T = 1_700_000_000;
 
 let checks = 0;
-installRuntime({ ...nodeRuntime, verify: (...args) => { checks++; return nodeRuntime.verify(...args); } });
-after(() => installRuntime(nodeRuntime));
+runtimeSlot('verifier').install({ ...nodeRuntime, verify: (...args) => { checks++; return nodeRuntime.verify(...args); } });
+after(() => runtimeSlot('verifier').install(nodeRuntime));
 
 const realNow = Date.now;
 let clock = T;

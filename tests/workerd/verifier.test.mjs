@@ -15,10 +15,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const vectors = await makeVectors();
 
 const WORKER = `
-import { JwksVerifier } from 'extension-sso/verifier';
+import { JwksVerifier, ExtensionSsoError } from 'extension-sso/verifier';
 import { runVectors } from './tests/vectors/run.mjs';
 const remote = new Map();
-const verdict = (p) => p.then((c) => ({ ok: true, iss: c.iss }), (e) => ({ ok: false, code: e.code, retryable: e.retryable, isError: e instanceof Error }));
+const verdict = (p) => p.then((c) => ({ ok: true, iss: c.iss }), (e) => ({ ok: false, code: e.code, retryable: e.retryable, isError: e instanceof Error, cause: e.cause?.message }));
 export default { async fetch(req) {
   const { pathname } = new URL(req.url);
   if (pathname === '/__ready') return new Response('ready');
@@ -33,6 +33,27 @@ export default { async fetch(req) {
     const out = [];
     for (const t of body.tokens) out.push(await verdict(v.verify(t)));
     return Response.json({ out, cache: v.exportCache() ?? null });
+  }
+  if (pathname === '/fetch') {
+    // A custom fetch that counts and tags requests; aborts before and during
+    // the JWK Set fetch (this request's own, in workerd).
+    const seen = [];
+    const fetch = (input, init) => {
+      seen.push({ url: String(input), tag: new Headers(init.headers).get('x-tag'), accept: new Headers(init.headers).get('accept') });
+      return globalThis.fetch(input, init);
+    };
+    const options = { ...body.options, fetch, headers: { 'x-tag': 'workerd' } };
+    const aborted = await verdict(new JwksVerifier(options).verify(body.token, { signal: AbortSignal.abort(new Error('before')) }))
+      .then((r) => ({ ...r, requests: seen.length }));
+    const controller = new AbortController();
+    const during = new JwksVerifier(options);
+    const pending = verdict(during.verify(body.token, { signal: controller.signal }));
+    setTimeout(() => controller.abort(new Error('during')), 50);
+    const duringResult = await pending;
+    const afterAbort = await verdict(during.verify(body.token));
+    const complete = await new JwksVerifier(options).verify(body.token, { complete: true });
+    return Response.json({ seen, aborted, during: duringResult, afterAbort, header: complete.protectedHeader, sub: complete.payload.sub,
+      instance: await new JwksVerifier(options).verify('x').catch((e) => e instanceof ExtensionSsoError) });
   }
   if (pathname === '/burst') {
     const v = JwksVerifier.fromJwks(body.jwks, body.options);
@@ -168,4 +189,28 @@ test('verifiedTokenCacheSize in workerd: remembered tokens answer, bad ones are 
   assert.ok(res.after.every((r) => r.ok && r.iss === ISS), JSON.stringify(res.after));
   assert.equal(res.bad.undefined, undefined, JSON.stringify(res.bad));
   assert.equal(Object.values(res.bad).reduce((a, b) => a + b, 0), bad.length * 3);
+});
+
+test('workerd: a custom fetch makes every request with the caller\'s headers; aborts before and during the fetch', async () => {
+  const slow = await startJwksServer({ jwks: vectors.jwks });
+  try {
+    slow.setDelay(300);
+    const token = goodTokens()[0];
+    const res = await post('/fetch', { options: { jwksUri: slow.url, issuer: ISS, audience: AUD, now: NOW }, token });
+    assert.deepEqual(res.aborted, { ok: false, code: 'aborted', retryable: false, isError: true, cause: 'before', requests: 0 });
+    assert.deepEqual(res.during, { ok: false, code: 'aborted', retryable: false, isError: true, cause: 'during' });
+    assert.equal(res.afterAbort.ok, true, 'the aborted fetch left no cooldown: the next verify fetches and succeeds');
+    assert.equal(res.sub !== undefined, true);
+    assert.equal(typeof res.header.alg, 'string');
+    assert.equal(res.instance, true, 'rejections are ExtensionSsoError instances');
+    assert.ok(res.seen.length >= 3);
+    for (const r of res.seen) {
+      assert.equal(r.url, slow.url);
+      assert.equal(r.tag, 'workerd');
+      assert.equal(r.accept, 'application/jwk-set+json, application/json');
+    }
+    assert.equal(slow.lastRequest().headers['x-tag'], 'workerd');
+  } finally {
+    await slow.close();
+  }
 });

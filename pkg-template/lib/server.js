@@ -9,11 +9,11 @@
 // asks, calling the verifier, and node:crypto / WebCrypto signing for
 // ServiceClientTokenProvider. Returned tokens are never logged.
 import {
-  ExtensionSsoError, KIND, abortedError, fetchBody, readCapped, readOptions, runtimeSlot, ssoError, throwIfAborted,
+  ExtensionSsoError, KIND, fetchBody, readCapped, readOptions, runtimeSlot, ssoError, throwIfAborted,
 } from './common.js';
 export { ExtensionSsoError };
 import {
-  Call, DiscoveryCache, HandoffCore, ServiceClientCore,
+  DiscoveryCache, ServiceClientCore,
   crateVersion, errorCodeList, identityFromClaims as identityFromClaimsJson,
 } from '../wasm/server/extension_sso_server.js';
 
@@ -110,14 +110,7 @@ function kept(fetch) {
 // another request's I/O.
 const POLL_MS = 20;
 
-/** Resolves after `ms`; rejects `aborted` when `signal` fires first. */
-function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => { clearTimeout(timer); reject(abortedError(signal)); };
-    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 // ---- the ID Token's signature: a JwksVerifier of the issuer, from the
 // verifier entry, loaded the first time an ID Token comes (the server entry
@@ -173,7 +166,9 @@ async function runFlow(rt, call, io) {
       const res = await send(rt, call, step.request, io);
       call.answer(res.status, res.headers, res.body, nowSec(rt));
     } else if (step.wait) {
-      await sleep(POLL_MS, io.signal);
+      // An abort is seen within POLL_MS.
+      await sleep(POLL_MS);
+      throwIfAborted(io.signal);
     } else if (step.digest) {
       call.digested(await rt.digest(step.digest.algorithm, step.digest.input));
     } else {
@@ -182,11 +177,11 @@ async function runFlow(rt, call, io) {
   }
 }
 
-async function tokenCall(who, schema, make, options) {
+async function tokenCall(who, schema, options) {
   const rt = runtime.get();
   const { fetch, signal, ...settings } = readOptions(who, options, schema);
   throwIfAborted(signal);
-  const call = make(JSON.stringify(settings), kept(fetch).metadata);
+  const call = kept(fetch).metadata.call(who, JSON.stringify(settings));
   try {
     await runFlow(rt, call, { fetch, signal });
     return JSON.parse(call.result(nowSec(rt)));
@@ -203,12 +198,12 @@ async function tokenCall(who, schema, make, options) {
  * refreshToken, idToken, idTokenClaims, scope, raw }`.
  */
 export function exchangeCode(options) {
-  return tokenCall('exchangeCode', EXCHANGE_CODE, Call.exchangeCode, options);
+  return tokenCall('exchangeCode', EXCHANGE_CODE, options);
 }
 
 /** Refreshes tokens with a refresh token (RFC 6749 §6). Resolves like `exchangeCode`. */
 export function refreshTokens(options) {
-  return tokenCall('refreshTokens', REFRESH_TOKENS, Call.refreshTokens, options);
+  return tokenCall('refreshTokens', REFRESH_TOKENS, options);
 }
 
 /**
@@ -218,7 +213,7 @@ export function refreshTokens(options) {
  * homeserverBaseUrl, refreshToken, expiresInMs, expiresAt }`.
  */
 export function matrixTokenLogin(options) {
-  return tokenCall('matrixTokenLogin', MATRIX_TOKEN_LOGIN, Call.matrixTokenLogin, options);
+  return tokenCall('matrixTokenLogin', MATRIX_TOKEN_LOGIN, options);
 }
 
 /**
@@ -282,7 +277,7 @@ export function createHandoffHandler(options) {
       'verifier is required: pass a JwksVerifier (import { JwksVerifier } from \'extension-sso/verifier\') for the host\'s /jwks');
   }
   if (session != null) settings.session = readOptions('createHandoffHandler session', session, SESSION);
-  const core = new HandoffCore(JSON.stringify(settings), kept(fetch).metadata);
+  const core = kept(fetch).metadata.handler(JSON.stringify(settings));
 
   const report = (error, { status, level }, request) => {
     try {

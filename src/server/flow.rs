@@ -233,7 +233,7 @@ impl TokenFlow {
     /// needed, comes from `cache` (a fresh or usable copy), or the step
     /// says how to get it there.
     pub fn next(&mut self, cache: &mut MetadataCache, now: u64) -> Result<FlowStep<'_>> {
-        if self.stage == Stage::Discover && self.job.is_none() {
+        if matches!(self.stage, Stage::Discover) && self.job.is_none() {
             match cache.lookup(self.issuer()?, self.rule(), self.timeout_ms(), now)? {
                 Lookup::Found(metadata) => self.found(metadata)?,
                 Lookup::Discover(job) => self.job = Some(job),

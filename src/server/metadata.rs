@@ -35,8 +35,8 @@
 //!    next lookup discovers again.
 //! 5. **An aborted discovery** ([`MetadataCache::abandon`]) is neither a
 //!    failure nor a success: the key is as if it had not started.
-//! 6. **Bounded**: at most [`MAX_ISSUERS`] keys; the least recently used is
-//!    dropped first.
+//! 6. **Bounded**: at most [`MAX_ISSUERS`] keys, kept in the order of their
+//!    last lookup; the least recently used is dropped first.
 //!
 //! Left to the caller ([`super::TokenFlow`]): the discovery itself
 //! ([`crate::protocol::discovery::Discovery`]) and reporting how it ended
@@ -84,19 +84,16 @@ pub enum Lookup {
 /// The cache of issuer metadata documents (see the module docs).
 #[derive(Debug, Default)]
 pub struct MetadataCache {
-    /// One entry per (issuer, rule).
+    /// One entry per (issuer, rule), the least recently used first.
     entries: Vec<Entry>,
     /// The last job number given out.
     jobs: u32,
-    /// The last use stamp given out (least recently used = smallest).
-    uses: u64,
 }
 
 #[derive(Debug)]
 struct Entry {
     issuer: String,
     rule: UrlRule,
-    used: u64,
     state: State,
 }
 
@@ -104,6 +101,8 @@ struct Entry {
 /// document is never used, so a discovery or a failure replaces it).
 #[derive(Debug)]
 enum State {
+    /// Nothing yet.
+    Unknown,
     /// The document and when it stops being fresh.
     Found(Rc<ServerMetadata>, u64),
     /// The error of the last discovery and when it failed.
@@ -122,11 +121,10 @@ pub fn fresh_for(headers: &[(String, String)]) -> u64 {
         cooldown_sec: MIN_FRESH_SEC,
         ..CacheConfig::default()
     };
-    let lifetime = match reader.lifetime_sec(find_header(headers, "cache-control")) {
+    match reader.lifetime_sec(find_header(headers, "cache-control")) {
         u64::MAX => DEFAULT_FRESH_SEC,
         seconds => seconds.min(MAX_FRESH_SEC),
-    };
-    lifetime
+    }
 }
 
 impl MetadataCache {
@@ -156,57 +154,53 @@ impl MetadataCache {
         timeout_ms: u32,
         now: u64,
     ) -> Result<Lookup> {
-        self.uses += 1;
         self.jobs = self.jobs.wrapping_add(1);
         // Two requests (the OpenID Connect URL, then RFC 8414's), plus a
         // second for the clock's resolution.
         let window = u64::from(timeout_ms.div_ceil(1000)) * 2 + 1;
         let discovering = State::Discovering(self.jobs, now.saturating_add(window));
-        let found = self
+        let at = self
             .entries
-            .iter_mut()
-            .find(|e| e.issuer == issuer && e.rule == rule);
-        let Some(entry) = found else {
-            if self.entries.len() >= MAX_ISSUERS {
-                let oldest = self.entries.iter().map(|e| e.used).min();
-                self.entries.retain(|e| Some(e.used) != oldest);
+            .iter()
+            .position(|e| e.issuer == issuer && e.rule == rule);
+        // Taken out, and put back last: the most recently used.
+        let mut entry = match at {
+            Some(at) => self.entries.remove(at),
+            None => {
+                if self.entries.len() >= MAX_ISSUERS {
+                    self.entries.remove(0);
+                }
+                Entry {
+                    issuer: issuer.to_owned(),
+                    rule,
+                    state: State::Unknown,
+                }
             }
-            self.entries.push(Entry {
-                issuer: issuer.to_owned(),
-                rule,
-                used: self.uses,
-                state: discovering,
-            });
-            return Ok(Lookup::Discover(self.jobs));
         };
-        entry.used = self.uses;
-        match &entry.state {
+        let found = match &entry.state {
             State::Found(metadata, expires_at) if now < *expires_at => {
                 Ok(Lookup::Found(Rc::clone(metadata)))
             }
             State::Discovering(job, until) if now < *until => Ok(Lookup::Wait(*job)),
-            State::Failed(error, at) if now < at.saturating_add(FAILURE_COOLDOWN_SEC) => {
-                Err(remembered(error, at + FAILURE_COOLDOWN_SEC - now))
-            }
+            State::Failed(error, at) if now < at.saturating_add(FAILURE_COOLDOWN_SEC) => Err(
+                remembered(error, at.saturating_add(FAILURE_COOLDOWN_SEC) - now),
+            ),
             _ => {
                 entry.state = discovering;
                 Ok(Lookup::Discover(self.jobs))
             }
-        }
+        };
+        self.entries.push(entry);
+        found
     }
 
-    /// Ends discovery `job` with `state` (`None`: forget the issuer). A
-    /// discovery that is no longer under way (abandoned, or given up on and
-    /// started again) changes nothing.
-    fn settle(&mut self, job: u32, state: Option<State>) {
-        let under_way = |e: &Entry| matches!(e.state, State::Discovering(j, _) if j == job);
-        match state {
-            Some(state) => {
-                if let Some(entry) = self.entries.iter_mut().find(|e| under_way(e)) {
-                    entry.state = state;
-                }
-            }
-            None => self.entries.retain(|e| !under_way(e)),
+    /// Ends discovery `job` with `state`. A discovery that is no longer
+    /// under way (abandoned, or given up on and started again) changes
+    /// nothing.
+    fn settle(&mut self, job: u32, state: State) {
+        let under_way = |e: &&mut Entry| matches!(e.state, State::Discovering(j, _) if j == job);
+        if let Some(entry) = self.entries.iter_mut().find(under_way) {
+            entry.state = state;
         }
     }
 
@@ -219,20 +213,20 @@ impl MetadataCache {
         now: u64,
     ) {
         let expires_at = now.saturating_add(fresh_for(headers));
-        self.settle(job, Some(State::Found(Rc::clone(metadata), expires_at)));
+        self.settle(job, State::Found(Rc::clone(metadata), expires_at));
     }
 
     /// Discovery `job` failed with `error` at `now` (module docs, 3):
     /// returns the error to report, which says it is remembered.
     pub fn failed(&mut self, job: u32, error: Error, now: u64) -> Error {
         let report = remembered(&error, FAILURE_COOLDOWN_SEC);
-        self.settle(job, Some(State::Failed(error, now)));
+        self.settle(job, State::Failed(error, now));
         report
     }
 
     /// Discovery `job` was aborted by its caller: nothing is remembered.
     pub fn abandon(&mut self, job: u32) {
-        self.settle(job, None);
+        self.settle(job, State::Unknown);
     }
 }
 

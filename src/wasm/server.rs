@@ -10,7 +10,7 @@
 
 use crate::prelude::*;
 use alloc::rc::Rc;
-use core::cell::RefCell;
+use core::cell::{RefCell, RefMut};
 
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -422,9 +422,11 @@ fn flow_step_to_js(step: FlowStep<'_>, rule: UrlRule) -> JsValue {
     out.into()
 }
 
-/// The cache of issuer metadata documents the JS layer keeps per `fetch`
-/// function ([`MetadataCache`]): the token calls and handlers made with it
-/// look the metadata up there, and tell it what their discoveries found.
+/// The issuer metadata cache ([`MetadataCache`]) the JS layer keeps per
+/// `fetch` function, and where the calls and handlers that use it are made:
+/// their flows look the metadata up there and tell it what their
+/// discoveries found. (Made from here rather than given the cache as an
+/// argument: one export for the three helpers keeps the boundary lean.)
 #[wasm_bindgen]
 pub struct DiscoveryCache(Rc<RefCell<MetadataCache>>);
 
@@ -435,12 +437,21 @@ impl DiscoveryCache {
     pub fn new() -> DiscoveryCache {
         Self(Rc::default())
     }
-}
 
-/// The cache is in use by another call into the wasm (never: the JS layer
-/// calls in one at a time).
-fn cache_busy() -> Error {
-    Error::options(NOT_DONE)
+    /// The core of `createHandoffHandler(options)` (see [`HandoffCore`]).
+    pub fn handler(&self, options: &str) -> JsResult<HandoffCore> {
+        Ok(HandoffCore::new(options, self)?)
+    }
+
+    /// The call of `helper` (`'exchangeCode'`, `'refreshTokens'`, else
+    /// `matrixTokenLogin`) with `options` (JSON text).
+    pub fn call(&self, helper: &str, options: &str) -> JsResult<Call> {
+        Ok(match helper {
+            "exchangeCode" => Call::exchange_code(options, self),
+            "refreshTokens" => Call::refresh_tokens(options, self),
+            _ => Call::matrix_token_login(options),
+        }?)
+    }
 }
 
 /// What a [`Call`] is.
@@ -463,9 +474,9 @@ enum Flow {
 /// for every helper keeps the boundary lean (each class costs glue).
 ///
 /// - flows (`exchangeCode`, `refreshTokens`, `matrixTokenLogin`, a
-///   handoff's exchange): `next()` says what to do, the JS does it and
-///   reports with `answer`, `verified` or `digested`, until `{ done }`;
-///   then `result(now)`;
+///   handoff's exchange): `next(now)` says what to do, the JS does it and
+///   reports with `answer` (or `unreachable`), `verified` or `digested`,
+///   until `{ done }`; then `result(now)`;
 /// - the handler's calls: `read(body)` (a handoff), `accessToken()` (the
 ///   token to verify), `finish(claims, now)` or `fail(...)`.
 #[wasm_bindgen]
@@ -482,10 +493,8 @@ pub struct Call {
 /// failed nor found.
 impl Drop for Call {
     fn drop(&mut self) {
-        if let Ok((flow, cache)) = self.flow_and_cache() {
-            if let Ok(mut cache) = cache.try_borrow_mut() {
-                flow.abandon(&mut cache);
-            }
+        if let Ok((flow, mut cache)) = self.flow_and_cache() {
+            flow.abandon(&mut cache);
         }
     }
 }
@@ -508,9 +517,19 @@ impl Call {
     }
 
     /// A token flow and the metadata cache it uses.
-    fn flow_and_cache(&mut self) -> Result<(&mut TokenFlow, Rc<RefCell<MetadataCache>>)> {
-        let cache = Rc::clone(&self.metadata);
-        Ok((self.token_flow_mut()?, cache))
+    fn flow_and_cache(&mut self) -> Result<(&mut TokenFlow, RefMut<'_, MetadataCache>)> {
+        // The cache is never in use by another call into the wasm: the JS
+        // layer calls in one at a time.
+        let cache = self
+            .metadata
+            .try_borrow_mut()
+            .map_err(|_| Error::options(NOT_DONE))?;
+        let flow = match &mut self.flow {
+            Flow::Token(flow) => flow,
+            Flow::Handoff(_, step) => &mut step.flow,
+            _ => return Err(Error::options(NOT_DONE)),
+        };
+        Ok((flow, cache))
     }
 
     fn token_flow_mut(&mut self) -> Result<&mut TokenFlow> {
@@ -526,8 +545,7 @@ impl Call {
 impl Call {
     /// The flow of `exchangeCode(options)` (options as JSON text), finding
     /// the issuer's metadata in `cache`.
-    #[wasm_bindgen(js_name = exchangeCode)]
-    pub fn exchange_code(options: &str, cache: &DiscoveryCache) -> JsResult<Call> {
+    fn exchange_code(options: &str, cache: &DiscoveryCache) -> Result<Call> {
         let root = parse_options(options, "exchangeCode")?;
         let o = Opts::new(&root, "exchangeCode")?;
         let profile = ProfileFields::read(&o);
@@ -551,8 +569,7 @@ impl Call {
 
     /// The flow of `refreshTokens(options)` (options as JSON text), finding
     /// the issuer's metadata in `cache`.
-    #[wasm_bindgen(js_name = refreshTokens)]
-    pub fn refresh_tokens(options: &str, cache: &DiscoveryCache) -> JsResult<Call> {
+    fn refresh_tokens(options: &str, cache: &DiscoveryCache) -> Result<Call> {
         let root = parse_options(options, "refreshTokens")?;
         let o = Opts::new(&root, "refreshTokens")?;
         let fields = ProfileFields::read(&o);
@@ -562,11 +579,10 @@ impl Call {
         if fields.profile_name() != "oauth2" {
             return Err(Error::options(
                 "refreshTokens only supports the \"oauth2\" profile (RFC 6749 §6)",
-            )
-            .into());
+            ));
         }
         let ExchangeProfile::OAuth2(client) = fields.build()? else {
-            return Err(Error::options(NOT_DONE).into());
+            return Err(Error::options(NOT_DONE));
         };
         let refresh = RefreshOptions {
             client,
@@ -580,8 +596,7 @@ impl Call {
     }
 
     /// The flow of `matrixTokenLogin(options)` (options as JSON text).
-    #[wasm_bindgen(js_name = matrixTokenLogin)]
-    pub fn matrix_token_login(options: &str) -> JsResult<Call> {
+    fn matrix_token_login(options: &str) -> Result<Call> {
         let root = parse_options(options, "matrixTokenLogin")?;
         let o = Opts::new(&root, "matrixTokenLogin")?;
         let check_login_flows = o.boolean("checkLoginFlows");
@@ -621,8 +636,7 @@ impl Call {
             return Ok(out.into());
         }
         let rule = self.rule;
-        let (flow, cache) = self.flow_and_cache()?;
-        let mut cache = cache.try_borrow_mut().map_err(|_| cache_busy())?;
+        let (flow, mut cache) = self.flow_and_cache()?;
         Ok(flow_step_to_js(flow.next(&mut cache, now_sec(now))?, rule))
     }
 
@@ -633,8 +647,7 @@ impl Call {
         if let Flow::Matrix(flow) = &mut self.flow {
             return Ok(flow.answer(&response)?);
         }
-        let (flow, cache) = self.flow_and_cache()?;
-        let mut cache = cache.try_borrow_mut().map_err(|_| cache_busy())?;
+        let (flow, mut cache) = self.flow_and_cache()?;
         Ok(flow.answer(&mut cache, &response, now_sec(now))?)
     }
 
@@ -651,11 +664,13 @@ impl Call {
             }
             .into();
         }
-        let error = self.flow_and_cache().and_then(|(flow, cache)| {
-            let mut cache = cache.try_borrow_mut().map_err(|_| cache_busy())?;
-            Ok(flow.unreachable(&mut cache, timeout_ms.is_some(), now_sec(now)))
-        });
-        error.unwrap_or_else(|e| e).into()
+        match self.flow_and_cache() {
+            Ok((flow, mut cache)) => {
+                flow.unreachable(&mut cache, timeout_ms.is_some(), now_sec(now))
+            }
+            Err(error) => error,
+        }
+        .into()
     }
 
     /// The claims of the ID Token the verifier accepted (JSON text); throws
@@ -837,12 +852,10 @@ pub struct HandoffCore {
     metadata: Rc<RefCell<MetadataCache>>,
 }
 
-#[wasm_bindgen]
 impl HandoffCore {
     /// Validates the handler options (the JS layer has removed `verifier`
     /// and `onError`); its exchanges find the issuer's metadata in `cache`.
-    #[wasm_bindgen(constructor)]
-    pub fn new(options: &str, cache: &DiscoveryCache) -> JsResult<HandoffCore> {
+    fn new(options: &str, cache: &DiscoveryCache) -> Result<HandoffCore> {
         let what = "createHandoffHandler";
         let root = parse_options(options, what)?;
         let o = Opts::new(&root, what)?;
@@ -885,7 +898,10 @@ impl HandoffCore {
             metadata: Rc::clone(&cache.0),
         })
     }
+}
 
+#[wasm_bindgen]
+impl HandoffCore {
     /// Read at most this many bytes plus one of a request body.
     #[wasm_bindgen(getter, js_name = maxBodyBytes)]
     pub fn max_body_bytes(&self) -> usize {

@@ -236,7 +236,7 @@ fn remembered(error: &Error, retry_in: u64) -> Error {
     let message = msg!(
         "",
         error.message(),
-        " (remembered: the issuer's metadata is discovered again in ",
+        " (remembered: discovery is retried in ",
         retry_in,
         " s)"
     );

@@ -531,14 +531,6 @@ impl Call {
         };
         Ok((flow, cache))
     }
-
-    fn token_flow_mut(&mut self) -> Result<&mut TokenFlow> {
-        match &mut self.flow {
-            Flow::Token(flow) => Ok(flow),
-            Flow::Handoff(_, step) => Ok(&mut step.flow),
-            _ => Err(Error::options(NOT_DONE)),
-        }
-    }
 }
 
 #[wasm_bindgen]
@@ -676,12 +668,12 @@ impl Call {
     /// The claims of the ID Token the verifier accepted (JSON text); throws
     /// when the OpenID Connect checks refuse them.
     pub fn verified(&mut self, claims_json: &str) -> JsResult<()> {
-        Ok(self.token_flow_mut()?.id_token_verified(claims_json)?)
+        Ok(self.flow_and_cache()?.0.id_token_verified(claims_json)?)
     }
 
     /// The digest of `{ digest }` (the ID Token's `at_hash` is checked against it).
     pub fn digested(&mut self, digest: &[u8]) -> JsResult<()> {
-        Ok(self.token_flow_mut()?.digested(digest)?)
+        Ok(self.flow_and_cache()?.0.digested(digest)?)
     }
 
     /// Once done, as JSON text: the tokens `{ accessToken, tokenType,

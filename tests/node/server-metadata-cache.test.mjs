@@ -193,8 +193,8 @@ describe('the metadata cache with a canned server and a mocked clock', () => {
     mock.timers.tick(9000);
     const again = await rejects(exchange(fetch), { code: 'discovery_failed', retryable: true, status: 503 });
     assert.equal(fetch.discoveries, 1);
-    assert.match(again.message, /remembered: the issuer's metadata is discovered again in 1 s/);
-    assert.match(first.message, /discovered again in 10 s/);
+    assert.match(again.message, /remembered: discovery is retried in 1 s/);
+    assert.match(first.message, /retried in 10 s/);
     up = true;
     mock.timers.tick(1000);
     await exchange(fetch);

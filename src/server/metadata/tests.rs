@@ -143,7 +143,7 @@ fn failures_are_remembered_for_the_cooldown_only() {
             assert_eq!(
                 err.message(),
                 format!(
-                    "{} (remembered: the issuer's metadata is discovered again in {left} s)",
+                    "{} (remembered: discovery is retried in {left} s)",
                     error.message()
                 )
             );

@@ -230,8 +230,9 @@ impl TokenFlow {
     }
 
     /// What to do next at `now` (seconds); the issuer's metadata, when
-    /// needed, comes from `cache` (a fresh or usable copy), or the step
-    /// says how to get it there.
+    /// needed, comes from `cache` while fresh, or this flow discovers it
+    /// (the next steps are its requests), or waits for another flow's
+    /// discovery ([`FlowStep::AwaitDiscovery`]).
     pub fn next(&mut self, cache: &mut MetadataCache, now: u64) -> Result<FlowStep<'_>> {
         if matches!(self.stage, Stage::Discover) && self.job.is_none() {
             match cache.lookup(self.issuer()?, self.rule(), self.timeout_ms(), now)? {

@@ -1,14 +1,16 @@
 //! The grammar: what is a JSON document (RFC 8259 §2-§8, I-JSON RFC 7493
-//! §2.1 and §2.3), read into a borrowed tree.
+//! §2.1 and §2.3), read into a tree of the caller's choice ([`Tree`]): the
+//! borrowed [`Node`] or the owned [`super::Value`].
 //!
 //! Decided here: UTF-8 (the shortest encoding of a scalar value, anywhere in
 //! the document), string escapes (no lone surrogate), the literals, nesting
 //! up to [`MAX_DEPTH`], and unique member names in every object, compared
 //! as decoded text (`"a"` and `"\u0061"` are the same name). Numbers are
-//! read by `number.rs`. Nothing is decoded that the caller does not ask
-//! for: a string is kept as the bytes between its quotes ([`Str`]), so a
-//! document is read with one allocation per object or array and none per
-//! string.
+//! read by `number.rs`. The grammar only checks a string; the tree decides
+//! what to keep of it ([`Tree::string`]): [`Node`] keeps the bytes between
+//! its quotes ([`Str`]), so a document is read with one allocation per
+//! object or array and none per string; [`super::Value`] decodes it.
+//! Each wasm entry links the grammar once, for the one tree it reads.
 
 use super::number;
 use crate::prelude::*;
@@ -284,6 +286,123 @@ impl<'a> Node<'a> {
     }
 }
 
+/// What the grammar reads a document into. The grammar decides what is
+/// JSON; a tree decides only how to keep what was read: [`Node`] borrows
+/// its strings from the document (for readers of a few members on a hot
+/// path: the verifier), [`super::Value`] owns decoded strings (for values
+/// that are kept, changed or written back: the client and the server).
+/// Each is built directly, so a wasm entry that reads one tree links the
+/// grammar once and no conversion from the other (measured: building the
+/// owned tree through the borrowed one cost the client and the server
+/// ~1 kB gzip each).
+pub trait Tree<'a>: Sized {
+    /// A member name as the tree keeps it.
+    type Name;
+
+    /// `null`.
+    fn null() -> Self;
+    /// `true` or `false`.
+    fn boolean(b: bool) -> Self;
+    /// A number (finite).
+    fn number(n: f64) -> Self;
+    /// A string, checked (UTF-8, escapes, no lone surrogate).
+    fn string(s: Str<'a>) -> Self;
+    /// An array of values.
+    fn array(items: Vec<Self>) -> Self;
+    /// A member name, checked like a string.
+    fn name(s: Str<'a>) -> Self::Name;
+    /// True when two names decode to the same string (RFC 8259 §8.3: names
+    /// compare as decoded text, so `"a"` and `"\u0061"` are the same).
+    fn same(a: &Self::Name, b: &Self::Name) -> bool;
+    /// Orders names by their decoded bytes.
+    fn order(a: &Self::Name, b: &Self::Name) -> Ordering;
+    /// An object whose names are unique, members in document order.
+    fn object(members: Vec<(Self::Name, Self)>) -> Self;
+
+    // Reading, for a reader shared by entries that link different trees
+    // (discovery: the client and the server read the owned tree, the
+    // verifier the borrowed one).
+
+    /// An object's members.
+    type Object;
+    /// The members, if this is an object.
+    fn members(&self) -> Option<&Self::Object>;
+    /// The member named `name`.
+    fn member<'s>(object: &'s Self::Object, name: &str) -> Option<&'s Self>;
+    /// The decoded string, if this is one.
+    fn text(&self) -> Option<String>;
+    /// The boolean, if this is one.
+    fn truth(&self) -> Option<bool>;
+    /// The items, if this is an array.
+    fn items(&self) -> Option<&[Self]>;
+}
+
+impl<'a> Tree<'a> for Node<'a> {
+    type Name = Str<'a>;
+
+    fn null() -> Self {
+        Node::Null
+    }
+
+    fn boolean(b: bool) -> Self {
+        Node::Bool(b)
+    }
+
+    fn number(n: f64) -> Self {
+        Node::Number(n)
+    }
+
+    fn string(s: Str<'a>) -> Self {
+        Node::String(s)
+    }
+
+    fn array(items: Vec<Self>) -> Self {
+        Node::Array(items)
+    }
+
+    fn name(s: Str<'a>) -> Str<'a> {
+        s
+    }
+
+    #[inline(always)]
+    fn same(a: &Str<'a>, b: &Str<'a>) -> bool {
+        a.same(b)
+    }
+
+    fn order(a: &Str<'a>, b: &Str<'a>) -> Ordering {
+        a.cmp_decoded(b)
+    }
+
+    fn object(members: Vec<(Str<'a>, Self)>) -> Self {
+        Node::Object(Members(members))
+    }
+
+    type Object = Members<'a>;
+
+    fn members(&self) -> Option<&Members<'a>> {
+        self.as_object()
+    }
+
+    fn member<'s>(object: &'s Members<'a>, name: &str) -> Option<&'s Self> {
+        object.get(name)
+    }
+
+    fn text(&self) -> Option<String> {
+        self.as_str().map(|s| s.decoded())
+    }
+
+    fn truth(&self) -> Option<bool> {
+        match self {
+            Node::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    fn items(&self) -> Option<&[Self]> {
+        self.as_array()
+    }
+}
+
 /// The members of a JSON object, in document order, names unique.
 #[derive(Clone, Debug, Default)]
 pub struct Members<'a>(Vec<(Str<'a>, Node<'a>)>);
@@ -335,19 +454,20 @@ impl<'a> Members<'a> {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
 
-    fn name(&self, i: usize) -> Option<&Str<'a>> {
-        self.0.get(i).map(|(k, _)| k)
-    }
-
-    /// Where `name` is (`Ok`) or would go (`Err`) in `index`, the member
-    /// positions sorted by name.
-    fn search(&self, index: &[u32], name: &Str<'_>) -> core::result::Result<usize, usize> {
-        index.binary_search_by(|&i| {
-            self.name(i as usize)
-                .map_or(Ordering::Less, |n| n.cmp_decoded(name))
-        })
-    }
+/// Where `name` is (`Ok`) or would go (`Err`) in `index`, the positions of
+/// `members` sorted by name.
+fn search<'a, T: Tree<'a>>(
+    members: &[(T::Name, T)],
+    index: &[u32],
+    name: &T::Name,
+) -> core::result::Result<usize, usize> {
+    index.binary_search_by(|&i| {
+        members
+            .get(i as usize)
+            .map_or(Ordering::Less, |(n, _)| T::order(n, name))
+    })
 }
 
 fn insert_at(index: &mut Vec<u32>, at: usize, member: usize) {
@@ -391,6 +511,11 @@ impl crate::error::Part for JsonError {
 /// UTF-8" at its first invalid sequence, as if checked first.
 /// (`core::str::from_utf8` would add ~0.7 kB to the wasm.)
 pub fn read(input: &[u8]) -> Result<Node<'_>, JsonError> {
+    read_as(input)
+}
+
+/// Reads one JSON document into the tree `T` (see [`read`]).
+pub fn read_as<'a, T: Tree<'a>>(input: &'a [u8]) -> Result<T, JsonError> {
     let mut p = Parser {
         bytes: input,
         pos: 0,
@@ -414,7 +539,7 @@ pub fn parse(input: &str) -> Result<super::Value, JsonError> {
 
 /// Parses bytes that must be UTF-8 JSON (see [`read`]).
 pub fn parse_bytes(input: &[u8]) -> Result<super::Value, JsonError> {
-    read(input).map(|node| super::Value::from(&node))
+    read_as(input)
 }
 
 /// `bytes` as a string, or the offset of their first invalid UTF-8
@@ -499,7 +624,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn document(&mut self) -> Step<Node<'a>> {
+    fn document<T: Tree<'a>>(&mut self) -> Step<T> {
         let value = self.value(0)?;
         if self.pos != self.bytes.len() {
             return Err("trailing characters after the JSON value");
@@ -509,18 +634,18 @@ impl<'a> Parser<'a> {
 
     /// A value and the whitespace around it, inside `depth` arrays and
     /// objects.
-    fn value(&mut self, depth: usize) -> Step<Node<'a>> {
+    fn value<T: Tree<'a>>(&mut self, depth: usize) -> Step<T> {
         self.skip_ws();
         let value = match self.peek() {
             None => return Err("unexpected end of input"),
-            Some(b'{') => Node::Object(self.object(depth + 1)?),
-            Some(b'[') => Node::Array(self.array(depth + 1)?),
-            Some(b'"') => Node::String(self.string()?),
+            Some(b'{') => T::object(self.object(depth + 1)?),
+            Some(b'[') => T::array(self.array(depth + 1)?),
+            Some(b'"') => T::string(self.string()?),
             Some(b @ (b't' | b'f' | b'n')) => {
                 let (word, value): (&[u8], _) = match b {
-                    b't' => (b"true", Node::Bool(true)),
-                    b'f' => (b"false", Node::Bool(false)),
-                    _ => (b"null", Node::Null),
+                    b't' => (b"true", T::boolean(true)),
+                    b'f' => (b"false", T::boolean(false)),
+                    _ => (b"null", T::null()),
                 };
                 if !self
                     .bytes
@@ -536,7 +661,7 @@ impl<'a> Parser<'a> {
                 let start = self.pos;
                 let (value, end) = number::read(self.bytes, start);
                 self.pos = end;
-                Node::Number(value?)
+                T::number(value?)
             }
             Some(_) => return Err("unexpected character"),
         };
@@ -569,7 +694,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Step<Vec<Node<'a>>> {
+    fn array<T: Tree<'a>>(&mut self, depth: usize) -> Step<Vec<T>> {
         let mut items = Vec::new();
         if !self.open(depth, b']')? {
             loop {
@@ -582,8 +707,8 @@ impl<'a> Parser<'a> {
         Ok(items)
     }
 
-    fn object(&mut self, depth: usize) -> Step<Members<'a>> {
-        let mut members = Members(Vec::with_capacity(8));
+    fn object<T: Tree<'a>>(&mut self, depth: usize) -> Step<Vec<(T::Name, T)>> {
+        let mut members: Vec<(T::Name, T)> = Vec::with_capacity(8);
         if self.open(depth, b'}')? {
             return Ok(members);
         }
@@ -599,21 +724,18 @@ impl<'a> Parser<'a> {
                 return Err("expected a member name");
             }
             let name_at = self.pos;
-            let name = self.string()?;
-            let count = members.0.len();
+            let name = T::name(self.string()?);
+            let count = members.len();
             let duplicate = if count < LINEAR_NAMES {
-                members.0.iter().any(|(k, _)| k.same(&name))
+                members.iter().any(|(k, _)| T::same(k, &name))
             } else {
                 if index.is_empty() {
-                    for at in 0..count {
-                        let slot = match members.name(at).map(|n| members.search(&index, n)) {
-                            Some(Ok(slot) | Err(slot)) => slot,
-                            None => 0,
-                        };
+                    for (at, (n, _)) in members.iter().enumerate() {
+                        let (Ok(slot) | Err(slot)) = search(&members, &index, n);
                         insert_at(&mut index, slot, at);
                     }
                 }
-                match members.search(&index, &name) {
+                match search(&members, &index, &name) {
                     Ok(_) => true,
                     Err(slot) => {
                         insert_at(&mut index, slot, count);
@@ -630,7 +752,7 @@ impl<'a> Parser<'a> {
                 return Err("expected ':'");
             }
             let value = self.value(depth)?;
-            members.0.push((name, value));
+            members.push((name, value));
             if self.end_of(b'}', "expected ',' or '}'")? {
                 return Ok(members);
             }

@@ -21,8 +21,8 @@ use core::fmt;
 /// Maximum nesting depth of arrays and objects.
 pub const MAX_DEPTH: usize = 32;
 
-/// Up to this many members, a new member name is compared with each
-/// earlier one; past it, through a sorted index.
+/// The borrowed tree's [`Tree::LINEAR_NAMES`]: JOSE headers and claims
+/// sets, read on every verification, are smaller.
 const LINEAR_NAMES: usize = 16;
 
 /// A JSON string as written: the bytes between its quotes, checked (valid
@@ -295,9 +295,16 @@ impl<'a> Node<'a> {
 /// grammar once and no conversion from the other (measured: building the
 /// owned tree through the borrowed one cost the client and the server
 /// ~1 kB gzip each).
-pub trait Tree<'a>: Sized {
+pub(crate) trait Tree<'a>: Sized {
     /// A member name as the tree keeps it.
     type Name;
+    /// What a tree keeps of a string's decoded text while the grammar
+    /// reads it: nothing (`()`) for a tree that keeps strings as written.
+    type Text: Default;
+    /// Up to this many members, a new member name is compared with each
+    /// earlier one; past it, through a sorted index of the names (0: always
+    /// the index, the smallest code).
+    const LINEAR_NAMES: usize;
 
     /// `null`.
     fn null() -> Self;
@@ -305,12 +312,15 @@ pub trait Tree<'a>: Sized {
     fn boolean(b: bool) -> Self;
     /// A number (finite).
     fn number(n: f64) -> Self;
-    /// A string, checked (UTF-8, escapes, no lone surrogate).
-    fn string(s: Str<'a>) -> Self;
+    /// Adds the next decoded character of a string to `text`.
+    fn push(text: &mut Self::Text, c: char);
+    /// A string, checked (UTF-8, escapes, no lone surrogate): as written,
+    /// and its decoded text.
+    fn string(s: Str<'a>, text: Self::Text) -> Self;
     /// An array of values.
     fn array(items: Vec<Self>) -> Self;
     /// A member name, checked like a string.
-    fn name(s: Str<'a>) -> Self::Name;
+    fn name(s: Str<'a>, text: Self::Text) -> Self::Name;
     /// True when two names decode to the same string (RFC 8259 §8.3: names
     /// compare as decoded text, so `"a"` and `"\u0061"` are the same).
     fn same(a: &Self::Name, b: &Self::Name) -> bool;
@@ -339,6 +349,9 @@ pub trait Tree<'a>: Sized {
 
 impl<'a> Tree<'a> for Node<'a> {
     type Name = Str<'a>;
+    /// Nothing decoded: a string is kept as written.
+    type Text = ();
+    const LINEAR_NAMES: usize = LINEAR_NAMES;
 
     fn null() -> Self {
         Node::Null
@@ -352,7 +365,10 @@ impl<'a> Tree<'a> for Node<'a> {
         Node::Number(n)
     }
 
-    fn string(s: Str<'a>) -> Self {
+    #[inline(always)]
+    fn push(_: &mut (), _: char) {}
+
+    fn string(s: Str<'a>, _: ()) -> Self {
         Node::String(s)
     }
 
@@ -360,7 +376,7 @@ impl<'a> Tree<'a> for Node<'a> {
         Node::Array(items)
     }
 
-    fn name(s: Str<'a>) -> Str<'a> {
+    fn name(s: Str<'a>, _: ()) -> Str<'a> {
         s
     }
 
@@ -515,7 +531,7 @@ pub fn read(input: &[u8]) -> Result<Node<'_>, JsonError> {
 }
 
 /// Reads one JSON document into the tree `T` (see [`read`]).
-pub fn read_as<'a, T: Tree<'a>>(input: &'a [u8]) -> Result<T, JsonError> {
+pub(crate) fn read_as<'a, T: Tree<'a>>(input: &'a [u8]) -> Result<T, JsonError> {
     let mut p = Parser {
         bytes: input,
         pos: 0,
@@ -640,7 +656,10 @@ impl<'a> Parser<'a> {
             None => return Err("unexpected end of input"),
             Some(b'{') => T::object(self.object(depth + 1)?),
             Some(b'[') => T::array(self.array(depth + 1)?),
-            Some(b'"') => T::string(self.string()?),
+            Some(b'"') => {
+                let (s, text) = self.string::<T>()?;
+                T::string(s, text)
+            }
             Some(b @ (b't' | b'f' | b'n')) => {
                 let (word, value): (&[u8], _) = match b {
                     b't' => (b"true", T::boolean(true)),
@@ -724,9 +743,10 @@ impl<'a> Parser<'a> {
                 return Err("expected a member name");
             }
             let name_at = self.pos;
-            let name = T::name(self.string()?);
+            let (name, text) = self.string::<T>()?;
+            let name = T::name(name, text);
             let count = members.len();
-            let duplicate = if count < LINEAR_NAMES {
+            let duplicate = if count < T::LINEAR_NAMES {
                 members.iter().any(|(k, _)| T::same(k, &name))
             } else {
                 if index.is_empty() {
@@ -768,26 +788,28 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
-    /// A string, checked and kept as written.
-    fn string(&mut self) -> Step<Str<'a>> {
+    /// A string, checked: as written, and decoded into the tree's
+    /// [`Tree::Text`] on the way (one pass; nothing for the borrowed tree).
+    fn string<T: Tree<'a>>(&mut self) -> Step<(Str<'a>, T::Text)> {
         self.pos += 1; // '"'
         let start = self.pos;
         let mut escaped = false;
+        let mut text = T::Text::default();
         loop {
             // On invalid UTF-8, `read` reports that instead.
             let b = self.peek().ok_or("unterminated string")?;
-            match b {
+            let c = match b {
                 b'"' => {
                     let raw = self.bytes.get(start..self.pos).unwrap_or_default();
                     self.pos += 1;
-                    return Ok(Str { raw, escaped });
+                    return Ok((Str { raw, escaped }, text));
                 }
                 b'\\' => {
                     escaped = true;
                     self.pos += 1;
                     match self.next().unwrap_or(0) {
                         b'u' => {
-                            let code = self.hex4()?;
+                            let mut code = self.hex4()?;
                             if (0xD800..0xDC00).contains(&code) {
                                 if self.next() != Some(b'\\') || self.next() != Some(b'u') {
                                     return Err("lone surrogate");
@@ -796,22 +818,29 @@ impl<'a> Parser<'a> {
                                 if !(0xDC00..0xE000).contains(&low) {
                                     return Err("lone surrogate");
                                 }
+                                code = 0x1_0000 + ((code - 0xD800) << 10) + (low - 0xDC00);
                             } else if (0xDC00..0xE000).contains(&code) {
                                 return Err("lone surrogate");
                             }
+                            // A scalar value: surrogates were paired above.
+                            char::from_u32(code).unwrap_or('\u{fffd}')
                         }
-                        e if simple_escape(e).is_some() => {}
-                        _ => return Err("invalid escape"),
+                        e => char::from(simple_escape(e).ok_or("invalid escape")?),
                     }
                 }
                 0..=0x1f => return Err("control character in string"),
                 0x80.. => {
-                    let (_, len) =
+                    let (c, len) =
                         decode_char(self.bytes, self.pos).ok_or("unterminated string")?;
                     self.pos += len;
+                    c
                 }
-                _ => self.pos += 1,
-            }
+                _ => {
+                    self.pos += 1;
+                    char::from(b)
+                }
+            };
+            T::push(&mut text, c);
         }
     }
 }
@@ -967,10 +996,154 @@ mod tests {
         assert_eq!(parse(ok).unwrap().as_str(), ok.get(1..ok.len() - 1));
     }
 
+    /// What each tree makes of `input`: the owned tree as [`parse_bytes`]
+    /// builds it, and the borrowed tree [`read`] builds, copied.
+    fn both_trees(input: &[u8]) -> (Result<Value, JsonError>, Result<Value, JsonError>) {
+        (
+            parse_bytes(input),
+            read(input).map(|node| Value::from(&node)),
+        )
+    }
+
+    #[test]
+    fn both_trees_accept_and_reject_alike() {
+        let mut inputs: Vec<Vec<u8>> = [
+            r#" {"a":[1,2.5,-3e2,true,false,null],"b":{"c":"x\"\u00e9\ud83d\ude00\n"}} "#,
+            r#"{"\u0069ss":"a\/b","iss2":"\u00e9t\u00e9","":{"":[]}}"#,
+            r#"{"a":1,"\u0061":2}"#,
+            r#"{"\u00e9":1,"é":2}"#,
+            r#"{"\ud83d\ude00":1,"😀":2}"#,
+            r#"{"a":1,"b":{"a":2,"b":[{"a":3}]}}"#,
+            r#"[1,]"#,
+            r#"{"a" 1}"#,
+            r#""\ud800""#,
+            r#""\udc00x""#,
+            r#""\x""#,
+            "\"a\u{1}\"",
+            "",
+            "nul",
+            r#"{} {}"#,
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        // Duplicates past the linear scan of the borrowed tree, spelled
+        // plainly and with an escape, and their unique counterpart.
+        let names: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        let unique = format!("{{{}}}", names.join(","));
+        inputs.push(unique.clone().into_bytes());
+        for repeat in [r#""k3":0"#, r#""\u006b39":0"#, r#""k\u0032\u0030":0"#] {
+            inputs.push(format!("{},{repeat}}}", &unique[..unique.len() - 1]).into_bytes());
+        }
+        for depth in [MAX_DEPTH, MAX_DEPTH + 1] {
+            let deep = "[".repeat(depth) + &"]".repeat(depth);
+            inputs.push(deep.into_bytes());
+            let deep = r#"{"a":"#.repeat(depth) + "1" + &"}".repeat(depth);
+            inputs.push(deep.into_bytes());
+        }
+        inputs.push(b"\"a\xc0\x80\"".to_vec());
+        inputs.push(b"[\"\xed\xa0\x80\"]".to_vec());
+        let mut accepted = 0;
+        for input in &inputs {
+            let (owned, borrowed) = both_trees(input);
+            assert_eq!(owned, borrowed, "{:?}", String::from_utf8_lossy(input));
+            accepted += usize::from(owned.is_ok());
+        }
+        assert_eq!(accepted, 6, "the documents above that are JSON");
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert_eq!(
+            read(deep.as_bytes()).unwrap_err().reason,
+            "nesting too deep"
+        );
+        let duplicate = format!(r#"{},"k\u0033":0}}"#, &unique[..unique.len() - 1]);
+        let err = read(duplicate.as_bytes()).unwrap_err();
+        assert_eq!(err, parse(&duplicate).unwrap_err());
+        assert_eq!(
+            (err.reason, err.offset),
+            ("duplicate member name", unique.len())
+        );
+    }
+
+    /// A JSON text with strings written plainly or escaped and names drawn
+    /// so that some repeat (plainly or as another spelling), objects past
+    /// the borrowed tree's linear scan, and now and then a flaw.
+    fn document() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let string = prop_oneof![
+            8 => "[a-z]{1,5}",
+            1 => "[a-z]?",
+            // Names spelled plainly here, and escaped here or below.
+            2 => "[a-c]{1,2}",
+            4 => "[\\u{0}-\\u{10ffff}]{0,4}".prop_map(|s| {
+                let mut out = String::new();
+                for (i, c) in s.chars().enumerate() {
+                    if i % 2 == 0 || (c as u32) < 0x20 || c == '"' || c == '\\' {
+                        let mut units = [0u16; 2];
+                        for unit in c.encode_utf16(&mut units) {
+                            out.push_str(&format!("\\u{unit:04x}"));
+                        }
+                    } else {
+                        out.push(c);
+                    }
+                }
+                out
+            }),
+            1 => Just(r"\u0061".to_owned()),
+            1 => Just(r#"\/\b\f\n\r\t\\\""#.to_owned()),
+        ];
+        let leaf = prop_oneof![
+            6 => Just("null".to_owned()),
+            6 => Just("true".to_owned()),
+            6 => Just("false".to_owned()),
+            18 => "-?(0|[1-9][0-9]{0,3})(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,2})?",
+            24 => string.clone().prop_map(|s| format!("\"{s}\"")),
+            // Flaws: a leading zero, a lone surrogate.
+            1 => Just("01".to_owned()),
+            1 => Just(r#""\ud800""#.to_owned()),
+        ];
+        leaf.prop_recursive(4, 96, 24, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6)
+                    .prop_map(|items| format!("[{}]", items.join(","))),
+                proptest::collection::vec((string.clone(), inner), 0..24).prop_map(|members| {
+                    let members: Vec<String> = members
+                        .iter()
+                        .map(|(name, value)| format!("\"{name}\" : {value}"))
+                        .collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        // Enough cases that objects past the borrowed tree's linear scan
+        // are read whole and with a repeated name, each several times.
+        #![proptest_config(proptest::test_runner::Config::with_cases(1024))]
+
+        /// Both trees are built by the one grammar: they accept the same
+        /// documents, with the same values, and reject the others with the
+        /// same error.
+        #[test]
+        fn both_trees_read_documents_alike(text in document()) {
+            let (owned, borrowed) = both_trees(text.as_bytes());
+            proptest::prop_assert_eq!(owned, borrowed);
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
             let _ = parse_bytes(&bytes);
+            let _ = read(&bytes);
+        }
+
+
+        /// ... and any text made of JSON's characters.
+        #[test]
+        fn both_trees_read_anything_alike(text in r#"[\[\]{}",: 0-9.eE+\-a-fnrtul\\é]{0,32}"#) {
+            let (owned, borrowed) = both_trees(text.as_bytes());
+            proptest::prop_assert_eq!(owned, borrowed);
         }
 
         /// A string decodes to what `std` makes of the same JSON text, and

@@ -8,7 +8,7 @@
 //! What each part decides:
 //! - `parse.rs`: what is a JSON document (the one grammar: UTF-8, strings
 //!   and their escapes, literals, nesting up to [`MAX_DEPTH`], unique member
-//!   names at every level), read into either tree ([`Tree`]): [`read`] makes
+//!   names at every level), read into either tree (`Tree`): [`read`] makes
 //!   a borrowed [`Node`] whose strings ([`Str`]) point into the input, so a
 //!   reader that only looks at a few members (the verifier: a token's header
 //!   and claims, on every call) allocates nothing per string; [`parse`]

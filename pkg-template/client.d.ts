@@ -84,8 +84,10 @@ export interface CommonOptions {
   timeoutMs?: number;
   /**
    * The `fetch` every request of the client goes through (default
-   * `globalThis.fetch`): a proxy, tracing, test interception. Redirects are
-   * never followed whatever it does with `redirect`.
+   * `globalThis.fetch`): a proxy, tracing, test interception. It is called
+   * with `redirect: 'manual'`; an answer that comes from a redirect (one it
+   * followed anyway) is refused like a redirect, so keep the option: a
+   * fetch that follows has already re-sent the request there.
    */
   fetch?: typeof globalThis.fetch;
 }
@@ -273,13 +275,17 @@ export class ExtensionClient {
    * Two-phase login. On the callback page, completes and resolves with the
    * session (as {@link handleCallback}); with a live session, resolves with
    * it at once; otherwise starts a login and navigates:
-   * - `'self'`: the frame leaves; the promise NEVER settles;
-   * - `'top'`: asks the host page; never settles once it accepted, rejects
-   *   `navigation_unavailable` when it refuses or does not answer in 3 s;
+   * - `'self'`: the frame leaves; the promise NEVER settles (unless its
+   *   `signal` aborts: then `aborted`, e.g. when the navigation did not leave);
+   * - `'top'`: asks the host page; once it accepted, settles only on an
+   *   abort, rejects `navigation_unavailable` when it refuses or does not
+   *   answer in 3 s;
    * - `'popup'`: opens the popup inside the click (call `login()` from a click
    *   handler, with no `await` before it; else `popup_blocked`) and resolves
    *   with the session when the popup's callback arrives (`popup_closed` if
-   *   the user closes it). Messages that are not this login's own callback
+   *   the user closes it, or if the login page sets a
+   *   `Cross-Origin-Opener-Policy` that cuts the popup off from this page:
+   *   use `'self'` or `'top'` with such a server). Messages that are not this login's own callback
    *   (another tab's, a stray page's, malformed ones) are ignored.
    * `redirectUrl` is needed in the short form; with options it must equal the configured redirect.
    */
@@ -297,10 +303,10 @@ export class ExtensionClient {
    * authentication service). A callback that names a login in progress ends
    * it whatever else is wrong with it: retrying needs a new login.
    * In popup mode on the popup's callback page it hands the URL to the opener
-   * and closes the popup (the promise never settles). For `mia-auth-service`
-   * the first callback (code + state) posts to the service and navigates to
-   * the location it answers (never settles); the second (our nonce) resolves
-   * with a cookie-only session.
+   * and closes the popup (the promise settles only if its `signal` aborts).
+   * For `mia-auth-service` the first callback (code + state) posts to the
+   * service and navigates to the location it answers (likewise); the second
+   * (our nonce) resolves with a cookie-only session.
    */
   handleCallback(url?: string, options?: CallOptions): Promise<Session>;
   handleCallback(options: CallOptions): Promise<Session>;
@@ -318,7 +324,9 @@ export class ExtensionClient {
   /**
    * On the popup's callback page: posts `{type:'extension-sso:callback', url}`
    * to `window.opener` with `targetOrigin` = `openerOrigin` (default: this
-   * page's origin), or on a `BroadcastChannel` when the opener is gone;
+   * page's origin; one exact origin such as `https://app.example`, never
+   * `'*'`, else `invalid_options`: the URL carries the code and the state),
+   * or on a `BroadcastChannel` when the opener is gone;
    * scrubs the address bar and closes the window. Returns false when this
    * page is not a callback.
    */
@@ -343,7 +351,8 @@ export interface HostBridgeOptions {
    * is followed when its origin is the same and its path starts with the
    * same whole segments (`/authorize`, `/authorize?…`, `/authorize/x`; never
    * `/authorizeXYZ`). URLs with `user:password@` or `.` / `..` segments are
-   * never followed.
+   * never followed, written or encoded (`%2E`), nor behind an encoded slash
+   * (`..%2F`, `..%5C`) or a `;` path parameter (`..;`).
    */
   allowedUrlPrefixes?: string[];
   /** Replaces `location.assign(url)`. */

@@ -50,7 +50,6 @@ const POPUP_POLL_MS = 500;
 const PROBE = 'extension-sso:probe';
 // What a popup's callback page tells its opener when it cannot complete (src/oauth/navigation.rs).
 const CALLBACK_ERROR = 'extension-sso:callback-error';
-const never = () => new Promise(() => {});
 
 /** `sessionStorage` when it really works (a probe write and removal), else null. */
 function sessionStore() {
@@ -252,12 +251,12 @@ export class ExtensionClient {
             break;
           case 'navigate':
             g.location.assign(step.url);
-            return never();
+            return this.#handedOver(signal);
           case 'navigated':
-            return never();
+            return this.#handedOver(signal);
           case 'to-opener':
             toOpener(step);
-            return never();
+            return this.#handedOver(signal);
           case 'fetch':
             step = this.#call(await this.#request(step, signal));
             break;
@@ -301,7 +300,8 @@ export class ExtensionClient {
     return {
       ...event,
       status: got.status,
-      redirected: got.response.type === 'opaqueredirect',
+      // Not followed (an opaque redirect), or followed by a custom fetch.
+      redirected: got.response.type === 'opaqueredirect' || got.response.redirected === true,
       location: got.headers.get('location'),
       body: got.body.length > step.maxBytes ? null : new TextDecoder().decode(got.body),
     };
@@ -318,7 +318,7 @@ export class ExtensionClient {
       const consider = (source) => (message) => {
         let next;
         try {
-          next = this.#call({ event: 'popup-message', resume: step.resume, origin: message.origin, source, data: message.data });
+          next = this.#call({ event: 'popup-message', resume: step.resume, messageOrigin: message.origin, source, data: message.data });
         } catch {
           return; // data that is not plain data: not ours
         }
@@ -343,7 +343,7 @@ export class ExtensionClient {
       listen(g, 'message', (message) => {
         let next;
         try {
-          next = this.#call({ event: 'host-reply', resume: step.resume, origin: message.origin, fromParent: message.source === g.parent, data: message.data });
+          next = this.#call({ event: 'host-reply', resume: step.resume, messageOrigin: message.origin, fromParent: message.source === g.parent, data: message.data });
         } catch {
           return;
         }
@@ -357,6 +357,15 @@ export class ExtensionClient {
       }
       return () => clearTimeout(timer);
     });
+  }
+
+  /**
+   * After the page was handed over (it navigates, the host navigates the
+   * top level, the popup closes): settles only if the caller aborts, e.g.
+   * when the navigation never left the page.
+   */
+  #handedOver(signal) {
+    return this.#wait(signal, () => () => {});
   }
 
   /** A wait for events: `setup(settle, listen)` installs them; all are removed once settled or aborted. */
@@ -393,18 +402,16 @@ export class ExtensionClient {
   /**
    * Two-phase login: on the callback page completes and resolves with the
    * session; with a live session resolves at once; otherwise navigates
-   * (never settles for `self`/`top`, resolves when the popup's callback
+   * (settles for `self`/`top` only on an abort, resolves when the popup's callback
    * arrives for `popup`). `login(redirectUrl?, { signal }?)`.
    */
-  login(redirectUrl, options) {
+  async login(redirectUrl, options) {
+    // `async` turns a throw into a rejection; the body up to #run's first
+    // await still runs inside the click (the popup opens there).
     let signal;
-    try {
-      [redirectUrl, signal] = callArgs('login', redirectUrl, options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    [redirectUrl, signal] = callArgs('login', redirectUrl, options);
     if (redirectUrl !== undefined && typeof redirectUrl !== 'string') {
-      return Promise.reject(invalid('login(redirectUrl) takes the redirect URL as a string'));
+      throw invalid('login(redirectUrl) takes the redirect URL as a string');
     }
     return this.#run({ event: 'login', redirectUrl: redirectUrl ?? null }, signal);
   }
@@ -415,27 +422,17 @@ export class ExtensionClient {
   }
 
   /** Completes a login from its callback URL (default: `location.href`). `handleCallback(url?, { signal }?)`. */
-  handleCallback(url, options) {
+  async handleCallback(url, options) {
     let signal;
-    try {
-      [url, signal] = callArgs('handleCallback', url, options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    [url, signal] = callArgs('handleCallback', url, options);
     const href = g.location?.href;
     const target = url === undefined ? href : String(url);
     return this.#run({ event: 'callback', url: target ?? '', current: target === href }, signal);
   }
 
   /** The identity claims of the current session. `getUserIdentity({ signal }?)`. */
-  getUserIdentity(options) {
-    let signal;
-    try {
-      [, signal] = callArgs('getUserIdentity', undefined, options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.#run({ event: 'identity' }, signal);
+  async getUserIdentity(options) {
+    return this.#run({ event: 'identity' }, callArgs('getUserIdentity', undefined, options)[1]);
   }
 
   /** Forgets the session and every pending flow of this tab. */
@@ -499,11 +496,16 @@ const NAVIGATE_RESULT = 'extension-sso:navigate-result';
 
 const isLoopback = (host) => host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 
-/** The path segments of `url` as written, percent-encoded dots decoded; null when it cannot be read. */
+/**
+ * The path segments of `url` as a server may read them: split at `/`, `\`
+ * and their encodings `%2F`, `%5C`, with `%2E` decoded and `;…` path
+ * parameters dropped (nginx decodes before resolving dots, Tomcat drops
+ * `;…`), so `..%2F` and `..;` count as `..`.
+ */
 function rawSegments(url) {
   const rest = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#\\]*/i, '');
   const path = rest.split(/[?#]/, 1)[0];
-  return path.split(/[/\\]/).slice(1).map((s) => s.replace(/%2e/gi, '.'));
+  return path.split(/[/\\]|%2f|%5c/i).slice(1).map((s) => s.replace(/%2e/gi, '.').split(';', 1)[0]);
 }
 
 /**

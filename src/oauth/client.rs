@@ -13,7 +13,7 @@
 //! ## Events (JSON objects, `event` names the kind)
 //!
 //! Every event may carry the page: `now` (seconds since the epoch),
-//! `href`, `origin`, `framed`, `flows` (`{session: {key: record} | null,
+//! `href`, `origin` (the page's), `framed`, `flows` (`{session: {key: record} | null,
 //! memory: {key: record}}`: the records under [`FLOW_KEY_PREFIX`]; `null`
 //! when `sessionStorage` is not usable) and `random` (at least
 //! [`RANDOM_BYTES`] random bytes, as numbers, for a new flow).
@@ -27,11 +27,11 @@
 //! | `callback` | `url`, `current` (it is `location.href`) | `handleCallback()` |
 //! | `stored` | `ok` (every write read back as written) | after `store` |
 //! | `popup-opened` | `ok` (`window.open` returned a window) | after `open-popup` |
-//! | `popup-message` | `resume`, `origin`, `source` (`popup`, `window` or `channel`), `data` | a message while `await-popup` |
+//! | `popup-message` | `resume`, `messageOrigin` (the message's `origin`), `source` (`popup`, `window` or `channel`), `data` | a message while `await-popup` |
 //! | `popup-closed` | `resume` | the popup closed while `await-popup` |
-//! | `host-reply` | `resume`, `origin`, `fromParent`, `data` | a message while `ask-host` |
+//! | `host-reply` | `resume`, `messageOrigin`, `fromParent`, `data` | a message while `ask-host` |
 //! | `host-timeout` | `resume` | `timeoutMs` of `ask-host` passed |
-//! | `response` | `resume`, `status`, `body` (text, `null` over `maxBytes`), `location`, `redirected`; or `failure` (`timeout`, `network`) and `detail` | the answer to `fetch` |
+//! | `response` | `resume`, `status`, `body` (text, `null` over `maxBytes`), `location`, `redirected` (a redirect was not followed, or was followed by a custom `fetch`); or `failure` (`timeout`, `network`) and `detail` | the answer to `fetch` |
 //! | `identity` | | `getUserIdentity()` |
 //! | `session` | | the `session` getter |
 //! | `is-callback` | `url` | `isCallback()` |
@@ -497,7 +497,7 @@ impl Client {
                     _ => MessageSource::OtherWindow,
                 };
                 let allowed = callback_message_origin(config, &page.origin);
-                let origin = text("origin").unwrap_or_default();
+                let origin = text("messageOrigin").unwrap_or_default();
                 let data = event.get("data").unwrap_or(&Value::Null);
                 if let Some(error) = navigation::popup_error(&allowed, origin, source, data) {
                     return Err(error);
@@ -524,7 +524,7 @@ impl Client {
                 let data = event.get("data").unwrap_or(&Value::Null);
                 match accept_host_reply(
                     config,
-                    text("origin").unwrap_or_default(),
+                    text("messageOrigin").unwrap_or_default(),
                     from_parent,
                     data,
                 ) {
@@ -549,12 +549,17 @@ impl Client {
             })),
             "logout" => Ok(self.logout(&mut page)),
             "complete-popup" => {
+                let opener = text("openerOrigin");
+                if let Some(origin) = opener {
+                    // The message carries the code and the state.
+                    super::config::check_origin("openerOrigin", origin)?;
+                }
                 if !is_callback(&page.href) {
                     return Ok(value("false"));
                 }
                 let answer = step("to-opener")
                     .raw("message", &callback_message(&page.href))
-                    .str("targetOrigin", text("openerOrigin").unwrap_or(&page.origin))
+                    .str("targetOrigin", opener.unwrap_or(&page.origin))
                     .str("channel", BROADCAST_CHANNEL_NAME)
                     .done();
                 Ok(with_scrub(answer, &page.href))
@@ -927,7 +932,8 @@ impl Client {
             .filter(|s| (0.0..=999.0).contains(s))
             .map_or(0, |s| s as u16);
         // A browser reports a redirect it did not follow as `redirected`
-        // (an opaque redirect); other runtimes answer the 3xx itself.
+        // (an opaque redirect), as it does an answer that a custom `fetch`
+        // reached by following one; other runtimes answer the 3xx itself.
         if event.get("redirected") == Some(&Value::Bool(true)) || (300..=399).contains(&status) {
             return Err(Error::new(
                 code,

@@ -17,8 +17,10 @@
 //!    (RFC 6749 §3.1);
 //! 3. no `state`: an `error` is reported as `authorization_denied`, anything
 //!    else is `invalid_callback`; else step 1's outcome is reported;
-//! 4. the callback must have arrived at the flow's `redirect_uri` (same
-//!    origin and path; RFC 9700 §4.1 binds the code to that page);
+//! 4. the flow must be this client's (its profile, and for oauth2 its
+//!    issuer: RFC 9700 §4.4), and the callback must have arrived at the
+//!    flow's `redirect_uri` (same origin and path; RFC 9700 §4.1 binds the
+//!    code to that page);
 //! 5. RFC 9207 §2.4 `iss` is checked, error responses included
 //!    (`iss_missing`, `iss_mismatch`);
 //! 6. an `error` becomes `authorization_denied` with the server's fields
@@ -218,6 +220,13 @@ pub fn complete(
         if record.profile != kind {
             return Err(invalid(
                 "the callback belongs to a login flow of another profile: check that one client handles this page",
+            ));
+        }
+        if kind == ProfileKind::OAuth2 && record.issuer.as_deref() != config.get("issuer") {
+            // RFC 9700 §4.4: the code goes only to the issuer it was asked of.
+            return Err(invalid(
+                "the callback belongs to a login flow started for another issuer: the code is not sent to \
+                 this client's endpoints (the client made for that server must handle this page)",
             ));
         }
         if let Some(expected) = &record.redirect_uri {
@@ -471,6 +480,28 @@ mod tests {
         assert_eq!(r.then, Then::Token);
         assert_eq!(r.nonce.as_deref().map(str::len), Some(43));
         assert!(!r.body.as_deref().unwrap().contains("nonce"));
+    }
+
+    #[test]
+    fn a_flow_is_completed_only_by_a_client_of_its_issuer() {
+        // Two oauth2 clients on one page and redirect URI (the user picks a
+        // server), a server that sends no iss: the code of a flow started
+        // for one issuer never goes to the other's endpoints (RFC 9700 §4.4).
+        for other in [with(r#""issuer":"https://as.example""#), config(OAUTH2)] {
+            let mut f = Flows::default();
+            let chosen = with(r#""issuer":"https://other.example""#);
+            let state = started(&chosen, &mut f);
+            let url = format!("?code=c&state={state}");
+            let err = at(&mut f, &other, &url).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidCallback);
+            assert!(err.message().contains("issuer"), "{}", err.message());
+            assert_eq!(code(at(&mut f, &chosen, &url)), ErrorCode::StateReused);
+        }
+        // Its own client completes it.
+        let mut f = Flows::default();
+        let c = with(r#""issuer":"https://as.example""#);
+        let state = started(&c, &mut f);
+        assert!(at(&mut f, &c, &format!("?code=c&state={state}")).is_ok());
     }
 
     #[test]

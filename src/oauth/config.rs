@@ -285,6 +285,22 @@ fn check_no_query(name: &str, value: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// An exact origin (HTML §7.5): what messages are posted to and accepted
+/// from (`hostOrigin`, `completePopup(openerOrigin)`), by the URL rule;
+/// never `*`, which would hand the message to any window.
+pub fn check_origin(name: &str, text: &str) -> Result<()> {
+    let exact = parse_authority(text)
+        .is_some_and(|a| a.rest.is_empty() && UrlRule::STRICT.allows(&a) && a.origin() == text);
+    if exact {
+        return Ok(());
+    }
+    Err(invalid(msg!(
+        name,
+        " must be an origin such as https://console.example.com (lowercase, no path, \
+         no trailing slash, no default port; never '*')"
+    )))
+}
+
 /// `value` by `rule` (its type is already checked).
 fn check(name: &str, rule: Rule, value: &Value) -> Result<()> {
     let text = value.as_str().unwrap_or_default();
@@ -325,19 +341,7 @@ fn check(name: &str, rule: Rule, value: &Value) -> Result<()> {
                  without quotes, backslashes or double spaces",
             )))
         }
-        Rule::Origin => {
-            let exact = parse_authority(text).is_some_and(|a| {
-                a.rest.is_empty() && UrlRule::STRICT.allows(&a) && a.origin() == text
-            });
-            if exact {
-                return Ok(());
-            }
-            Err(invalid(msg!(
-                name,
-                " must be an origin such as https://console.example.com (lowercase, no path, \
-                 no trailing slash, no default port; never '*')"
-            )))
-        }
+        Rule::Origin => check_origin(name, text),
         Rule::PathOrUrl if text.starts_with('/') => {
             let valid = !text.starts_with("//")
                 && text.len() <= MAX_URL_LEN
@@ -442,7 +446,7 @@ impl Config {
         }
         if kind == ProfileKind::OAuth2 && !has("authorizationEndpoint") && !has("issuer") {
             return Err(invalid(String::from(
-                "profile 'oauth2' needs authorizationEndpoint, or issuer to discover it                  (OpenID Connect Discovery 1.0, RFC 8414)",
+                "profile 'oauth2' needs authorizationEndpoint, or issuer to discover it (OpenID Connect Discovery 1.0, RFC 8414)",
             )));
         }
         let text = |name: &str| options.get(name).and_then(Value::as_str);
@@ -755,8 +759,10 @@ mod tests {
         // The issuer alone: the endpoints come from discovery.
         let issuer_only = read(r#"{"profile":"oauth2","issuer":"https://as.example","clientId":"c","redirectUri":"https://ext.example/cb"}"#).unwrap();
         assert!(issuer_only.needs_discovery());
-        assert!(message(read(r#"{"profile":"oauth2","clientId":"c","redirectUri":"https://ext.example/cb","tokenHandoffUrl":"/t"}"#))
-            .starts_with("profile 'oauth2' needs authorizationEndpoint, or issuer"));
+        assert_eq!(
+            message(read(r#"{"profile":"oauth2","clientId":"c","redirectUri":"https://ext.example/cb","tokenHandoffUrl":"/t"}"#)),
+            "profile 'oauth2' needs authorizationEndpoint, or issuer to discover it (OpenID Connect Discovery 1.0, RFC 8414)"
+        );
         assert!(!read(OAUTH2).unwrap().needs_discovery());
         let ok = with(r#""navigation":"top","hostOrigin":"https://console.example.com","scope":"openid profile","extraParams":{"prompt":"consent"}"#).unwrap();
         assert_eq!(

@@ -265,11 +265,15 @@ pub fn popup_blocked_error() -> Error {
     )
 }
 
-/// `popup_closed`: the popup closed before its callback arrived.
+/// `popup_closed`: the popup closed before its callback arrived, or looks
+/// closed: a page with a `Cross-Origin-Opener-Policy` other than
+/// `unsafe-none` cuts a popup from its opener (HTML §7.1.3), and the
+/// opener's `popup.closed` is then true while it is still open.
 pub fn popup_closed_error() -> Error {
     Error::new(
         ErrorCode::PopupClosed,
-        "the login popup was closed before the login finished",
+        "the login popup was closed before the login finished (by the user, or by a login page that \
+         isolates itself with Cross-Origin-Opener-Policy: with such a server use navigation 'self' or 'top')",
     )
 }
 

@@ -44,6 +44,12 @@ async function startSite() {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(PAGE);
       return;
     }
+    if (req.method === 'GET' && url.pathname === '/stay') {
+      // An authorization endpoint whose answer leaves the page where it is (204 No Content).
+      site.stays = (site.stays ?? 0) + 1;
+      res.writeHead(204).end();
+      return;
+    }
     if (req.method === 'GET' && url.pathname.startsWith('/pkg/')) {
       const file = await realpath(join(pkgDir, decodeURIComponent(url.pathname.slice(5)))).catch(() => null);
       if (!file || !(file.startsWith(pkgDir + sep) || file.startsWith(join(ROOT, 'target') + sep))) {
@@ -58,6 +64,11 @@ async function startSite() {
       if (url.pathname === '/api/redirect') {
         // A backend that answers with a redirect to another origin: the client must not re-post there.
         res.writeHead(307, { location: `${site.other.origin}/steal` }).end();
+        return;
+      }
+      if (url.pathname === '/api/redirect-here') {
+        // A redirect to this origin's own handoff endpoint: a fetch that follows it gets tokens.
+        res.writeHead(307, { location: '/api/token' }).end();
         return;
       }
       if (url.pathname === '/api/hang') {
@@ -75,6 +86,11 @@ async function startSite() {
   // Another origin, which must never receive a handoff.
   const stolen = [];
   const other = createServer((req, res) => {
+    if (req.url.startsWith('/coop?')) {
+      // A login page that isolates itself from its opener (as some providers' do).
+      res.writeHead(200, { 'content-type': 'text/html', 'cross-origin-opener-policy': 'same-origin' }).end('<!doctype html><p>log in');
+      return;
+    }
     stolen.push(`${req.method} ${req.url}`);
     res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' }).end(JSON.stringify({ access_token: 'stolen' }));
   });
@@ -287,6 +303,32 @@ describe('ExtensionClient call by call (Chromium)', () => {
     assert.deepEqual(await evaluate(() => [window.sso.ExtensionClient.isFramed(), window.sso.ExtensionClient.completePopup()]), [false, false]);
   });
 
+  test("completePopup refuses an openerOrigin that is not one exact origin: '*' would post the code and state to any opener", async () => {
+    await reset();
+    const r = await evaluate(() => {
+      history.replaceState(null, '', '/cb?code=secret-code&state=secret-state');
+      const posted = [];
+      const realOpener = Object.getOwnPropertyDescriptor(window, 'opener');
+      // An opener that records what it is sent (the page is not really a popup).
+      Object.defineProperty(window, 'opener', { configurable: true, get: () => ({ postMessage: (data, target) => posted.push(target) }) });
+      try {
+        const tried = ['*', 'https://ext.example/callback', 'https://ext.example/', 'not an origin']
+          .map((origin) => window.thrown(() => window.sso.ExtensionClient.completePopup(origin)));
+        return { tried, posted, href: location.href };
+      } finally {
+        Object.defineProperty(window, 'opener', realOpener);
+      }
+    });
+    for (const e of r.tried) {
+      assert.ok(e, 'refused');
+      assert.equal(e.code, 'invalid_options');
+      assert.equal(e.isSso, true);
+      assert.match(e.message, /openerOrigin/);
+      assert.doesNotMatch(e.message, /secret/);
+    }
+    assert.deepEqual(r.posted, [], 'nothing was posted');
+  });
+
   /** Starts a flow with `extra` options and completes its callback; resolves with the outcome. */
   const complete = (extra, call = 'plain') => evaluate(async ([options, call]) => {
     const c = new window.sso.ExtensionClient(options);
@@ -345,6 +387,39 @@ describe('ExtensionClient call by call (Chromium)', () => {
     assert.deepEqual(site.other.stolen, [], 'nothing reached the other origin');
   });
 
+  test('a custom fetch that follows redirects does not make a redirected answer count', async () => {
+    await reset();
+    const r = await evaluate(async (options) => {
+      const fetch = (url, init) => globalThis.fetch(url, { ...init, redirect: 'follow' });
+      const c = new window.sso.ExtensionClient({ ...options, fetch });
+      const state = new URL(await c.authorizationUrl()).searchParams.get('state');
+      const result = await window.outcome(c.handleCallback(`${location.origin}/cb?code=c&state=${state}&iss=https%3A%2F%2Fas.example`));
+      return { ...result, session: c.session };
+    }, oauth2({ tokenHandoffUrl: '/api/redirect-here' }));
+    assert.equal(r.code, 'handoff_failed', JSON.stringify(r));
+    assert.match(r.message, /redirect/);
+    assert.equal(r.session, null);
+  });
+
+  test('a login page with Cross-Origin-Opener-Policy cuts the popup off: popup_closed says so, not that the user closed it', async () => {
+    await reset();
+    await evaluate((options) => {
+      const c = new window.sso.ExtensionClient(options);
+      window.popupLogin = undefined;
+      const button = document.createElement('button');
+      button.id = 'popup-login';
+      button.onclick = () => window.outcome(c.login()).then((r) => { window.popupLogin = r; });
+      document.body.append(button);
+    }, oauth2({ navigation: 'popup', authorizationEndpoint: `${site.other.origin.replace('127.0.0.1', 'localhost')}/coop` }));
+    const [popup] = await Promise.all([browser.context.waitForEvent('page'), page.click('#popup-login')]);
+    await page.waitForFunction(() => window.popupLogin !== undefined);
+    const r = await evaluate(() => window.popupLogin);
+    assert.equal(popup.isClosed(), false, 'the popup is still open');
+    assert.equal(r.code, 'popup_closed', JSON.stringify(r));
+    assert.match(r.message, /Cross-Origin-Opener-Policy/);
+    await popup.close();
+  });
+
   test('a backend that never answers: handoff_failed after timeoutMs, retryable', async () => {
     await reset();
     const r = await complete({ tokenHandoffUrl: '/api/hang', timeoutMs: 300 });
@@ -365,6 +440,24 @@ describe('ExtensionClient call by call (Chromium)', () => {
     assert.equal(during.code, 'aborted', JSON.stringify(during));
     assert.equal(during.cause, 'user left');
     assert.equal(during.isSso, true);
+    // A navigation that does not leave the page (the server answers 204): the abort still settles login().
+    await reset();
+    site.stays = 0;
+    await evaluate((options) => {
+      const controller = new AbortController();
+      window.abortLogin = (reason) => controller.abort(new Error(reason));
+      window.stayed = undefined;
+      window.outcome(new window.sso.ExtensionClient(options).login({ signal: controller.signal })).then((r) => { window.stayed = r; });
+    }, oauth2({ authorizationEndpoint: `${site.origin}/stay` }));
+    while (!site.stays) await new Promise((r) => setTimeout(r, 20));
+    // Settled by the time a task queued after the abort runs (the rejection is a microtask away).
+    const afterNavigation = await evaluate(() => {
+      window.abortLogin('user left');
+      return new Promise((r) => setTimeout(() => r(window.stayed ?? 'still pending after the abort'), 0));
+    });
+    assert.equal(afterNavigation.code, 'aborted', JSON.stringify(afterNavigation));
+    assert.equal(afterNavigation.cause, 'user left');
+    assert.equal(afterNavigation.retryable, false);
     const bad = await evaluate((options) => window.outcome(new window.sso.ExtensionClient(options).login({ signal: 'soon' })), oauth2());
     assert.equal(bad.code, 'invalid_options');
     assert.match(bad.message, /signal must be an AbortSignal/);
@@ -440,5 +533,24 @@ describe('popup mode waits for its own callback only (Chromium)', () => {
     const codes = site.apiCalls.map((c) => c.body.code).sort();
     assert.deepEqual(codes, ['code-a', 'code-b'], 'one handoff per genuine callback, none for the others');
     await b.popup.close();
+  });
+
+  test('a page at another origin in the popup (the login page, or wherever it went) cannot answer for the callback page', async () => {
+    site.options = options();
+    site.handleCallbacks = true;
+    site.apiCalls.length = 0;
+    const a = await loginByPopup();
+    // The login page knows the state (it is in its own URL) and is the popup's window: it posts a
+    // callback naming a code of its choice, as the callback page would.
+    await a.popup.evaluate((url) => {
+      window.opener.postMessage({ type: 'extension-sso:callback', url }, '*');
+      window.opener.postMessage({ type: 'extension-sso:callback-error', code: 'invalid_options' }, '*');
+    }, `${site.origin}/callback.html?code=injected&state=${a.state}`);
+    // (Had the opener taken either message, the login would be over and the popup closed.)
+    await a.popup.goto(`${site.origin}/callback.html?code=code-a&state=${a.state}`).catch(() => {});
+    const result = await resultOf(a.tab);
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.session.accessToken, 'at-for-code-a');
+    assert.deepEqual(site.apiCalls.map((c) => c.body.code), ['code-a'], 'the injected code was never handed off');
   });
 });

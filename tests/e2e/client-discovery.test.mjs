@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import { startOidcProvider, obtainAuthorizationCode } from '../support/oidc.mjs';
 import { launchProfile } from '../support/browser.mjs';
-import { startExtensionSite, loopbackOnly, signInAndConsent, resultOf } from '../support/extension-site.mjs';
+import { startExtensionSite, loopbackOnly, signInAndConsent, resultOf, loginAtProvider } from '../support/extension-site.mjs';
 import { startStaticServer } from '../support/static-server.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -152,12 +152,7 @@ describe('oauth2 from the issuer alone (oidc-provider, Chromium)', () => {
     const tokenRequests = [];
     page.on('request', (r) => { if (r.url() === op.tokenEndpoint && r.method() === 'POST') tokenRequests.push(r.postData()); });
     try {
-      await page.goto(`${site.origin}/index.html`);
-      await page.waitForFunction(() => window.__ready === true);
-      await page.click('#login');
-      await page.waitForURL((u) => u.href.startsWith(op.issuer));
-      await signInAndConsent(page);
-      const result = await resultOf(page);
+      const result = await loginAtProvider(page, `${site.origin}/index.html`, op.issuer);
       assert.equal(result.ok, true, JSON.stringify(result));
       assert.equal(tokenRequests.length, 1, 'the browser exchanged the code at the discovered token endpoint');
       assert.match(tokenRequests[0], /code_verifier=/);

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 import { startOidcProvider, obtainAuthorizationCode } from '../support/oidc.mjs';
 import { launchProfile, launchIncognito } from '../support/browser.mjs';
+import { loopbackOnly, signInAndConsent, loginAtProvider } from '../support/extension-site.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLIENT_ID = 'ext-client';
@@ -148,20 +149,6 @@ function oauth2Options(ext, op, extra = {}) {
   };
 }
 
-/** Only loopback traffic (the provider's pages @import a web font). */
-async function loopbackOnly(context) {
-  await context.route((url) => !['127.0.0.1', 'localhost'].includes(url.hostname), (route) => route.abort());
-}
-
-/** Signs in and consents on oidc-provider's development pages. */
-async function signInAndConsent(page) {
-  await page.waitForSelector('input[name=login]');
-  await page.fill('input[name=login]', 'alice');
-  await page.fill('input[name=password]', 'any-password');
-  await page.click('button[type=submit]');
-  await page.waitForSelector('button:has-text("Continue")');
-  await page.click('button[type=submit]');
-}
 
 async function resultOf(frameOrPage) {
   await frameOrPage.waitForFunction(() => window.__result !== null, null, { timeout: 20_000 });
@@ -194,12 +181,7 @@ describe('ExtensionClient against oidc-provider (Chromium)', () => {
       const page = await browser.context.newPage();
       const callbacks = [];
       page.on('request', (r) => { if (r.isNavigationRequest() && r.url().startsWith(`${ext.origin}/callback.html`)) callbacks.push(r.url()); });
-      await page.goto(`${ext.origin}/index.html`);
-      await page.waitForFunction(() => window.__ready === true);
-      await page.click('#login');
-      await page.waitForURL((u) => u.href.startsWith(op.issuer));
-      await signInAndConsent(page);
-      const result = await resultOf(page);
+      const result = await loginAtProvider(page, `${ext.origin}/index.html`, op.issuer);
       assert.equal(result.ok, true, JSON.stringify(result));
       assert.match(result.session.accessToken, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'a JWT access token from the provider');
       assert.equal(result.session.tokenType, 'Bearer');

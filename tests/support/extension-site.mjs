@@ -131,6 +131,19 @@ export async function signInAndConsent(page, login = 'alice') {
   await page.click('button[type=submit]');
 }
 
+/**
+ * On `url` (a page of the extension site): clicks Log in, signs in and consents at the provider
+ * whose pages start with `issuer`, and returns window.__result.
+ */
+export async function loginAtProvider(page, url, issuer) {
+  await page.goto(url);
+  await page.waitForFunction(() => window.__ready === true);
+  await page.click('#login');
+  await page.waitForURL((u) => u.href.startsWith(issuer));
+  await signInAndConsent(page);
+  return resultOf(page);
+}
+
 /** Waits for window.__result on the page and returns it. */
 export async function resultOf(page, timeout = 30_000) {
   await page.waitForFunction(() => window.__result !== null, null, { timeout });

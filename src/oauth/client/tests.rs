@@ -65,24 +65,29 @@ impl Page {
         page
     }
 
-    /// Sends one event (the page fields added) and answers the step.
+    /// Sends one event (the page fields set over whatever the event has,
+    /// as `client.js` sets them) and answers the step.
     fn send(&mut self, event: &str) -> Object {
         let mut e = parse(event);
-        e.insert("now", Value::Number(self.now));
-        e.insert("href", Value::String(self.href.clone()));
-        e.insert("origin", Value::String(ORIGIN.into()));
-        e.insert("framed", Value::Bool(self.framed));
+        let mut set = |name: &str, value: Value| {
+            e.remove(name);
+            e.insert(name, value);
+        };
+        set("now", Value::Number(self.now));
+        set("href", Value::String(self.href.clone()));
+        set("origin", Value::String(ORIGIN.into()));
+        set("framed", Value::Bool(self.framed));
         let mut f = Object::default();
         f.insert("session", self.session.as_ref().map_or(Value::Null, flows));
         f.insert("memory", flows(&self.memory));
-        e.insert("flows", Value::Object(f));
+        set("flows", Value::Object(f));
         let random: Vec<Value> = (0..RANDOM_BYTES)
             .map(|_| {
                 self.next_random = self.next_random.wrapping_add(1);
                 Value::Number(f64::from(self.next_random))
             })
             .collect();
-        e.insert("random", Value::Array(random));
+        set("random", Value::Array(random));
         let answer = parse(&self.client.step(&Value::Object(e).to_json()));
         if let Some(url) = answer.get_str("scrub") {
             self.scrubbed.push(url.to_owned());
@@ -441,7 +446,7 @@ fn message(page: &mut Page, wait: &Object, origin: &str, source: &str, data: &st
     let mut e = Object::default();
     e.insert("event", Value::String("popup-message".into()));
     e.insert("resume", wait.get("resume").unwrap().clone());
-    e.insert("origin", Value::String(origin.into()));
+    e.insert("messageOrigin", Value::String(origin.into()));
     e.insert("source", Value::String(source.into()));
     e.insert("data", json::parse(data).unwrap());
     page.drive(&Value::Object(e).to_json())
@@ -459,6 +464,11 @@ fn popup_mode_ignores_what_is_not_its_own_callback_and_keeps_waiting() {
     for (origin, source, data) in [
         (ORIGIN, "window", ours.as_str()),                // not our popup
         ("https://evil.example", "popup", ours.as_str()), // another origin
+        (
+            "https://evil.example",
+            "popup",
+            r#"{"type":"extension-sso:callback-error","code":"invalid_options"}"#,
+        ),
         (
             ORIGIN,
             "popup",
@@ -534,6 +544,20 @@ fn popup_blocked_closed_and_the_popup_page_itself() {
     bare.href = "https://ext.example/cb".into();
     let answer = bare.send(r#"{"event":"complete-popup","openerOrigin":null}"#);
     assert_eq!(answer.get("value"), Some(&Value::Bool(false)));
+    // The message carries the code and the state: one exact origin only.
+    bare.href = "https://ext.example/cb?code=c&state=s".into();
+    for origin in [
+        "*",
+        "https://opener.example/",
+        "https://opener.example/cb",
+        "http://opener.example",
+    ] {
+        let answer = bare.send(&format!(
+            r#"{{"event":"complete-popup","openerOrigin":"{origin}"}}"#
+        ));
+        assert_eq!(code_of(&answer), "invalid_options", "{origin}");
+        assert_eq!(answer.get("scrub"), None, "{origin}");
+    }
 }
 
 #[test]
@@ -554,7 +578,7 @@ fn top_navigation_asks_the_host_and_listens_to_it_only() {
         .starts_with("https://as.example/authorize?"));
     let reply = |page: &mut Page, origin: &str, from_parent: bool, ok: bool| {
         page.send(&format!(
-            r#"{{"event":"host-reply","resume":{{}},"origin":"{origin}","fromParent":{from_parent},
+            r#"{{"event":"host-reply","resume":{{}},"messageOrigin":"{origin}","fromParent":{from_parent},
                 "data":{{"type":"extension-sso:navigate-result","ok":{ok}}}}}"#
         ))
     };

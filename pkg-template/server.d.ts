@@ -43,6 +43,10 @@ export interface OAuth2Client {
    * `/.well-known/oauth-authorization-server`) gives the token endpoint when `tokenEndpoint` is not
    * set, and the keys of its ID Tokens; the document's `issuer` must equal it exactly
    * (`issuer_mismatch`). Required to receive an ID Token: one is never handed out unvalidated.
+   *
+   * The document is kept per `fetch` function (the same function shares it), issuer and URL rule,
+   * for its `Cache-Control: max-age` within 60 s .. 24 h (1 h without one); concurrent calls share
+   * one discovery; a failed one is remembered for 10 s (calls fail at once with its code).
    */
   issuer?: string;
   /** The issuer's JWK Set, for ID Token signatures. Default: its metadata's `jwks_uri`. */
@@ -92,7 +96,8 @@ export interface RequestLimits {
   timeoutMs?: number;
   /**
    * Makes every request of the helper (discovery, token endpoint, the issuer's JWK Set, homeserver).
-   * Default `globalThis.fetch`.
+   * Default `globalThis.fetch`. The issuer's metadata and the ID Token verifiers are kept per fetch
+   * function: pass the same function (not a new one per call) to share them.
    */
   fetch?: FetchLike;
   /**

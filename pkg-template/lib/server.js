@@ -2,18 +2,19 @@
 //
 // The wasm core builds every request, parses every response and makes every
 // decision of the handoff handler (routes, statuses, what a failure becomes
-// and how loud it is); this layer does the I/O: fetch (the caller's or the
-// global one, under a timeout and the caller's AbortSignal), reading request
-// bodies when the core asks, calling the verifier, and node:crypto /
-// WebCrypto signing for ServiceClientTokenProvider. Returned tokens are never
-// logged.
+// and how loud it is) and of the issuer metadata cache (when to discover,
+// what to wait for, how long a document or a failure is kept); this layer
+// does the I/O: fetch (the caller's or the global one, under a timeout and
+// the caller's AbortSignal), waiting, reading request bodies when the core
+// asks, calling the verifier, and node:crypto / WebCrypto signing for
+// ServiceClientTokenProvider. Returned tokens are never logged.
 import {
   ExtensionSsoError, KIND, fetchBody, readCapped, readOptions, runtimeSlot, ssoError, throwIfAborted,
 } from './common.js';
 export { ExtensionSsoError };
 import {
-  Call, HandoffCore, ServiceClientCore,
-  crateVersion, errorCodeList, identityFromClaims as identityFromClaimsJson, networkError,
+  DiscoveryCache, ServiceClientCore,
+  crateVersion, errorCodeList, identityFromClaims as identityFromClaimsJson,
 } from '../wasm/server/extension_sso_server.js';
 
 // Installed by the loader (pkg-template/loaders/server.*.js).
@@ -67,18 +68,19 @@ function headerPairs(headers) {
 }
 
 /**
- * Sends a request description made by the wasm core with `fetch` (the
- * caller's, else the global one) and returns `{ status, headers, body }`.
- * Redirects are not followed; the whole exchange (headers and body) must
- * finish within `timeoutMs`; the body is capped. Network failures and
- * timeouts become the retryable `network_error`; `signal` rejects `aborted`.
+ * Sends `call`'s request description with `fetch` (the caller's, else the
+ * global one) and returns `{ status, headers, body }`. Redirects are not
+ * followed; the whole exchange (headers and body) must finish within
+ * `timeoutMs`; the body is capped. A network failure or timeout becomes
+ * the core's retryable `network_error` (which a discovery's cache
+ * remembers); `signal` rejects `aborted`.
  */
-async function send(rt, request, what, { fetch, signal } = {}) {
+async function send(rt, call, request, { fetch, signal }) {
   const result = await fetchBody(request.url,
     { method: request.method, headers: request.headers, body: request.body ?? undefined },
     { fetch: fetch ?? rt.fetch, timeoutMs: request.timeoutMs, signal, maxBytes: request.maxResponseBytes });
   if (result.failure) {
-    const error = networkError(what, result.failure === 'timeout' ? request.timeoutMs : undefined);
+    const error = call.unreachable(result.failure === 'timeout' ? request.timeoutMs : undefined, nowSec(rt));
     error.cause = result.cause;
     throw error;
   }
@@ -87,21 +89,39 @@ async function send(rt, request, what, { fetch, signal } = {}) {
 
 const nowSec = (rt) => rt.now() / 1000;
 
+// What is kept per fetch function (a WeakMap, so a fetch made per call
+// takes it along): the core's issuer metadata cache, and the ID Token
+// verifiers.
+const perFetch = new WeakMap();
+/** The key of what the runtime's own fetch uses. */
+const RUNTIME_FETCH = {};
+
+/** `{ metadata: DiscoveryCache, verifiers: Map }` of `fetch`. */
+function kept(fetch) {
+  const key = fetch ?? RUNTIME_FETCH;
+  let found = perFetch.get(key);
+  if (!found) perFetch.set(key, found = { metadata: new DiscoveryCache(), verifiers: new Map() });
+  return found;
+}
+
+// How long a call waits before it looks again at the issuer's metadata
+// another call is discovering. Every runtime looks again rather than
+// awaiting the other call's promise: in workerd a request must not await
+// another request's I/O.
+const POLL_MS = 20;
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
 // ---- the ID Token's signature: a JwksVerifier of the issuer, from the
 // verifier entry, loaded the first time an ID Token comes (the server entry
 // does not carry the verifier's code), kept for the keys it caches: per
-// fetch (a WeakMap, so a fetch made per call takes its verifiers with it),
-// then per issuer, key set, audience and timeout, at most VERIFIERS_PER_FETCH of
-// them (the least recently used is let go first).
+// fetch (see kept()), then per issuer, key set, audience and timeout, at
+// most VERIFIERS_PER_FETCH of them (the least recently used is let go first).
 
-const idTokenVerifiers = new WeakMap();
-/** The key of the verifiers that use the runtime's own fetch. */
-const RUNTIME_FETCH = {};
 const VERIFIERS_PER_FETCH = 16;
 
 async function idTokenVerifier(rt, { issuer, jwksUri, audience, timeoutMs, allowInsecureHttp }, fetch) {
-  let verifiers = idTokenVerifiers.get(fetch ?? RUNTIME_FETCH);
-  if (!verifiers) idTokenVerifiers.set(fetch ?? RUNTIME_FETCH, verifiers = new Map());
+  const { verifiers } = kept(fetch);
   const key = JSON.stringify([issuer, jwksUri, audience, timeoutMs, allowInsecureHttp]);
   let verifier = verifiers.get(key);
   if (verifier) {
@@ -134,16 +154,21 @@ async function verifyIdToken(rt, verify, { fetch, signal }) {
 
 /**
  * Drives a flow made by the core (a Call: exchangeCode, refreshTokens,
- * matrixTokenLogin, or a handoff's exchange): discovery, the token request,
- * the ID Token's signature and the hash of its at_hash, as it asks.
+ * matrixTokenLogin, or a handoff's exchange): the issuer's metadata (from
+ * the core's cache, or discovered), the token request, the ID Token's
+ * signature and the hash of its at_hash, as it asks.
  */
 async function runFlow(rt, call, io) {
   for (;;) {
-    const step = call.next();
+    const step = call.next(nowSec(rt));
     if (step.done) return;
     if (step.request) {
-      const res = await send(rt, step.request, step.what, io);
-      call.answer(res.status, res.headers, res.body);
+      const res = await send(rt, call, step.request, io);
+      call.answer(res.status, res.headers, res.body, nowSec(rt));
+    } else if (step.wait) {
+      // An abort is seen within POLL_MS.
+      await sleep(POLL_MS);
+      throwIfAborted(io.signal);
     } else if (step.digest) {
       call.digested(await rt.digest(step.digest.algorithm, step.digest.input));
     } else {
@@ -152,11 +177,11 @@ async function runFlow(rt, call, io) {
   }
 }
 
-async function tokenCall(who, schema, make, options) {
+async function tokenCall(who, schema, options) {
   const rt = runtime.get();
   const { fetch, signal, ...settings } = readOptions(who, options, schema);
   throwIfAborted(signal);
-  const call = make(JSON.stringify(settings));
+  const call = kept(fetch).metadata.call(who, JSON.stringify(settings));
   try {
     await runFlow(rt, call, { fetch, signal });
     return JSON.parse(call.result(nowSec(rt)));
@@ -173,12 +198,12 @@ async function tokenCall(who, schema, make, options) {
  * refreshToken, idToken, idTokenClaims, scope, raw }`.
  */
 export function exchangeCode(options) {
-  return tokenCall('exchangeCode', EXCHANGE_CODE, Call.exchangeCode, options);
+  return tokenCall('exchangeCode', EXCHANGE_CODE, options);
 }
 
 /** Refreshes tokens with a refresh token (RFC 6749 §6). Resolves like `exchangeCode`. */
 export function refreshTokens(options) {
-  return tokenCall('refreshTokens', REFRESH_TOKENS, Call.refreshTokens, options);
+  return tokenCall('refreshTokens', REFRESH_TOKENS, options);
 }
 
 /**
@@ -188,7 +213,7 @@ export function refreshTokens(options) {
  * homeserverBaseUrl, refreshToken, expiresInMs, expiresAt }`.
  */
 export function matrixTokenLogin(options) {
-  return tokenCall('matrixTokenLogin', MATRIX_TOKEN_LOGIN, Call.matrixTokenLogin, options);
+  return tokenCall('matrixTokenLogin', MATRIX_TOKEN_LOGIN, options);
 }
 
 /**
@@ -252,7 +277,7 @@ export function createHandoffHandler(options) {
       'verifier is required: pass a JwksVerifier (import { JwksVerifier } from \'extension-sso/verifier\') for the host\'s /jwks');
   }
   if (session != null) settings.session = readOptions('createHandoffHandler session', session, SESSION);
-  const core = new HandoffCore(JSON.stringify(settings));
+  const core = kept(fetch).metadata.handler(JSON.stringify(settings));
 
   const report = (error, { status, level }, request) => {
     try {

@@ -1,14 +1,16 @@
 //! The grammar: what is a JSON document (RFC 8259 §2-§8, I-JSON RFC 7493
-//! §2.1 and §2.3), read into a borrowed tree.
+//! §2.1 and §2.3), read into a tree of the caller's choice ([`Tree`]): the
+//! borrowed [`Node`] or the owned [`super::Value`].
 //!
 //! Decided here: UTF-8 (the shortest encoding of a scalar value, anywhere in
 //! the document), string escapes (no lone surrogate), the literals, nesting
 //! up to [`MAX_DEPTH`], and unique member names in every object, compared
 //! as decoded text (`"a"` and `"\u0061"` are the same name). Numbers are
-//! read by `number.rs`. Nothing is decoded that the caller does not ask
-//! for: a string is kept as the bytes between its quotes ([`Str`]), so a
-//! document is read with one allocation per object or array and none per
-//! string.
+//! read by `number.rs`. The grammar only checks a string; the tree decides
+//! what to keep of it ([`Tree::string`]): [`Node`] keeps the bytes between
+//! its quotes ([`Str`]), so a document is read with one allocation per
+//! object or array and none per string; [`super::Value`] decodes it.
+//! Each wasm entry links the grammar once, for the one tree it reads.
 
 use super::number;
 use crate::prelude::*;
@@ -19,8 +21,8 @@ use core::fmt;
 /// Maximum nesting depth of arrays and objects.
 pub const MAX_DEPTH: usize = 32;
 
-/// Up to this many members, a new member name is compared with each
-/// earlier one; past it, through a sorted index.
+/// The borrowed tree's [`Tree::LINEAR_NAMES`]: JOSE headers and claims
+/// sets, read on every verification, are smaller.
 const LINEAR_NAMES: usize = 16;
 
 /// A JSON string as written: the bytes between its quotes, checked (valid
@@ -284,6 +286,139 @@ impl<'a> Node<'a> {
     }
 }
 
+/// What the grammar reads a document into. The grammar decides what is
+/// JSON; a tree decides only how to keep what was read: [`Node`] borrows
+/// its strings from the document (for readers of a few members on a hot
+/// path: the verifier), [`super::Value`] owns decoded strings (for values
+/// that are kept, changed or written back: the client and the server).
+/// Each is built directly, so a wasm entry that reads one tree links the
+/// grammar once and no conversion from the other (measured: building the
+/// owned tree through the borrowed one cost the client and the server
+/// ~1 kB gzip each).
+pub(crate) trait Tree<'a>: Sized {
+    /// A member name as the tree keeps it.
+    type Name;
+    /// What a tree keeps of a string's decoded text while the grammar
+    /// reads it: nothing (`()`) for a tree that keeps strings as written.
+    type Text: Default;
+    /// Up to this many members, a new member name is compared with each
+    /// earlier one; past it, through a sorted index of the names (0: always
+    /// the index, the smallest code).
+    const LINEAR_NAMES: usize;
+
+    /// `null`.
+    fn null() -> Self;
+    /// `true` or `false`.
+    fn boolean(b: bool) -> Self;
+    /// A number (finite).
+    fn number(n: f64) -> Self;
+    /// Adds the next decoded character of a string to `text`.
+    fn push(text: &mut Self::Text, c: char);
+    /// A string, checked (UTF-8, escapes, no lone surrogate): as written,
+    /// and its decoded text.
+    fn string(s: Str<'a>, text: Self::Text) -> Self;
+    /// An array of values.
+    fn array(items: Vec<Self>) -> Self;
+    /// A member name, checked like a string.
+    fn name(s: Str<'a>, text: Self::Text) -> Self::Name;
+    /// True when two names decode to the same string (RFC 8259 §8.3: names
+    /// compare as decoded text, so `"a"` and `"\u0061"` are the same).
+    fn same(a: &Self::Name, b: &Self::Name) -> bool;
+    /// Orders names by their decoded bytes.
+    fn order(a: &Self::Name, b: &Self::Name) -> Ordering;
+    /// An object whose names are unique, members in document order.
+    fn object(members: Vec<(Self::Name, Self)>) -> Self;
+
+    // Reading, for a reader shared by entries that link different trees
+    // (discovery: the client and the server read the owned tree, the
+    // verifier the borrowed one).
+
+    /// An object's members.
+    type Object;
+    /// The members, if this is an object.
+    fn members(&self) -> Option<&Self::Object>;
+    /// The member named `name`.
+    fn member<'s>(object: &'s Self::Object, name: &str) -> Option<&'s Self>;
+    /// The decoded string, if this is one.
+    fn text(&self) -> Option<String>;
+    /// The boolean, if this is one.
+    fn truth(&self) -> Option<bool>;
+    /// The items, if this is an array.
+    fn items(&self) -> Option<&[Self]>;
+}
+
+impl<'a> Tree<'a> for Node<'a> {
+    type Name = Str<'a>;
+    /// Nothing decoded: a string is kept as written.
+    type Text = ();
+    const LINEAR_NAMES: usize = LINEAR_NAMES;
+
+    fn null() -> Self {
+        Node::Null
+    }
+
+    fn boolean(b: bool) -> Self {
+        Node::Bool(b)
+    }
+
+    fn number(n: f64) -> Self {
+        Node::Number(n)
+    }
+
+    #[inline(always)]
+    fn push(_: &mut (), _: char) {}
+
+    fn string(s: Str<'a>, _: ()) -> Self {
+        Node::String(s)
+    }
+
+    fn array(items: Vec<Self>) -> Self {
+        Node::Array(items)
+    }
+
+    fn name(s: Str<'a>, _: ()) -> Str<'a> {
+        s
+    }
+
+    #[inline(always)]
+    fn same(a: &Str<'a>, b: &Str<'a>) -> bool {
+        a.same(b)
+    }
+
+    fn order(a: &Str<'a>, b: &Str<'a>) -> Ordering {
+        a.cmp_decoded(b)
+    }
+
+    fn object(members: Vec<(Str<'a>, Self)>) -> Self {
+        Node::Object(Members(members))
+    }
+
+    type Object = Members<'a>;
+
+    fn members(&self) -> Option<&Members<'a>> {
+        self.as_object()
+    }
+
+    fn member<'s>(object: &'s Members<'a>, name: &str) -> Option<&'s Self> {
+        object.get(name)
+    }
+
+    fn text(&self) -> Option<String> {
+        self.as_str().map(|s| s.decoded())
+    }
+
+    fn truth(&self) -> Option<bool> {
+        match self {
+            Node::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    fn items(&self) -> Option<&[Self]> {
+        self.as_array()
+    }
+}
+
 /// The members of a JSON object, in document order, names unique.
 #[derive(Clone, Debug, Default)]
 pub struct Members<'a>(Vec<(Str<'a>, Node<'a>)>);
@@ -335,19 +470,20 @@ impl<'a> Members<'a> {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
 
-    fn name(&self, i: usize) -> Option<&Str<'a>> {
-        self.0.get(i).map(|(k, _)| k)
-    }
-
-    /// Where `name` is (`Ok`) or would go (`Err`) in `index`, the member
-    /// positions sorted by name.
-    fn search(&self, index: &[u32], name: &Str<'_>) -> core::result::Result<usize, usize> {
-        index.binary_search_by(|&i| {
-            self.name(i as usize)
-                .map_or(Ordering::Less, |n| n.cmp_decoded(name))
-        })
-    }
+/// Where `name` is (`Ok`) or would go (`Err`) in `index`, the positions of
+/// `members` sorted by name.
+fn search<'a, T: Tree<'a>>(
+    members: &[(T::Name, T)],
+    index: &[u32],
+    name: &T::Name,
+) -> core::result::Result<usize, usize> {
+    index.binary_search_by(|&i| {
+        members
+            .get(i as usize)
+            .map_or(Ordering::Less, |(n, _)| T::order(n, name))
+    })
 }
 
 fn insert_at(index: &mut Vec<u32>, at: usize, member: usize) {
@@ -391,6 +527,11 @@ impl crate::error::Part for JsonError {
 /// UTF-8" at its first invalid sequence, as if checked first.
 /// (`core::str::from_utf8` would add ~0.7 kB to the wasm.)
 pub fn read(input: &[u8]) -> Result<Node<'_>, JsonError> {
+    read_as(input)
+}
+
+/// Reads one JSON document into the tree `T` (see [`read`]).
+pub(crate) fn read_as<'a, T: Tree<'a>>(input: &'a [u8]) -> Result<T, JsonError> {
     let mut p = Parser {
         bytes: input,
         pos: 0,
@@ -414,7 +555,7 @@ pub fn parse(input: &str) -> Result<super::Value, JsonError> {
 
 /// Parses bytes that must be UTF-8 JSON (see [`read`]).
 pub fn parse_bytes(input: &[u8]) -> Result<super::Value, JsonError> {
-    read(input).map(|node| super::Value::from(&node))
+    read_as(input)
 }
 
 /// `bytes` as a string, or the offset of their first invalid UTF-8
@@ -499,7 +640,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn document(&mut self) -> Step<Node<'a>> {
+    fn document<T: Tree<'a>>(&mut self) -> Step<T> {
         let value = self.value(0)?;
         if self.pos != self.bytes.len() {
             return Err("trailing characters after the JSON value");
@@ -509,18 +650,21 @@ impl<'a> Parser<'a> {
 
     /// A value and the whitespace around it, inside `depth` arrays and
     /// objects.
-    fn value(&mut self, depth: usize) -> Step<Node<'a>> {
+    fn value<T: Tree<'a>>(&mut self, depth: usize) -> Step<T> {
         self.skip_ws();
         let value = match self.peek() {
             None => return Err("unexpected end of input"),
-            Some(b'{') => Node::Object(self.object(depth + 1)?),
-            Some(b'[') => Node::Array(self.array(depth + 1)?),
-            Some(b'"') => Node::String(self.string()?),
+            Some(b'{') => T::object(self.object(depth + 1)?),
+            Some(b'[') => T::array(self.array(depth + 1)?),
+            Some(b'"') => {
+                let (s, text) = self.string::<T>()?;
+                T::string(s, text)
+            }
             Some(b @ (b't' | b'f' | b'n')) => {
                 let (word, value): (&[u8], _) = match b {
-                    b't' => (b"true", Node::Bool(true)),
-                    b'f' => (b"false", Node::Bool(false)),
-                    _ => (b"null", Node::Null),
+                    b't' => (b"true", T::boolean(true)),
+                    b'f' => (b"false", T::boolean(false)),
+                    _ => (b"null", T::null()),
                 };
                 if !self
                     .bytes
@@ -536,7 +680,7 @@ impl<'a> Parser<'a> {
                 let start = self.pos;
                 let (value, end) = number::read(self.bytes, start);
                 self.pos = end;
-                Node::Number(value?)
+                T::number(value?)
             }
             Some(_) => return Err("unexpected character"),
         };
@@ -569,7 +713,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Step<Vec<Node<'a>>> {
+    fn array<T: Tree<'a>>(&mut self, depth: usize) -> Step<Vec<T>> {
         let mut items = Vec::new();
         if !self.open(depth, b']')? {
             loop {
@@ -582,8 +726,8 @@ impl<'a> Parser<'a> {
         Ok(items)
     }
 
-    fn object(&mut self, depth: usize) -> Step<Members<'a>> {
-        let mut members = Members(Vec::with_capacity(8));
+    fn object<T: Tree<'a>>(&mut self, depth: usize) -> Step<Vec<(T::Name, T)>> {
+        let mut members: Vec<(T::Name, T)> = Vec::with_capacity(8);
         if self.open(depth, b'}')? {
             return Ok(members);
         }
@@ -599,21 +743,19 @@ impl<'a> Parser<'a> {
                 return Err("expected a member name");
             }
             let name_at = self.pos;
-            let name = self.string()?;
-            let count = members.0.len();
-            let duplicate = if count < LINEAR_NAMES {
-                members.0.iter().any(|(k, _)| k.same(&name))
+            let (name, text) = self.string::<T>()?;
+            let name = T::name(name, text);
+            let count = members.len();
+            let duplicate = if count < T::LINEAR_NAMES {
+                members.iter().any(|(k, _)| T::same(k, &name))
             } else {
                 if index.is_empty() {
-                    for at in 0..count {
-                        let slot = match members.name(at).map(|n| members.search(&index, n)) {
-                            Some(Ok(slot) | Err(slot)) => slot,
-                            None => 0,
-                        };
+                    for (at, (n, _)) in members.iter().enumerate() {
+                        let (Ok(slot) | Err(slot)) = search(&members, &index, n);
                         insert_at(&mut index, slot, at);
                     }
                 }
-                match members.search(&index, &name) {
+                match search(&members, &index, &name) {
                     Ok(_) => true,
                     Err(slot) => {
                         insert_at(&mut index, slot, count);
@@ -630,7 +772,7 @@ impl<'a> Parser<'a> {
                 return Err("expected ':'");
             }
             let value = self.value(depth)?;
-            members.0.push((name, value));
+            members.push((name, value));
             if self.end_of(b'}', "expected ',' or '}'")? {
                 return Ok(members);
             }
@@ -646,26 +788,28 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
-    /// A string, checked and kept as written.
-    fn string(&mut self) -> Step<Str<'a>> {
+    /// A string, checked: as written, and decoded into the tree's
+    /// [`Tree::Text`] on the way (one pass; nothing for the borrowed tree).
+    fn string<T: Tree<'a>>(&mut self) -> Step<(Str<'a>, T::Text)> {
         self.pos += 1; // '"'
         let start = self.pos;
         let mut escaped = false;
+        let mut text = T::Text::default();
         loop {
             // On invalid UTF-8, `read` reports that instead.
             let b = self.peek().ok_or("unterminated string")?;
-            match b {
+            let c = match b {
                 b'"' => {
                     let raw = self.bytes.get(start..self.pos).unwrap_or_default();
                     self.pos += 1;
-                    return Ok(Str { raw, escaped });
+                    return Ok((Str { raw, escaped }, text));
                 }
                 b'\\' => {
                     escaped = true;
                     self.pos += 1;
                     match self.next().unwrap_or(0) {
                         b'u' => {
-                            let code = self.hex4()?;
+                            let mut code = self.hex4()?;
                             if (0xD800..0xDC00).contains(&code) {
                                 if self.next() != Some(b'\\') || self.next() != Some(b'u') {
                                     return Err("lone surrogate");
@@ -674,22 +818,29 @@ impl<'a> Parser<'a> {
                                 if !(0xDC00..0xE000).contains(&low) {
                                     return Err("lone surrogate");
                                 }
+                                code = 0x1_0000 + ((code - 0xD800) << 10) + (low - 0xDC00);
                             } else if (0xDC00..0xE000).contains(&code) {
                                 return Err("lone surrogate");
                             }
+                            // A scalar value: surrogates were paired above.
+                            char::from_u32(code).unwrap_or('\u{fffd}')
                         }
-                        e if simple_escape(e).is_some() => {}
-                        _ => return Err("invalid escape"),
+                        e => char::from(simple_escape(e).ok_or("invalid escape")?),
                     }
                 }
                 0..=0x1f => return Err("control character in string"),
                 0x80.. => {
-                    let (_, len) =
+                    let (c, len) =
                         decode_char(self.bytes, self.pos).ok_or("unterminated string")?;
                     self.pos += len;
+                    c
                 }
-                _ => self.pos += 1,
-            }
+                _ => {
+                    self.pos += 1;
+                    char::from(b)
+                }
+            };
+            T::push(&mut text, c);
         }
     }
 }
@@ -845,10 +996,154 @@ mod tests {
         assert_eq!(parse(ok).unwrap().as_str(), ok.get(1..ok.len() - 1));
     }
 
+    /// What each tree makes of `input`: the owned tree as [`parse_bytes`]
+    /// builds it, and the borrowed tree [`read`] builds, copied.
+    fn both_trees(input: &[u8]) -> (Result<Value, JsonError>, Result<Value, JsonError>) {
+        (
+            parse_bytes(input),
+            read(input).map(|node| Value::from(&node)),
+        )
+    }
+
+    #[test]
+    fn both_trees_accept_and_reject_alike() {
+        let mut inputs: Vec<Vec<u8>> = [
+            r#" {"a":[1,2.5,-3e2,true,false,null],"b":{"c":"x\"\u00e9\ud83d\ude00\n"}} "#,
+            r#"{"\u0069ss":"a\/b","iss2":"\u00e9t\u00e9","":{"":[]}}"#,
+            r#"{"a":1,"\u0061":2}"#,
+            r#"{"\u00e9":1,"é":2}"#,
+            r#"{"\ud83d\ude00":1,"😀":2}"#,
+            r#"{"a":1,"b":{"a":2,"b":[{"a":3}]}}"#,
+            r#"[1,]"#,
+            r#"{"a" 1}"#,
+            r#""\ud800""#,
+            r#""\udc00x""#,
+            r#""\x""#,
+            "\"a\u{1}\"",
+            "",
+            "nul",
+            r#"{} {}"#,
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        // Duplicates past the linear scan of the borrowed tree, spelled
+        // plainly and with an escape, and their unique counterpart.
+        let names: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        let unique = format!("{{{}}}", names.join(","));
+        inputs.push(unique.clone().into_bytes());
+        for repeat in [r#""k3":0"#, r#""\u006b39":0"#, r#""k\u0032\u0030":0"#] {
+            inputs.push(format!("{},{repeat}}}", &unique[..unique.len() - 1]).into_bytes());
+        }
+        for depth in [MAX_DEPTH, MAX_DEPTH + 1] {
+            let deep = "[".repeat(depth) + &"]".repeat(depth);
+            inputs.push(deep.into_bytes());
+            let deep = r#"{"a":"#.repeat(depth) + "1" + &"}".repeat(depth);
+            inputs.push(deep.into_bytes());
+        }
+        inputs.push(b"\"a\xc0\x80\"".to_vec());
+        inputs.push(b"[\"\xed\xa0\x80\"]".to_vec());
+        let mut accepted = 0;
+        for input in &inputs {
+            let (owned, borrowed) = both_trees(input);
+            assert_eq!(owned, borrowed, "{:?}", String::from_utf8_lossy(input));
+            accepted += usize::from(owned.is_ok());
+        }
+        assert_eq!(accepted, 6, "the documents above that are JSON");
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        assert_eq!(
+            read(deep.as_bytes()).unwrap_err().reason,
+            "nesting too deep"
+        );
+        let duplicate = format!(r#"{},"k\u0033":0}}"#, &unique[..unique.len() - 1]);
+        let err = read(duplicate.as_bytes()).unwrap_err();
+        assert_eq!(err, parse(&duplicate).unwrap_err());
+        assert_eq!(
+            (err.reason, err.offset),
+            ("duplicate member name", unique.len())
+        );
+    }
+
+    /// A JSON text with strings written plainly or escaped and names drawn
+    /// so that some repeat (plainly or as another spelling), objects past
+    /// the borrowed tree's linear scan, and now and then a flaw.
+    fn document() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let string = prop_oneof![
+            8 => "[a-z]{1,5}",
+            1 => "[a-z]?",
+            // Names spelled plainly here, and escaped here or below.
+            2 => "[a-c]{1,2}",
+            4 => "[\\u{0}-\\u{10ffff}]{0,4}".prop_map(|s| {
+                let mut out = String::new();
+                for (i, c) in s.chars().enumerate() {
+                    if i % 2 == 0 || (c as u32) < 0x20 || c == '"' || c == '\\' {
+                        let mut units = [0u16; 2];
+                        for unit in c.encode_utf16(&mut units) {
+                            out.push_str(&format!("\\u{unit:04x}"));
+                        }
+                    } else {
+                        out.push(c);
+                    }
+                }
+                out
+            }),
+            1 => Just(r"\u0061".to_owned()),
+            1 => Just(r#"\/\b\f\n\r\t\\\""#.to_owned()),
+        ];
+        let leaf = prop_oneof![
+            6 => Just("null".to_owned()),
+            6 => Just("true".to_owned()),
+            6 => Just("false".to_owned()),
+            18 => "-?(0|[1-9][0-9]{0,3})(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,2})?",
+            24 => string.clone().prop_map(|s| format!("\"{s}\"")),
+            // Flaws: a leading zero, a lone surrogate.
+            1 => Just("01".to_owned()),
+            1 => Just(r#""\ud800""#.to_owned()),
+        ];
+        leaf.prop_recursive(4, 96, 24, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6)
+                    .prop_map(|items| format!("[{}]", items.join(","))),
+                proptest::collection::vec((string.clone(), inner), 0..24).prop_map(|members| {
+                    let members: Vec<String> = members
+                        .iter()
+                        .map(|(name, value)| format!("\"{name}\" : {value}"))
+                        .collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        // Enough cases that objects past the borrowed tree's linear scan
+        // are read whole and with a repeated name, each several times.
+        #![proptest_config(proptest::test_runner::Config::with_cases(1024))]
+
+        /// Both trees are built by the one grammar: they accept the same
+        /// documents, with the same values, and reject the others with the
+        /// same error.
+        #[test]
+        fn both_trees_read_documents_alike(text in document()) {
+            let (owned, borrowed) = both_trees(text.as_bytes());
+            proptest::prop_assert_eq!(owned, borrowed);
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
             let _ = parse_bytes(&bytes);
+            let _ = read(&bytes);
+        }
+
+
+        /// ... and any text made of JSON's characters.
+        #[test]
+        fn both_trees_read_anything_alike(text in r#"[\[\]{}",: 0-9.eE+\-a-fnrtul\\é]{0,32}"#) {
+            let (owned, borrowed) = both_trees(text.as_bytes());
+            proptest::prop_assert_eq!(owned, borrowed);
         }
 
         /// A string decodes to what `std` makes of the same JSON text, and

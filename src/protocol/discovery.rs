@@ -20,7 +20,7 @@
 //! redirects followed, its timeout, abort signal and body cap), and caching
 //! the result (with the JWK Set, in the verifier).
 
-use crate::json::{self, Node, Object, Value};
+use crate::json::{self, Node, Object, Tree, Value};
 use crate::prelude::*;
 use crate::protocol::url::{split, trim_trailing_slashes, UrlRule};
 use crate::{Error, ErrorCode, Result};
@@ -152,7 +152,10 @@ impl Discovery {
     /// Reads the answer to a `GET` of [`Self::url`]: the document, the next
     /// URL to try, or why discovery failed.
     pub fn answer(&mut self, status: u16, body: &[u8]) -> Result<DiscoveryStep> {
-        self.answer_with(status, body, Read::All)
+        // Read into the owned tree: its callers (the client and the server)
+        // read every other document into it too, so their wasm links one
+        // JSON tree.
+        self.answer_with::<Value>(status, body, Read::All)
     }
 
     /// [`Self::answer`] for a caller that uses only the signing keys (the
@@ -160,12 +163,18 @@ impl Discovery {
     /// read and checked, so a member it never uses (another endpoint,
     /// RFC 9207 support) cannot fail its discovery.
     pub fn answer_for_keys(&mut self, status: u16, body: &[u8]) -> Result<DiscoveryStep> {
-        self.answer_with(status, body, Read::Keys)
+        // Read into the borrowed tree, the verifier's only one.
+        self.answer_with::<Node>(status, body, Read::Keys)
     }
 
-    fn answer_with(&mut self, status: u16, body: &[u8], read: Read) -> Result<DiscoveryStep> {
+    fn answer_with<'b, T: Tree<'b>>(
+        &mut self,
+        status: u16,
+        body: &'b [u8],
+        read: Read,
+    ) -> Result<DiscoveryStep> {
         match status {
-            200 => read_members(&self.issuer, body, self.rule, self.url(), read)
+            200 => read_members::<T>(&self.issuer, body, self.rule, self.url(), read)
                 .map(DiscoveryStep::Found),
             404 | 410 if self.at + 1 < self.urls.len() => {
                 self.at += 1;
@@ -231,21 +240,21 @@ pub fn read_metadata(
     rule: UrlRule,
     url: &str,
 ) -> Result<ServerMetadata> {
-    read_members(expected_issuer, body, rule, url, Read::All)
+    read_members::<Value>(expected_issuer, body, rule, url, Read::All)
 }
 
-fn read_members(
+/// Reads the document into the tree `T`: the one its caller's wasm entry
+/// links (see [`Discovery::answer`] and [`Discovery::answer_for_keys`]).
+fn read_members<'b, T: Tree<'b>>(
     expected_issuer: &str,
-    body: &[u8],
+    body: &'b [u8],
     rule: UrlRule,
     url: &str,
     read: Read,
 ) -> Result<ServerMetadata> {
-    // The borrowed tree: no owned copy of a document only a few members
-    // of which are read (and no owned JSON machinery in the verifier's wasm).
-    let value = json::read(body)
+    let value = json::read_as::<T>(body)
         .map_err(|e| failed(msg!("the metadata document at ", url, " is not JSON: ", e)))?;
-    let Some(object) = value.as_object() else {
+    let Some(object) = value.members() else {
         return Err(failed(msg!(
             "the metadata document at ",
             url,
@@ -263,10 +272,12 @@ fn read_members(
         ))
     };
     let member = |name: &str| -> Result<Option<String>> {
-        match object.get(name) {
+        match T::member(object, name) {
             None => Ok(None),
-            Some(Node::String(s)) => Ok(Some(s.decoded())),
-            Some(_) => Err(not_a(name, "a string")),
+            Some(found) => found
+                .text()
+                .map(Some)
+                .ok_or_else(|| not_a(name, "a string")),
         }
     };
     let Some(issuer) = member("issuer")? else {
@@ -309,33 +320,25 @@ fn read_members(
     let authorization_endpoint = endpoint("authorization_endpoint")?;
     let token_endpoint = endpoint("token_endpoint")?;
     let userinfo_endpoint = endpoint("userinfo_endpoint")?;
-    let iss_supported = match object.get("authorization_response_iss_parameter_supported") {
+    let iss_supported = match T::member(object, "authorization_response_iss_parameter_supported") {
         None => false,
-        Some(Node::Bool(b)) => *b,
-        Some(_) => {
-            return Err(not_a(
+        Some(found) => found.truth().ok_or_else(|| {
+            not_a(
                 "authorization_response_iss_parameter_supported",
                 "true or false",
-            ))
-        }
+            )
+        })?,
     };
-    let methods = match object.get("code_challenge_methods_supported") {
+    let methods = match T::member(object, "code_challenge_methods_supported") {
         None => None,
-        Some(Node::Array(items)) => {
+        Some(found) => {
+            let not_a_list = || not_a("code_challenge_methods_supported", "a list of strings");
+            let items = found.items().ok_or_else(not_a_list)?;
             let mut methods = Vec::with_capacity(items.len());
             for item in items {
-                let method = item.as_str().ok_or_else(|| {
-                    not_a("code_challenge_methods_supported", "a list of strings")
-                })?;
-                methods.push(method.decoded());
+                methods.push(item.text().ok_or_else(not_a_list)?);
             }
             Some(methods)
-        }
-        Some(_) => {
-            return Err(not_a(
-                "code_challenge_methods_supported",
-                "a list of strings",
-            ))
         }
     };
     Ok(ServerMetadata {

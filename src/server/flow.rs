@@ -1,8 +1,11 @@
 //! One token request and what it needs around it (see [`TokenFlow`]).
 
+use alloc::rc::Rc;
+
 use crate::json::{self, Value};
 use crate::prelude::*;
 use crate::protocol::discovery::{Discovery, DiscoveryStep, ServerMetadata};
+use crate::protocol::url::UrlRule;
 use crate::{Error, ErrorCode, Result};
 
 use super::exchange::{
@@ -10,8 +13,9 @@ use super::exchange::{
     parse_token_response, refresh_request, ExchangeOptions, ExchangeProfile, OAuth2Client,
     RefreshOptions, TokenSet,
 };
-use super::http::{HttpRequest, HttpResponse};
+use super::http::{network_error, timeout_error, HttpRequest, HttpResponse};
 use super::id_token::{at_hash_digest, check_at_hash, check_id_token, IdTokenRules, NonceCheck};
+use super::metadata::{Lookup, MetadataCache};
 
 /// A step the flow did not ask for (a bug of its caller).
 fn out_of_order() -> Error {
@@ -56,6 +60,13 @@ pub enum FlowStep<'a> {
         request: HttpRequest,
         /// The server it goes to.
         server: Server,
+    },
+    /// Another flow's discovery `job` of the same metadata is under way:
+    /// wait a little (the JS layer sleeps 20 ms), then ask [`TokenFlow::next`]
+    /// again.
+    AwaitDiscovery {
+        /// The discovery under way.
+        job: u32,
     },
     /// Verify `id_token` with a JWT verifier for the JWK Set at `jwks_uri`
     /// (fetched within `timeout_ms`, as every request of the flow),
@@ -105,6 +116,11 @@ enum Stage {
 ///    [`crate::protocol::discovery`]) is needed: before the token request
 ///    when the token endpoint is not configured (a configured one wins),
 ///    after it when an ID Token came and the JWK Set is not configured;
+///    it comes from the [`MetadataCache`] the caller passes to
+///    [`Self::next`]; when the cache has no usable copy, this flow
+///    discovers it (the requests are [`FlowStep::Send`]s to
+///    [`Server::Discovery`]) and tells the cache how that ended, or waits
+///    for another flow's discovery ([`FlowStep::AwaitDiscovery`]);
 /// 2. what the token endpoint's answer means (per host format);
 /// 3. that an ID Token is never handed out unvalidated (OpenID Connect Core
 ///    §3.1.3.7): with the `oauth2` profile it is verified against the
@@ -116,14 +132,17 @@ enum Stage {
 ///    they send is dropped, never passed on.
 ///
 /// Left to the caller: sending the requests, the JWT verification of the
-/// ID Token's signature, and caching the metadata or the verifier across
-/// flows.
+/// ID Token's signature, keeping the metadata cache and the verifier
+/// across flows, and telling the flow when a request failed without an
+/// answer ([`Self::unreachable`]) or the flow is given up ([`Self::abandon`]).
 #[derive(Debug)]
 pub struct TokenFlow {
     grant: Grant,
     stage: Stage,
     discovery: Option<Discovery>,
-    metadata: Option<ServerMetadata>,
+    /// The discovery this flow makes for the cache, while it makes it.
+    job: Option<u32>,
+    metadata: Option<Rc<ServerMetadata>>,
     tokens: Option<TokenSet>,
     id_token_claims: Option<String>,
 }
@@ -146,6 +165,7 @@ impl TokenFlow {
             grant,
             stage: Stage::Token,
             discovery: None,
+            job: None,
             metadata: None,
             tokens: None,
             id_token_claims: None,
@@ -179,16 +199,25 @@ impl TokenFlow {
         }
     }
 
-    fn discover(&mut self) -> Result<()> {
-        let rule = match &self.grant {
+    fn rule(&self) -> UrlRule {
+        match &self.grant {
             Grant::Code(options) => options.rule,
             Grant::Refresh(options) => options.rule,
-        };
-        let issuer = self
-            .client()
+        }
+    }
+
+    /// The issuer, which [`check_exchange`] / [`check_refresh`] and
+    /// [`Self::after_tokens`] require before any discovery.
+    fn issuer(&self) -> Result<&str> {
+        self.client()
             .and_then(|client| client.issuer.as_deref())
-            .ok_or_else(|| Error::options("issuer is required to find the server's metadata"))?;
-        self.discovery = Some(Discovery::new(issuer, rule)?);
+            .ok_or_else(out_of_order)
+    }
+
+    /// The metadata is needed next (the issuer checked now, so a bad one
+    /// fails before any request).
+    fn discover(&mut self) -> Result<()> {
+        self.discovery = Some(Discovery::new(self.issuer()?, self.rule())?);
         self.stage = Stage::Discover;
         Ok(())
     }
@@ -200,8 +229,22 @@ impl TokenFlow {
         }
     }
 
-    /// What to do next.
-    pub fn next(&self) -> Result<FlowStep<'_>> {
+    /// What to do next at `now` (seconds); the issuer's metadata, when
+    /// needed, comes from `cache` while fresh, or this flow discovers it
+    /// (the next steps are its requests), or waits for another flow's
+    /// discovery ([`FlowStep::AwaitDiscovery`]).
+    pub fn next(&mut self, cache: &mut MetadataCache, now: u64) -> Result<FlowStep<'_>> {
+        if matches!(self.stage, Stage::Discover) && self.job.is_none() {
+            match cache.lookup(self.issuer()?, self.rule(), self.timeout_ms(), now)? {
+                Lookup::Found(metadata) => self.found(metadata)?,
+                Lookup::Discover(job) => self.job = Some(job),
+                Lookup::Wait(job) => return Ok(FlowStep::AwaitDiscovery { job }),
+            }
+        }
+        self.step()
+    }
+
+    fn step(&self) -> Result<FlowStep<'_>> {
         match self.stage {
             Stage::Discover => {
                 let url = self.discovery.as_ref().map_or("", Discovery::url);
@@ -255,17 +298,29 @@ impl TokenFlow {
             .or_else(|| self.metadata.as_ref().and_then(|m| m.jwks_uri.as_deref()))
     }
 
-    /// Reads the answer to the request of the last [`FlowStep::Send`]: the
-    /// discovery's or the token endpoint's error, or `Ok` to go on.
-    pub fn answer(&mut self, response: &HttpResponse) -> Result<()> {
+    /// Reads the answer (at `now`) to the request of the last
+    /// [`FlowStep::Send`]: the discovery's or the token endpoint's error, or
+    /// `Ok` to go on. How a discovery ended goes to `cache`.
+    pub fn answer(
+        &mut self,
+        cache: &mut MetadataCache,
+        response: &HttpResponse,
+        now: u64,
+    ) -> Result<()> {
         match self.stage {
             Stage::Discover => {
-                let Some(discovery) = &mut self.discovery else {
+                let (Some(discovery), Some(job)) = (&mut self.discovery, self.job) else {
                     return Err(out_of_order());
                 };
-                match discovery.answer(response.status, &response.body)? {
-                    DiscoveryStep::Fetch(_) => Ok(()),
-                    DiscoveryStep::Found(metadata) => self.found(metadata),
+                match discovery.answer(response.status, &response.body) {
+                    Ok(DiscoveryStep::Fetch(_)) => Ok(()),
+                    Ok(DiscoveryStep::Found(metadata)) => {
+                        let metadata = Rc::new(metadata);
+                        cache.found(job, &metadata, &response.headers, now);
+                        self.job = None;
+                        self.found(metadata)
+                    }
+                    Err(error) => Err(self.discovery_failed(cache, error, now)),
                 }
             }
             Stage::Token => {
@@ -280,7 +335,40 @@ impl TokenFlow {
         }
     }
 
-    fn found(&mut self, metadata: ServerMetadata) -> Result<()> {
+    /// The request of the last [`FlowStep::Send`] failed at `now` without
+    /// an answer (at the network level, or `timed_out`): its retryable
+    /// `network_error`, to report (a discovery's is remembered by `cache`).
+    pub fn unreachable(&mut self, cache: &mut MetadataCache, timed_out: bool, now: u64) -> Error {
+        let what = match self.stage {
+            Stage::Discover => Server::Discovery,
+            _ => Server::TokenEndpoint,
+        }
+        .as_str();
+        let error = match timed_out {
+            true => timeout_error(what, self.timeout_ms()),
+            false => network_error(what),
+        };
+        self.discovery_failed(cache, error, now)
+    }
+
+    /// The flow is given up (its caller aborted): a discovery it makes is
+    /// neither a failure nor a success for `cache`.
+    pub fn abandon(&mut self, cache: &mut MetadataCache) {
+        if let Some(job) = self.job.take() {
+            cache.abandon(job);
+        }
+    }
+
+    /// Reports a failed discovery to `cache` (remembered for its cooldown);
+    /// returns the error to report.
+    fn discovery_failed(&mut self, cache: &mut MetadataCache, error: Error, now: u64) -> Error {
+        match self.job.take() {
+            Some(job) => cache.failed(job, error, now),
+            None => error,
+        }
+    }
+
+    fn found(&mut self, metadata: Rc<ServerMetadata>) -> Result<()> {
         let token_endpoint = metadata.token_endpoint.clone();
         self.metadata = Some(metadata);
         if let Some(client) = self.client_mut() {
@@ -397,9 +485,9 @@ impl TokenFlow {
         self.id_token_claims.as_deref()
     }
 
-    /// The metadata discovery found, if discovery ran.
+    /// The metadata the flow used, if it needed any.
     pub fn metadata(&self) -> Option<&ServerMetadata> {
-        self.metadata.as_ref()
+        self.metadata.as_deref()
     }
 
     /// The code exchange's options (`None` for a refresh).
@@ -414,14 +502,15 @@ impl TokenFlow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::url::UrlRule;
     use crate::server::exchange::ClientAuth;
     use crate::server::http::{Secret, DEFAULT_TIMEOUT_MS};
 
     const ISSUER: &str = "https://op.example/tenant";
+    const WELL_KNOWN: &str = "https://op.example/tenant/.well-known/openid-configuration";
     const METADATA: &str = r#"{"issuer":"https://op.example/tenant","token_endpoint":"https://op.example/tenant/token","jwks_uri":"https://op.example/tenant/jwks"}"#;
     const TOKENS: &str = r#"{"access_token":"at","token_type":"Bearer","id_token":"h.p.s"}"#;
     const CLAIMS: &str = r#"{"iss":"https://op.example/tenant","sub":"u1","aud":"c1","iat":1,"exp":2,"nonce":"n1","email":"u@x.example"}"#;
+    const NOW: u64 = 1_000;
 
     fn client(token_endpoint: &str, issuer: Option<&str>) -> OAuth2Client {
         OAuth2Client {
@@ -441,42 +530,88 @@ mod tests {
         TokenFlow::code(options)
     }
 
-    /// The next request: its URL and which server it goes to.
-    fn sent(flow: &TokenFlow) -> (String, Server) {
-        match flow.next().unwrap() {
-            FlowStep::Send { request, server } => (request.url, server),
-            other => panic!("expected a request, got {other:?}"),
+    /// What the flow asks for next, in short.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Next {
+        Token(String),
+        Discovery(String),
+        Await(u32),
+        Verify(String),
+        Digest,
+        Done,
+    }
+
+    fn next(flow: &mut TokenFlow, cache: &mut MetadataCache) -> Result<Next> {
+        Ok(match flow.next(cache, NOW)? {
+            FlowStep::Send { request, server } => match server {
+                Server::TokenEndpoint => Next::Token(request.url),
+                Server::Discovery => {
+                    assert_eq!(request.method, "GET");
+                    assert_eq!(request.header("accept"), Some("application/json"));
+                    Next::Discovery(request.url)
+                }
+            },
+            FlowStep::AwaitDiscovery { job } => Next::Await(job),
+            FlowStep::VerifyIdToken { jwks_uri, .. } => Next::Verify(jwks_uri.into()),
+            FlowStep::Digest { .. } => Next::Digest,
+            FlowStep::Done => Next::Done,
+        })
+    }
+
+    /// What the flow asks for next, by kind.
+    fn kind(flow: &mut TokenFlow, cache: &mut MetadataCache) -> &'static str {
+        match next(flow, cache).unwrap() {
+            Next::Token(_) => "token",
+            Next::Discovery(_) => "discovery",
+            Next::Await(_) => "await",
+            Next::Verify(_) => "verify",
+            Next::Digest => "digest",
+            Next::Done => "done",
         }
     }
 
-    fn answer(flow: &mut TokenFlow, status: u16, body: &str) -> Result<()> {
-        flow.answer(&HttpResponse::new(status, body))
+    fn answer(
+        flow: &mut TokenFlow,
+        cache: &mut MetadataCache,
+        status: u16,
+        body: &str,
+    ) -> Result<()> {
+        flow.answer(cache, &HttpResponse::new(status, body), NOW)
+    }
+
+    /// The flow's next step is discovery: answered `status` / `body`.
+    fn discover(
+        flow: &mut TokenFlow,
+        cache: &mut MetadataCache,
+        status: u16,
+        body: &str,
+    ) -> Result<()> {
+        assert!(matches!(next(flow, cache)?, Next::Discovery(_)));
+        answer(flow, cache, status, body)
     }
 
     #[test]
     fn issuer_alone_discovers_the_endpoint_then_verifies_the_id_token() {
+        let mut cache = MetadataCache::new();
         let mut flow = code(client("", Some(ISSUER)), Some("n1")).unwrap();
         assert_eq!(
-            sent(&flow),
-            (
-                "https://op.example/tenant/.well-known/openid-configuration".into(),
-                Server::Discovery
-            )
+            next(&mut flow, &mut cache).unwrap(),
+            Next::Discovery(WELL_KNOWN.into())
         );
-        answer(&mut flow, 200, METADATA).unwrap();
+        // A second flow meanwhile waits for that discovery.
+        let mut other = code(client("", Some(ISSUER)), None).unwrap();
+        assert_eq!(kind(&mut other, &mut cache), "await");
+        answer(&mut flow, &mut cache, 200, METADATA).unwrap();
         assert_eq!(
-            sent(&flow),
-            (
-                "https://op.example/tenant/token".into(),
-                Server::TokenEndpoint
-            )
+            next(&mut flow, &mut cache).unwrap(),
+            Next::Token("https://op.example/tenant/token".into())
         );
-        answer(&mut flow, 200, TOKENS).unwrap();
+        answer(&mut flow, &mut cache, 200, TOKENS).unwrap();
         assert!(
             flow.tokens().is_none(),
             "no tokens before the ID Token is checked"
         );
-        match flow.next().unwrap() {
+        match flow.next(&mut cache, NOW).unwrap() {
             FlowStep::VerifyIdToken {
                 id_token,
                 issuer,
@@ -498,51 +633,68 @@ mod tests {
             other => panic!("{other:?}"),
         }
         flow.id_token_verified(CLAIMS).unwrap();
-        assert!(matches!(flow.next().unwrap(), FlowStep::Done));
+        assert_eq!(next(&mut flow, &mut cache).unwrap(), Next::Done);
         assert_eq!(flow.tokens().unwrap().access_token, "at");
         assert_eq!(flow.id_token_claims(), Some(CLAIMS));
+        assert_eq!(flow.metadata().unwrap().issuer, ISSUER);
+        // The waiting flow, and every later one, use the cached document.
+        assert_eq!(
+            next(&mut other, &mut cache).unwrap(),
+            Next::Token("https://op.example/tenant/token".into())
+        );
+        let mut later = code(client("", Some(ISSUER)), None).unwrap();
+        assert_eq!(kind(&mut later, &mut cache), "token");
     }
 
     #[test]
     fn a_configured_endpoint_wins_and_discovery_waits_for_an_id_token() {
+        let mut cache = MetadataCache::new();
         let mut flow = code(client("https://as.example/token", Some(ISSUER)), None).unwrap();
         assert_eq!(
-            sent(&flow),
-            ("https://as.example/token".into(), Server::TokenEndpoint)
+            next(&mut flow, &mut cache).unwrap(),
+            Next::Token("https://as.example/token".into())
         );
-        answer(&mut flow, 200, r#"{"access_token":"at"}"#).unwrap();
-        assert!(
-            matches!(flow.next().unwrap(), FlowStep::Done),
+        answer(&mut flow, &mut cache, 200, r#"{"access_token":"at"}"#).unwrap();
+        assert_eq!(
+            next(&mut flow, &mut cache).unwrap(),
+            Next::Done,
             "no ID Token, no discovery"
         );
+        assert!(cache.is_empty());
 
         let mut flow = code(client("https://as.example/token", Some(ISSUER)), None).unwrap();
-        answer(&mut flow, 200, TOKENS).unwrap();
-        assert_eq!(sent(&flow).1, Server::Discovery);
+        assert_eq!(kind(&mut flow, &mut cache), "token");
+        answer(&mut flow, &mut cache, 200, TOKENS).unwrap();
         // The metadata names another token endpoint: the configured one stays.
-        answer(&mut flow, 200, METADATA).unwrap();
-        assert!(matches!(
-            flow.next().unwrap(),
-            FlowStep::VerifyIdToken { .. }
-        ));
-        // A configured JWK Set: no discovery at all.
-        let mut with_jwks = client("https://as.example/token", Some(ISSUER));
+        discover(&mut flow, &mut cache, 200, METADATA).unwrap();
+        assert_eq!(
+            next(&mut flow, &mut cache).unwrap(),
+            Next::Verify("https://op.example/tenant/jwks".into())
+        );
+        // The next one with an ID Token finds the JWK Set in the cache.
+        let mut flow = code(client("https://as.example/token", Some(ISSUER)), None).unwrap();
+        assert_eq!(kind(&mut flow, &mut cache), "token");
+        answer(&mut flow, &mut cache, 200, TOKENS).unwrap();
+        assert_eq!(kind(&mut flow, &mut cache), "verify");
+        // A configured JWK Set: the cache is not asked.
+        let mut with_jwks = client("https://as.example/token", Some("https://other.example"));
         with_jwks.jwks_uri = Some("https://as.example/keys".into());
         let mut flow = code(with_jwks, None).unwrap();
-        answer(&mut flow, 200, TOKENS).unwrap();
-        match flow.next().unwrap() {
-            FlowStep::VerifyIdToken { jwks_uri, .. } => {
-                assert_eq!(jwks_uri, "https://as.example/keys")
-            }
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(kind(&mut flow, &mut cache), "token");
+        answer(&mut flow, &mut cache, 200, TOKENS).unwrap();
+        assert_eq!(
+            next(&mut flow, &mut cache).unwrap(),
+            Next::Verify("https://as.example/keys".into())
+        );
+        assert_eq!(cache.len(), 1, "only {ISSUER} was looked up");
     }
 
     #[test]
     fn an_id_token_is_never_handed_out_unchecked() {
+        let mut cache = MetadataCache::new();
         // No issuer: nothing to check it against.
         let mut flow = code(client("https://as.example/token", None), None).unwrap();
-        let err = answer(&mut flow, 200, TOKENS).unwrap_err();
+        let err = answer(&mut flow, &mut cache, 200, TOKENS).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidOptions);
         assert!(err.message().contains("pass issuer"), "{err}");
         assert!(flow.tokens().is_none());
@@ -550,8 +702,12 @@ mod tests {
         // ID Token carries one (a forgotten nonce: refused, pass nonce).
         for passed in [Some("another"), None] {
             let mut flow = code(client("", Some(ISSUER)), passed).unwrap();
-            answer(&mut flow, 200, METADATA).unwrap();
-            answer(&mut flow, 200, TOKENS).unwrap();
+            if let Next::Discovery(_) = next(&mut flow, &mut cache).unwrap() {
+                answer(&mut flow, &mut cache, 200, METADATA).unwrap();
+            }
+            assert_eq!(kind(&mut flow, &mut cache), "token");
+            answer(&mut flow, &mut cache, 200, TOKENS).unwrap();
+            assert_eq!(kind(&mut flow, &mut cache), "verify");
             assert_eq!(
                 flow.id_token_verified(CLAIMS).unwrap_err().code(),
                 ErrorCode::InvalidClaim,
@@ -570,33 +726,54 @@ mod tests {
             )
         };
         let mut flow = TokenFlow::code(options).unwrap();
-        answer(&mut flow, 200, TOKENS).unwrap();
+        answer(&mut flow, &mut cache, 200, TOKENS).unwrap();
         assert_eq!(flow.tokens().unwrap().id_token, None);
     }
 
     #[test]
-    fn discovery_falls_back_to_rfc_8414_and_fails_loudly() {
+    fn discovery_falls_back_to_rfc_8414_fails_loudly_and_is_remembered() {
+        let mut cache = MetadataCache::new();
         let mut flow = code(client("", Some(ISSUER)), None).unwrap();
-        answer(&mut flow, 404, "").unwrap();
+        discover(&mut flow, &mut cache, 404, "").unwrap();
         assert_eq!(
-            sent(&flow),
-            (
-                "https://op.example/.well-known/oauth-authorization-server/tenant".into(),
-                Server::Discovery
+            next(&mut flow, &mut cache).unwrap(),
+            Next::Discovery(
+                "https://op.example/.well-known/oauth-authorization-server/tenant".into()
             )
         );
-        let err = answer(&mut flow, 200, r#"{"issuer":"https://evil.example"}"#).unwrap_err();
+        let err = answer(
+            &mut flow,
+            &mut cache,
+            200,
+            r#"{"issuer":"https://evil.example"}"#,
+        )
+        .unwrap_err();
         assert_eq!(err.code(), ErrorCode::IssuerMismatch);
+        // Remembered: the next flow fails at once, without a request.
+        let mut again = code(client("", Some(ISSUER)), None).unwrap();
+        let remembered = next(&mut again, &mut cache).unwrap_err();
+        assert_eq!(remembered.code(), ErrorCode::IssuerMismatch);
+        assert!(remembered.message().contains("remembered"), "{remembered}");
 
-        let mut flow = code(client("", Some(ISSUER)), None).unwrap();
-        let err = answer(&mut flow, 200, r#"{"issuer":"https://op.example/tenant"}"#).unwrap_err();
+        let other = "https://op.example/other";
+        let mut flow = code(client("", Some(other)), None).unwrap();
+        discover(
+            &mut flow,
+            &mut cache,
+            200,
+            r#"{"issuer":"https://op.example/other"}"#,
+        )
+        .unwrap_err();
+        let err = next(&mut flow, &mut cache).unwrap_err();
         assert_eq!(err.code(), ErrorCode::DiscoveryFailed);
         assert!(err.message().contains("token_endpoint"), "{err}");
 
-        let mut flow = code(client("", Some(ISSUER)), None).unwrap();
-        let err = answer(&mut flow, 503, "").unwrap_err();
+        let third = "https://op.example/third";
+        let mut flow = code(client("", Some(third)), None).unwrap();
+        let err = discover(&mut flow, &mut cache, 503, "").unwrap_err();
         assert_eq!(err.code(), ErrorCode::DiscoveryFailed);
         assert!(err.is_retryable());
+        assert_eq!(err.status(), Some(503));
 
         // Plain http to a public issuer: refused before any request, unless opted out.
         let err = code(client("", Some("http://op.example")), None).unwrap_err();
@@ -607,15 +784,60 @@ mod tests {
         );
         options.redirect_uri = Some("https://ext.example/cb".into());
         options.rule = UrlRule::INSECURE_HTTP;
-        let flow = TokenFlow::code(options).unwrap();
+        let mut flow = TokenFlow::code(options).unwrap();
         assert_eq!(
-            sent(&flow).0,
-            "http://op.example/.well-known/openid-configuration"
+            next(&mut flow, &mut cache).unwrap(),
+            Next::Discovery("http://op.example/.well-known/openid-configuration".into())
         );
     }
 
     #[test]
+    fn a_request_without_an_answer_and_an_abandoned_flow() {
+        let mut cache = MetadataCache::new();
+        // The token endpoint: its network error; the cache is not involved.
+        let mut flow = code(client("https://as.example/token", None), None).unwrap();
+        assert_eq!(kind(&mut flow, &mut cache), "token");
+        let err = flow.unreachable(&mut cache, true, NOW);
+        assert_eq!(err.code(), ErrorCode::NetworkError);
+        assert!(
+            err.message()
+                .contains("token endpoint did not answer within 10000 ms"),
+            "{err}"
+        );
+        assert!(cache.is_empty());
+        // A discovery's: remembered for the cooldown.
+        let mut flow = code(client("", Some(ISSUER)), None).unwrap();
+        assert_eq!(kind(&mut flow, &mut cache), "discovery");
+        let err = flow.unreachable(&mut cache, false, NOW);
+        assert_eq!(err.code(), ErrorCode::NetworkError);
+        assert!(err.is_retryable());
+        assert!(
+            err.message()
+                .contains("discovery document failed at the network level"),
+            "{err}"
+        );
+        let mut again = code(client("", Some(ISSUER)), None).unwrap();
+        assert_eq!(
+            next(&mut again, &mut cache).unwrap_err().code(),
+            ErrorCode::NetworkError
+        );
+        // Abandoned during its discovery (its caller aborted): forgotten, so
+        // the next flow discovers at once instead of waiting.
+        let other = "https://op.example/other";
+        let mut flow = code(client("", Some(other)), None).unwrap();
+        assert_eq!(kind(&mut flow, &mut cache), "discovery");
+        let mut waiting = code(client("", Some(other)), None).unwrap();
+        assert_eq!(kind(&mut waiting, &mut cache), "await");
+        flow.abandon(&mut cache);
+        assert_eq!(kind(&mut waiting, &mut cache), "discovery");
+        // Abandoning a flow that makes no discovery changes nothing.
+        flow.abandon(&mut cache);
+        assert_eq!(kind(&mut flow, &mut cache), "await");
+    }
+
+    #[test]
     fn refresh_discovers_too_and_never_checks_a_nonce() {
+        let mut cache = MetadataCache::new();
         let options = RefreshOptions {
             client: client("", Some(ISSUER)),
             refresh_token: "rt".into(),
@@ -624,18 +846,22 @@ mod tests {
             rule: UrlRule::STRICT,
         };
         let mut flow = TokenFlow::refresh(options).unwrap();
-        assert_eq!(sent(&flow).1, Server::Discovery);
-        answer(&mut flow, 200, METADATA).unwrap();
+        match flow.next(&mut cache, NOW).unwrap() {
+            FlowStep::Send { request, server } => {
+                assert_eq!((server, request.timeout_ms), (Server::Discovery, 1000));
+            }
+            other => panic!("{other:?}"),
+        }
+        answer(&mut flow, &mut cache, 200, METADATA).unwrap();
         assert_eq!(
-            sent(&flow),
-            (
-                "https://op.example/tenant/token".into(),
-                Server::TokenEndpoint
-            )
+            next(&mut flow, &mut cache).unwrap(),
+            Next::Token("https://op.example/tenant/token".into())
         );
-        answer(&mut flow, 200, TOKENS).unwrap();
+        answer(&mut flow, &mut cache, 200, TOKENS).unwrap();
+        assert_eq!(kind(&mut flow, &mut cache), "verify");
         flow.id_token_verified(r#"{"sub":"u1","iat":1,"nonce":"whatever"}"#)
             .unwrap();
+        assert_eq!(next(&mut flow, &mut cache).unwrap(), Next::Done);
         assert_eq!(flow.tokens().unwrap().id_token.as_deref(), Some("h.p.s"));
         assert!(flow.exchange().is_none());
     }

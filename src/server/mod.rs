@@ -9,10 +9,11 @@
 //!
 //! | JS (`extension-sso/server`) | Rust core |
 //! |---|---|
-//! | `exchangeCode` | [`TokenFlow::code`]: discovery, [`exchange_code_request`] + [`parse_exchange_response`], the ID Token ([`check_id_token`], [`check_at_hash`]) |
+//! | `exchangeCode` | [`TokenFlow::code`]: the issuer's metadata ([`MetadataCache`]), [`exchange_code_request`] + [`parse_exchange_response`], the ID Token ([`check_id_token`], [`check_at_hash`]) |
 //! | `refreshTokens` | [`TokenFlow::refresh`]: the same with [`refresh_request`] + [`parse_token_response`] |
 //! | `matrixTokenLogin` | [`MatrixFlow`]: [`matrix_login_flows_request`] + [`check_login_flows`], [`matrix_token_login_request`] + [`parse_matrix_login`] |
 //! | `createHandoffHandler` | [`HandoffHandler`] (its exchange is a [`TokenFlow`]) |
+//! | (the metadata cache kept per `fetch`) | [`MetadataCache`] |
 //! | `ServiceClientTokenProvider` | [`TokenMinter`] (signed by the runtime's crypto); natively `ServiceClientTokenProvider` (feature `rust-crypto`) |
 //!
 //! Tokens, codes, secrets and verifiers never appear in `Debug` output or
@@ -25,6 +26,7 @@ mod http;
 mod id_token;
 mod identity;
 mod matrix;
+mod metadata;
 mod service_client;
 
 #[cfg(all(target_arch = "wasm32", feature = "server"))]
@@ -51,6 +53,10 @@ pub use identity::{Identity, IdentitySource};
 pub use matrix::{
     check_login_flows, matrix_login_flows_request, matrix_token_login_request, parse_matrix_login,
     MatrixFlow, MatrixLoginOptions, MatrixSession,
+};
+pub use metadata::{
+    fresh_for, Lookup, MetadataCache, DEFAULT_FRESH_SEC, FAILURE_COOLDOWN_SEC, MAX_FRESH_SEC,
+    MAX_ISSUERS, MIN_FRESH_SEC,
 };
 #[cfg(feature = "rust-crypto")]
 pub use service_client::ServiceClientTokenProvider;

@@ -10,6 +10,7 @@
 
 use crate::prelude::*;
 use alloc::rc::Rc;
+use core::cell::{RefCell, RefMut};
 
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -22,9 +23,9 @@ use crate::server::{
     self as srv, refuse_misplaced, AccessKey, ClientAuth, CookieConfig, ExchangeOptions,
     ExchangeProfile, ExchangeStep, FlowStep, HandoffConfig, HandoffHandler, HandoffStep,
     HttpRequest, HttpResponse, HttpResponseOut, Identity, IdentitySource, JsonBody, MatrixFlow,
-    MatrixLoginOptions, MatrixSession, Mint, OAuth2Client, PendingHandoff, PublicKey,
-    RefreshOptions, Rejection, Route, SameSite, Secret, TokenFlow, TokenMinter, TokenSet,
-    UnsignedToken, UserInfoStep, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
+    MatrixLoginOptions, MatrixSession, MetadataCache, Mint, OAuth2Client, PendingHandoff,
+    PublicKey, RefreshOptions, Rejection, Route, SameSite, Secret, TokenFlow, TokenMinter,
+    TokenSet, UnsignedToken, UserInfoStep, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES,
 };
 use crate::{Error, ErrorCode, OAuthErrorFields, Result};
 
@@ -374,18 +375,18 @@ fn url_rule(o: &Opts) -> UrlRule {
     }
 }
 
-/// What a flow needs next, for the JS layer: `{ request, what }` (send it,
-/// then `answer`), `{ verify: { token, issuer, jwksUri, audience,
-/// timeoutMs, allowInsecureHttp } }` (verify the ID Token, then `verified`),
-/// `{ digest: { algorithm, input } }` (hash, then `digested`), or
-/// `{ done: true }`.
-fn flow_step_to_js(flow: &TokenFlow, rule: UrlRule) -> JsResult<JsValue> {
+/// What a flow needs next, for the JS layer: `{ request }` (send it, then
+/// `answer`, or `unreachable` when it failed without an answer), `{ wait:
+/// true }` (another call is discovering the issuer's metadata: sleep a
+/// little, then `next`), `{ verify: { token, issuer, jwksUri, audience,
+/// timeoutMs, allowInsecureHttp } }` (verify the ID Token, then
+/// `verified`), `{ digest: { algorithm, input } }` (hash, then `digested`),
+/// or `{ done: true }`.
+fn flow_step_to_js(step: FlowStep<'_>, rule: UrlRule) -> JsValue {
     let out = Object::new();
-    match flow.next()? {
-        FlowStep::Send { request, server } => {
-            set(&out, "request", &request_to_js(&request));
-            set(&out, "what", &JsValue::from_str(server.as_str()));
-        }
+    match step {
+        FlowStep::Send { request, .. } => set(&out, "request", &request_to_js(&request)),
+        FlowStep::AwaitDiscovery { .. } => set(&out, "wait", &JsValue::TRUE),
         FlowStep::VerifyIdToken {
             id_token,
             issuer,
@@ -418,7 +419,39 @@ fn flow_step_to_js(flow: &TokenFlow, rule: UrlRule) -> JsResult<JsValue> {
         }
         FlowStep::Done => set(&out, "done", &JsValue::TRUE),
     }
-    Ok(out.into())
+    out.into()
+}
+
+/// The issuer metadata cache ([`MetadataCache`]) the JS layer keeps per
+/// `fetch` function, and where the calls and handlers that use it are made:
+/// their flows look the metadata up there and tell it what their
+/// discoveries found. (Made from here rather than given the cache as an
+/// argument: one export for the three helpers keeps the boundary lean.)
+#[wasm_bindgen]
+pub struct DiscoveryCache(Rc<RefCell<MetadataCache>>);
+
+#[wasm_bindgen]
+impl DiscoveryCache {
+    /// An empty cache.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> DiscoveryCache {
+        Self(Rc::default())
+    }
+
+    /// The core of `createHandoffHandler(options)` (see [`HandoffCore`]).
+    pub fn handler(&self, options: &str) -> JsResult<HandoffCore> {
+        Ok(HandoffCore::new(options, self)?)
+    }
+
+    /// The call of `helper` (`'exchangeCode'`, `'refreshTokens'`, else
+    /// `matrixTokenLogin`) with `options` (JSON text).
+    pub fn call(&self, helper: &str, options: &str) -> JsResult<Call> {
+        Ok(match helper {
+            "exchangeCode" => Call::exchange_code(options, self),
+            "refreshTokens" => Call::refresh_tokens(options, self),
+            _ => Call::matrix_token_login(options),
+        }?)
+    }
 }
 
 /// What a [`Call`] is.
@@ -441,15 +474,29 @@ enum Flow {
 /// for every helper keeps the boundary lean (each class costs glue).
 ///
 /// - flows (`exchangeCode`, `refreshTokens`, `matrixTokenLogin`, a
-///   handoff's exchange): `next()` says what to do, the JS does it and
-///   reports with `answer`, `verified` or `digested`, until `{ done }`;
-///   then `result(now)`;
+///   handoff's exchange): `next(now)` says what to do, the JS does it and
+///   reports with `answer` (or `unreachable`), `verified` or `digested`,
+///   until `{ done }`; then `result(now)`;
 /// - the handler's calls: `read(body)` (a handoff), `accessToken()` (the
 ///   token to verify), `finish(claims, now)` or `fail(...)`.
 #[wasm_bindgen]
 pub struct Call {
     flow: Flow,
     rule: UrlRule,
+    /// Where a token flow finds the issuer's metadata (an empty, unused one
+    /// for the calls that are no token flow).
+    metadata: Rc<RefCell<MetadataCache>>,
+}
+
+/// A call freed before its flow finished (its caller aborted, or the
+/// runtime dropped the request) leaves a discovery it was making neither
+/// failed nor found.
+impl Drop for Call {
+    fn drop(&mut self) {
+        if let Ok((flow, mut cache)) = self.flow_and_cache() {
+            flow.abandon(&mut cache);
+        }
+    }
 }
 
 impl Call {
@@ -461,20 +508,36 @@ impl Call {
         }
     }
 
-    fn token_flow_mut(&mut self) -> Result<&mut TokenFlow> {
-        match &mut self.flow {
-            Flow::Token(flow) => Ok(flow),
-            Flow::Handoff(_, step) => Ok(&mut step.flow),
-            _ => Err(Error::options(NOT_DONE)),
+    fn with_flow(flow: Flow, rule: UrlRule, cache: &DiscoveryCache) -> Self {
+        Self {
+            flow,
+            rule,
+            metadata: Rc::clone(&cache.0),
         }
+    }
+
+    /// A token flow and the metadata cache it uses.
+    fn flow_and_cache(&mut self) -> Result<(&mut TokenFlow, RefMut<'_, MetadataCache>)> {
+        // The cache is never in use by another call into the wasm: the JS
+        // layer calls in one at a time.
+        let cache = self
+            .metadata
+            .try_borrow_mut()
+            .map_err(|_| Error::options(NOT_DONE))?;
+        let flow = match &mut self.flow {
+            Flow::Token(flow) => flow,
+            Flow::Handoff(_, step) => &mut step.flow,
+            _ => return Err(Error::options(NOT_DONE)),
+        };
+        Ok((flow, cache))
     }
 }
 
 #[wasm_bindgen]
 impl Call {
-    /// The flow of `exchangeCode(options)` (options as JSON text).
-    #[wasm_bindgen(js_name = exchangeCode)]
-    pub fn exchange_code(options: &str) -> JsResult<Call> {
+    /// The flow of `exchangeCode(options)` (options as JSON text), finding
+    /// the issuer's metadata in `cache`.
+    fn exchange_code(options: &str, cache: &DiscoveryCache) -> Result<Call> {
         let root = parse_options(options, "exchangeCode")?;
         let o = Opts::new(&root, "exchangeCode")?;
         let profile = ProfileFields::read(&o);
@@ -492,15 +555,13 @@ impl Call {
         exchange.nonce = nonce.map(Secret::new);
         exchange.timeout_ms = timeout_of(timeout_ms)?;
         exchange.rule = rule;
-        Ok(Self {
-            flow: Flow::Token(Box::new(TokenFlow::code(exchange)?)),
-            rule,
-        })
+        let flow = Flow::Token(Box::new(TokenFlow::code(exchange)?));
+        Ok(Self::with_flow(flow, rule, cache))
     }
 
-    /// The flow of `refreshTokens(options)` (options as JSON text).
-    #[wasm_bindgen(js_name = refreshTokens)]
-    pub fn refresh_tokens(options: &str) -> JsResult<Call> {
+    /// The flow of `refreshTokens(options)` (options as JSON text), finding
+    /// the issuer's metadata in `cache`.
+    fn refresh_tokens(options: &str, cache: &DiscoveryCache) -> Result<Call> {
         let root = parse_options(options, "refreshTokens")?;
         let o = Opts::new(&root, "refreshTokens")?;
         let fields = ProfileFields::read(&o);
@@ -510,11 +571,10 @@ impl Call {
         if fields.profile_name() != "oauth2" {
             return Err(Error::options(
                 "refreshTokens only supports the \"oauth2\" profile (RFC 6749 §6)",
-            )
-            .into());
+            ));
         }
         let ExchangeProfile::OAuth2(client) = fields.build()? else {
-            return Err(Error::options(NOT_DONE).into());
+            return Err(Error::options(NOT_DONE));
         };
         let refresh = RefreshOptions {
             client,
@@ -523,15 +583,12 @@ impl Call {
             timeout_ms: timeout_of(timeout_ms)?,
             rule,
         };
-        Ok(Self {
-            flow: Flow::Token(Box::new(TokenFlow::refresh(refresh)?)),
-            rule,
-        })
+        let flow = Flow::Token(Box::new(TokenFlow::refresh(refresh)?));
+        Ok(Self::with_flow(flow, rule, cache))
     }
 
     /// The flow of `matrixTokenLogin(options)` (options as JSON text).
-    #[wasm_bindgen(js_name = matrixTokenLogin)]
-    pub fn matrix_token_login(options: &str) -> JsResult<Call> {
+    fn matrix_token_login(options: &str) -> Result<Call> {
         let root = parse_options(options, "matrixTokenLogin")?;
         let o = Opts::new(&root, "matrixTokenLogin")?;
         let check_login_flows = o.boolean("checkLoginFlows");
@@ -552,12 +609,13 @@ impl Call {
         Ok(Self {
             flow: Flow::Matrix(MatrixFlow::new(options)?),
             rule,
+            metadata: Rc::default(),
         })
     }
 
-    /// What to do next (see [`flow_step_to_js`]); a Matrix login: `{
-    /// request, what: 'homeserver' }` or `{ done: true }`.
-    pub fn next(&self) -> JsResult<JsValue> {
+    /// What to do next at `now` (seconds; see [`flow_step_to_js`]); a
+    /// Matrix login: `{ request, what: 'homeserver' }` or `{ done: true }`.
+    pub fn next(&mut self, now: f64) -> JsResult<JsValue> {
         if let Flow::Matrix(flow) = &self.flow {
             let out = Object::new();
             match flow.next()? {
@@ -569,28 +627,53 @@ impl Call {
             }
             return Ok(out.into());
         }
-        flow_step_to_js(self.token_flow()?, self.rule)
+        let rule = self.rule;
+        let (flow, mut cache) = self.flow_and_cache()?;
+        Ok(flow_step_to_js(flow.next(&mut cache, now_sec(now))?, rule))
     }
 
-    /// The answer to the last `request`; throws what it means when it is an
-    /// error (for a handoff: pass it to `fail`).
-    pub fn answer(&mut self, status: u16, headers: JsValue, body: &[u8]) -> JsResult<()> {
+    /// The answer to the last `request` (`now` in seconds); throws what it
+    /// means when it is an error (for a handoff: pass it to `fail`).
+    pub fn answer(&mut self, status: u16, headers: JsValue, body: &[u8], now: f64) -> JsResult<()> {
         let response = http_response(status, headers, body)?;
         if let Flow::Matrix(flow) = &mut self.flow {
             return Ok(flow.answer(&response)?);
         }
-        Ok(self.token_flow_mut()?.answer(&response)?)
+        let (flow, mut cache) = self.flow_and_cache()?;
+        Ok(flow.answer(&mut cache, &response, now_sec(now))?)
+    }
+
+    /// The error to throw (its `cause` set to what the fetch threw) when the
+    /// last `request` failed at `now` (seconds) without an answer: at the
+    /// network level, or (`timeout_ms` given) past its timeout: the
+    /// retryable `network_error` naming the server.
+    pub fn unreachable(&mut self, timeout_ms: Option<u32>, now: f64) -> JsValue {
+        let what = "homeserver";
+        if let Flow::Matrix(_) = self.flow {
+            return match timeout_ms {
+                Some(ms) => srv::timeout_error(what, ms),
+                None => srv::network_error(what),
+            }
+            .into();
+        }
+        match self.flow_and_cache() {
+            Ok((flow, mut cache)) => {
+                flow.unreachable(&mut cache, timeout_ms.is_some(), now_sec(now))
+            }
+            Err(error) => error,
+        }
+        .into()
     }
 
     /// The claims of the ID Token the verifier accepted (JSON text); throws
     /// when the OpenID Connect checks refuse them.
     pub fn verified(&mut self, claims_json: &str) -> JsResult<()> {
-        Ok(self.token_flow_mut()?.id_token_verified(claims_json)?)
+        Ok(self.flow_and_cache()?.0.id_token_verified(claims_json)?)
     }
 
     /// The digest of `{ digest }` (the ID Token's `at_hash` is checked against it).
     pub fn digested(&mut self, digest: &[u8]) -> JsResult<()> {
-        Ok(self.token_flow_mut()?.digested(digest)?)
+        Ok(self.flow_and_cache()?.0.digested(digest)?)
     }
 
     /// Once done, as JSON text: the tokens `{ accessToken, tokenType,
@@ -681,17 +764,6 @@ impl Call {
 // ---------------------------------------------------------------------------
 // Errors the JS layer reports
 
-/// The retryable `network_error` for a request to `what` that failed at the
-/// network level, or (`timeout_ms` given) ran past its timeout.
-#[wasm_bindgen(js_name = networkError)]
-pub fn network_error(what: &str, timeout_ms: Option<u32>) -> JsValue {
-    match timeout_ms {
-        Some(ms) => srv::timeout_error(what, ms),
-        None => srv::network_error(what),
-    }
-    .into()
-}
-
 /// The typed identity fields of a verified claims object (JSON text):
 /// `{ sub, id, email, name, firstName, lastName, username, groups }` as JSON text.
 #[wasm_bindgen(js_name = identityFromClaims)]
@@ -768,14 +840,14 @@ fn cookie_config(session: &Opts) -> Result<CookieConfig> {
 #[wasm_bindgen]
 pub struct HandoffCore {
     handler: Rc<HandoffHandler>,
+    /// Where its exchanges find the issuer's metadata.
+    metadata: Rc<RefCell<MetadataCache>>,
 }
 
-#[wasm_bindgen]
 impl HandoffCore {
     /// Validates the handler options (the JS layer has removed `verifier`
-    /// and `onError`).
-    #[wasm_bindgen(constructor)]
-    pub fn new(options: &str) -> JsResult<HandoffCore> {
+    /// and `onError`); its exchanges find the issuer's metadata in `cache`.
+    fn new(options: &str, cache: &DiscoveryCache) -> Result<HandoffCore> {
         let what = "createHandoffHandler";
         let root = parse_options(options, what)?;
         let o = Opts::new(&root, what)?;
@@ -815,9 +887,13 @@ impl HandoffCore {
         config.insecure_expose_refresh_token = expose_refresh.unwrap_or(false);
         Ok(Self {
             handler: Rc::new(HandoffHandler::new(config)?),
+            metadata: Rc::clone(&cache.0),
         })
     }
+}
 
+#[wasm_bindgen]
+impl HandoffCore {
     /// Read at most this many bytes plus one of a request body.
     #[wasm_bindgen(getter, js_name = maxBodyBytes)]
     pub fn max_body_bytes(&self) -> usize {
@@ -840,6 +916,7 @@ impl HandoffCore {
                 &Call {
                     flow: Flow::Pending(handler, pending),
                     rule,
+                    metadata: Rc::clone(&self.metadata),
                 }
                 .into(),
             ),
@@ -849,6 +926,7 @@ impl HandoffCore {
                 &Call {
                     flow: Flow::UserInfo(handler, step),
                     rule,
+                    metadata: Rc::default(),
                 }
                 .into(),
             ),

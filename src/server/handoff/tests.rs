@@ -4,7 +4,7 @@ use super::*;
 use crate::json::{self, Value};
 use crate::server::exchange::{ClientAuth, OAuth2Client};
 use crate::server::http::{find_header, HttpResponse};
-use crate::server::{FlowStep, Server};
+use crate::server::{FlowStep, MetadataCache, Server};
 use crate::ErrorCode;
 use crate::Result;
 
@@ -315,11 +315,12 @@ fn method_not_allowed_lists_methods() {
 fn mia_console_handoff_forwards_exactly_code_and_state() {
     let handler = HandoffHandler::new(console_config()).unwrap();
     let body = br#"{"code":"CODE","state":"STATE","code_verifier":"ignored","redirect_uri":"https://x","iss":"https://console.example"}"#;
-    let Outcome::Exchange(step) = drive(&handler, "POST", "/token", &json_post(EXT), body) else {
+    let Outcome::Exchange(mut step) = drive(&handler, "POST", "/token", &json_post(EXT), body)
+    else {
         panic!("expected an exchange");
     };
     assert_eq!(step.origin, EXT);
-    let request = token_request(&step);
+    let request = token_request(&mut step);
     assert_eq!(request.url, "https://console.example/api/oauth/token");
     assert_eq!(
         request.body.as_deref(),
@@ -333,12 +334,12 @@ fn oauth2_handoff_uses_configured_redirect_uri_and_verifier() {
     let body = format!(
         r#"{{"code":"c","state":"s","code_verifier":"{VERIFIER}","redirect_uri":"https://ext.example/cb"}}"#
     );
-    let Outcome::Exchange(step) =
+    let Outcome::Exchange(mut step) =
         drive(&handler, "POST", "/token", &json_post(EXT), body.as_bytes())
     else {
         panic!("expected an exchange");
     };
-    let request = token_request(&step);
+    let request = token_request(&mut step);
     assert_eq!(
         request.body.as_deref(),
         Some(format!("grant_type=authorization_code&code=c&redirect_uri=https%3A%2F%2Fext.example%2Fcb&code_verifier={VERIFIER}").as_str())
@@ -451,23 +452,24 @@ fn exchanged(handler: &HandoffHandler, handoff: &[u8], token_json: &str) -> Resu
     else {
         panic!("expected an exchange")
     };
-    let FlowStep::Send {
-        server: Server::TokenEndpoint,
-        ..
-    } = step.flow.next().unwrap()
-    else {
-        panic!("expected the token request")
-    };
-    step.flow.answer(&HttpResponse::new(200, token_json))?;
-    assert!(matches!(step.flow.next().unwrap(), FlowStep::Done));
+    token_request(&mut step);
+    step.flow.answer(
+        &mut MetadataCache::new(),
+        &HttpResponse::new(200, token_json),
+        0,
+    )?;
+    assert!(matches!(
+        step.flow.next(&mut MetadataCache::new(), 0).unwrap(),
+        FlowStep::Done
+    ));
     Ok(step)
 }
 
 const CODE_STATE: &[u8] = br#"{"code":"c","state":"s"}"#;
 
 /// The token request an exchange starts with (no discovery).
-fn token_request(step: &ExchangeStep) -> crate::server::HttpRequest {
-    match step.flow.next().unwrap() {
+fn token_request(step: &mut ExchangeStep) -> crate::server::HttpRequest {
+    match step.flow.next(&mut MetadataCache::new(), 0).unwrap() {
         FlowStep::Send {
             request,
             server: Server::TokenEndpoint,
@@ -789,9 +791,13 @@ fn exchange_failures_map_to_401_and_502() {
         else {
             panic!()
         };
-        token_request(&step);
+        token_request(&mut step);
         step.flow
-            .answer(&HttpResponse::new(status, body))
+            .answer(
+                &mut MetadataCache::new(),
+                &HttpResponse::new(status, body),
+                0,
+            )
             .unwrap_err()
     };
     let reused = answer(

@@ -16,34 +16,47 @@ const CLIENT_ID = 'my-extension';
 const CLIENT_SECRET = 'my-extension-secret-0123456789';
 const AUDIENCE = 'https://api.my-extension.example';
 
+/**
+ * The recipe as a user runs it: the packed project, oidc-provider with the recipe's client (its
+ * redirect URIs made from the backend's origin by `redirectPaths`), and `node server.mjs` with the
+ * environment the recipe's comment names. `close()` stops all three.
+ */
+async function startRecipe({ redirectPaths, provider = {} }) {
+  const project = await samplesProject();
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const op = await startOidcProvider({
+    clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: redirectPaths.map((path) => `${origin}${path}`) }],
+    ...provider,
+  });
+  const backend = await startProgram(process.execPath, ['examples/node-backend/server.mjs'], {
+    cwd: project.dir,
+    env: {
+      OIDC_ISSUER: op.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET, API_AUDIENCE: AUDIENCE,
+      PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: origin,
+    },
+    ready: /listening on /,
+  });
+  const close = async () => {
+    await backend.stop();
+    await op.close();
+    project.close();
+  };
+  return { project, op, backend, origin, close };
+}
+
 describe('README recipe: extension page + Node backend + verifier, against oidc-provider', () => {
-  let project;
+  let recipe;
   let op;
-  let backend;
   let origin;
 
   before(async () => {
-    project = await samplesProject();
-    const port = await freePort();
-    origin = `http://127.0.0.1:${port}`;
-    op = await startOidcProvider({
-      clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${origin}/`, `${origin}/popup-callback.html`] }],
-      audience: AUDIENCE,
-    });
-    backend = await startProgram(process.execPath, ['examples/node-backend/server.mjs'], {
-      cwd: project.dir,
-      env: {
-        OIDC_ISSUER: op.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET, API_AUDIENCE: AUDIENCE,
-        PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: origin,
-      },
-      ready: /listening on /,
-    });
+    recipe = await startRecipe({ redirectPaths: ['/', '/popup-callback.html'], provider: { audience: AUDIENCE } });
+    ({ op, origin } = recipe);
   });
 
   after(async () => {
-    await backend?.stop();
-    await op?.close();
-    project?.close();
+    await recipe?.close();
   });
 
   test('navigation self: log in, hand off, verified identity, the backend API answers', async () => {
@@ -113,33 +126,17 @@ describe('README recipe: extension page + Node backend + verifier, against oidc-
 });
 
 describe('README recipe with a provider that issues opaque access tokens', () => {
-  let project;
+  let recipe;
   let op;
-  let backend;
   let origin;
 
   before(async () => {
-    project = await samplesProject();
-    const port = await freePort();
-    origin = `http://127.0.0.1:${port}`;
-    op = await startOidcProvider({
-      clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${origin}/`] }],
-      jwtAccessTokens: false,
-    });
-    backend = await startProgram(process.execPath, ['examples/node-backend/server.mjs'], {
-      cwd: project.dir,
-      env: {
-        OIDC_ISSUER: op.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET, API_AUDIENCE: AUDIENCE,
-        PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: origin,
-      },
-      ready: /listening on /,
-    });
+    recipe = await startRecipe({ redirectPaths: ['/'], provider: { jwtAccessTokens: false } });
+    ({ op, origin } = recipe);
   });
 
   after(async () => {
-    await backend?.stop();
-    await op?.close();
-    project?.close();
+    await recipe?.close();
   });
 
   test('the handoff answers 401, and the backend logs that the provider must issue JWT access tokens', async () => {
@@ -157,6 +154,6 @@ describe('README recipe with a provider that issues opaque access tokens', () =>
     assert.equal(res.status, 401, JSON.stringify(body));
     assert.equal(body.error, 'invalid_token');
     // The default onError logs the setup mismatch (the line may come just after the answer).
-    await eventually(() => /not a JWT[^\n]*RFC 9068/.test(backend.output()), 'the warning about opaque access tokens');
+    await eventually(() => /not a JWT[^\n]*RFC 9068/.test(recipe.backend.output()), 'the warning about opaque access tokens');
   });
 });

@@ -31,7 +31,7 @@
 //!         match fetch(uri) {                      // platform I/O
 //!             Ok(response) => cache.on_fetch_ok(status, cache_control, body, now),
 //!             Err(e) => Err(cache.on_fetch_error(now, e)),
-//!             Aborted => cache.abort_fetch(),     // as if it never started
+//!             Aborted => cache.abort_fetch(),     // counted as an attempt only
 //!         }
 //!         // then verify with cache.usable_keys(now), or return the error
 //!     }
@@ -384,6 +384,11 @@ impl JwksCache {
             } else {
                 Plan::Fetch
             }
+        } else if self.in_flight(now) {
+            // Past stale-if-error too: wait for the refresh another token
+            // began, as when nothing is cached (a burst after a quiet
+            // period causes one fetch, not one each).
+            Plan::AwaitFetch
         } else if recently_failed {
             Plan::FailCoolingDown
         } else {
@@ -416,11 +421,23 @@ impl JwksCache {
         self.in_flight_since = Some(now);
     }
 
-    /// Forgets the fetch under way, as if it never began: the caller
-    /// aborted it (its `AbortSignal`). Neither a failure (no cooldown, no
-    /// stale-if-error) nor a success; the next token plans afresh.
+    /// Records that the request of the fetch under way starts now: the
+    /// next one of a discovery chain (metadata, then the JWK Set), each
+    /// allowed `timeout_ms`, so [`Self::in_flight`] covers one request.
+    pub fn continue_fetch(&mut self, now: u64) {
+        if self.in_flight_since.is_some() {
+            self.in_flight_since = Some(now);
+        }
+    }
+
+    /// Forgets the fetch under way: the caller aborted it (its
+    /// `AbortSignal`). Neither a failure (no failure cooldown, no
+    /// stale-if-error) nor a success, and the next token plans afresh.
+    /// With a set cached it still counts as the attempt for the
+    /// unknown-`kid` cooldown (else every caller that aborts could cause
+    /// one more request); with none, a cold start may retry at once.
     pub fn abort_fetch(&mut self) {
-        if self.in_flight_since.take().is_some() {
+        if self.in_flight_since.take().is_some() && self.keys.is_none() {
             self.last_attempt_at = self.attempt_before_fetch;
         }
     }

@@ -518,7 +518,16 @@ impl Engine {
         let (remote, fetching) = self.take_fetching(set, fetch)?;
         match fetching {
             Some(Fetching::Metadata(mut discovery)) => {
-                let answer = discovery.answer_for_keys(status, body);
+                // As for a JWK Set: a document over the cap is refused
+                // by size, not read as truncated JSON.
+                let answer = match remote.cache.config().too_large(
+                    ErrorCode::DiscoveryFailed,
+                    &msg!("the metadata document at ", discovery.url()),
+                    body,
+                ) {
+                    Some(error) => Err(error),
+                    None => discovery.answer_for_keys(status, body),
+                };
                 match answer {
                     Ok(DiscoveryStep::Fetch(_)) => {
                         remote.fetching = Some(Fetching::Metadata(discovery));
@@ -644,11 +653,12 @@ impl Engine {
     }
 
     /// Loads a snapshot made by [`Self::export`] (JSON text), each set
-    /// validated like a fetched one. `jwks_invalid` when it is not a JSON
-    /// object; with `strict`, also at the first entry refused (invalid,
-    /// expired, or naming a set this verifier does not use), which are
-    /// otherwise skipped. Returns how many sets were loaded (a set already
-    /// holding a later fetch keeps it).
+    /// validated like a fetched one. `jwks_invalid` when it is not JSON;
+    /// with `strict`, also when it is not an object and at the first entry
+    /// refused (invalid, expired, or naming a set this verifier does not
+    /// use), which are otherwise skipped (a JSON value that is not an
+    /// object loads nothing). Returns how many sets were loaded (a set
+    /// already holding a later fetch keeps it).
     pub fn import(&mut self, snapshot: &str, now: u64, strict: bool) -> Result<usize> {
         let value = json::read(snapshot.as_bytes()).map_err(|e| {
             Error::new(
@@ -656,12 +666,15 @@ impl Engine {
                 msg!("the cache snapshot is not JSON: ", e),
             )
         })?;
-        let entries = value.as_object().ok_or_else(|| {
-            Error::new(
-                ErrorCode::JwksInvalid,
-                "the cache snapshot must be the object exportCache() returned",
-            )
-        })?;
+        let Some(entries) = value.as_object() else {
+            return match strict {
+                true => Err(Error::new(
+                    ErrorCode::JwksInvalid,
+                    "the cache snapshot must be the object exportCache() returned",
+                )),
+                false => Ok(0),
+            };
+        };
         let mut loaded = 0;
         for (name, entry) in entries.iter() {
             match self.import_one(name, entry, now) {

@@ -129,6 +129,23 @@ impl CacheConfig {
         Ok(())
     }
 
+    /// `code` when `body` is over `max_body_bytes` (the caller's reader
+    /// stops one byte past it): `what` is larger than the cap, which
+    /// `maxBodyBytes` raises.
+    pub(crate) fn too_large(&self, code: ErrorCode, what: &str, body: &[u8]) -> Option<Error> {
+        (body.len() > self.max_body_bytes).then(|| {
+            Error::new(
+                code,
+                msg!(
+                    what,
+                    " is larger than ",
+                    self.max_body_bytes,
+                    " bytes; raise maxBodyBytes if the document is genuine"
+                ),
+            )
+        })
+    }
+
     /// How long a response may be used, from its `Cache-Control` header
     /// (RFC 9111 §5.2.2.1 `max-age`, §5.2.2.4 `no-cache`, §5.2.2.5
     /// `no-store`), clamped to `[cooldown_sec, max_age_sec]` and at least
@@ -221,8 +238,8 @@ pub enum Plan {
     /// `no_matching_key`) without any network call.
     UseCachedNoRefetch,
     /// No usable set and the last fetch failed within the cooldown: answer
-    /// `jwks_fetch_failed` (retryable, see [`JwksCache::cooling_down_error`])
-    /// without any network call.
+    /// `jwks_fetch_failed` ([`JwksCache::cooling_down_error`]) without any
+    /// network call.
     FailCoolingDown,
 }
 
@@ -488,17 +505,10 @@ impl JwksCache {
             .with_status(status);
             return Err(self.fail(now, error));
         }
-        if body.len() > self.config.max_body_bytes {
-            let error = Error::new(
-                ErrorCode::JwksInvalid,
-                msg!(
-                    "the JWK Set response is ",
-                    body.len(),
-                    " bytes; at most ",
-                    self.config.max_body_bytes,
-                    " are accepted"
-                ),
-            );
+        if let Some(error) =
+            self.config
+                .too_large(ErrorCode::JwksInvalid, "the JWK Set response", body)
+        {
             return Err(self.fail(now, error));
         }
         let keys = match KeySet::from_bytes(body) {
@@ -541,8 +551,10 @@ impl JwksCache {
         self.fail(now, error)
     }
 
-    /// The error for [`Plan::FailCoolingDown`]: retryable
-    /// `jwks_fetch_failed` saying when the next attempt may happen.
+    /// The error for [`Plan::FailCoolingDown`]: `jwks_fetch_failed`
+    /// saying when the next attempt may happen, retryable as the failure
+    /// that started the cooldown was (one answer per outage; retryable
+    /// when none failed yet).
     pub fn cooling_down_error(&self, now: u64) -> Error {
         let (what, since) = match self.last_failure_at {
             Some(at) => ("the last fetch failed", Some(at)),
@@ -559,6 +571,7 @@ impl JwksCache {
             .as_ref()
             .map(|e| msg!(" (last error: ", e.message(), ")"))
             .unwrap_or_default();
+        let retryable = self.last_error.as_ref().map_or(true, Error::is_retryable);
         Error::new(
             ErrorCode::JwksFetchFailed,
             msg!(
@@ -570,7 +583,7 @@ impl JwksCache {
                 cause
             ),
         )
-        .retryable(true)
+        .retryable(retryable)
     }
 
     /// A snapshot `{"jwks":{"keys":[...]},"fetchedAt":N,"expiresAt":N}` of

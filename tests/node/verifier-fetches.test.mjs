@@ -1,6 +1,6 @@
 // The verifier's fetches as concurrent callers drive them (review F2, F3, F8,
 // F9): which caller fetches, which waits, what an abort or a late answer
-// changes. Every request goes to a fetch function the test controls (each
+// changes; and what a failed fetch answers (F5, F7). Every request goes to a fetch function the test controls (each
 // answers when the test says so) and the clock is injected (the `now` option,
 // or a runtime whose `now` the test sets), so no test has a timing threshold.
 import { test } from 'node:test';
@@ -176,4 +176,34 @@ test('a burst after the cached set expired past staleIfErrorSec causes one fetch
       assert.deepEqual(await Promise.all(burst), Array(5).fill('ok user-1'));
     });
   }
+});
+
+test('one outage, one retryable answer: the cooldown after a failure answers as that failure did (F5)', async () => {
+  const cases = [
+    ['a WAF page (200 text/html)', () => new Response('<html>blocked</html>', { status: 200 }), 'jwks_invalid', false],
+    ['404', () => new Response('', { status: 404 }), 'jwks_fetch_failed', false],
+    ['503', () => new Response('', { status: 503 }), 'jwks_fetch_failed', true],
+  ];
+  for (const [label, respond, code, retryable] of cases) {
+    const { fetch, requests } = controlledFetch(respond);
+    const v = new JwksVerifier({ jwksUri: JWKS_URI, issuer: ISS, audience: AUD, now: NOW, fetch });
+    const token = await sign();
+    const answers = [];
+    for (let i = 0; i < 2; i++) {
+      answers.push(await v.verify(token).then(() => 'ok', (e) => `${e.code} retryable=${e.retryable}`));
+    }
+    assert.equal(requests.length, 1, label);
+    assert.deepEqual(answers, [`${code} retryable=${retryable}`, `jwks_fetch_failed retryable=${retryable}`], label);
+  }
+});
+
+test('a metadata document over maxBodyBytes fails by its size, naming the option (F7)', async () => {
+  const big = JSON.stringify({ ...METADATA, pad: 'x'.repeat(2000) });
+  const { fetch } = controlledFetch(() => new Response(big, { status: 200 }));
+  const v = new JwksVerifier({ issuer: ISS, discovery: true, audience: AUD, now: NOW, maxBodyBytes: 1000, fetch });
+  await assert.rejects(v.verify(await sign()), (e) => {
+    assert.equal(e.code, 'discovery_failed');
+    assert.match(e.message, /openid-configuration is larger than 1000 bytes; raise maxBodyBytes/);
+    return true;
+  });
 });

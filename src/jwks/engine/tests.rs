@@ -465,6 +465,71 @@ fn a_late_failure_of_a_superseded_fetch_does_not_take_the_current_ones_answer() 
 }
 
 #[test]
+fn a_cooldown_answers_as_retryable_as_the_failure_that_started_it() {
+    for (status, retryable) in [(404, false), (503, true)] {
+        let mut e = remote_engine("");
+        let t = good("a");
+        assert!(matches!(
+            kind(e.check(t.as_bytes(), NOW, Attempt::First)),
+            Ok(Kind::Fetch(..))
+        ));
+        let error = e.fetched(0, cur(&e), status, None, b"", NOW).unwrap_err();
+        assert_eq!(error.is_retryable(), retryable);
+        let cooling = kind(e.check(t.as_bytes(), NOW + 1, Attempt::First)).unwrap_err();
+        assert_eq!(
+            (cooling.code(), cooling.is_retryable()),
+            (ErrorCode::JwksFetchFailed, retryable),
+            "HTTP {status}"
+        );
+    }
+    // A WAF page instead of the set: jwks_invalid, then not retryable either.
+    let mut e = remote_engine("");
+    let t = good("a");
+    let _ = kind(e.check(t.as_bytes(), NOW, Attempt::First));
+    let error = e
+        .fetched(0, cur(&e), 200, None, b"<html>", NOW)
+        .unwrap_err();
+    assert_eq!(
+        (error.code(), error.is_retryable()),
+        (ErrorCode::JwksInvalid, false)
+    );
+    let cooling = kind(e.check(t.as_bytes(), NOW + 1, Attempt::First)).unwrap_err();
+    assert!(!cooling.is_retryable());
+}
+
+#[test]
+fn an_oversized_metadata_document_is_refused_by_its_size() {
+    let issuer = "https://op.example";
+    let mut e = Engine::new(&format!(
+        r#"{{"sources":[{{"issuer":["{issuer}"],"audience":["{AUD}"],"discovery":true}}],"maxBodyBytes":100}}"#
+    ))
+    .unwrap();
+    let t = token("a", &claims(issuer, NOW + 3600));
+    let _ = kind(e.check(t.as_bytes(), NOW, Attempt::First));
+    // What the caller's reader hands over past the cap: cap + 1 zero bytes.
+    let error = e
+        .fetched(0, cur(&e), 200, None, &[0; 101], NOW)
+        .unwrap_err();
+    assert_eq!(error.code(), ErrorCode::DiscoveryFailed);
+    assert!(
+        error.message().contains("larger than 100 bytes")
+            && error.message().contains("maxBodyBytes"),
+        "{}",
+        error.message()
+    );
+    // The JWK Set says the same.
+    let mut e = remote_engine(r#","maxBodyBytes":100"#);
+    let _ = kind(e.check(good("a").as_bytes(), NOW, Attempt::First));
+    let error = e
+        .fetched(0, cur(&e), 200, None, &[0; 101], NOW)
+        .unwrap_err();
+    assert_eq!(error.code(), ErrorCode::JwksInvalid);
+    assert!(error
+        .message()
+        .contains("larger than 100 bytes; raise maxBodyBytes"));
+}
+
+#[test]
 fn rotation_during_a_verification_is_never_a_forgery() {
     // The check names its candidates in the set current then, and holds
     // its verdict: a rotation that lands before the signature verdict
@@ -768,10 +833,22 @@ fn snapshots_export_only_what_changed_and_import_strictly_or_not() {
         assert_eq!(e.code(), ErrorCode::JwksInvalid, "{bad}");
         assert!(e.message().contains(expected), "{bad}: {}", e.message());
     }
-    // Not strict: bad entries are skipped, but what is not a snapshot at
-    // all is still refused.
+    // Not strict: bad entries are skipped, and so is a JSON value that is
+    // not an object (an invalid snapshot like any other), but text that is
+    // not JSON at all is still refused.
     let mixed = format!(r#"{{"https://elsewhere/jwks":{{}},{}"#, &snapshot[1..]);
     assert_eq!(remote_engine("").import(&mixed, NOW, false), Ok(1));
+    for other in ["[]", "\"x\"", "null", "1"] {
+        assert_eq!(
+            remote_engine("").import(other, NOW, false),
+            Ok(0),
+            "{other}"
+        );
+        assert_eq!(
+            code(remote_engine("").import(other, NOW, true)),
+            ErrorCode::JwksInvalid
+        );
+    }
     assert_eq!(
         code(remote_engine("").import("{", NOW, false)),
         ErrorCode::JwksInvalid

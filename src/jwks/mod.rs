@@ -228,8 +228,9 @@ pub enum Plan {
     /// Fetch the set first: none cached, it expired, or the token's `kid` is
     /// unknown and the cooldown is over.
     Fetch,
-    /// A fetch is already under way (none cached yet, or the token's `kid`
-    /// is unknown): wait for it, then verify with what it brought. Where
+    /// A fetch is already under way (none cached yet, the cached set is
+    /// past stale-if-error, or the token's `kid` is unknown): wait for it,
+    /// then verify with what it brought. Where
     /// the pending fetch cannot be shared (workerd requests), the caller
     /// waits for the cache to hear back, at most its `timeoutMs`.
     AwaitFetch,

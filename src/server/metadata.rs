@@ -20,7 +20,7 @@
 //!    (measured: 171 B gzip of wasm), so such a document may be kept up to
 //!    `Age` seconds longer than its origin meant, at most 24 h.
 //! 3. **Failures** (an error status, a bad document, `issuer_mismatch`, a
-//!    network failure or timeout) are remembered for
+//!    failure at the network level) are remembered for
 //!    [`FAILURE_COOLDOWN_SEC`] (10 s) only: meanwhile lookups fail at once
 //!    with the same code, retryable flag and status (the message says when
 //!    the next attempt is), so an outage does not make every call wait for
@@ -29,12 +29,16 @@
 //!    server's freshness is the contract, and a refresh that fails because
 //!    the document changed to something unusable must not be papered over.
 //! 4. **One discovery at a time** per key: a lookup while one is under way
-//!    waits for it ([`Lookup::Wait`]), cold or refreshing alike. A
-//!    discovery that never reports back (its request was cancelled) is
-//!    waited for at most its two requests' timeouts plus a second; then the
-//!    next lookup discovers again.
-//! 5. **An aborted discovery** ([`MetadataCache::abandon`]) is neither a
-//!    failure nor a success: the key is as if it had not started.
+//!    waits for it ([`Lookup::Wait`]), cold or refreshing alike (each
+//!    waiter for at most its own timeout: [`super::TokenFlow`] decides
+//!    that). A discovery that never reports back (its request was
+//!    cancelled) is waited for at most its two requests' timeouts plus a
+//!    second; then the next lookup discovers again.
+//! 5. **An aborted or timed-out discovery** ([`MetadataCache::abandon`]) is
+//!    neither a failure nor a success: the key is as if it had not started.
+//!    A timeout is the bound its caller chose (`timeoutMs`), not the
+//!    server's answer: remembered, one caller's short timeout would fail
+//!    every other caller, whatever theirs, for the cooldown.
 //! 6. **Bounded**: at most [`MAX_ISSUERS`] keys, kept in the order of their
 //!    last lookup; the least recently used is dropped first.
 //!
@@ -224,7 +228,8 @@ impl MetadataCache {
         report
     }
 
-    /// Discovery `job` was aborted by its caller: nothing is remembered.
+    /// Discovery `job` was aborted by its caller, or ran past its caller's
+    /// timeout: nothing is remembered (module docs, 5).
     pub fn abandon(&mut self, job: u32) {
         self.settle(job, State::Unknown);
     }

@@ -498,6 +498,14 @@ impl TokenFlow {
         Ok(())
     }
 
+    /// True while the flow needs the issuer's metadata: an error it raises
+    /// now (a remembered failure, the document's `issuer_mismatch`, a
+    /// discovery request that failed) is the provider's or the
+    /// configuration's, not a token's.
+    pub fn discovering(&self) -> bool {
+        self.stage == Stage::Discover
+    }
+
     /// The tokens, once the flow is done ([`FlowStep::Done`]).
     pub fn tokens(&self) -> Option<&TokenSet> {
         match self.stage {

@@ -173,8 +173,9 @@ describe('the metadata cache with a canned server and a mocked clock', () => {
   before(() => mock.timers.enable({ apis: ['Date'], now: Date.now() }));
   after(() => mock.timers.reset());
 
-  test('Cache-Control max-age is honoured, clamped to 60 s .. 24 h, 1 h without one', async () => {
-    for (const [cacheControl, freshSec] of [['public, max-age=120', 120], ['no-store', 60], [null, 3600], ['max-age=604800', 86400]]) {
+  test('Cache-Control max-age is honoured, clamped to 60 s .. 24 h, 1 h without one, 60 s when malformed or repeated', async () => {
+    for (const [cacheControl, freshSec] of [['public, max-age=120', 120], ['no-store', 60], [null, 3600], ['max-age=604800', 86400],
+      ['max-age=-5', 60], ['max-age=7200, max-age=7200', 60]]) {
       const headers = cacheControl ? { 'cache-control': cacheControl } : {};
       const fetch = cannedFetch(() => new Response(DOCUMENT, { headers }));
       await exchange(fetch);

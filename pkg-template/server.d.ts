@@ -93,7 +93,8 @@ export type FetchLike = (input: string, init: {
 export interface RequestLimits {
   /**
    * How long to wait for the whole answer (headers and body) of each request (discovery, token
-   * endpoint, the ID Token's JWK Set, homeserver), in ms. Default 10000; at most 300000.
+   * endpoint, the ID Token's JWK Set, homeserver), and for another call's discovery of the same
+   * issuer's metadata, in ms. Default 10000; at most 300000.
    */
   timeoutMs?: number;
   /**

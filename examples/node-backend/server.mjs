@@ -3,13 +3,14 @@
 //
 //   OIDC_ISSUER=https://login.example OIDC_CLIENT_ID=my-extension OIDC_CLIENT_SECRET=… \
 //   API_AUDIENCE=https://api.my-extension.example PORT=8080 node server.mjs
+// (FRAME_ANCESTORS="'self' https://console.example" when a host console frames the pages.)
 import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHandoffHandler, toNodeListener } from 'extension-sso/server';
-import { JwksVerifier } from 'extension-sso/verifier';
+import { ExtensionSsoError, JwksVerifier } from 'extension-sso/verifier';
 
 const { OIDC_ISSUER: issuer, OIDC_CLIENT_ID: clientId, OIDC_CLIENT_SECRET: clientSecret, API_AUDIENCE: audience } = process.env;
 const port = Number(process.env.PORT ?? 8080);
@@ -36,9 +37,14 @@ async function hello(req, res) {
     const claims = await verifier.verify(req.headers.authorization?.replace(/^Bearer /i, '') ?? '');
     sendJson(res, 200, { hello: claims.sub });
   } catch (error) {
-    if (error.retryable) return sendJson(res, 503, { error: 'temporarily_unavailable' }); // the key endpoint is down
+    if (!(error instanceof ExtensionSsoError) || error.retryable || error.code.startsWith('jwks_') || error.code === 'discovery_failed') {
+      // The key endpoint is down, slow or misconfigured: our failure, not the token's.
+      console.error('/api/hello:', error);
+      return sendJson(res, 503, { error: 'temporarily_unavailable' });
+    }
+    // expired, bad_signature, audience_mismatch, … (error.code): the client must log in again.
     res.setHeader('www-authenticate', 'Bearer error="invalid_token"');
-    sendJson(res, 401, { error: 'invalid_token', error_description: error.message });
+    sendJson(res, 401, { error: 'invalid_token' });
   }
 }
 
@@ -46,19 +52,30 @@ function sendJson(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
 }
 
-const pages = join(dirname(fileURLToPath(import.meta.url)), '../extension');
-const pkg = dirname(createRequire(import.meta.url).resolve('extension-sso/package.json'));
+const pages = await realpath(join(dirname(fileURLToPath(import.meta.url)), '../extension'));
+const pkg = await realpath(dirname(createRequire(import.meta.url).resolve('extension-sso/package.json')));
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+const STATIC_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': `frame-ancestors ${process.env.FRAME_ANCESTORS ?? "'self'"}`, // who may frame the pages
+};
 
+// Only pages, scripts and wasm, and only under root once symlinks are resolved.
 async function sendFile(res, root, path) {
-  const file = join(root, path);
-  const body = relative(root, file).startsWith('..') ? null : await readFile(file).catch(() => null);
+  const file = await realpath(join(root, path)).catch(() => null);
+  const type = file && !relative(root, file).startsWith('..') ? TYPES[extname(file)] : undefined;
+  const body = type && await readFile(file).catch(() => null);
   if (!body) return sendJson(res, 404, { error: 'not_found' });
-  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+  res.writeHead(200, { 'content-type': type, ...STATIC_HEADERS }).end(body);
 }
 
 createServer((req, res) => {
-  const { pathname } = new URL(req.url, origin);
+  let pathname;
+  try {
+    ({ pathname } = new URL(req.url, origin));
+  } catch {
+    return sendJson(res, 400, { error: 'invalid_request' }); // a request target that is no URL, such as `//[`
+  }
   if (pathname === '/api/hello') return hello(req, res);
   if (pathname.startsWith('/api/')) return api(req, res);
   if (pathname === '/config.json') {

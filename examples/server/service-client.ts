@@ -6,6 +6,11 @@ const accessKey = process.env.SERVICE_CLIENT_ACCESS_KEY; // a secret: never log 
 if (!accessKey) throw new Error('set SERVICE_CLIENT_ACCESS_KEY');
 const provider = new ServiceClientTokenProvider({ accessKey, issuerUrl: 'https://login.example' });
 
+const API = 'https://api.example';
+
 export async function platformApi(path: string): Promise<Response> {
-  return fetch(new URL(path, 'https://api.example'), { headers: { authorization: `Bearer ${await provider.getToken()}` } });
+  // The token goes to the API only: `//host/x`, `/\host/x` or a whole URL would name another host.
+  const url = new URL(path, API);
+  if (url.origin !== API) throw new Error(`platformApi: ${JSON.stringify(path)} leaves ${API}`);
+  return fetch(url, { headers: { authorization: `Bearer ${await provider.getToken()}` } });
 }

@@ -4,7 +4,8 @@ using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
     (name = "main", worker = .api),
-    # Outbound fetches (the key set): public addresses, and this machine for local development.
+    # Outbound fetches (the key set): public addresses, and "local" (this machine) for a key endpoint
+    # run locally while developing: deploy with allow = ["public"] unless JWKS_URI is on this machine.
     (name = "internet", network = (allow = ["public", "local"], tlsOptions = (trustBrowserCas = true))),
   ],
   sockets = [ (name = "http", address = "*:8080", http = (), service = "main") ],

@@ -8,11 +8,15 @@ export default {
     verifier ??= new JwksVerifier({ jwksUri: env.JWKS_URI, issuer: env.ISSUER, audience: env.AUDIENCE });
     try {
       const claims = await verifier.verify(request.headers.get('authorization')?.replace(/^Bearer /i, '') ?? '');
-      return Response.json({ hello: claims.sub });
+      return Response.json({ hello: claims.sub }, { headers: { 'cache-control': 'no-store' } });
     } catch (error) {
-      if (error instanceof ExtensionSsoError && error.retryable) {
-        return Response.json({ error: 'temporarily_unavailable' }, { status: 503 }); // the key endpoint is down
+      if (!(error instanceof ExtensionSsoError)) throw error;
+      if (error.retryable || error.code.startsWith('jwks_') || error.code === 'discovery_failed') {
+        // The key endpoint is down, slow or misconfigured: our failure, not the token's.
+        console.error(`${error.code}: ${error.message}`);
+        return Response.json({ error: 'temporarily_unavailable' }, { status: 503 });
       }
+      // expired, bad_signature, audience_mismatch, … (error.code): the client must log in again.
       return Response.json({ error: 'invalid_token' }, { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
     }
   },

@@ -6,11 +6,15 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { connect } from 'node:net';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { generateKeyPair } from 'jose';
 
 import { samplesProject, startProgram, freePort, eventually } from './project.mjs';
 import { startOidcProvider, obtainAuthorizationCode, pkcePair } from '../support/oidc.mjs';
 import { launchProfile, launchIncognito } from '../support/browser.mjs';
 import { loopbackOnly, signInAndConsent, listen, closeServer } from '../support/extension-site.mjs';
+import { startStubIssuer } from './stub-issuer.mjs';
 
 const CLIENT_ID = 'my-extension';
 const CLIENT_SECRET = 'my-extension-secret-0123456789';
@@ -21,7 +25,7 @@ const AUDIENCE = 'https://api.my-extension.example';
  * redirect URIs made from the backend's origin by `redirectPaths`), and `node server.mjs` with the
  * environment the recipe's comment names. `close()` stops all three.
  */
-async function startRecipe({ redirectPaths, provider = {} }) {
+async function startRecipe({ redirectPaths, provider = {}, env = {} }) {
   const project = await samplesProject();
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
@@ -33,7 +37,7 @@ async function startRecipe({ redirectPaths, provider = {} }) {
     cwd: project.dir,
     env: {
       OIDC_ISSUER: op.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET, API_AUDIENCE: AUDIENCE,
-      PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: origin,
+      PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: origin, ...env,
     },
     ready: /listening on /,
   });
@@ -49,14 +53,25 @@ describe('README recipe: extension page + Node backend + verifier, against oidc-
   let recipe;
   let op;
   let origin;
+  // The host console that frames the page in the popup test (another site than 127.0.0.1).
+  const host = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' })
+      .end(`<!doctype html><title>Host console</title><iframe id="ext" src="${origin}/" width="700" height="200"></iframe>`);
+  });
+  let hostOrigin;
 
   before(async () => {
-    recipe = await startRecipe({ redirectPaths: ['/', '/popup-callback.html'], provider: { audience: AUDIENCE } });
+    hostOrigin = `http://localhost:${await listen(host)}`;
+    recipe = await startRecipe({
+      redirectPaths: ['/', '/popup-callback.html'], provider: { audience: AUDIENCE },
+      env: { FRAME_ANCESTORS: `'self' ${hostOrigin}` }, // as README says for a page a console frames
+    });
     ({ op, origin } = recipe);
   });
 
   after(async () => {
     await recipe?.close();
+    await closeServer(host);
   });
 
   test('navigation self: log in, hand off, verified identity, the backend API answers', async () => {
@@ -80,16 +95,11 @@ describe('README recipe: extension page + Node backend + verifier, against oidc-
   });
 
   test('navigation popup (cross-site iframe, storage blocked): completePopup() hands the callback back', async () => {
-    const host = createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html' })
-        .end(`<!doctype html><title>Host console</title><iframe id="ext" src="${origin}/" width="700" height="200"></iframe>`);
-    });
-    const hostPort = await listen(host);
     const browser = await launchIncognito();
     try {
       await loopbackOnly(browser.context);
       const page = await browser.context.newPage();
-      await page.goto(`http://localhost:${hostPort}/`); // another site than 127.0.0.1
+      await page.goto(`${hostOrigin}/`); // another site than 127.0.0.1, allowed by FRAME_ANCESTORS
       const ext = page.frameLocator('#ext');
       await ext.locator('#login:not([disabled])').waitFor();
       assert.match(await ext.locator('#status').textContent(), /in a popup/);
@@ -101,8 +111,14 @@ describe('README recipe: extension page + Node backend + verifier, against oidc-
       if (!popup.isClosed()) await popup.waitForEvent('close', { timeout: 10_000 });
     } finally {
       await browser.close();
-      await closeServer(host);
     }
+  });
+
+  test('the pages are served with nosniff and the configured frame-ancestors', async () => {
+    const res = await fetch(`${origin}/`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(res.headers.get('content-security-policy'), `frame-ancestors 'self' ${hostOrigin}`);
   });
 
   test("a page whose tokenHandoffUrl is not the backend's path gets a 404 that names the paths", async () => {
@@ -120,7 +136,7 @@ describe('README recipe: extension page + Node backend + verifier, against oidc-
       const res = await fetch(`${origin}/api/hello`, { headers: authorization ? { authorization } : {} });
       assert.equal(res.status, 401, `${authorization}`);
       assert.equal(res.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
-      assert.equal((await res.json()).error, 'invalid_token');
+      assert.deepEqual(await res.json(), { error: 'invalid_token' }, 'no description: nothing about the setup reaches the caller');
     }
   });
 });
@@ -155,5 +171,108 @@ describe('README recipe with a provider that issues opaque access tokens', () =>
     assert.equal(body.error, 'invalid_token');
     // The default onError logs the setup mismatch (the line may come just after the answer).
     await eventually(() => /not a JWT[^\n]*RFC 9068/.test(recipe.backend.output()), 'the warning about opaque access tokens');
+  });
+});
+
+/** One HTTP/1.1 request with a raw request target, as a client that skips URL parsing sends it: the answer's status line. */
+function rawRequest(origin, target) {
+  const { hostname, port } = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: close\r\n\r\n`);
+    });
+    let answer = '';
+    socket.on('data', (d) => { answer += d; });
+    socket.on('end', () => resolve(answer.split('\r\n', 1)[0]));
+    socket.on('error', reject);
+  });
+}
+
+describe('README recipe (Node backend): hostile requests and a broken key endpoint', () => {
+  let project;
+  let idp;
+  const backends = [];
+
+  /** `node server.mjs` from the packed project, against the stand-in issuer. */
+  async function serve() {
+    const port = await freePort();
+    const backend = await startProgram(process.execPath, ['examples/node-backend/server.mjs'], {
+      cwd: project.dir,
+      env: {
+        OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET, API_AUDIENCE: AUDIENCE,
+        PORT: String(port), HOST: '127.0.0.1', PUBLIC_ORIGIN: `http://127.0.0.1:${port}`,
+      },
+      ready: /listening on /,
+    });
+    backends.push(backend);
+    return { ...backend, origin: `http://127.0.0.1:${port}` };
+  }
+
+  before(async () => {
+    project = await samplesProject();
+    idp = await startStubIssuer({ audience: AUDIENCE });
+  });
+
+  after(async () => {
+    for (const backend of backends) await backend.stop();
+    await idp?.close();
+    project?.close();
+  });
+
+  test('a request target that is no URL (`//[`) is a 400, and the backend keeps serving', async () => {
+    const backend = await serve();
+    for (const target of ['//[', 'http://[']) {
+      assert.match(await rawRequest(backend.origin, target), /^HTTP\/1\.1 400 /, target);
+    }
+    const next = await fetch(`${backend.origin}/index.html`);
+    assert.equal(next.status, 200);
+    assert.equal(backend.child.exitCode, null, backend.output());
+  });
+
+  test('a key endpoint answering 404 or HTML is a 503 (our failure), never a 401; a bad token is a bare 401', async () => {
+    for (const [what, breakIt] of [['404', () => idp.jwks.setStatus(404)], ['HTML', () => idp.jwks.setBody('<html>maintenance</html>')]]) {
+      breakIt();
+      try {
+        const backend = await serve(); // a cold start: no key set yet
+        const res = await fetch(`${backend.origin}/api/hello`, { headers: { authorization: `Bearer ${await idp.sign()}` } });
+        assert.equal(res.status, 503, what);
+        assert.deepEqual(await res.json(), { error: 'temporarily_unavailable' });
+        assert.match(backend.output(), /jwks_/, 'the failure is logged on the server');
+      } finally {
+        idp.jwks.reset();
+        idp.jwks.setBody(null);
+      }
+    }
+    const backend = await serve();
+    const ok = await fetch(`${backend.origin}/api/hello`, { headers: { authorization: `Bearer ${await idp.sign()}` } });
+    assert.deepEqual(await ok.json(), { hello: 'alice' });
+    const forged = await idp.sign({ key: (await generateKeyPair('ES256')).privateKey }); // names kid k1, signed by another key
+    for (const token of [forged, await idp.sign({ audience: 'someone-else' })]) {
+      const res = await fetch(`${backend.origin}/api/hello`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 401);
+      assert.deepEqual(await res.json(), { error: 'invalid_token' });
+    }
+  });
+
+  test('static files: no symlink out of the served directories, only pages, scripts and wasm', async () => {
+    writeFileSync(project.path('secret.js'), 'TOPSECRET');
+    mkdirSync(project.path('examples', 'extension', 'more'));
+    symlinkSync('../../secret.js', project.path('examples', 'extension', 'notes.js'));
+    symlinkSync(project.dir, project.path('examples', 'extension', 'more', 'project'));
+    symlinkSync('index.html', project.path('examples', 'extension', 'alias.html')); // stays inside: served
+    writeFileSync(project.path('examples', 'extension', 'notes.txt'), 'not a page');
+    const backend = await serve();
+    for (const path of ['/notes.js', '/more/project/secret.js', '/more/project/package.json', '/notes.txt', '/extension-sso/package.json']) {
+      const res = await fetch(`${backend.origin}${path}`);
+      assert.equal(res.status, 404, `${path}: ${await res.clone().text()}`);
+      assert.doesNotMatch(await res.text(), /TOPSECRET/);
+    }
+    const alias = await fetch(`${backend.origin}/alias.html`);
+    assert.equal(alias.status, 200);
+    assert.equal(alias.headers.get('content-security-policy'), "frame-ancestors 'self'", 'the default: only the backend\'s own pages frame them');
+    const client = await fetch(`${backend.origin}/extension-sso/client.browser.js`);
+    assert.equal(client.status, 200);
+    assert.equal(client.headers.get('content-type'), 'text/javascript');
+    assert.equal(client.headers.get('x-content-type-options'), 'nosniff');
   });
 });

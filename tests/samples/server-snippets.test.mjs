@@ -29,7 +29,9 @@ describe('README backend samples', () => {
   let restore;
   let consoleServer;
   let homeserver;
+  let evil;
   const apiCalls = [];
+  const evilCalls = [];
   const homeserverLogins = [];
 
   before(async () => {
@@ -79,8 +81,15 @@ describe('README backend samples', () => {
     });
     const homeserverOrigin = `http://127.0.0.1:${await listen(homeserver)}`;
 
+    // Another host, where a path that leaves the API would send the service client's token.
+    evil = createServer((req, res) => {
+      evilCalls.push({ url: req.url, authorization: req.headers.authorization });
+      res.writeHead(200).end();
+    });
+    const evilOrigin = `http://127.0.0.1:${await listen(evil)}`;
+
     restore = interceptFetch({
-      'https://api.example': apiOrigin,
+      'https://api.example': apiOrigin, 'https://evil.example': evilOrigin,
       'https://console.example': consoleOrigin, 'https://matrix.example': homeserverOrigin,
     });
   });
@@ -90,6 +99,7 @@ describe('README backend samples', () => {
     await closeServer(api);
     await closeServer(consoleServer);
     await closeServer(homeserver);
+    await closeServer(evil);
     await op?.close();
     project?.close();
   });
@@ -127,6 +137,17 @@ describe('README backend samples', () => {
     assert.equal(payload.sub, 'sc-client');
   });
 
+  test("service-client.ts: a path that names another host is refused; the token goes nowhere but the API's origin", async () => {
+    const { platformApi } = await import(await transpiled(project, 'examples', 'server', 'service-client.ts'));
+    for (const path of ['//evil.example/collect', '/\\evil.example/collect', 'https://evil.example/collect', 'http://api.example/v1/things']) {
+      await assert.rejects(platformApi(path), /leaves https:\/\/api\.example/, path);
+    }
+    assert.deepEqual(evilCalls, [], 'the other host received nothing');
+    const calls = apiCalls.length;
+    assert.equal((await platformApi('v1/things?page=2')).status, 200, 'a relative path stays on the API');
+    assert.equal(apiCalls.at(calls).url, '/v1/things?page=2');
+  });
+
   test('console-handler.ts: the handoff sets an HttpOnly session cookie; userinfo answers with it', async () => {
     const { handler } = await import(await transpiled(project, 'examples', 'server', 'console-handler.ts'));
     const origin = 'https://my-extension.example';
@@ -148,13 +169,48 @@ describe('README backend samples', () => {
     assert.equal((await userinfo.json()).email, 'alice@example.com');
   });
 
-  test("matrix.ts: the client's handoff becomes a Matrix session", async () => {
+  /** The browser client's Matrix handoff as a server runtime hands it over (headers as sent; null = header absent). */
+  function matrixRequest(body, headers = {}) {
+    const all = { origin: 'https://my-extension.example', 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers };
+    return new Request('https://backend.example/api/token', {
+      method: 'POST', body, headers: Object.entries(all).filter(([, v]) => v !== null),
+    });
+  }
+
+  test("matrix.ts: the client's handoff becomes a Matrix session, answered no-store", async () => {
     const { matrixHandoff } = await import(await transpiled(project, 'examples', 'server', 'matrix.ts'));
-    const res = await matrixHandoff(new Request('https://backend.example/api/token', {
-      method: 'POST', body: JSON.stringify({ type: 'm.login.token', token: 'login-token-1' }),
-    }));
+    const res = await matrixHandoff(matrixRequest(JSON.stringify({ type: 'm.login.token', token: 'login-token-1' })));
     assert.equal(res.status, 200);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
     assert.deepEqual(await res.json(), { access_token: 'syt_matrix_token', user_id: '@alice:matrix.example', device_id: 'DEVICE1' });
     assert.equal(homeserverLogins.at(-1).initial_device_display_name, 'My extension');
+  });
+
+  test('matrix.ts: another origin, another content type, an oversized or bad body are refused before the homeserver; a spent token is a 400', async () => {
+    const { matrixHandoff } = await import(await transpiled(project, 'examples', 'server', 'matrix.ts'));
+    const good = JSON.stringify({ type: 'm.login.token', token: 'login-token-1' });
+    const logins = homeserverLogins.length;
+    const refused = [
+      [403, matrixRequest(good, { origin: 'https://evil.example' }), 'another origin'],
+      [403, matrixRequest(good, { origin: null }), 'no origin'],
+      [415, matrixRequest(good, { 'content-type': 'text/plain' }), 'a cross-site simple request'],
+      [413, matrixRequest(JSON.stringify({ token: 'x'.repeat(5000) })), 'a body over the cap'],
+      [413, matrixRequest(good, { 'content-length': null }), 'a body of unknown length'],
+      [400, matrixRequest('{"type":"m.login.token"}'), 'no token'],
+      [400, matrixRequest('{"token":42}'), 'a token that is not a string'],
+      [400, matrixRequest('not json'), 'not JSON'],
+      [400, matrixRequest('null'), 'JSON null'],
+      [405, new Request('https://backend.example/api/token', { headers: { origin: 'https://my-extension.example' } }), 'GET'],
+    ];
+    for (const [status, request, what] of refused) {
+      const res = await matrixHandoff(request);
+      assert.equal(res.status, status, what);
+      assert.equal(res.headers.get('cache-control'), 'no-store', what);
+      assert.equal((await res.json()).access_token, undefined, what);
+    }
+    assert.equal(homeserverLogins.length, logins, 'none of them reached the homeserver');
+    const spent = await matrixHandoff(matrixRequest(JSON.stringify({ type: 'm.login.token', token: 'spent-token' })));
+    assert.equal(spent.status, 400);
+    assert.deepEqual(await spent.json(), { error: 'invalid_grant' });
   });
 });

@@ -15,6 +15,7 @@ import { samplesProject, startProgram, freePort, ROOT } from './project.mjs';
 import { startOidcProvider, obtainAuthorizationCode, pkcePair } from '../support/oidc.mjs';
 import { WORKERD } from '../support/workerd.mjs';
 import { listen, closeServer } from '../support/extension-site.mjs';
+import { startStubIssuer } from './stub-issuer.mjs';
 
 const CLIENT_ID = 'my-extension';
 const CLIENT_SECRET = 'my-extension-secret-0123456789';
@@ -50,6 +51,7 @@ async function loginAndCallApi(base, op) {
   assert.equal(tokens.identity.sub, 'alice');
   const hello = await fetch(`${base}/api/hello`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
   assert.equal(hello.status, 200);
+  assert.equal(hello.headers.get('cache-control'), 'no-store', 'the claims are per user: never cached');
   assert.deepEqual(await hello.json(), { hello: 'alice' });
   return tokens.access_token;
 }
@@ -84,7 +86,8 @@ describe('README recipe: the backend as a Cloudflare Worker', () => {
     const dir = project.path('examples', 'worker');
     // Local values for wrangler dev (the secret included), as a user keeps them in .dev.vars.
     writeFileSync(join(dir, '.dev.vars'), [
-      `OIDC_ISSUER=${op.issuer}`, `OIDC_CLIENT_SECRET=${CLIENT_SECRET}`, `ALLOWED_ORIGINS=${PAGE_ORIGIN}`,
+      // A list as people write it (spaces after commas): the page's origin is the second entry.
+      `OIDC_ISSUER=${op.issuer}`, `OIDC_CLIENT_SECRET=${CLIENT_SECRET}`, `ALLOWED_ORIGINS=https://other.example, ${PAGE_ORIGIN}`,
     ].join('\n'));
     const port = await freePort();
     const dev = await startProgram(process.execPath, [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(port)], {
@@ -127,10 +130,10 @@ describe('README recipe: the backend as a Cloudflare Worker', () => {
     });
     const kvPort = await listen(kvServer);
 
-    const start = async () => {
+    const start = async (overrides = {}) => {
       const port = await freePort();
       const modules = readdirSync(dist).filter((f) => f.endsWith('.wasm')).map((f) => `(name = "${f}", wasm = embed "${f}")`);
-      const vars = { OIDC_ISSUER: op.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET, API_AUDIENCE: AUDIENCE, ALLOWED_ORIGINS: PAGE_ORIGIN };
+      const vars = { OIDC_ISSUER: op.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET, API_AUDIENCE: AUDIENCE, ALLOWED_ORIGINS: PAGE_ORIGIN, ...overrides };
       writeFileSync(join(dist, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
@@ -154,6 +157,7 @@ const worker :Workerd.Worker = (
     };
 
     let worker = await start();
+    let idp;
     try {
       await assertUnauthorized(worker.base);
       const token = await loginAndCallApi(worker.base, op);
@@ -173,9 +177,20 @@ const worker :Workerd.Worker = (
       assert.equal(res.status, 200, worker.output());
       assert.ok(kv.reads > readsBefore, 'the new isolate read the key set from KV');
       assert.equal(kv.writes, 1);
+
+      // An issuer whose key endpoint answers 404: 503 (our failure), never a 401 that sends clients to log in again.
+      await worker.stop();
+      kv.values.clear();
+      idp = await startStubIssuer({ audience: AUDIENCE });
+      idp.jwks.setStatus(404);
+      worker = await start({ OIDC_ISSUER: idp.issuer });
+      const down = await fetch(`${worker.base}/api/hello`, { headers: { authorization: `Bearer ${await idp.sign()}` } });
+      assert.equal(down.status, 503, worker.output());
+      assert.deepEqual(await down.json(), { error: 'temporarily_unavailable' });
     } finally {
       await worker.stop();
       await closeServer(kvServer);
+      await idp?.close();
     }
   });
 });

@@ -54,6 +54,7 @@ describe('README recipe: workerd without wrangler', () => {
     const base = await serve();
     const ok = await fetch(base, { headers: { authorization: `Bearer ${await sign()}` } });
     assert.equal(ok.status, 200);
+    assert.equal(ok.headers.get('cache-control'), 'no-store', 'the claims are per user: never cached');
     assert.deepEqual(await ok.json(), { hello: 'alice' });
     const bad = [undefined, 'Bearer nope', `Bearer ${await sign({ expiresIn: -300 })}`,
       `Bearer ${(await sign()).slice(0, -4)}AAAA`, `Bearer ${await sign({ audience: 'someone-else' })}`];
@@ -74,6 +75,21 @@ describe('README recipe: workerd without wrangler', () => {
       assert.deepEqual(await res.json(), { error: 'temporarily_unavailable' });
     } finally {
       jwks.reset();
+    }
+  });
+
+  test('a key endpoint answering 404 or HTML is a 503 (our failure, not the token\'s), never a 401', async () => {
+    for (const [what, breakIt] of [['404', () => jwks.setStatus(404)], ['HTML', () => jwks.setBody('<html>maintenance</html>')]]) {
+      breakIt();
+      try {
+        const base = await serve(); // a cold start: no key set yet
+        const res = await fetch(base, { headers: { authorization: `Bearer ${await sign()}` } });
+        assert.equal(res.status, 503, what);
+        assert.deepEqual(await res.json(), { error: 'temporarily_unavailable' });
+      } finally {
+        jwks.reset();
+        jwks.setBody(null);
+      }
     }
   });
 });

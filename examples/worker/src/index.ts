@@ -33,7 +33,7 @@ async function start(env: Env): Promise<Backend> {
     clientId: env.OIDC_CLIENT_ID,
     clientSecret: env.OIDC_CLIENT_SECRET,
     verifier,
-    allowedOrigins: env.ALLOWED_ORIGINS.split(','),
+    allowedOrigins: env.ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()),
     tokenPath: '/api/token', // the client's tokenHandoffUrl
     userinfoPath: '/api/userinfo',
   });
@@ -44,11 +44,15 @@ async function start(env: Env): Promise<Backend> {
 async function hello(request: Request, verifier: JwksVerifier): Promise<Response> {
   try {
     const claims = await verifier.verify(request.headers.get('authorization')?.replace(/^Bearer /i, '') ?? '');
-    return Response.json({ hello: claims.sub });
+    return Response.json({ hello: claims.sub }, { headers: { 'cache-control': 'no-store' } });
   } catch (error) {
-    if (error instanceof ExtensionSsoError && error.retryable) {
-      return Response.json({ error: 'temporarily_unavailable' }, { status: 503 }); // the key endpoint is down
+    if (!(error instanceof ExtensionSsoError)) throw error;
+    if (error.retryable || error.code.startsWith('jwks_') || error.code === 'discovery_failed') {
+      // The key endpoint is down, slow or misconfigured: our failure, not the token's.
+      console.error(`/api/hello: ${error.code}: ${error.message}`);
+      return Response.json({ error: 'temporarily_unavailable' }, { status: 503 });
     }
+    // expired, bad_signature, audience_mismatch, … (error.code): the client must log in again.
     return Response.json({ error: 'invalid_token' }, { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
   }
 }

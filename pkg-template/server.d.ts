@@ -44,9 +44,11 @@ export interface OAuth2Client {
    * set, and the keys of its ID Tokens; the document's `issuer` must equal it exactly
    * (`issuer_mismatch`). Required to receive an ID Token: one is never handed out unvalidated.
    *
-   * The document is kept per `fetch` function (the same function shares it), issuer and URL rule,
-   * for its `Cache-Control: max-age` within 60 s .. 24 h (1 h without one); concurrent calls share
-   * one discovery; a failed one is remembered for 10 s (calls fail at once with its code).
+   * The document is kept per `fetch` function (the same function shares it; a function made per
+   * call gets no caching), issuer and URL rule, for its `Cache-Control: max-age` within 60 s .. 24 h
+   * (1 h without one; a malformed or repeated one gets the 60 s); concurrent calls share one
+   * discovery, each waiting at most its own `timeoutMs`; a failed one is remembered for 10 s (calls
+   * fail at once with its code), a timed-out or aborted one is not.
    */
   issuer?: string;
   /** The issuer's JWK Set, for ID Token signatures. Default: its metadata's `jwks_uri`. */
@@ -91,13 +93,16 @@ export type FetchLike = (input: string, init: {
 export interface RequestLimits {
   /**
    * How long to wait for the whole answer (headers and body) of each request (discovery, token
-   * endpoint, the ID Token's JWK Set, homeserver), in ms. Default 10000; at most 300000.
+   * endpoint, the ID Token's JWK Set, homeserver), and for another call's discovery of the same
+   * issuer's metadata, in ms. Default 10000; at most 300000.
    */
   timeoutMs?: number;
   /**
    * Makes every request of the helper (discovery, token endpoint, the issuer's JWK Set, homeserver).
-   * Default `globalThis.fetch`. The issuer's metadata and the ID Token verifiers are kept per fetch
-   * function: pass the same function (not a new one per call) to share them.
+   * Default `globalThis.fetch`. The issuer's metadata and the ID Token verifiers (with their keys) are
+   * cached per fetch function: pass the same function to every call to share them. A fetch made per
+   * call (an inline arrow, `fetch.bind(…)` in the call) gets a cache of its own every time, so
+   * nothing is cached: each call discovers the metadata and fetches the keys again.
    */
   fetch?: FetchLike;
   /**
@@ -183,6 +188,7 @@ export interface TokenSet {
  *
  * With `issuer`, the token endpoint may come from discovery, and an ID Token in the answer is
  * validated (its verifier, from `extension-sso/verifier`, is loaded the first time one comes).
+ * Both are cached per `fetch` function: pass the same one to every call (see {@link RequestLimits.fetch}).
  *
  * Rejects with an {@link ExtensionSsoError}:
  * - `invalid_options` before any request (bad or unknown option, non-https URL), or when the host
@@ -194,7 +200,8 @@ export interface TokenSet {
  * - `token_endpoint_error` when the host refused (with `.error`, `.error_description`,
  *   `.error_uri` and `.status` from its RFC 6749 §5.2 error) or answered something unusable;
  *   retryable for 5xx, 408 and 429;
- * - `network_error` (retryable) for connection failures and `timeoutMs`;
+ * - `network_error` (retryable) for connection failures and `timeoutMs` (waiting for another
+ *   call's discovery of the same metadata included);
  * - `aborted` (not retryable) when `signal` fires.
  *
  * @example

@@ -72,8 +72,8 @@ function headerPairs(headers) {
  * global one) and returns `{ status, headers, body }`. Redirects are not
  * followed; the whole exchange (headers and body) must finish within
  * `timeoutMs`; the body is capped. A network failure or timeout becomes
- * the core's retryable `network_error` (which a discovery's cache
- * remembers); `signal` rejects `aborted`.
+ * the core's retryable `network_error` (a discovery's network failure is
+ * remembered by the cache, its timeout is not); `signal` rejects `aborted`.
  */
 async function send(rt, call, request, { fetch, signal }) {
   const result = await fetchBody(request.url,
@@ -166,7 +166,8 @@ async function runFlow(rt, call, io) {
       const res = await send(rt, call, step.request, io);
       call.answer(res.status, res.headers, res.body, nowSec(rt));
     } else if (step.wait) {
-      // An abort is seen within POLL_MS.
+      // An abort is seen within POLL_MS; the core ends the wait after this
+      // call's own timeoutMs.
       await sleep(POLL_MS);
       throwIfAborted(io.signal);
     } else if (step.digest) {

@@ -157,45 +157,69 @@ impl CacheConfig {
     }
 
     fn lifetime_from_header(&self, cache_control: Option<&str>) -> u64 {
-        let mut max_age: Option<u64> = None;
-        let mut max_age_seen = 0;
-        let mut no_store = false;
-        // Byte-wise: the grammar is ASCII (RFC 9111 §5.2), and `str`'s
-        // pattern machinery costs the wasm ~1 kB.
-        let header = cache_control.unwrap_or_default().as_bytes();
-        for directive in header.split(|b| *b == b',') {
-            let directive = trim_ows(directive);
-            let (name, value) = match directive.iter().position(|b| *b == b'=') {
-                Some(at) => (
-                    trim_ows(directive.get(..at).unwrap_or_default()),
-                    Some(unquote(trim_ows(
-                        directive.get(at + 1..).unwrap_or_default(),
-                    ))),
-                ),
-                None => (directive, None),
-            };
-            if name.eq_ignore_ascii_case(b"no-store") || name.eq_ignore_ascii_case(b"no-cache") {
-                no_store = true;
-            } else if name.eq_ignore_ascii_case(b"max-age") {
-                max_age_seen += 1;
-                max_age = value
-                    .filter(|v| !v.is_empty() && v.iter().all(u8::is_ascii_digit))
-                    .map(|v| {
-                        v.iter().fold(0u64, |n, d| {
-                            n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-                        })
-                    });
-            }
-        }
-        if no_store {
-            return self.cooldown_sec;
-        }
-        match max_age {
+        match freshness(cache_control) {
+            Freshness::NoStore => self.cooldown_sec,
             // Not `clamp`: its panic (min > max, which `validate` rules
             // out) would leave its message in the wasm.
-            Some(age) if max_age_seen == 1 => age.max(self.cooldown_sec).min(self.max_age_sec),
-            _ => self.max_age_sec,
+            Freshness::MaxAge(age) => age.max(self.cooldown_sec).min(self.max_age_sec),
+            Freshness::Invalid | Freshness::Unspecified => self.max_age_sec,
         }
+    }
+}
+
+/// What a `Cache-Control` header says of a response's freshness (RFC 9111
+/// §5.2.2); each cache decides what each answer means for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// `no-store` or `no-cache` (§5.2.2.4, §5.2.2.5), whatever else is there.
+    NoStore,
+    /// One well-formed `max-age` (§5.2.2.1), in seconds; a value too large
+    /// for a `u64` saturates (§1.2.2: the greatest integer one can represent).
+    MaxAge(u64),
+    /// A `max-age` that is malformed (`max-age=-5`, `max-age=`), or repeated
+    /// (§4.2.1: such a response may be considered stale).
+    Invalid,
+    /// No `max-age` (and neither `no-store` nor `no-cache`), or no header.
+    Unspecified,
+}
+
+/// Reads `cache_control` (see [`Freshness`]).
+pub fn freshness(cache_control: Option<&str>) -> Freshness {
+    let mut max_age: Option<u64> = None;
+    let mut max_age_seen = 0;
+    let mut no_store = false;
+    // Byte-wise: the grammar is ASCII (RFC 9111 §5.2), and `str`'s
+    // pattern machinery costs the wasm ~1 kB.
+    let header = cache_control.unwrap_or_default().as_bytes();
+    for directive in header.split(|b| *b == b',') {
+        let directive = trim_ows(directive);
+        let (name, value) = match directive.iter().position(|b| *b == b'=') {
+            Some(at) => (
+                trim_ows(directive.get(..at).unwrap_or_default()),
+                Some(unquote(trim_ows(
+                    directive.get(at + 1..).unwrap_or_default(),
+                ))),
+            ),
+            None => (directive, None),
+        };
+        if name.eq_ignore_ascii_case(b"no-store") || name.eq_ignore_ascii_case(b"no-cache") {
+            no_store = true;
+        } else if name.eq_ignore_ascii_case(b"max-age") {
+            max_age_seen += 1;
+            max_age = value
+                .filter(|v| !v.is_empty() && v.iter().all(u8::is_ascii_digit))
+                .map(|v| {
+                    v.iter().fold(0u64, |n, d| {
+                        n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                    })
+                });
+        }
+    }
+    match (no_store, max_age_seen, max_age) {
+        (true, _, _) => Freshness::NoStore,
+        (false, 0, _) => Freshness::Unspecified,
+        (false, 1, Some(age)) => Freshness::MaxAge(age),
+        _ => Freshness::Invalid,
     }
 }
 

@@ -142,6 +142,9 @@ pub struct TokenFlow {
     discovery: Option<Discovery>,
     /// The discovery this flow makes for the cache, while it makes it.
     job: Option<u32>,
+    /// When (ms) this flow started waiting for another flow's discovery:
+    /// it waits at most its own `timeout_ms` from then.
+    waiting_since: Option<u64>,
     metadata: Option<Rc<ServerMetadata>>,
     tokens: Option<TokenSet>,
     id_token_claims: Option<String>,
@@ -166,6 +169,7 @@ impl TokenFlow {
             stage: Stage::Token,
             discovery: None,
             job: None,
+            waiting_since: None,
             metadata: None,
             tokens: None,
             id_token_claims: None,
@@ -229,17 +233,29 @@ impl TokenFlow {
         }
     }
 
-    /// What to do next at `now` (seconds); the issuer's metadata, when
-    /// needed, comes from `cache` while fresh, or this flow discovers it
-    /// (the next steps are its requests), or waits for another flow's
-    /// discovery ([`FlowStep::AwaitDiscovery`]).
-    pub fn next(&mut self, cache: &mut MetadataCache, now: u64) -> Result<FlowStep<'_>> {
+    /// What to do next at `now_ms` (milliseconds); the issuer's metadata,
+    /// when needed, comes from `cache` while fresh, or this flow discovers
+    /// it (the next steps are its requests), or waits for another flow's
+    /// discovery ([`FlowStep::AwaitDiscovery`]) for at most its own
+    /// `timeout_ms`: then it fails with its own retryable `network_error`
+    /// (remembered by no one: the discovery it waited for goes on), whatever
+    /// timeout the discovering flow has.
+    pub fn next(&mut self, cache: &mut MetadataCache, now_ms: u64) -> Result<FlowStep<'_>> {
         if matches!(self.stage, Stage::Discover) && self.job.is_none() {
+            let now = now_ms / 1000;
             match cache.lookup(self.issuer()?, self.rule(), self.timeout_ms(), now)? {
                 Lookup::Found(metadata) => self.found(metadata)?,
                 Lookup::Discover(job) => self.job = Some(job),
-                Lookup::Wait(job) => return Ok(FlowStep::AwaitDiscovery { job }),
+                Lookup::Wait(job) => {
+                    let since = *self.waiting_since.get_or_insert(now_ms);
+                    if now_ms.saturating_sub(since) >= u64::from(self.timeout_ms()) {
+                        self.waiting_since = None;
+                        return Err(timeout_error(Server::Discovery.as_str(), self.timeout_ms()));
+                    }
+                    return Ok(FlowStep::AwaitDiscovery { job });
+                }
             }
+            self.waiting_since = None;
         }
         self.step()
     }
@@ -298,15 +314,16 @@ impl TokenFlow {
             .or_else(|| self.metadata.as_ref().and_then(|m| m.jwks_uri.as_deref()))
     }
 
-    /// Reads the answer (at `now`) to the request of the last
-    /// [`FlowStep::Send`]: the discovery's or the token endpoint's error, or
-    /// `Ok` to go on. How a discovery ended goes to `cache`.
+    /// Reads the answer (at `now_ms`, milliseconds) to the request of the
+    /// last [`FlowStep::Send`]: the discovery's or the token endpoint's
+    /// error, or `Ok` to go on. How a discovery ended goes to `cache`.
     pub fn answer(
         &mut self,
         cache: &mut MetadataCache,
         response: &HttpResponse,
-        now: u64,
+        now_ms: u64,
     ) -> Result<()> {
+        let now = now_ms / 1000;
         match self.stage {
             Stage::Discover => {
                 let (Some(discovery), Some(job)) = (&mut self.discovery, self.job) else {
@@ -335,20 +352,29 @@ impl TokenFlow {
         }
     }
 
-    /// The request of the last [`FlowStep::Send`] failed at `now` without
-    /// an answer (at the network level, or `timed_out`): its retryable
-    /// `network_error`, to report (a discovery's is remembered by `cache`).
-    pub fn unreachable(&mut self, cache: &mut MetadataCache, timed_out: bool, now: u64) -> Error {
+    /// The request of the last [`FlowStep::Send`] failed at `now_ms`
+    /// (milliseconds) without an answer (at the network level, or
+    /// `timed_out`): its retryable `network_error`, to report. A discovery's
+    /// network failure is remembered by `cache` (for its cooldown); its
+    /// timeout is not: the timeout was this caller's bound, not the
+    /// server's answer, so the discovery is forgotten as an abort is
+    /// ([`MetadataCache::abandon`]) and the next caller discovers with its own.
+    pub fn unreachable(
+        &mut self,
+        cache: &mut MetadataCache,
+        timed_out: bool,
+        now_ms: u64,
+    ) -> Error {
         let what = match self.stage {
             Stage::Discover => Server::Discovery,
             _ => Server::TokenEndpoint,
         }
         .as_str();
-        let error = match timed_out {
-            true => timeout_error(what, self.timeout_ms()),
-            false => network_error(what),
-        };
-        self.discovery_failed(cache, error, now)
+        if timed_out {
+            self.abandon(cache);
+            return timeout_error(what, self.timeout_ms());
+        }
+        self.discovery_failed(cache, network_error(what), now_ms / 1000)
     }
 
     /// The flow is given up (its caller aborted): a discovery it makes is
@@ -472,6 +498,14 @@ impl TokenFlow {
         Ok(())
     }
 
+    /// True while the flow needs the issuer's metadata: an error it raises
+    /// now (a remembered failure, the document's `issuer_mismatch`, a
+    /// discovery request that failed) is the provider's or the
+    /// configuration's, not a token's.
+    pub fn discovering(&self) -> bool {
+        self.stage == Stage::Discover
+    }
+
     /// The tokens, once the flow is done ([`FlowStep::Done`]).
     pub fn tokens(&self) -> Option<&TokenSet> {
         match self.stage {
@@ -510,7 +544,8 @@ mod tests {
     const METADATA: &str = r#"{"issuer":"https://op.example/tenant","token_endpoint":"https://op.example/tenant/token","jwks_uri":"https://op.example/tenant/jwks"}"#;
     const TOKENS: &str = r#"{"access_token":"at","token_type":"Bearer","id_token":"h.p.s"}"#;
     const CLAIMS: &str = r#"{"iss":"https://op.example/tenant","sub":"u1","aud":"c1","iat":1,"exp":2,"nonce":"n1","email":"u@x.example"}"#;
-    const NOW: u64 = 1_000;
+    /// The flow's clock (ms).
+    const NOW: u64 = 1_000_000;
 
     fn client(token_endpoint: &str, issuer: Option<&str>) -> OAuth2Client {
         OAuth2Client {
@@ -833,6 +868,94 @@ mod tests {
         // Abandoning a flow that makes no discovery changes nothing.
         flow.abandon(&mut cache);
         assert_eq!(kind(&mut flow, &mut cache), "await");
+    }
+
+    /// A code exchange with `issuer` alone and its own `timeout_ms`.
+    fn timed(timeout_ms: u32) -> TokenFlow {
+        let mut options =
+            ExchangeOptions::new(ExchangeProfile::OAuth2(client("", Some(ISSUER))), "code");
+        options.redirect_uri = Some("https://ext.example/cb".into());
+        options.timeout_ms = timeout_ms;
+        TokenFlow::code(options).unwrap()
+    }
+
+    #[test]
+    fn a_timed_out_discovery_is_forgotten_so_others_discover_with_their_own_timeout() {
+        let mut cache = MetadataCache::new();
+        let mut owner = timed(100);
+        assert_eq!(kind(&mut owner, &mut cache), "discovery");
+        let mut waiter = timed(10_000);
+        assert_eq!(kind(&mut waiter, &mut cache), "await");
+        // The owner's own timeout: its error names its 100 ms and is not remembered.
+        let err = owner.unreachable(&mut cache, true, NOW + 100);
+        assert_eq!(err.code(), ErrorCode::NetworkError);
+        assert!(err.is_retryable());
+        assert!(err.message().contains("within 100 ms"), "{err}");
+        assert!(!err.message().contains("remembered"), "{err}");
+        // The waiter discovers with its own timeout at its next look, and
+        // a later call waits for that discovery instead of failing at once.
+        match waiter.next(&mut cache, NOW + 120).unwrap() {
+            FlowStep::Send { request, server } => {
+                assert_eq!((server, request.timeout_ms), (Server::Discovery, 10_000));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(kind(&mut timed(100), &mut cache), "await");
+        answer(&mut waiter, &mut cache, 200, METADATA).unwrap();
+        assert_eq!(kind(&mut timed(100), &mut cache), "token");
+        // A failure at the network level is still the server's: remembered.
+        let other = "https://op.example/other";
+        let mut flow = code(client("", Some(other)), None).unwrap();
+        assert_eq!(kind(&mut flow, &mut cache), "discovery");
+        let err = flow.unreachable(&mut cache, false, NOW);
+        assert!(err.message().contains("remembered"), "{err}");
+    }
+
+    #[test]
+    fn a_waiter_gives_up_after_its_own_timeout_not_the_owners() {
+        let mut cache = MetadataCache::new();
+        let mut owner = timed(60_000);
+        assert_eq!(kind(&mut owner, &mut cache), "discovery");
+        let mut waiter = timed(200);
+        let t0 = NOW + 5_000;
+        assert!(matches!(
+            waiter.next(&mut cache, t0),
+            Ok(FlowStep::AwaitDiscovery { .. })
+        ));
+        assert!(matches!(
+            waiter.next(&mut cache, t0 + 199),
+            Ok(FlowStep::AwaitDiscovery { .. })
+        ));
+        let err = waiter.next(&mut cache, t0 + 200).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::NetworkError);
+        assert!(err.is_retryable());
+        assert!(
+            err.message()
+                .contains("discovery document did not answer within 200 ms"),
+            "{err}"
+        );
+        assert!(!err.message().contains("remembered"), "{err}");
+        // Nothing is remembered: the owner's discovery goes on, another
+        // caller still waits for it, and its document serves everyone.
+        let mut next = timed(200);
+        assert!(matches!(
+            next.next(&mut cache, t0 + 300),
+            Ok(FlowStep::AwaitDiscovery { .. })
+        ));
+        owner
+            .answer(&mut cache, &HttpResponse::new(200, METADATA), t0 + 30_000)
+            .unwrap();
+        assert!(matches!(
+            next.next(&mut cache, t0 + 30_000),
+            Ok(FlowStep::Send {
+                server: Server::TokenEndpoint,
+                ..
+            })
+        ));
+        // A flow that waited and then discovered itself counts its wait from
+        // scratch the next time it waits (only the late discovery, after an
+        // ID Token, can make it wait again).
+        assert_eq!(waiter.waiting_since, None);
     }
 
     #[test]

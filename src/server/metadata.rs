@@ -10,17 +10,20 @@
 //!    `http` endpoints, so a strict call never gets it. (The JS layer keeps
 //!    one cache per `fetch` function, as it keeps the ID Token verifiers.)
 //! 2. **Freshness**: `Cache-Control: max-age` (RFC 9111 §5.2.2.1), clamped
-//!    to [`MIN_FRESH_SEC`] (60 s) .. [`MAX_FRESH_SEC`] (24 h);
-//!    [`DEFAULT_FRESH_SEC`] (1 h) when the server names no `max-age` (or a
-//!    malformed or repeated one). `no-store` / `no-cache` get the floor:
-//!    every call needs the document, and a minute bounds how stale it can
-//!    be. `Cache-Control` is read by the verifier's reader
-//!    ([`crate::jwks::CacheConfig::lifetime_sec`]); like the verifier, the
+//!    to [`MIN_FRESH_SEC`] (60 s) .. [`MAX_FRESH_SEC`] (24 h; a value too
+//!    large to represent is that too, §1.2.2); [`DEFAULT_FRESH_SEC`] (1 h)
+//!    when the server names no `max-age`. `no-store` / `no-cache` get the
+//!    floor: every call needs the document, and a minute bounds how stale
+//!    it can be; so does a malformed or repeated `max-age` (`max-age=-5`,
+//!    `max-age=10, max-age=20`), which §4.2.1 lets a cache consider stale:
+//!    the server meant something, and the shorter reading is the safe one.
+//!    `Cache-Control` is read by the verifier's reader
+//!    ([`crate::jwks::freshness`]); like the verifier, the
 //!    `Age` of a response that a shared cache served is not subtracted
 //!    (measured: 171 B gzip of wasm), so such a document may be kept up to
 //!    `Age` seconds longer than its origin meant, at most 24 h.
 //! 3. **Failures** (an error status, a bad document, `issuer_mismatch`, a
-//!    network failure or timeout) are remembered for
+//!    failure at the network level) are remembered for
 //!    [`FAILURE_COOLDOWN_SEC`] (10 s) only: meanwhile lookups fail at once
 //!    with the same code, retryable flag and status (the message says when
 //!    the next attempt is), so an outage does not make every call wait for
@@ -29,12 +32,16 @@
 //!    server's freshness is the contract, and a refresh that fails because
 //!    the document changed to something unusable must not be papered over.
 //! 4. **One discovery at a time** per key: a lookup while one is under way
-//!    waits for it ([`Lookup::Wait`]), cold or refreshing alike. A
-//!    discovery that never reports back (its request was cancelled) is
-//!    waited for at most its two requests' timeouts plus a second; then the
-//!    next lookup discovers again.
-//! 5. **An aborted discovery** ([`MetadataCache::abandon`]) is neither a
-//!    failure nor a success: the key is as if it had not started.
+//!    waits for it ([`Lookup::Wait`]), cold or refreshing alike (each
+//!    waiter for at most its own timeout: [`super::TokenFlow`] decides
+//!    that). A discovery that never reports back (its request was
+//!    cancelled) is waited for at most its two requests' timeouts plus a
+//!    second; then the next lookup discovers again.
+//! 5. **An aborted or timed-out discovery** ([`MetadataCache::abandon`]) is
+//!    neither a failure nor a success: the key is as if it had not started.
+//!    A timeout is the bound its caller chose (`timeoutMs`), not the
+//!    server's answer: remembered, one caller's short timeout would fail
+//!    every other caller, whatever theirs, for the cooldown.
 //! 6. **Bounded**: at most [`MAX_ISSUERS`] keys, kept in the order of their
 //!    last lookup; the least recently used is dropped first.
 //!
@@ -49,7 +56,7 @@
 
 use alloc::rc::Rc;
 
-use crate::jwks::CacheConfig;
+use crate::jwks::{freshness, Freshness};
 use crate::prelude::*;
 use crate::protocol::discovery::ServerMetadata;
 use crate::protocol::url::UrlRule;
@@ -113,17 +120,13 @@ enum State {
 
 /// How long a document answered with `headers` is fresh (module docs, 2).
 pub fn fresh_for(headers: &[(String, String)]) -> u64 {
-    // `lifetime_sec` answers its `max_age_sec` when no single well-formed
-    // `max-age` is there: with `u64::MAX` that case stands out (a max-age
-    // beyond it saturates and reads as none too: the shorter reading).
-    let reader = CacheConfig {
-        max_age_sec: u64::MAX,
-        cooldown_sec: MIN_FRESH_SEC,
-        ..CacheConfig::default()
-    };
-    match reader.lifetime_sec(find_header(headers, "cache-control")) {
-        u64::MAX => DEFAULT_FRESH_SEC,
-        seconds => seconds.min(MAX_FRESH_SEC),
+    match freshness(find_header(headers, "cache-control")) {
+        // Constant bounds: `clamp`'s check (min <= max) is folded away.
+        Freshness::MaxAge(seconds) => seconds.clamp(MIN_FRESH_SEC, MAX_FRESH_SEC),
+        // RFC 9111 §4.2.1: a response with a malformed or repeated max-age
+        // may be considered stale: the floor, as no-store.
+        Freshness::NoStore | Freshness::Invalid => MIN_FRESH_SEC,
+        Freshness::Unspecified => DEFAULT_FRESH_SEC,
     }
 }
 
@@ -224,7 +227,8 @@ impl MetadataCache {
         report
     }
 
-    /// Discovery `job` was aborted by its caller: nothing is remembered.
+    /// Discovery `job` was aborted by its caller, or ran past its caller's
+    /// timeout: nothing is remembered (module docs, 5).
     pub fn abandon(&mut self, job: u32) {
         self.settle(job, State::Unknown);
     }

@@ -128,6 +128,11 @@ fn now_sec(now: f64) -> u64 {
     }
 }
 
+/// `now` (seconds, with their fraction) in milliseconds, for the token flows.
+fn now_ms(now: f64) -> u64 {
+    now_sec(now * 1000.0)
+}
+
 /// `{ accessToken, tokenType, expiresIn, expiresAt, refreshToken, idToken,
 /// idTokenClaims, scope, raw }` as JSON text; absent values are `null`;
 /// `expiresAt` is in seconds since the epoch (from `expires_in` and the time
@@ -629,7 +634,7 @@ impl Call {
         }
         let rule = self.rule;
         let (flow, mut cache) = self.flow_and_cache()?;
-        Ok(flow_step_to_js(flow.next(&mut cache, now_sec(now))?, rule))
+        Ok(flow_step_to_js(flow.next(&mut cache, now_ms(now))?, rule))
     }
 
     /// The answer to the last `request` (`now` in seconds); throws what it
@@ -640,7 +645,7 @@ impl Call {
             return Ok(flow.answer(&response)?);
         }
         let (flow, mut cache) = self.flow_and_cache()?;
-        Ok(flow.answer(&mut cache, &response, now_sec(now))?)
+        Ok(flow.answer(&mut cache, &response, now_ms(now))?)
     }
 
     /// The error to throw (its `cause` set to what the fetch threw) when the
@@ -658,7 +663,7 @@ impl Call {
         }
         match self.flow_and_cache() {
             Ok((flow, mut cache)) => {
-                flow.unreachable(&mut cache, timeout_ms.is_some(), now_sec(now))
+                flow.unreachable(&mut cache, timeout_ms.is_some(), now_ms(now))
             }
             Err(error) => error,
         }

@@ -224,6 +224,43 @@ describe('every error code has an HTTP status and a level (one exhaustive match 
   });
 });
 
+describe('a discovery that fails is the provider\'s failure, whatever its code (review F4)', () => {
+  test('metadata naming the issuer with a trailing slash: 502 discovery_failed at error, onError gets issuer_mismatch', async () => {
+    let issuer;
+    let tokenRequests = 0;
+    const provider = await listen((req, res) => {
+      if (!req.url.startsWith('/.well-known/')) tokenRequests++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ issuer: `${issuer}/`, token_endpoint: `${issuer}/token` }));
+    });
+    issuer = provider.url;
+    const reports = [];
+    const handler = createHandoffHandler({
+      issuer, clientId: 'c', clientSecret: 's', redirectUri: REDIRECT, allowedOrigins: [EXT], allowInsecureHttp: true,
+      verifier: { verify: async () => ({ sub: 'u1' }) }, onError: (error, context) => reports.push({ error, ...context }),
+    });
+    try {
+      // The second handoff gets the remembered failure: the same answer.
+      for (let i = 0; i < 2; i++) {
+        const res = await handler(new Request('http://api.example/token', {
+          method: 'POST', headers: { origin: EXT, 'content-type': 'application/json' }, body: '{"code":"c","state":"s"}',
+        }));
+        assert.equal(res.status, 502, `handoff ${i + 1}`);
+        assert.equal(res.headers.get('www-authenticate'), null);
+        assert.equal((await res.json()).error, 'discovery_failed');
+      }
+      assert.deepEqual(reports.map((r) => [r.error.code, r.status, r.level]),
+        [['issuer_mismatch', 502, 'error'], ['issuer_mismatch', 502, 'error']]);
+      assert.equal(tokenRequests, 0);
+      // exchangeCode still rejects with the error's own code.
+      await assert.rejects(exchangeCode({ issuer, clientId: 'c', clientSecret: 's', redirectUri: REDIRECT, code: 'c', allowInsecureHttp: true }),
+        { code: 'issuer_mismatch' });
+    } finally {
+      await provider.close();
+    }
+  });
+});
+
 describe('answers decided after verification reach onError too', () => {
   const now = () => Math.floor(Date.now() / 1000);
   const post = (handler) => handler(new Request('http://api.example/token', {

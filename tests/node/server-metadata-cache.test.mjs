@@ -1,7 +1,8 @@
 // The issuer metadata cache of the server entry (src/server/metadata.rs): with `issuer` alone,
 // exchangeCode, refreshTokens and the handoff handler discover the issuer's metadata once and reuse
-// it while the server says it is fresh; concurrent calls share one discovery; a failure is
-// remembered for 10 s; an abort neither fills nor poisons the cache. Against the real oidc-provider
+// it while the server says it is fresh; concurrent calls share one discovery, each waiting at most
+// its own timeoutMs; a failure is remembered for 10 s; an abort or a timeout neither fills nor
+// poisons the cache. Against the real oidc-provider
 // (tests/support/oidc.mjs) and, for the clock, a canned server and Node's mocked Date.
 import { test, describe, before, after, mock } from 'node:test';
 import assert from 'node:assert/strict';
@@ -172,8 +173,9 @@ describe('the metadata cache with a canned server and a mocked clock', () => {
   before(() => mock.timers.enable({ apis: ['Date'], now: Date.now() }));
   after(() => mock.timers.reset());
 
-  test('Cache-Control max-age is honoured, clamped to 60 s .. 24 h, 1 h without one', async () => {
-    for (const [cacheControl, freshSec] of [['public, max-age=120', 120], ['no-store', 60], [null, 3600], ['max-age=604800', 86400]]) {
+  test('Cache-Control max-age is honoured, clamped to 60 s .. 24 h, 1 h without one, 60 s when malformed or repeated', async () => {
+    for (const [cacheControl, freshSec] of [['public, max-age=120', 120], ['no-store', 60], [null, 3600], ['max-age=604800', 86400],
+      ['max-age=-5', 60], ['max-age=7200, max-age=7200', 60]]) {
       const headers = cacheControl ? { 'cache-control': cacheControl } : {};
       const fetch = cannedFetch(() => new Response(DOCUMENT, { headers }));
       await exchange(fetch);
@@ -208,6 +210,58 @@ describe('the metadata cache with a canned server and a mocked clock', () => {
     assert.match(e.message, /discovery document/);
     await rejects(exchange(unreachable), { code: 'network_error', retryable: true });
     assert.equal(unreachable.discoveries, 1);
+  });
+
+  /**
+   * A fetch whose discovery requests wait for `release()` while `fetch.hold` is true (rejecting
+   * with their signal's reason when it fires first: a timeout or an abort), else answer at once.
+   */
+  function heldFetch() {
+    const fetch = async (url, init) => {
+      if (!isDiscovery(url)) return Response.json({ access_token: 'at', token_type: 'Bearer' });
+      fetch.discoveries++;
+      if (!fetch.hold) return new Response(DOCUMENT);
+      return new Promise((resolve, reject) => {
+        fetch.release = () => resolve(new Response(DOCUMENT));
+        init.signal.addEventListener('abort', () => reject(init.signal.reason));
+      });
+    };
+    fetch.discoveries = 0;
+    fetch.hold = true;
+    return fetch;
+  }
+
+  test('a timed-out discovery is not remembered: the others discover with their own timeout', async () => {
+    // As in the review (F2): A (timeoutMs 100) owns the discovery and times out; B (10 s) waited
+    // for it. Before, both failed with A's "within 100 ms", and so did every call for 10 s.
+    const fetch = heldFetch();
+    const a = exchange(fetch, { timeoutMs: 100 });
+    const b = exchange(fetch, { timeoutMs: 10000 });
+    fetch.hold = false; // from the second discovery on, the server answers
+    const e = await rejects(a, { code: 'network_error', retryable: true });
+    assert.match(e.message, /discovery document did not answer within 100 ms/);
+    assert.doesNotMatch(e.message, /remembered/);
+    assert.equal((await b).accessToken, 'at', 'B discovered with its own timeout');
+    assert.equal(fetch.discoveries, 2);
+    assert.equal((await exchange(fetch)).accessToken, 'at');
+    assert.equal(fetch.discoveries, 2, 'the document B found is kept');
+  });
+
+  test('a waiter is held for its own timeoutMs, not the discovering call\'s', { timeout: 30000 }, async () => {
+    // D owns a discovery with a 60 s timeout; E (timeoutMs 200) waits for it, and gives up after
+    // its own 200 ms (on the mocked clock) with its own error, while D's discovery goes on.
+    const fetch = heldFetch();
+    let dSettled = false;
+    const d = exchange(fetch, { timeoutMs: 60000 }).finally(() => { dSettled = true; });
+    const e = exchange(fetch, { timeoutMs: 200 });
+    mock.timers.tick(200);
+    const error = await rejects(e, { code: 'network_error', retryable: true });
+    assert.match(error.message, /discovery document did not answer within 200 ms/);
+    assert.doesNotMatch(error.message, /remembered/);
+    assert.equal(dSettled, false, 'D is still discovering');
+    fetch.release();
+    assert.equal((await d).accessToken, 'at');
+    assert.equal(fetch.discoveries, 1);
   });
 
   test('kept apart per fetch and per URL rule; explicit endpoints never discover', async () => {

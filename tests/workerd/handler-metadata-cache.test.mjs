@@ -119,3 +119,69 @@ describe('an abort during a discovery inside workerd', () => {
     assert.deepEqual([next.tokenType, next.discoveredAtOnce, next.discoveries], ['Bearer', 2, 2], JSON.stringify(next));
   });
 });
+
+describe('a request waiting for another request\'s discovery inside workerd (review F2)', () => {
+  // The provider holds every discovery answer until the test releases it. Request A owns the
+  // discovery (timeoutMs 60000) and its client goes away: workerd does not cancel A, so A never
+  // reports. Request B (timeoutMs 300) waits for it: before, B was held for A's window (2 x 60 s
+  // + 1 s) and failed with A's error; now it fails after its own timeout with its own error,
+  // which no one remembers.
+  const held = [];
+  let holding = true;
+  let provider;
+  let issuer;
+  let worker;
+  before(async () => {
+    const { createServer } = await import('node:http');
+    provider = createServer((req, res) => {
+      const answer = () => {
+        if (res.destroyed) return;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(req.url.startsWith('/.well-known/')
+          ? { issuer, token_endpoint: `${issuer}/token` }
+          : { access_token: 'at', token_type: 'Bearer' }));
+      };
+      if (holding && req.url.startsWith('/.well-known/')) held.push(answer);
+      else answer();
+    });
+    await new Promise((resolve) => provider.listen(0, '127.0.0.1', resolve));
+    issuer = `http://127.0.0.1:${provider.address().port}`;
+    worker = await startWorker(`
+import { exchangeCode } from 'extension-sso/server';
+export default {
+  async fetch(request) {
+    const { issuer, timeoutMs } = await request.json();
+    try {
+      const tokens = await exchangeCode({ issuer, clientId: 'c', clientSecret: 's', code: 'x', redirectUri: '${REDIRECT}', timeoutMs });
+      return Response.json({ tokenType: tokens.tokenType });
+    } catch (e) {
+      return Response.json({ code: e.code, message: e.message });
+    }
+  },
+};`);
+  });
+  after(async () => {
+    await worker?.stop();
+    provider?.closeAllConnections();
+    provider?.close();
+  });
+  const call = (timeoutMs, signal) => fetch(worker.url, { method: 'POST', body: JSON.stringify({ issuer, timeoutMs }), signal });
+
+  test('waits at most its own timeoutMs and fails with its own error, not the owner\'s', { timeout: 60000 }, async () => {
+    const gone = new AbortController();
+    const a = call(60000, gone.signal).catch(() => 'client gone');
+    while (held.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    gone.abort();
+    assert.equal(await a, 'client gone');
+    const b = await (await call(300)).json();
+    assert.equal(b.code, 'network_error', JSON.stringify(b));
+    assert.match(b.message, /discovery document did not answer within 300 ms/);
+    assert.doesNotMatch(b.message, /remembered/);
+    assert.equal(held.length, 1, 'B made no discovery of its own: A\'s is still under way');
+    // The provider answers: the next request gets its tokens.
+    holding = false;
+    for (const answer of held.splice(0)) answer();
+    const c = await (await call(10000)).json();
+    assert.equal(c.tokenType, 'Bearer', JSON.stringify(c));
+  });
+});

@@ -117,7 +117,11 @@ impl HandoffHandler {
     /// Answers a failed exchange or verification (see [`rejection`] for the
     /// statuses); `error` is `None` when what failed carries no code of ours.
     pub fn exchange_failed(&self, step: &ExchangeStep, error: Option<&Error>) -> Rejection {
-        rejection(error, Phase::Exchange, Some(step.origin.as_str()))
+        let phase = match step.flow.discovering() {
+            true => Phase::Discovery,
+            false => Phase::Exchange,
+        };
+        rejection(error, phase, Some(step.origin.as_str()))
     }
 
     /// Answers a userinfo request with the verified claims (`claims_json`, a
@@ -238,6 +242,10 @@ impl Level {
 /// Where a failure happened: it decides whose fault a bad token is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Phase {
+    /// The exchange's discovery of the provider's metadata: whatever fails
+    /// there (its document naming another issuer included) is the
+    /// provider's or the configuration's failure, never a token's.
+    Discovery,
     /// The code exchange: the token came from the host a moment ago.
     Exchange,
     /// Userinfo: the token came from the browser.
@@ -304,7 +312,9 @@ pub(super) fn error_response(
 ///   host's own token: [`Level::Warn`]; at userinfo the browser's: [`Level::Debug`]);
 /// * the host, its discovery document or its keys failed, answered
 ///   garbage, or refused our client → 502 with the code as `error`, and
-///   `"retryable": true` when retrying may help;
+///   `"retryable": true` when retrying may help; a verification code raised
+///   while discovering ([`Phase::Discovery`]: the document names another
+///   issuer) is answered as `discovery_failed` (its code unchanged for `onError`);
 /// * the request was aborted or could not be read (the client went away)
 ///   → 400 `invalid_request`, [`Level::Debug`];
 /// * anything else → 500 `server_error`.
@@ -318,8 +328,16 @@ pub(super) fn rejection(error: Option<&Error>, phase: Phase, cors: Option<&str>)
     };
     let code = error.code();
     let verification_level = match phase {
-        Phase::Exchange => Level::Warn,
+        Phase::Exchange | Phase::Discovery => Level::Warn,
         Phase::UserInfo => Level::Debug,
+    };
+    let discovery_failed = || {
+        (
+            502,
+            C::DiscoveryFailed.name(),
+            "the host's discovery document could not be loaded; retry later".into(),
+            Level::Error,
+        )
     };
     let (status, name, description, level): (u16, &str, String, Level) = match code {
         C::TokenEndpointError
@@ -347,12 +365,7 @@ pub(super) fn rejection(error: Option<&Error>, phase: Phase, cors: Option<&str>)
             "the host could not be reached; retry later".into(),
             Level::Error,
         ),
-        C::DiscoveryFailed => (
-            502,
-            code.name(),
-            "the host's discovery document could not be loaded; retry later".into(),
-            Level::Error,
-        ),
+        C::DiscoveryFailed => discovery_failed(),
         C::JwksFetchFailed | C::JwksInvalid => (
             502,
             code.name(),
@@ -370,12 +383,15 @@ pub(super) fn rejection(error: Option<&Error>, phase: Phase, cors: Option<&str>)
         | C::MissingClaim
         | C::InvalidClaim
         | C::TypMismatch
-        | C::CritUnsupported => (
-            401,
-            "invalid_token",
-            msg!("the token failed verification (", code.name(), ")"),
-            verification_level,
-        ),
+        | C::CritUnsupported => match phase {
+            Phase::Discovery => discovery_failed(),
+            Phase::Exchange | Phase::UserInfo => (
+                401,
+                "invalid_token",
+                msg!("the token failed verification (", code.name(), ")"),
+                verification_level,
+            ),
+        },
         C::Aborted => (
             400,
             "invalid_request",
@@ -448,11 +464,16 @@ mod tests {
     }
 
     /// Every code has an answer; the verification codes are 401 at both
-    /// phases but only the exchange's (the host's own token) is a warning.
+    /// token phases but only the exchange's (the host's own token) is a
+    /// warning; while discovering, nothing is the token's fault (never 401).
     #[test]
     fn every_code_has_a_status_and_a_level() {
         for &code in ErrorCode::ALL {
             let error = Error::new(code, "m");
+            let discovery = rejection(Some(&error), Phase::Discovery, None);
+            let status = discovery.response.status;
+            assert!(matches!(status, 400 | 500 | 502), "{code}: {status}");
+            assert_eq!(discovery.level == Level::Error, status >= 500, "{code}");
             let exchange = rejection(Some(&error), Phase::Exchange, None);
             let userinfo = rejection(Some(&error), Phase::UserInfo, None);
             assert_eq!(exchange.response.status, userinfo.response.status, "{code}");

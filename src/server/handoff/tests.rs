@@ -1078,3 +1078,118 @@ fn failures_carry_their_level() {
         "a 500 keeps the session"
     );
 }
+
+/// The review's F4: with `issuer` alone, a metadata document naming another
+/// issuer (the provider's trailing slash) is the provider's or the
+/// configuration's failure: 502 `discovery_failed` at level `error`, before
+/// or after the token request, remembered or not; the error keeps its code.
+/// The same code from the token's verification stays 401 at `warn`.
+#[test]
+fn a_discovery_issuer_mismatch_is_a_discovery_failure_not_a_bad_token() {
+    const ISSUER: &str = "https://op.example";
+    const MISMATCH: &str =
+        r#"{"issuer":"https://op.example/","token_endpoint":"https://op.example/token"}"#;
+    let handler_with = |token_endpoint: &str| {
+        let mut config = HandoffConfig::new(
+            ExchangeProfile::OAuth2(OAuth2Client {
+                token_endpoint: token_endpoint.into(),
+                issuer: Some(ISSUER.into()),
+                jwks_uri: None,
+                client_id: "ext".into(),
+                client_secret: Some("secret".into()),
+                client_auth: ClientAuth::ClientSecretBasic,
+            }),
+            vec![EXT.into()],
+        );
+        config.redirect_uri = Some("https://ext.example/cb".into());
+        HandoffHandler::new(config).unwrap()
+    };
+    let exchange = |handler: &HandoffHandler| {
+        let Outcome::Exchange(step) = drive(handler, "POST", "/token", &json_post(EXT), CODE_STATE)
+        else {
+            panic!("expected an exchange")
+        };
+        step
+    };
+    let assert_discovery_failure = |handler: &HandoffHandler, step: &ExchangeStep, err: &Error| {
+        assert_eq!(
+            err.code(),
+            ErrorCode::IssuerMismatch,
+            "the code is not rewritten"
+        );
+        let rejected = handler.exchange_failed(step, Some(err));
+        assert_eq!(
+            (rejected.response.status, rejected.level),
+            (502, Level::Error),
+            "{}",
+            rejected.response.body
+        );
+        assert!(
+            rejected
+                .response
+                .body
+                .contains(r#""error":"discovery_failed""#),
+            "{}",
+            rejected.response.body
+        );
+        assert_eq!(rejected.response.header("www-authenticate"), None);
+    };
+    let mut cache = MetadataCache::new();
+
+    // Before the token request (no tokenEndpoint): the document's answer,
+    // then the remembered failure of the next handoff.
+    let handler = handler_with("");
+    let mut step = exchange(&handler);
+    assert!(matches!(
+        step.flow.next(&mut cache, 0).unwrap(),
+        FlowStep::Send {
+            server: Server::Discovery,
+            ..
+        }
+    ));
+    let err = step
+        .flow
+        .answer(&mut cache, &HttpResponse::new(200, MISMATCH), 0)
+        .unwrap_err();
+    assert_discovery_failure(&handler, &step, &err);
+    let mut again = exchange(&handler);
+    let err = again.flow.next(&mut cache, 0).unwrap_err();
+    assert!(err.message().contains("remembered"), "{err}");
+    assert_discovery_failure(&handler, &again, &err);
+
+    // After the token request (a configured endpoint, an ID Token and no
+    // jwksUri): the late discovery's failure is the provider's too.
+    let handler = handler_with("https://op.example/token");
+    let mut cache = MetadataCache::new();
+    let mut step = exchange(&handler);
+    token_request(&mut step);
+    step.flow
+        .answer(
+            &mut cache,
+            &HttpResponse::new(200, r#"{"access_token":"a.b.c","id_token":"h.p.s"}"#),
+            0,
+        )
+        .unwrap();
+    assert!(matches!(
+        step.flow.next(&mut cache, 0).unwrap(),
+        FlowStep::Send {
+            server: Server::Discovery,
+            ..
+        }
+    ));
+    let err = step
+        .flow
+        .answer(&mut cache, &HttpResponse::new(200, MISMATCH), 0)
+        .unwrap_err();
+    assert_discovery_failure(&handler, &step, &err);
+
+    // Once the exchange is done, issuer_mismatch is the token's `iss`.
+    let handler = HandoffHandler::new(oauth2_config()).unwrap();
+    let step = exchanged(&handler, CODE_STATE, r#"{"access_token":"a.b.c"}"#).unwrap();
+    let token = Error::new(ErrorCode::IssuerMismatch, "iss");
+    let rejected = handler.exchange_failed(&step, Some(&token));
+    assert_eq!(
+        (rejected.response.status, rejected.level),
+        (401, Level::Warn)
+    );
+}

@@ -48,7 +48,7 @@ fn filled(pairs: &[(&str, &str)]) -> MetadataCache {
 }
 
 #[test]
-fn freshness_is_max_age_clamped_and_one_hour_by_default() {
+fn freshness_is_max_age_clamped_one_hour_by_default_and_the_floor_when_malformed() {
     for (pairs, fresh) in [
         (&[][..], DEFAULT_FRESH_SEC),
         (&[("Cache-Control", "public, max-age=120")][..], 120),
@@ -62,17 +62,29 @@ fn freshness_is_max_age_clamped_and_one_hour_by_default() {
         ),
         (&[("Cache-Control", "max-age=86400")][..], MAX_FRESH_SEC),
         (&[("Cache-Control", "max-age=999999999")][..], MAX_FRESH_SEC),
-        // Beyond 2^64 - 1 s the reader saturates, which reads as no
-        // max-age: the default, the shorter reading.
+        // Beyond 2^64 - 1 s the reader saturates (RFC 9111 §1.2.2: the
+        // greatest integer it can represent): the longest freshness.
         (
             &[("Cache-Control", "max-age=99999999999999999999999")][..],
-            DEFAULT_FRESH_SEC,
+            MAX_FRESH_SEC,
         ),
-        // Malformed or repeated: as if the server named none.
-        (&[("Cache-Control", "max-age=12a")][..], DEFAULT_FRESH_SEC),
-        (&[("Cache-Control", "max-age=-5")][..], DEFAULT_FRESH_SEC),
+        // Malformed or repeated (review F8): stale (RFC 9111 §4.2.1), so the
+        // floor, as no-store; never the 1 h of a server that named none.
+        (&[("Cache-Control", "max-age=12a")][..], MIN_FRESH_SEC),
+        (&[("Cache-Control", "max-age=-5")][..], MIN_FRESH_SEC),
+        (&[("Cache-Control", "max-age=")][..], MIN_FRESH_SEC),
+        (&[("Cache-Control", "public, max-age")][..], MIN_FRESH_SEC),
         (
             &[("Cache-Control", "max-age=10, max-age=20")][..],
+            MIN_FRESH_SEC,
+        ),
+        (
+            &[("Cache-Control", "max-age=7200, max-age=7200")][..],
+            MIN_FRESH_SEC,
+        ),
+        // Other directives alone name no freshness: the default.
+        (
+            &[("Cache-Control", "public, must-revalidate")][..],
             DEFAULT_FRESH_SEC,
         ),
         // `Age` is not subtracted (module docs, 2).

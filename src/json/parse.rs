@@ -634,6 +634,9 @@ impl<'a> Parser<'a> {
         Some(b)
     }
 
+    // Inlined: called around every value and name, and a token's JSON
+    // mostly has no whitespace at all.
+    #[inline(always)]
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
@@ -796,6 +799,17 @@ impl<'a> Parser<'a> {
         let mut escaped = false;
         let mut text = T::Text::default();
         loop {
+            // Printable ASCII but '"' and '\\' (most of every string of a
+            // token) in a tight loop over the rest of the input.
+            let rest = self.bytes.get(self.pos..).unwrap_or_default();
+            let plain = rest
+                .iter()
+                .position(|&b| !(0x20..0x80).contains(&b) || b == b'"' || b == b'\\')
+                .unwrap_or(rest.len());
+            for &b in rest.get(..plain).unwrap_or_default() {
+                T::push(&mut text, char::from(b));
+            }
+            self.pos += plain;
             // On invalid UTF-8, `read` reports that instead.
             let b = self.peek().ok_or("unterminated string")?;
             let c = match b {

@@ -774,7 +774,16 @@ impl<'a> Parser<'a> {
             if self.next() != Some(b':') {
                 return Err("expected ':'");
             }
-            let value = self.value(depth)?;
+            self.skip_ws();
+            let value = if self.peek() == Some(b'"') {
+                // A string (most members of a token) without the call of
+                // `value` and its frame.
+                let (s, text) = self.string::<T>()?;
+                self.skip_ws();
+                T::string(s, text)
+            } else {
+                self.value(depth)?
+            };
             members.push((name, value));
             if self.end_of(b'}', "expected ',' or '}'")? {
                 return Ok(members);

@@ -775,14 +775,21 @@ impl<'a> Parser<'a> {
                 return Err("expected ':'");
             }
             self.skip_ws();
-            let value = if self.peek() == Some(b'"') {
-                // A string (most members of a token) without the call of
-                // `value` and its frame.
-                let (s, text) = self.string::<T>()?;
-                self.skip_ws();
-                T::string(s, text)
-            } else {
-                self.value(depth)?
+            // Strings and numbers (every member of a token but `aud` as an
+            // array) without the call of `value` and its frame.
+            let value = match self.peek() {
+                Some(b'"') => {
+                    let (s, text) = self.string::<T>()?;
+                    self.skip_ws();
+                    T::string(s, text)
+                }
+                Some(b'-' | b'0'..=b'9') => {
+                    let (value, end) = number::read(self.bytes, self.pos);
+                    self.pos = end;
+                    self.skip_ws();
+                    T::number(value?)
+                }
+                _ => self.value(depth)?,
             };
             members.push((name, value));
             if self.end_of(b'}', "expected ',' or '}'")? {

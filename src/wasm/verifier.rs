@@ -243,11 +243,15 @@ impl VerifierCore {
     /// describes the step. [`StepKind::Refused`] when the token is refused
     /// ([`Self::take_error`] is why): one number back, not a `Result`,
     /// whose multi-value return costs the JS side an array per call.
-    pub fn check(&mut self, length: usize, now: f64, attempt: Attempt) -> StepKind {
+    ///
+    /// `attempt` is an [`Attempt`] and the answer a [`StepKind`], as their
+    /// numbers (the JS layer names them by the exported enums): wasm-bindgen
+    /// would pass both as `f64` and check them in its glue (75 B more gzip).
+    pub fn check(&mut self, length: usize, now: f64, attempt: u32) -> u32 {
         let attempt = match attempt {
-            Attempt::First => engine::Attempt::First,
-            Attempt::Waited => engine::Attempt::Waited,
-            Attempt::Settled => engine::Attempt::Settled,
+            a if a == Attempt::Waited as u32 => engine::Attempt::Waited,
+            a if a == Attempt::Settled as u32 => engine::Attempt::Settled,
+            _ => engine::Attempt::First,
         };
         let token = self.token.get(..length).unwrap_or_default();
         match self.engine.check(token, now_sec(now), attempt) {
@@ -257,11 +261,11 @@ impl VerifierCore {
                     record: &mut self.record,
                     text: &mut self.text,
                 };
-                facade.record(step)
+                facade.record(step) as u32
             }
             Err(e) => {
                 self.error = to_js_error(&e);
-                StepKind::Refused
+                StepKind::Refused as u32
             }
         }
     }

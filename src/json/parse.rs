@@ -305,6 +305,12 @@ pub(crate) trait Tree<'a>: Sized {
     /// earlier one; past it, through a sorted index of the names (0: always
     /// the index, the smallest code).
     const LINEAR_NAMES: usize;
+    /// Read on a hot path (the verifier reads every token's header and
+    /// claims): the grammar takes its inlined fast paths (whitespace,
+    /// printable ASCII in strings, string and number members) at the price
+    /// of more code. False: the smaller code (the owned tree of the client
+    /// and the server, read a few times per login; ~0.3 kB gz each).
+    const HOT: bool;
 
     /// `null`.
     fn null() -> Self;
@@ -352,6 +358,7 @@ impl<'a> Tree<'a> for Node<'a> {
     /// Nothing decoded: a string is kept as written.
     type Text = ();
     const LINEAR_NAMES: usize = LINEAR_NAMES;
+    const HOT: bool = true;
 
     fn null() -> Self {
         Node::Null
@@ -634,12 +641,22 @@ impl<'a> Parser<'a> {
         Some(b)
     }
 
-    // Inlined: called around every value and name, and a token's JSON
-    // mostly has no whitespace at all.
-    #[inline(always)]
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
+        }
+    }
+
+    /// [`Self::skip_ws`], inlined for a [`Tree::HOT`] tree: it runs around
+    /// every value and name, and a token's JSON mostly has no whitespace.
+    #[inline(always)]
+    fn ws<T: Tree<'a>>(&mut self) {
+        if T::HOT {
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+                self.pos += 1;
+            }
+        } else {
+            self.skip_ws();
         }
     }
 
@@ -654,7 +671,7 @@ impl<'a> Parser<'a> {
     /// A value and the whitespace around it, inside `depth` arrays and
     /// objects.
     fn value<T: Tree<'a>>(&mut self, depth: usize) -> Step<T> {
-        self.skip_ws();
+        self.ws::<T>();
         let value = match self.peek() {
             None => return Err("unexpected end of input"),
             Some(b'{') => T::object(self.object(depth + 1)?),
@@ -687,7 +704,7 @@ impl<'a> Parser<'a> {
             }
             Some(_) => return Err("unexpected character"),
         };
-        self.skip_ws();
+        self.ws::<T>();
         Ok(value)
     }
 
@@ -741,7 +758,7 @@ impl<'a> Parser<'a> {
         // O(n log n) name comparisons, not O(n²).
         let mut index = Vec::new();
         loop {
-            self.skip_ws();
+            self.ws::<T>();
             if self.peek() != Some(b'"') {
                 return Err("expected a member name");
             }
@@ -770,23 +787,24 @@ impl<'a> Parser<'a> {
                 self.pos = name_at;
                 return Err("duplicate member name");
             }
-            self.skip_ws();
+            self.ws::<T>();
             if self.next() != Some(b':') {
                 return Err("expected ':'");
             }
-            self.skip_ws();
+            self.ws::<T>();
             // Strings and numbers (every member of a token but `aud` as an
             // array) without the call of `value` and its frame.
             let value = match self.peek() {
+                _ if !T::HOT => self.value(depth)?,
                 Some(b'"') => {
                     let (s, text) = self.string::<T>()?;
-                    self.skip_ws();
+                    self.ws::<T>();
                     T::string(s, text)
                 }
                 Some(b'-' | b'0'..=b'9') => {
                     let (value, end) = number::read(self.bytes, self.pos);
                     self.pos = end;
-                    self.skip_ws();
+                    self.ws::<T>();
                     T::number(value?)
                 }
                 _ => self.value(depth)?,
@@ -817,7 +835,11 @@ impl<'a> Parser<'a> {
         loop {
             // Printable ASCII but '"' and '\\' (most of every string of a
             // token) in a tight loop over the rest of the input.
-            let rest = self.bytes.get(self.pos..).unwrap_or_default();
+            let rest = if T::HOT {
+                self.bytes.get(self.pos..).unwrap_or_default()
+            } else {
+                &[]
+            };
             let plain = rest
                 .iter()
                 .position(|&b| !(0x20..0x80).contains(&b) || b == b'"' || b == b'\\')

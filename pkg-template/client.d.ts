@@ -326,9 +326,11 @@ export class ExtensionClient {
    * to `window.opener` with `targetOrigin` = `openerOrigin` (default: this
    * page's origin; one exact origin such as `https://app.example`, never
    * `'*'`, else `invalid_options`: the URL carries the code and the state),
-   * or on a `BroadcastChannel` when the opener is gone;
-   * scrubs the address bar and closes the window. Returns false when this
-   * page is not a callback.
+   * or on a `BroadcastChannel` when the opener is gone; scrubs the address
+   * bar. The opener closes the popup once it has the callback (this window
+   * closes itself after 5 s if nobody does; at once after a
+   * `BroadcastChannel` message). Returns false when this page is not a
+   * callback.
    */
   static completePopup(openerOrigin?: string): boolean;
   /** True when this page runs inside a frame. */

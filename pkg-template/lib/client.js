@@ -47,6 +47,10 @@ const CALL_OPTIONS = { signal: KIND.signal };
 const LIGHT = new Set(['configure', 'restore', 'stored', 'popup-opened', 'host-reply', 'host-timeout', 'session', 'is-callback', 'identity']);
 // How often a waiting opener looks whether the user closed the popup.
 const POPUP_POLL_MS = 500;
+// How long a popup's callback page stays open after posting the callback to its opener, unless the
+// opener closes it first (it does once it has the answer). Closing at once raced the delivery: a
+// message that arrives after its window closed has no `source`, so it is not our popup's answer.
+const POPUP_LINGER_MS = 5000;
 const PROBE = 'extension-sso:probe';
 // What a popup's callback page tells its opener when it cannot complete (src/oauth/navigation.rs).
 const CALLBACK_ERROR = 'extension-sso:callback-error';
@@ -119,7 +123,10 @@ function toError({ code, message, ...details }, cause) {
   return new ExtensionSsoError(code, message, cause === undefined ? details : { ...details, cause });
 }
 
-/** `to-opener`: hands the callback to the opener (or the channel) and closes this window. */
+/**
+ * `to-opener`: hands the callback to the opener, which closes this window once it has it (else
+ * this window closes itself after POPUP_LINGER_MS), or to the channel, and then closes at once.
+ */
 function toOpener(step) {
   const opener = g.opener;
   if (opener) {
@@ -128,11 +135,12 @@ function toOpener(step) {
     } catch (cause) {
       throw ssoError('origin_not_allowed', `could not post the callback to the opener at ${step.targetOrigin}: ${describe(cause)}`, { cause });
     }
-  } else {
-    const channel = new BroadcastChannel(step.channel);
-    channel.postMessage(step.message);
-    channel.close();
+    setTimeout(() => g.close(), POPUP_LINGER_MS);
+    return;
   }
+  const channel = new BroadcastChannel(step.channel);
+  channel.postMessage(step.message);
+  channel.close();
   g.close();
 }
 
@@ -322,7 +330,9 @@ export class ExtensionClient {
         } catch {
           return; // data that is not plain data: not ours
         }
-        if (next.step !== 'ignore') settle(next);
+        if (next.step === 'ignore') return;
+        if (source === 'popup' && !popup.closed) popup.close(); // it waits for us to close it
+        settle(next);
       };
       listen(g, 'message', (message) => consider(message.source === popup ? 'popup' : 'window')(message));
       if (typeof BroadcastChannel === 'function') {

@@ -273,6 +273,9 @@ export class JwksVerifier {
     if (view === undefined || view.byteLength === 0) {
       view = this.#tokenView = bytesAt(this.#core.tokenBuffer, maxToken);
     }
+    // The buffer is about to change: until the write is complete it holds no
+    // token of ours (a token too long in UTF-8 leaves a prefix of itself).
+    this.#written = undefined;
     const { read, written } = encoder.encodeInto(token, view);
     if (read !== token.length) throw tokenTooLong(token.length);
     this.#written = token;

@@ -254,3 +254,27 @@ test('kid-less tokens: each candidate key is imported and kept as itself, whiche
     }
   }
 });
+
+test('a token refused as too long in UTF-8 leaves no trace: the token verified before it still answers its own claims (sync and async runtimes)', async () => {
+  // Same length, same key, different subjects: only the buffer tells them apart.
+  const signAs = (sub) => new SignJWT({ sub }).setProtectedHeader({ alg: k1.alg, kid: k1.kid })
+    .setIssuer(ISS).setAudience(AUD).setExpirationTime(NOW + 3600).sign(k1.privateKey);
+  const victim = await signAs('victim-0001');
+  const other = await signAs('attacker-01');
+  assert.equal(victim.length, other.length);
+  // Under the limit in UTF-16 code units, over it in UTF-8 bytes: the write stops part way.
+  const tooLong = other + '\u20ac'.repeat(6000);
+  const { webRuntime } = await import('../../pkg/lib/runtime-web.js');
+  for (const runtime of [nodeRuntime, webRuntime]) {
+    runtimeSlot('verifier').install(runtime);
+    try {
+      const v = JwksVerifier.fromJwks({ keys: [k1.jwk] }, { issuer: ISS, audience: AUD, now: NOW });
+      assert.equal((await v.verify(victim)).sub, 'victim-0001', runtime.name);
+      await assert.rejects(v.verify(tooLong), (e) => e instanceof ExtensionSsoError && e.code === 'malformed', runtime.name);
+      assert.equal((await v.verify(victim)).sub, 'victim-0001', `${runtime.name}: the same token again`);
+      assert.equal((await v.verify(other)).sub, 'attacker-01', `${runtime.name}: the other token`);
+    } finally {
+      runtimeSlot('verifier').install(nodeRuntime);
+    }
+  }
+});

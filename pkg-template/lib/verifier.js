@@ -307,59 +307,41 @@ export class JwksVerifier {
 
   // The same with WebCrypto's promises. Everything the check names is read
   // before the first await (a later check reuses the core's buffers).
-  #verifyAsync(core, complete, signal) {
-    const record = this.#step();
-    const first = this.#key(core, 0);
-    if (record[StepField.Candidates] !== 1 || first.handle == null) return this.#verifyEach(core, complete, signal);
-    // The common case, one key imported already: the signature check's own
-    // promise and one reaction (no async frame). WebCrypto copies both views
-    // when called.
-    const ticket = record[StepField.Ticket];
-    const texts = textsOf(record, complete);
-    let checked;
-    try {
-      checked = this.#rt.verify(first.handle, field(record, StepField.InputPtr), field(record, StepField.SignaturePtr));
-    } catch {
-      checked = Promise.resolve(false);
-    }
-    return checked.then(
-      (verified) => this.#verdict(ticket, verified === true, texts, complete, signal),
-      () => this.#verdict(ticket, false, texts, complete, signal),
-    );
-  }
-
-  /** The verdict of check `ticket` (see `#verifyAsync`): the answer, or the error to throw. */
-  #verdict(ticket, verified, texts, complete, signal) {
-    if (signal?.aborted) {
-      this.#core.release(ticket);
-      throw abortedError(signal);
-    }
-    this.#finish(ticket, verified);
-    return answer(texts, complete);
-  }
-
-  // Several candidate keys, or a key whose import is under way: each in
-  // order until one verifies.
-  async #verifyEach(core, complete, signal) {
+  async #verifyAsync(core, complete, signal) {
     let record = this.#step();
     const ticket = record[StepField.Ticket];
     const count = record[StepField.Candidates];
     const rt = this.#rt;
-    const keys = [];
-    for (let i = 0; i < count; i++) keys.push(this.#key(core, i));
-    record = this.#step(); // wasm memory may have grown meanwhile
-    const texts = textsOf(record, complete);
-    // Views of wasm memory do not outlive an await.
-    const input = field(record, StepField.InputPtr).slice();
-    const signature = field(record, StepField.SignaturePtr).slice();
+    const first = this.#key(core, 0);
     let verified = false;
-    for (const key of keys) {
-      const handle = key.handle ?? await key.ready;
-      if (handle == null) continue;
-      try { verified = (await rt.verify(handle, input, signature)) === true; } catch { /* not this key */ }
-      if (verified) break;
+    let texts;
+    if (count === 1 && first.handle != null) {
+      // The common case: WebCrypto copies both views when called.
+      texts = textsOf(record, complete);
+      try {
+        verified = (await rt.verify(first.handle, field(record, StepField.InputPtr), field(record, StepField.SignaturePtr))) === true;
+      } catch { /* not this key */ }
+    } else {
+      const keys = [first];
+      for (let i = 1; i < count; i++) keys.push(this.#key(core, i));
+      record = this.#step(); // wasm memory may have grown meanwhile
+      texts = textsOf(record, complete);
+      // Views of wasm memory do not outlive an await.
+      const input = field(record, StepField.InputPtr).slice();
+      const signature = field(record, StepField.SignaturePtr).slice();
+      for (const key of keys) {
+        const handle = key.handle ?? await key.ready;
+        if (handle == null) continue;
+        try { verified = (await rt.verify(handle, input, signature)) === true; } catch { /* not this key */ }
+        if (verified) break;
+      }
     }
-    return this.#verdict(ticket, verified, texts, complete, signal);
+    if (signal?.aborted) {
+      core.release(ticket);
+      throw abortedError(signal);
+    }
+    this.#finish(ticket, verified);
+    return answer(texts, complete);
   }
 
   // The runtime key of candidate `i` of the last check: `{ handle }` (null
@@ -504,8 +486,8 @@ const textOf = (record, ptr) => textAt(record[ptr], record[ptr + 1]);
  * `[payload, header]`.
  */
 function textsOf(record, complete) {
-  const payload = decoder.decode(field(record, StepField.PayloadPtr));
-  return complete ? [payload, decoder.decode(field(record, StepField.HeaderPtr))] : payload;
+  const payload = textAt(record[StepField.PayloadPtr], record[StepField.PayloadLen]);
+  return complete ? [payload, textAt(record[StepField.HeaderPtr], record[StepField.HeaderLen])] : payload;
 }
 
 /**

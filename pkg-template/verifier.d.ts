@@ -114,12 +114,13 @@ export interface RemoteRules {
   staleIfErrorSec?: number;
   /** Fetch timeout in milliseconds. Default 5000. */
   timeoutMs?: number;
-  /** Largest JWK Set response accepted, in bytes. Default 262144. */
+  /** Largest response accepted (the JWK Set, and the metadata with `discovery`), in bytes; a larger one fails naming this option. Default 262144. */
   maxBodyBytes?: number;
   /**
    * A snapshot from `exportCache()` (e.g. kept in KV; `null`, what KV answers
-   * for a missing key, is none); invalid or expired snapshots are ignored
-   * (text that is not JSON at all is `jwks_invalid`).
+   * for a missing key, is none); invalid or expired snapshots are ignored,
+   * JSON that is not an object too (text that is not JSON at all is
+   * `jwks_invalid`).
    */
   cache?: JwksCacheSnapshot | string | null;
   /** The `fetch` every request is made with. Default: `globalThis.fetch`. */
@@ -215,13 +216,15 @@ export class JwksVerifier {
   /** @throws {ExtensionSsoError} `invalid_options`, `jwks_invalid`. */
   constructor(options: JwksVerifierOptions);
   /** A verifier over a local JWK Set (object or JSON text). */
-  static fromJwks(jwks: JwkSet | string, options: Omit<SingleIssuerOptions, 'jwks' | 'jwksUri'> | Omit<RoutedOptions, 'issuers'> & { issuer: string | string[] }): JwksVerifier;
+  static fromJwks(jwks: JwkSet | string, options: Omit<SingleIssuerOptions, 'jwks' | 'jwksUri' | 'discovery'> | Omit<RoutedOptions, 'issuers'> & { issuer: string | string[] }): JwksVerifier;
   /**
    * Resolves to the token's claims, or rejects with an {@link ExtensionSsoError}
    * whose `code` is one of: malformed, alg_not_allowed, no_matching_key,
    * bad_signature, expired, not_yet_valid, issuer_mismatch, audience_mismatch,
    * missing_claim, invalid_claim, typ_mismatch, crit_unsupported,
-   * jwks_fetch_failed (retryable), jwks_invalid, discovery_failed, aborted.
+   * jwks_fetch_failed (retryable unless the key endpoint answered a 4xx;
+   * the cooldown after a failure answers as that failure did), jwks_invalid,
+   * discovery_failed, aborted.
    * Pass the token alone (a `Bearer ` prefix is `malformed`, named as such).
    */
   verify<T extends JwtClaims = JwtClaims>(token: string, options?: VerifyCallOptions & { complete?: false }): Promise<T>;

@@ -13,8 +13,8 @@ export async function authenticate(request: Request): Promise<JwtClaims | Respon
     return await verifier.verify(token);
   } catch (error) {
     if (!(error instanceof ExtensionSsoError)) throw error;
-    if (error.retryable) {
-      // jwks_fetch_failed: the key endpoint is down or slow; the token may well be good.
+    if (error.retryable || error.code.startsWith('jwks_') || error.code === 'discovery_failed') {
+      // The key endpoint is down, slow or misconfigured: our failure, not the token's.
       return new Response(null, { status: 503, headers: { 'retry-after': '30' } });
     }
     // expired, bad_signature, audience_mismatch, … (error.code): the client must log in again.

@@ -218,7 +218,7 @@ export class JwksVerifier {
       const set = record[StepField.Set];
       let attempt;
       if (step === StepKind.Fetch) {
-        await this.#startFetch(set, textOf(record, StepField.TextPtr), record[StepField.Document], signal);
+        await this.#startFetch(set, record[StepField.Fetch], textOf(record, StepField.TextPtr), record[StepField.Document], signal);
         attempt = Attempt.Settled;
       } else {
         // Wait: join the fetch under way, or (workerd) poll the cache until
@@ -382,26 +382,33 @@ export class JwksVerifier {
     return key;
   }
 
-  // A fetch of key set `set` the core asked for: in Node and browsers shared
-  // by every caller that needs the set meanwhile, under a signal of its own
-  // that fires only when every caller waiting on it has aborted (one
-  // caller's abort rejects that caller only); in workerd, this request's
-  // own, under its signal.
-  #startFetch(set, url, document, signal) {
-    if (IS_WORKERD) return this.#fetchDocuments(set, url, document, signal);
+  // Fetch `fetch` of key set `set` the core asked for: in Node and browsers
+  // shared by every caller that needs the set meanwhile, under a signal of
+  // its own that fires only when every caller waiting on it has aborted (one
+  // caller's abort rejects that caller only; the last one's also tells the
+  // core at once, so a caller after it starts afresh instead of joining a
+  // dying fetch); in workerd, this request's own, under its signal.
+  #startFetch(set, fetch, url, document, signal) {
+    if (IS_WORKERD) return this.#fetchDocuments(set, fetch, url, document, signal);
     const controller = new AbortController();
-    const shared = { waiting: 0, controller, done: undefined };
-    shared.done = this.#fetchDocuments(set, url, document, controller.signal)
-      .finally(() => this.#pending.delete(set));
+    const shared = { waiting: 0, controller, done: undefined, abandon: undefined };
+    // Only while it is still this fetch's entry (a later fetch may own it).
+    const forget = () => this.#pending.get(set) === shared && this.#pending.delete(set);
+    shared.abandon = (reason) => {
+      forget();
+      this.#core.fetchAborted(set, fetch);
+      controller.abort(reason);
+    };
+    shared.done = this.#fetchDocuments(set, fetch, url, document, controller.signal).finally(forget);
     // Rejections reach each waiter through join(); none is left unhandled.
     shared.done.catch(() => {});
     this.#pending.set(set, shared);
     return join(shared, signal);
   }
 
-  // Performs the requests of one fetch (discovery's, then the JWK Set's)
+  // Performs the requests of fetch `fetch` (discovery's, then the JWK Set's)
   // and reports each to the core.
-  async #fetchDocuments(set, url, document, signal) {
+  async #fetchDocuments(set, fetch, url, document, signal) {
     const core = this.#core;
     for (;;) {
       let result;
@@ -412,20 +419,20 @@ export class JwksVerifier {
         });
       } catch (error) {
         // Aborted: neither a failure nor a success for the cache.
-        core.fetchAborted(set);
+        core.fetchAborted(set, fetch);
         throw error;
       }
       if (result.failure !== undefined) {
         const failure = result.failure === 'timeout' ? Failure.Timeout : Failure.Network;
         try {
-          core.fetchFailed(set, failure, describe(result.cause), this.#now());
+          core.fetchFailed(set, fetch, failure, describe(result.cause), this.#now());
         } catch (error) {
           error.cause = result.cause;
           throw error;
         }
         return;
       }
-      const more = core.fetched(set, result.status, result.headers.get('cache-control') ?? undefined, result.body, this.#now());
+      const more = core.fetched(set, fetch, result.status, result.headers.get('cache-control') ?? undefined, result.body, this.#now());
       if (!more) return;
       const next = this.#step();
       url = textOf(next, StepField.TextPtr);
@@ -523,7 +530,7 @@ function join(shared, signal) {
     };
     const onAbort = () => {
       if (!leave()) return;
-      if (shared.waiting === 0) shared.controller.abort(signal.reason);
+      if (shared.waiting === 0) shared.abandon(signal.reason);
       reject(abortedError(signal));
     };
     if (signal.aborted) {

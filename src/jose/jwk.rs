@@ -145,8 +145,12 @@ impl KeySet {
     /// a `keys` array, holds more than [`MAX_KEYS`] entries, or holds no
     /// usable key. Unusable keys (private, symmetric, `use` other than
     /// `sig`, `key_ops` without `verify`, unsupported `kty`/`crv`/`alg`,
-    /// RSA outside [`MIN_RSA_BITS`]..=[`MAX_RSA_BITS`], EC points off the
-    /// curve, weak Ed25519 points) are skipped and listed in [`Self::skipped`].
+    /// RSA outside [`MIN_RSA_BITS`]..=[`MAX_RSA_BITS`], weak (small-order)
+    /// Ed25519 points, and in the native build (`rust-crypto`) EC points
+    /// off the curve) are skipped and listed in [`Self::skipped`]. The npm
+    /// builds leave the curve check to the runtime's key import, which
+    /// refuses such a point: that key is then skipped when a token first
+    /// names it, and the token answers `bad_signature`.
     pub fn from_json(text: &str) -> Result<Self> {
         Self::from_bytes(text.as_bytes())
     }
@@ -437,6 +441,9 @@ fn parse_jwk(obj: &Members<'_>) -> Skip<Jwk> {
         KeyKind::Ed25519 => {
             if first.len() != 32 {
                 return Err("Ed25519 x is not 32 bytes");
+            }
+            if scalar::ed25519_small_order(first) {
+                return Err("Ed25519 x is a small-order point");
             }
         }
     }

@@ -22,7 +22,9 @@
 //!   [`Engine::fetch_aborted`]): the JWK Set cache policy
 //!   ([`JwksCache`]), metadata discovery (OpenID Connect Discovery 1.0,
 //!   RFC 8414, through [`Discovery`]), stale-if-error; an aborted fetch is
-//!   neither a failure nor a success;
+//!   neither a failure nor a success; each fetch has an id
+//!   ([`Request::fetch`]) and a report for any fetch but the set's current
+//!   one changes nothing (a set has one fetch under way at a time);
 //! - **snapshots** for KV ([`Engine::export`], [`Engine::import`]).
 //!
 //! Left to the caller: performing requests (with its `fetch`, timeout,
@@ -77,11 +79,15 @@ pub enum Document {
 }
 
 /// A `GET` to perform for key set `set`, then report with
-/// [`Engine::fetched`], [`Engine::fetch_failed`] or [`Engine::fetch_aborted`].
+/// [`Engine::fetched`], [`Engine::fetch_failed`] or [`Engine::fetch_aborted`]
+/// (each given `set` and `fetch`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Request<'e> {
     /// The key set it is for.
     pub set: usize,
+    /// Which fetch of that set it belongs to (the requests of one
+    /// discovery chain share it).
+    pub fetch: u32,
     /// Where.
     pub url: &'e str,
     /// What it should answer.
@@ -155,6 +161,8 @@ struct Remote {
     discovery: Option<Discovery>,
     /// What the fetch under way asks for now.
     fetching: Option<Fetching>,
+    /// The id of the last fetch begun (the one under way, if any).
+    fetch_id: u32,
     cache: JwksCache,
 }
 
@@ -254,6 +262,7 @@ impl Engine {
                     uri,
                     discovery,
                     fetching: None,
+                    fetch_id: 0,
                     cache: JwksCache::with_valid(config.cache),
                 })));
                 sets.len() - 1
@@ -476,34 +485,59 @@ impl Engine {
         }
     }
 
-    /// Reads the response to the request of set `set`: `Some` request to
-    /// make next (the next discovery URL, or the JWK Set the metadata
-    /// names), or `None` when done (check again with
+    /// The state of fetch `fetch` of set `set`, taken: `None` when that
+    /// fetch is not (any more) the one under way (aborted, or superseded
+    /// by another once it outlived its window), whose report then changes
+    /// nothing.
+    fn take_fetching(&mut self, set: usize, fetch: u32) -> Result<(&mut Remote, Option<Fetching>)> {
+        let remote = self.remote(set)?;
+        let current = match remote.fetch_id == fetch {
+            true => remote.fetching.take(),
+            false => None,
+        };
+        Ok((remote, current))
+    }
+
+    /// Reads the response to the request of fetch `fetch` of set `set`:
+    /// `Some` request to make next (the next discovery URL, or the JWK Set
+    /// the metadata names), or `None` when done (check again with
     /// [`Attempt::Settled`]). A response that is not a usable document is
     /// an error (`jwks_fetch_failed`, `jwks_invalid`, `discovery_failed`,
     /// `issuer_mismatch`) unless the previous set may still be used
-    /// (stale-if-error).
+    /// (stale-if-error). A response to a fetch that is not the set's
+    /// current one is ignored (`None`).
     pub fn fetched(
         &mut self,
         set: usize,
+        fetch: u32,
         status: u16,
         cache_control: Option<&str>,
         body: &[u8],
         now: u64,
     ) -> Result<Option<Request<'_>>> {
-        let remote = self.remote(set)?;
-        match remote.fetching.take() {
+        let (remote, fetching) = self.take_fetching(set, fetch)?;
+        match fetching {
             Some(Fetching::Metadata(mut discovery)) => {
-                match discovery.answer_for_keys(status, body) {
+                // As for a JWK Set: a document over the cap is refused
+                // by size, not read as truncated JSON.
+                let answer = match remote.cache.config().too_large(
+                    ErrorCode::DiscoveryFailed,
+                    &msg!("the metadata document at ", discovery.url()),
+                    body,
+                ) {
+                    Some(error) => Err(error),
+                    None => discovery.answer_for_keys(status, body),
+                };
+                match answer {
                     Ok(DiscoveryStep::Fetch(_)) => {
                         remote.fetching = Some(Fetching::Metadata(discovery));
-                        Ok(Some(remote.request(set)))
+                        Ok(Some(remote.next_request(set, now)))
                     }
                     Ok(DiscoveryStep::Found(metadata)) => match metadata.jwks_uri {
                         Some(uri) => {
                             remote.uri = Some(uri);
                             remote.fetching = Some(Fetching::JwkSet);
-                            Ok(Some(remote.request(set)))
+                            Ok(Some(remote.next_request(set, now)))
                         }
                         None => {
                             let error = Error::new(
@@ -526,23 +560,30 @@ impl Engine {
                     Err(error) => remote.usable_or(now, error).map(|()| None),
                 }
             }
-            // Not (any more) under way: aborted meanwhile.
+            // Not (any more) under way: aborted or superseded meanwhile.
             None => Ok(None),
         }
     }
 
-    /// Records that the request of set `set` brought no response.
-    /// `Ok` when the previous set may still be used (stale-if-error), else
-    /// the error to answer (`jwks_fetch_failed` or `discovery_failed`,
-    /// retryable).
-    pub fn fetch_failed(&mut self, set: usize, failure: FetchFailure<'_>, now: u64) -> Result<()> {
+    /// Records that the request of fetch `fetch` of set `set` brought no
+    /// response. `Ok` when the previous set may still be used
+    /// (stale-if-error) or the fetch is not the set's current one (the
+    /// report is ignored), else the error to answer (`jwks_fetch_failed`
+    /// or `discovery_failed`, retryable).
+    pub fn fetch_failed(
+        &mut self,
+        set: usize,
+        fetch: u32,
+        failure: FetchFailure<'_>,
+        now: u64,
+    ) -> Result<()> {
         let timeout_ms = self.config.timeout_ms;
-        let remote = self.remote(set)?;
+        let (remote, fetching) = self.take_fetching(set, fetch)?;
         let reason = match failure {
             FetchFailure::Timeout => msg!("no answer within ", timeout_ms, " ms (timeoutMs)"),
             FetchFailure::Network(message) => message.to_owned(),
         };
-        match remote.fetching.take() {
+        match fetching {
             Some(Fetching::Metadata(discovery)) => {
                 let error = Error::new(
                     ErrorCode::DiscoveryFailed,
@@ -556,20 +597,21 @@ impl Engine {
                 .retryable(true);
                 remote.failed(now, error)
             }
-            _ => {
+            Some(Fetching::JwkSet) => {
                 let error = remote
                     .cache
                     .on_fetch_error(now, Error::new(ErrorCode::NetworkError, reason));
                 remote.usable_or(now, error)
             }
+            None => Ok(()),
         }
     }
 
-    /// Records that the caller aborted the request of set `set`: neither
-    /// a failure (no cooldown, no stale-if-error) nor a success.
-    pub fn fetch_aborted(&mut self, set: usize) {
-        if let Ok(remote) = self.remote(set) {
-            remote.fetching = None;
+    /// Records that the caller aborted fetch `fetch` of set `set`: neither
+    /// a failure nor a success ([`JwksCache::abort_fetch`]); ignored when
+    /// that fetch is not the set's current one.
+    pub fn fetch_aborted(&mut self, set: usize, fetch: u32) {
+        if let Ok((remote, Some(_))) = self.take_fetching(set, fetch) {
             remote.cache.abort_fetch();
         }
     }
@@ -611,11 +653,12 @@ impl Engine {
     }
 
     /// Loads a snapshot made by [`Self::export`] (JSON text), each set
-    /// validated like a fetched one. `jwks_invalid` when it is not a JSON
-    /// object; with `strict`, also at the first entry refused (invalid,
-    /// expired, or naming a set this verifier does not use), which are
-    /// otherwise skipped. Returns how many sets were loaded (a set already
-    /// holding a later fetch keeps it).
+    /// validated like a fetched one. `jwks_invalid` when it is not JSON;
+    /// with `strict`, also when it is not an object and at the first entry
+    /// refused (invalid, expired, or naming a set this verifier does not
+    /// use), which are otherwise skipped (a JSON value that is not an
+    /// object loads nothing). Returns how many sets were loaded (a set
+    /// already holding a later fetch keeps it).
     pub fn import(&mut self, snapshot: &str, now: u64, strict: bool) -> Result<usize> {
         let value = json::read(snapshot.as_bytes()).map_err(|e| {
             Error::new(
@@ -623,12 +666,15 @@ impl Engine {
                 msg!("the cache snapshot is not JSON: ", e),
             )
         })?;
-        let entries = value.as_object().ok_or_else(|| {
-            Error::new(
-                ErrorCode::JwksInvalid,
-                "the cache snapshot must be the object exportCache() returned",
-            )
-        })?;
+        let Some(entries) = value.as_object() else {
+            return match strict {
+                true => Err(Error::new(
+                    ErrorCode::JwksInvalid,
+                    "the cache snapshot must be the object exportCache() returned",
+                )),
+                false => Ok(0),
+            };
+        };
         let mut loaded = 0;
         for (name, entry) in entries.iter() {
             match self.import_one(name, entry, now) {
@@ -713,6 +759,7 @@ impl Remote {
     /// it follows the same cache policy as the set), else the set.
     fn begin(&mut self, set: usize, now: u64) -> Request<'_> {
         self.cache.begin_fetch(now);
+        self.fetch_id = self.fetch_id.wrapping_add(1);
         self.fetching = Some(match &self.discovery {
             Some(discovery) => Fetching::Metadata(discovery.clone()),
             None => Fetching::JwkSet,
@@ -720,16 +767,25 @@ impl Remote {
         self.request(set)
     }
 
+    /// The next request of the fetch under way, starting at `now`.
+    fn next_request(&mut self, set: usize, now: u64) -> Request<'_> {
+        self.cache.continue_fetch(now);
+        self.request(set)
+    }
+
     /// The request the fetch under way makes now.
     fn request(&self, set: usize) -> Request<'_> {
+        let fetch = self.fetch_id;
         match &self.fetching {
             Some(Fetching::Metadata(discovery)) => Request {
                 set,
+                fetch,
                 url: discovery.url(),
                 document: Document::Metadata,
             },
             _ => Request {
                 set,
+                fetch,
                 url: self.uri.as_deref().unwrap_or_default(),
                 document: Document::JwkSet,
             },

@@ -31,7 +31,7 @@
 //!         match fetch(uri) {                      // platform I/O
 //!             Ok(response) => cache.on_fetch_ok(status, cache_control, body, now),
 //!             Err(e) => Err(cache.on_fetch_error(now, e)),
-//!             Aborted => cache.abort_fetch(),     // as if it never started
+//!             Aborted => cache.abort_fetch(),     // counted as an attempt only
 //!         }
 //!         // then verify with cache.usable_keys(now), or return the error
 //!     }
@@ -129,6 +129,23 @@ impl CacheConfig {
         Ok(())
     }
 
+    /// `code` when `body` is over `max_body_bytes` (the caller's reader
+    /// stops one byte past it): `what` is larger than the cap, which
+    /// `maxBodyBytes` raises.
+    pub(crate) fn too_large(&self, code: ErrorCode, what: &str, body: &[u8]) -> Option<Error> {
+        (body.len() > self.max_body_bytes).then(|| {
+            Error::new(
+                code,
+                msg!(
+                    what,
+                    " is larger than ",
+                    self.max_body_bytes,
+                    " bytes; raise maxBodyBytes if the document is genuine"
+                ),
+            )
+        })
+    }
+
     /// How long a response may be used, from its `Cache-Control` header
     /// (RFC 9111 §5.2.2.1 `max-age`, §5.2.2.4 `no-cache`, §5.2.2.5
     /// `no-store`), clamped to `[cooldown_sec, max_age_sec]` and at least
@@ -211,8 +228,9 @@ pub enum Plan {
     /// Fetch the set first: none cached, it expired, or the token's `kid` is
     /// unknown and the cooldown is over.
     Fetch,
-    /// A fetch is already under way (none cached yet, or the token's `kid`
-    /// is unknown): wait for it, then verify with what it brought. Where
+    /// A fetch is already under way (none cached yet, the cached set is
+    /// past stale-if-error, or the token's `kid` is unknown): wait for it,
+    /// then verify with what it brought. Where
     /// the pending fetch cannot be shared (workerd requests), the caller
     /// waits for the cache to hear back, at most its `timeoutMs`.
     AwaitFetch,
@@ -221,8 +239,8 @@ pub enum Plan {
     /// `no_matching_key`) without any network call.
     UseCachedNoRefetch,
     /// No usable set and the last fetch failed within the cooldown: answer
-    /// `jwks_fetch_failed` (retryable, see [`JwksCache::cooling_down_error`])
-    /// without any network call.
+    /// `jwks_fetch_failed` ([`JwksCache::cooling_down_error`]) without any
+    /// network call.
     FailCoolingDown,
 }
 
@@ -384,6 +402,11 @@ impl JwksCache {
             } else {
                 Plan::Fetch
             }
+        } else if self.in_flight(now) {
+            // Past stale-if-error too: wait for the refresh another token
+            // began, as when nothing is cached (a burst after a quiet
+            // period causes one fetch, not one each).
+            Plan::AwaitFetch
         } else if recently_failed {
             Plan::FailCoolingDown
         } else {
@@ -416,11 +439,23 @@ impl JwksCache {
         self.in_flight_since = Some(now);
     }
 
-    /// Forgets the fetch under way, as if it never began: the caller
-    /// aborted it (its `AbortSignal`). Neither a failure (no cooldown, no
-    /// stale-if-error) nor a success; the next token plans afresh.
+    /// Records that the request of the fetch under way starts now: the
+    /// next one of a discovery chain (metadata, then the JWK Set), each
+    /// allowed `timeout_ms`, so [`Self::in_flight`] covers one request.
+    pub fn continue_fetch(&mut self, now: u64) {
+        if self.in_flight_since.is_some() {
+            self.in_flight_since = Some(now);
+        }
+    }
+
+    /// Forgets the fetch under way: the caller aborted it (its
+    /// `AbortSignal`). Neither a failure (no failure cooldown, no
+    /// stale-if-error) nor a success, and the next token plans afresh.
+    /// With a set cached it still counts as the attempt for the
+    /// unknown-`kid` cooldown (else every caller that aborts could cause
+    /// one more request); with none, a cold start may retry at once.
     pub fn abort_fetch(&mut self) {
-        if self.in_flight_since.take().is_some() {
+        if self.in_flight_since.take().is_some() && self.keys.is_none() {
             self.last_attempt_at = self.attempt_before_fetch;
         }
     }
@@ -471,17 +506,10 @@ impl JwksCache {
             .with_status(status);
             return Err(self.fail(now, error));
         }
-        if body.len() > self.config.max_body_bytes {
-            let error = Error::new(
-                ErrorCode::JwksInvalid,
-                msg!(
-                    "the JWK Set response is ",
-                    body.len(),
-                    " bytes; at most ",
-                    self.config.max_body_bytes,
-                    " are accepted"
-                ),
-            );
+        if let Some(error) =
+            self.config
+                .too_large(ErrorCode::JwksInvalid, "the JWK Set response", body)
+        {
             return Err(self.fail(now, error));
         }
         let keys = match KeySet::from_bytes(body) {
@@ -524,8 +552,10 @@ impl JwksCache {
         self.fail(now, error)
     }
 
-    /// The error for [`Plan::FailCoolingDown`]: retryable
-    /// `jwks_fetch_failed` saying when the next attempt may happen.
+    /// The error for [`Plan::FailCoolingDown`]: `jwks_fetch_failed`
+    /// saying when the next attempt may happen, retryable as the failure
+    /// that started the cooldown was (one answer per outage; retryable
+    /// when none failed yet).
     pub fn cooling_down_error(&self, now: u64) -> Error {
         let (what, since) = match self.last_failure_at {
             Some(at) => ("the last fetch failed", Some(at)),
@@ -542,6 +572,7 @@ impl JwksCache {
             .as_ref()
             .map(|e| msg!(" (last error: ", e.message(), ")"))
             .unwrap_or_default();
+        let retryable = self.last_error.as_ref().map_or(true, Error::is_retryable);
         Error::new(
             ErrorCode::JwksFetchFailed,
             msg!(
@@ -553,7 +584,7 @@ impl JwksCache {
                 cause
             ),
         )
-        .retryable(true)
+        .retryable(retryable)
     }
 
     /// A snapshot `{"jwks":{"keys":[...]},"fetchedAt":N,"expiresAt":N}` of

@@ -113,6 +113,9 @@ step_fields! {
     /// What the request of a `Fetch` step (or a `fetched` answer) should
     /// answer: a [`DocumentKind`].
     Document,
+    /// Which fetch of the set a `Fetch` step begins: given back with each
+    /// report (`fetched`, `fetchFailed`, `fetchAborted`) of its requests.
+    Fetch,
     /// Where the last check's `alg` (its name) is (`Verify`) ...
     AlgPtr,
     /// ... and its length.
@@ -320,12 +323,13 @@ impl VerifierCore {
         self.engine.release(ticket);
     }
 
-    /// Reads the response to the request of key set `set`: true when
-    /// another request follows (`url`, `document`), false when done.
-    /// Throws the error to answer.
+    /// Reads the response to the request of fetch `fetch` of key set
+    /// `set`: true when another request follows (`url`, `document`), false
+    /// when done. Throws the error to answer.
     pub fn fetched(
         &mut self,
         set: u32,
+        fetch: u32,
         status: u16,
         cache_control: Option<String>,
         body: &[u8],
@@ -333,6 +337,7 @@ impl VerifierCore {
     ) -> core::result::Result<bool, JsValue> {
         let next = self.engine.fetched(
             set as usize,
+            fetch,
             status,
             cache_control.as_deref(),
             body,
@@ -350,12 +355,14 @@ impl VerifierCore {
         Ok(true)
     }
 
-    /// Records that the request of key set `set` brought no response;
-    /// throws the error to answer unless the previous keys may be used.
+    /// Records that the request of fetch `fetch` of key set `set` brought
+    /// no response; throws the error to answer unless the previous keys
+    /// may be used.
     #[wasm_bindgen(js_name = fetchFailed)]
     pub fn fetch_failed(
         &mut self,
         set: u32,
+        fetch: u32,
         failure: Failure,
         message: &str,
         now: f64,
@@ -366,13 +373,13 @@ impl VerifierCore {
         };
         Ok(self
             .engine
-            .fetch_failed(set as usize, failure, now_sec(now))?)
+            .fetch_failed(set as usize, fetch, failure, now_sec(now))?)
     }
 
-    /// Records that the caller aborted the request of key set `set`.
+    /// Records that the caller aborted fetch `fetch` of key set `set`.
     #[wasm_bindgen(js_name = fetchAborted)]
-    pub fn fetch_aborted(&mut self, set: u32) {
-        self.engine.fetch_aborted(set as usize);
+    pub fn fetch_aborted(&mut self, set: u32, fetch: u32) {
+        self.engine.fetch_aborted(set as usize, fetch);
     }
 
     /// Names the snapshot of the fetched key sets (JSON text) in the record
@@ -487,6 +494,7 @@ impl Recorder<'_> {
             Document::Metadata => DocumentKind::Metadata,
         };
         self.set(StepField::Document, document as u32);
+        self.set(StepField::Fetch, request.fetch);
         self.text.clear();
         self.text.push_str(request.url);
         set_range(self.record, StepField::TextPtr, self.text.as_bytes());

@@ -227,6 +227,14 @@ test('exportCache(previous) answers only when something was fetched since (write
   assert.equal(fresh[s.url].fetchedAt, NOW + 700);
   // `cache: null` (what KV.get answers for a missing key) is no snapshot.
   assert.ok(new JwksVerifier({ jwksUri: s.url, issuer: ISS, audience: AUD, cache: null }));
+  // A KV value that is JSON but no snapshot is ignored like any invalid
+  // snapshot (the set is fetched as if there were none); importCache, strict, refuses it.
+  for (const cache of ['[]', '"x"', '1', 'null']) {
+    const v = new JwksVerifier({ jwksUri: s.url, issuer: ISS, audience: AUD, now: NOW, cache });
+    assert.equal(v.exportCache(), undefined, JSON.stringify(cache));
+    assert.throws(() => v.importCache(cache), { code: 'jwks_invalid' });
+  }
+  assert.throws(() => new JwksVerifier({ jwksUri: s.url, issuer: ISS, audience: AUD, cache: '{not json' }), { code: 'jwks_invalid' });
 });
 
 test('kid-less tokens: each candidate key is imported and kept as itself, whichever others fit (sync and async runtimes)', async () => {

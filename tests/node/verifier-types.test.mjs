@@ -42,6 +42,9 @@ async function handle(token: string, signal: AbortSignal): Promise<number> {
     throw e;
   }
 }
+// A local set has no discovery (it would throw invalid_options).
+// @ts-expect-error discovery is not an option of fromJwks
+JwksVerifier.fromJwks({ keys: [] }, { issuer: 'https://console.example', audience: null, discovery: true });
 void handle; void errorCodes;
 `);
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({

@@ -130,3 +130,48 @@ test('non-string tokens are malformed', async () => {
     await assert.rejects(v.verify(t), (e) => e.code === 'malformed');
   }
 });
+
+test('small-order Ed25519 keys are skipped as unusable in every build; off-curve EC keys are refused by the runtime (review F4)', async () => {
+  const b64u = (bytes) => Buffer.from(bytes).toString('base64url');
+  const options = { issuer: ISS, audience: AUD, now: NOW };
+  // The identity point (y = 1), its sign-bit twin, and y = p + 1 (non-canonical 1).
+  const identity = new Uint8Array(32); identity[0] = 1;
+  const twin = identity.slice(); twin[31] = 0x80;
+  const nonCanonical = new Uint8Array(32).fill(0xff); nonCanonical[0] = 0xee; nonCanonical[31] = 0x7f;
+  for (const x of [identity, twin, nonCanonical]) {
+    assert.throws(() => JwksVerifier.fromJwks({ keys: [{ kty: 'OKP', crv: 'Ed25519', kid: 'weak', x: b64u(x) }] }, options),
+      (e) => e.code === 'jwks_invalid' && e.message.includes('Ed25519 x is a small-order point'), b64u(x));
+  }
+  // With a good key beside it, the weak key is not in the set: a "signature"
+  // made without any private key (R = identity, S = 0) finds no key.
+  const { publicKey } = await jose.generateKeyPair('EdDSA', { crv: 'Ed25519' });
+  const good = { ...(await jose.exportJWK(publicKey)), kid: 'good' };
+  const v = JwksVerifier.fromJwks({ keys: [good, { kty: 'OKP', crv: 'Ed25519', kid: 'weak', x: b64u(identity) }] }, options);
+  const input = `${b64u(JSON.stringify({ alg: 'EdDSA', kid: 'weak' }))}.${b64u(JSON.stringify({ iss: ISS, aud: AUD, exp: NOW + 600, sub: 'anyone' }))}`;
+  const forged = `${input}.${b64u(new Uint8Array([...identity, ...new Uint8Array(32)]))}`;
+  await assert.rejects(v.verify(forged), { code: 'no_matching_key' });
+  // An EC key moved off its curve (one bit of y): the runtime's import refuses
+  // it, in both runtimes, so the key is skipped and a token signed with the
+  // real key answers bad_signature, never anything else.
+  const { runtimeSlot } = await import('../../pkg/lib/common.js');
+  const { nodeRuntime } = await import('../../pkg/lib/runtime-node.js');
+  const { webRuntime } = await import('../../pkg/lib/runtime-web.js');
+  for (const alg of ['ES256', 'ES384']) {
+    const pair = await jose.generateKeyPair(alg);
+    const jwk = { ...(await jose.exportJWK(pair.publicKey)), kid: 'off' };
+    const y = Buffer.from(jwk.y, 'base64url'); y[y.length - 1] ^= 1;
+    const token = await new jose.SignJWT({ sub: 'user-1' }).setProtectedHeader({ alg, kid: 'off' })
+      .setIssuer(ISS).setAudience(AUD).setExpirationTime(NOW + 600).sign(pair.privateKey);
+    for (const runtime of [nodeRuntime, webRuntime]) {
+      runtimeSlot('verifier').install(runtime);
+      try {
+        const ok = JwksVerifier.fromJwks({ keys: [jwk] }, options);
+        assert.equal((await ok.verify(token)).sub, 'user-1', `${alg} ${runtime.name}: the key on its curve`);
+        const off = JwksVerifier.fromJwks({ keys: [{ ...jwk, y: b64u(y) }] }, options);
+        await assert.rejects(off.verify(token), { code: 'bad_signature' }, `${alg} ${runtime.name}`);
+      } finally {
+        runtimeSlot('verifier').install(nodeRuntime);
+      }
+    }
+  }
+});

@@ -71,6 +71,19 @@ describe("README sample: Verify tokens (authenticate(request))", () => {
     }
   });
 
+  test('a key endpoint that answers something other than a JWK Set gives 503 (not the token\'s fault), not 401', async () => {
+    jwks.setBody('<html>maintenance</html>');
+    try {
+      const coldStart = await load('misconfigured');
+      const answer = await coldStart(request(`Bearer ${await sign()}`));
+      assert.ok(answer instanceof Response);
+      assert.equal(answer.status, 503);
+    } finally {
+      jwks.reset();
+      jwks.setBody(null);
+    }
+  });
+
   test("README's warning: a token passed with its Bearer prefix is malformed, and the message names the prefix", async () => {
     const entry = createRequire(project.path('package.json')).resolve('extension-sso/verifier'); // the tarball's, as Node resolves it
     const { JwksVerifier } = await import(pathToFileURL(entry).href);

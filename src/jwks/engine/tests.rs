@@ -76,6 +76,14 @@ fn kind(step: Result<Step<'_>>) -> Result<Kind> {
     })
 }
 
+/// The id of set 0's current (or last) fetch.
+fn cur(e: &Engine) -> u32 {
+    match e.sets.first() {
+        Some(Keys::Remote(remote)) => remote.fetch_id,
+        _ => 0,
+    }
+}
+
 fn ticket(step: Result<Step<'_>>) -> u32 {
     match step.unwrap() {
         Step::Verify(c) => c.ticket,
@@ -155,6 +163,7 @@ fn a_remote_set_is_fetched_once_and_waited_for_meanwhile() {
     assert_eq!(
         e.fetched(
             0,
+            cur(&e),
             200,
             Some("max-age=300"),
             set_of(&[KEY_A]).as_bytes(),
@@ -205,7 +214,7 @@ fn a_failed_fetch_cools_down_and_a_waiter_that_gave_up_fetches_only_after_it() {
         kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
-    let error = e.fetched(0, 503, None, b"", NOW).unwrap_err();
+    let error = e.fetched(0, cur(&e), 503, None, b"", NOW).unwrap_err();
     assert_eq!(
         (error.code(), error.is_retryable()),
         (ErrorCode::JwksFetchFailed, true)
@@ -220,7 +229,7 @@ fn a_failed_fetch_cools_down_and_a_waiter_that_gave_up_fetches_only_after_it() {
         Ok(Kind::Fetch(..))
     ));
     let error = e
-        .fetch_failed(0, FetchFailure::Timeout, NOW + 30)
+        .fetch_failed(0, cur(&e), FetchFailure::Timeout, NOW + 30)
         .unwrap_err();
     assert!(
         error.message().contains("5000 ms (timeoutMs)"),
@@ -256,35 +265,268 @@ fn an_aborted_fetch_is_neither_a_failure_nor_a_success() {
         kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
-    e.fetch_aborted(0);
+    e.fetch_aborted(0, cur(&e));
     // No cooldown: the next token fetches at once; nothing is cached.
     assert!(matches!(
         kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     assert_eq!(
-        e.fetched(0, 200, None, set_of(&[KEY_A]).as_bytes(), NOW),
+        e.fetched(0, cur(&e), 200, None, set_of(&[KEY_A]).as_bytes(), NOW),
         Ok(None)
     );
-    // A refetch for a new kid, aborted: the kid may refetch right away,
-    // not a cooldown later.
+    // A refetch for a new kid, aborted: with a set cached it still counts
+    // as the attempt, so the kid refetches a cooldown later, not at once
+    // (else every caller that aborts costs a request); no failure either:
+    // the cached set answers (no_matching_key for the new kid).
     let rotated = good("b");
     assert!(matches!(
         kind(e.check(rotated.as_bytes(), NOW + 40, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
-    e.fetch_aborted(0);
+    e.fetch_aborted(0, cur(&e));
+    assert_eq!(
+        code(kind(e.check(rotated.as_bytes(), NOW + 41, Attempt::First))),
+        ErrorCode::NoMatchingKey
+    );
     assert!(matches!(
-        kind(e.check(rotated.as_bytes(), NOW + 41, Attempt::First)),
+        kind(e.check(rotated.as_bytes(), NOW + 70, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
     // A report that arrives after the abort changes nothing.
-    e.fetch_aborted(0);
-    assert_eq!(e.fetched(0, 500, None, b"", NOW + 41), Ok(None));
+    e.fetch_aborted(0, cur(&e));
+    assert_eq!(e.fetched(0, cur(&e), 500, None, b"", NOW + 71), Ok(None));
     assert!(matches!(
-        kind(e.check(t.as_bytes(), NOW + 42, Attempt::First)),
+        kind(e.check(t.as_bytes(), NOW + 72, Attempt::First)),
         Ok(Kind::Verify { .. })
     ));
+}
+
+#[test]
+fn unknown_kids_whose_callers_abort_fetch_once_per_cooldown() {
+    let mut e = remote_engine("");
+    assert!(matches!(
+        kind(e.check(good("a").as_bytes(), NOW, Attempt::First)),
+        Ok(Kind::Fetch(..))
+    ));
+    assert_eq!(
+        e.fetched(0, cur(&e), 200, None, set_of(&[KEY_A]).as_bytes(), NOW),
+        Ok(None)
+    );
+    let mut fetches = 0;
+    for i in 0..100 {
+        let kid = format!("flood-{i}");
+        if let Ok(Kind::Fetch(..)) = kind(e.check(good(&kid).as_bytes(), NOW + 40, Attempt::First))
+        {
+            fetches += 1;
+            e.fetch_aborted(0, cur(&e));
+        }
+    }
+    assert_eq!(fetches, 1, "cooldownSec 30: one refetch, aborted or not");
+}
+
+#[test]
+fn a_burst_past_the_stale_window_waits_for_one_fetch() {
+    for discovered in [false, true] {
+        let issuer = "https://op.example";
+        let keys = match discovered {
+            true => r#""discovery":true"#.to_owned(),
+            false => r#""jwksUri":"https://op.example/keys""#.to_owned(),
+        };
+        let mut e = Engine::new(&format!(
+            r#"{{"sources":[{{"issuer":["{issuer}"],"audience":["{AUD}"],{keys}}}]}}"#
+        ))
+        .unwrap();
+        let t = token("a", &claims(issuer, NOW + 100_000));
+        let metadata = format!(r#"{{"issuer":"{issuer}","jwks_uri":"https://op.example/keys"}}"#);
+        let fetch = |e: &mut Engine, at: u64| {
+            if discovered {
+                let next = e.fetched(0, cur(e), 200, None, metadata.as_bytes(), at);
+                assert_eq!(next.unwrap().unwrap().document, Document::JwkSet);
+            }
+            let keys = set_of(&[KEY_A]);
+            assert_eq!(
+                e.fetched(0, cur(e), 200, None, keys.as_bytes(), at),
+                Ok(None)
+            );
+        };
+        assert!(matches!(
+            kind(e.check(t.as_bytes(), NOW, Attempt::First)),
+            Ok(Kind::Fetch(..))
+        ));
+        fetch(&mut e, NOW);
+        // Idle past cacheMaxAgeSec + staleIfErrorSec (600 + 3600), then a
+        // burst: the first token fetches, the others wait for it.
+        let later = NOW + 600 + 3600 + 10;
+        assert!(matches!(
+            kind(e.check(t.as_bytes(), later, Attempt::First)),
+            Ok(Kind::Fetch(..))
+        ));
+        for _ in 0..2 {
+            assert_eq!(
+                kind(e.check(t.as_bytes(), later, Attempt::First)),
+                Ok(Kind::Wait(0)),
+                "discovery: {discovered}"
+            );
+        }
+        fetch(&mut e, later + 1);
+        assert!(matches!(
+            kind(e.check(t.as_bytes(), later + 1, Attempt::Settled)),
+            Ok(Kind::Verify { .. })
+        ));
+    }
+}
+
+#[test]
+fn each_request_of_a_discovery_chain_has_its_own_window_and_late_reports_change_nothing() {
+    let issuer = "https://op.example";
+    let mut e = Engine::new(&format!(
+        r#"{{"sources":[{{"issuer":["{issuer}"],"audience":["{AUD}"],"discovery":true}}]}}"#
+    ))
+    .unwrap();
+    let t = token("a", &claims(issuer, NOW + 3600));
+    let metadata = format!(r#"{{"issuer":"{issuer}","jwks_uri":"https://op.example/keys"}}"#);
+    assert!(matches!(
+        kind(e.check(t.as_bytes(), NOW, Attempt::First)),
+        Ok(Kind::Fetch(_, Document::Metadata))
+    ));
+    let first = cur(&e);
+    // The metadata answers at NOW + 4: the JWK Set request begins then,
+    // and the fetch stays under way for its whole timeout (5 s + 1).
+    let next = e.fetched(0, first, 200, None, metadata.as_bytes(), NOW + 4);
+    assert_eq!(next.unwrap().unwrap().document, Document::JwkSet);
+    assert_eq!(
+        kind(e.check(t.as_bytes(), NOW + 9, Attempt::First)),
+        Ok(Kind::Wait(0))
+    );
+    // Past that window another fetch begins (the first never reported).
+    assert!(matches!(
+        kind(e.check(t.as_bytes(), NOW + 10, Attempt::First)),
+        Ok(Kind::Fetch(_, Document::Metadata))
+    ));
+    let second = cur(&e);
+    assert_ne!(first, second);
+    // The first fetch's late answers are not read as the second's.
+    let keys = set_of(&[KEY_A]);
+    assert_eq!(
+        e.fetched(0, first, 200, None, keys.as_bytes(), NOW + 11),
+        Ok(None)
+    );
+    assert_eq!(
+        e.fetch_failed(0, first, FetchFailure::Timeout, NOW + 11),
+        Ok(())
+    );
+    e.fetch_aborted(0, first);
+    assert_eq!(
+        kind(e.check(t.as_bytes(), NOW + 11, Attempt::First)),
+        Ok(Kind::Wait(0))
+    );
+    let next = e.fetched(0, second, 200, None, metadata.as_bytes(), NOW + 12);
+    assert_eq!(next.unwrap().unwrap().document, Document::JwkSet);
+    assert_eq!(
+        e.fetched(0, second, 200, None, keys.as_bytes(), NOW + 12),
+        Ok(None)
+    );
+    assert!(matches!(
+        kind(e.check(t.as_bytes(), NOW + 12, Attempt::Settled)),
+        Ok(Kind::Verify { .. })
+    ));
+}
+
+#[test]
+fn a_late_failure_of_a_superseded_fetch_does_not_take_the_current_ones_answer() {
+    let mut e = remote_engine("");
+    let t = good("a");
+    assert!(matches!(
+        kind(e.check(t.as_bytes(), NOW, Attempt::First)),
+        Ok(Kind::Fetch(..))
+    ));
+    let first = cur(&e);
+    // Event-loop lag: the first fetch has not reported when its window ends.
+    assert!(matches!(
+        kind(e.check(t.as_bytes(), NOW + 6, Attempt::First)),
+        Ok(Kind::Fetch(..))
+    ));
+    let second = cur(&e);
+    assert_eq!(
+        e.fetch_failed(0, first, FetchFailure::Timeout, NOW + 6),
+        Ok(())
+    );
+    // No cooldown started: the second fetch's answer is kept.
+    let keys = set_of(&[KEY_A]);
+    assert_eq!(
+        e.fetched(0, second, 200, None, keys.as_bytes(), NOW + 7),
+        Ok(None)
+    );
+    assert!(matches!(
+        kind(e.check(t.as_bytes(), NOW + 7, Attempt::Settled)),
+        Ok(Kind::Verify { .. })
+    ));
+}
+
+#[test]
+fn a_cooldown_answers_as_retryable_as_the_failure_that_started_it() {
+    for (status, retryable) in [(404, false), (503, true)] {
+        let mut e = remote_engine("");
+        let t = good("a");
+        assert!(matches!(
+            kind(e.check(t.as_bytes(), NOW, Attempt::First)),
+            Ok(Kind::Fetch(..))
+        ));
+        let error = e.fetched(0, cur(&e), status, None, b"", NOW).unwrap_err();
+        assert_eq!(error.is_retryable(), retryable);
+        let cooling = kind(e.check(t.as_bytes(), NOW + 1, Attempt::First)).unwrap_err();
+        assert_eq!(
+            (cooling.code(), cooling.is_retryable()),
+            (ErrorCode::JwksFetchFailed, retryable),
+            "HTTP {status}"
+        );
+    }
+    // A WAF page instead of the set: jwks_invalid, then not retryable either.
+    let mut e = remote_engine("");
+    let t = good("a");
+    let _ = kind(e.check(t.as_bytes(), NOW, Attempt::First));
+    let error = e
+        .fetched(0, cur(&e), 200, None, b"<html>", NOW)
+        .unwrap_err();
+    assert_eq!(
+        (error.code(), error.is_retryable()),
+        (ErrorCode::JwksInvalid, false)
+    );
+    let cooling = kind(e.check(t.as_bytes(), NOW + 1, Attempt::First)).unwrap_err();
+    assert!(!cooling.is_retryable());
+}
+
+#[test]
+fn an_oversized_metadata_document_is_refused_by_its_size() {
+    let issuer = "https://op.example";
+    let mut e = Engine::new(&format!(
+        r#"{{"sources":[{{"issuer":["{issuer}"],"audience":["{AUD}"],"discovery":true}}],"maxBodyBytes":100}}"#
+    ))
+    .unwrap();
+    let t = token("a", &claims(issuer, NOW + 3600));
+    let _ = kind(e.check(t.as_bytes(), NOW, Attempt::First));
+    // What the caller's reader hands over past the cap: cap + 1 zero bytes.
+    let error = e
+        .fetched(0, cur(&e), 200, None, &[0; 101], NOW)
+        .unwrap_err();
+    assert_eq!(error.code(), ErrorCode::DiscoveryFailed);
+    assert!(
+        error.message().contains("larger than 100 bytes")
+            && error.message().contains("maxBodyBytes"),
+        "{}",
+        error.message()
+    );
+    // The JWK Set says the same.
+    let mut e = remote_engine(r#","maxBodyBytes":100"#);
+    let _ = kind(e.check(good("a").as_bytes(), NOW, Attempt::First));
+    let error = e
+        .fetched(0, cur(&e), 200, None, &[0; 101], NOW)
+        .unwrap_err();
+    assert_eq!(error.code(), ErrorCode::JwksInvalid);
+    assert!(error
+        .message()
+        .contains("larger than 100 bytes; raise maxBodyBytes"));
 }
 
 #[test]
@@ -299,7 +541,7 @@ fn rotation_during_a_verification_is_never_a_forgery() {
         kind(e.check(old.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
-    e.fetched(0, 200, None, set_of(&[KEY_A]).as_bytes(), NOW)
+    e.fetched(0, cur(&e), 200, None, set_of(&[KEY_A]).as_bytes(), NOW)
         .unwrap();
     let (held, generation, index) = match e.check(old.as_bytes(), NOW, Attempt::Settled).unwrap() {
         Step::Verify(c) => (c.ticket, c.generation, c.candidates.as_slice()[0]),
@@ -313,7 +555,7 @@ fn rotation_during_a_verification_is_never_a_forgery() {
         kind(e.check(new.as_bytes(), NOW + 31, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
-    e.fetched(0, 200, None, set_of(&[KEY_B]).as_bytes(), NOW + 31)
+    e.fetched(0, cur(&e), 200, None, set_of(&[KEY_B]).as_bytes(), NOW + 31)
         .unwrap();
     assert!(matches!(
         kind(e.check(new.as_bytes(), NOW + 31, Attempt::Settled)),
@@ -422,7 +664,7 @@ fn discovery_finds_the_set_from_the_issuer_metadata() {
         ))
     );
     // Not published there: RFC 8414's place next.
-    let next = e.fetched(0, 404, None, b"", NOW).unwrap().unwrap();
+    let next = e.fetched(0, cur(&e), 404, None, b"", NOW).unwrap().unwrap();
     assert_eq!(
         (next.url, next.document),
         (
@@ -432,7 +674,7 @@ fn discovery_finds_the_set_from_the_issuer_metadata() {
     );
     let metadata = format!(r#"{{"issuer":"{issuer}","jwks_uri":"https://op.example/keys"}}"#);
     let next = e
-        .fetched(0, 200, None, metadata.as_bytes(), NOW)
+        .fetched(0, cur(&e), 200, None, metadata.as_bytes(), NOW)
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -440,7 +682,7 @@ fn discovery_finds_the_set_from_the_issuer_metadata() {
         ("https://op.example/keys", Document::JwkSet)
     );
     assert_eq!(
-        e.fetched(0, 200, None, set_of(&[KEY_A]).as_bytes(), NOW),
+        e.fetched(0, cur(&e), 200, None, set_of(&[KEY_A]).as_bytes(), NOW),
         Ok(None)
     );
     assert!(matches!(
@@ -486,7 +728,7 @@ fn discovery_finds_the_set_from_the_issuer_metadata() {
     ));
     let lying = r#"{"issuer":"https://op.example/tenant/","jwks_uri":"https://op.example/keys"}"#;
     assert_eq!(
-        code(e.fetched(0, 200, None, lying.as_bytes(), NOW)),
+        code(e.fetched(0, cur(&e), 200, None, lying.as_bytes(), NOW)),
         ErrorCode::IssuerMismatch
     );
     // ... and a jwks_uri the URL rule allows; and it must name one.
@@ -506,7 +748,7 @@ fn discovery_finds_the_set_from_the_issuer_metadata() {
             Ok(Kind::Fetch(..))
         ));
         assert_eq!(
-            code(e.fetched(0, 200, None, document.as_bytes(), NOW)),
+            code(e.fetched(0, cur(&e), 200, None, document.as_bytes(), NOW)),
             expected,
             "{document}"
         );
@@ -518,7 +760,7 @@ fn discovery_finds_the_set_from_the_issuer_metadata() {
         Ok(Kind::Fetch(..))
     ));
     let error = e
-        .fetch_failed(0, FetchFailure::Network("refused"), NOW)
+        .fetch_failed(0, cur(&e), FetchFailure::Network("refused"), NOW)
         .unwrap_err();
     assert_eq!(
         (error.code(), error.is_retryable()),
@@ -535,7 +777,7 @@ fn snapshots_export_only_what_changed_and_import_strictly_or_not() {
         kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
-    e.fetched(0, 200, None, set_of(&[KEY_A]).as_bytes(), NOW)
+    e.fetched(0, cur(&e), 200, None, set_of(&[KEY_A]).as_bytes(), NOW)
         .unwrap();
     let snapshot = e.export(None).unwrap();
     assert!(
@@ -558,8 +800,15 @@ fn snapshots_export_only_what_changed_and_import_strictly_or_not() {
         kind(e.check(t.as_bytes(), NOW + 600, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
-    e.fetched(0, 200, None, set_of(&[KEY_A]).as_bytes(), NOW + 600)
-        .unwrap();
+    e.fetched(
+        0,
+        cur(&e),
+        200,
+        None,
+        set_of(&[KEY_A]).as_bytes(),
+        NOW + 600,
+    )
+    .unwrap();
     assert!(e.export(Some(&snapshot)).is_some());
 
     let mut other = remote_engine("");
@@ -584,10 +833,22 @@ fn snapshots_export_only_what_changed_and_import_strictly_or_not() {
         assert_eq!(e.code(), ErrorCode::JwksInvalid, "{bad}");
         assert!(e.message().contains(expected), "{bad}: {}", e.message());
     }
-    // Not strict: bad entries are skipped, but what is not a snapshot at
-    // all is still refused.
+    // Not strict: bad entries are skipped, and so is a JSON value that is
+    // not an object (an invalid snapshot like any other), but text that is
+    // not JSON at all is still refused.
     let mixed = format!(r#"{{"https://elsewhere/jwks":{{}},{}"#, &snapshot[1..]);
     assert_eq!(remote_engine("").import(&mixed, NOW, false), Ok(1));
+    for other in ["[]", "\"x\"", "null", "1"] {
+        assert_eq!(
+            remote_engine("").import(other, NOW, false),
+            Ok(0),
+            "{other}"
+        );
+        assert_eq!(
+            code(remote_engine("").import(other, NOW, true)),
+            ErrorCode::JwksInvalid
+        );
+    }
     assert_eq!(
         code(remote_engine("").import("{", NOW, false)),
         ErrorCode::JwksInvalid
@@ -638,8 +899,15 @@ fn remembered_tokens_answer_only_while_everything_holds() {
         kind(e.check(t.as_bytes(), NOW, Attempt::First)),
         Ok(Kind::Fetch(..))
     ));
-    e.fetched(0, 200, Some("max-age=60"), set_of(&[KEY_A]).as_bytes(), NOW)
-        .unwrap();
+    e.fetched(
+        0,
+        cur(&e),
+        200,
+        Some("max-age=60"),
+        set_of(&[KEY_A]).as_bytes(),
+        NOW,
+    )
+    .unwrap();
     let t3 = ticket(e.check(t.as_bytes(), NOW, Attempt::Settled));
     e.finish(t3, true).unwrap();
     assert_eq!(
@@ -662,9 +930,9 @@ proptest::proptest! {
         let text = String::from_utf8_lossy(&bytes);
         let mut e = remote_engine(r#","verifiedTokenCacheSize":3"#);
         let _ = kind(e.check(text.as_bytes(), now, Attempt::First));
-        let _ = e.fetched(0, status, Some(&text), &bytes, now);
+        let _ = e.fetched(0, cur(&e), status, Some(&text), &bytes, now);
         let _ = kind(e.check(text.as_bytes(), now, Attempt::Settled));
-        let _ = e.fetch_failed(0, FetchFailure::Network(&text), now);
+        let _ = e.fetch_failed(0, cur(&e), FetchFailure::Network(&text), now);
         let _ = e.import(&text, now, true);
         let _ = e.export(Some(&text));
         let _ = e.finish(status.into(), true);

@@ -4,7 +4,10 @@
 // time goes, by function (self time), like `node --cpu-prof` would.
 //
 //   node benches/profile-workerd.mjs [--alg RS256] [--n 20000] [--top 30] [--out profile.cpuprofile]
+//                                    [--pkg <pkg dir>]
 //
+// `--pkg` profiles another build of the package (e.g. a copy of pkg/ with a
+// named wasm) instead of the installed `extension-sso`.
 // The signature check (crypto.subtle.verify) shows as the native frames
 // under it; everything else is ours, jose's absent. Names of wasm functions
 // are those the build kept (stripped in the npm build: build a named wasm
@@ -12,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { bundleWorker, WORKERD } from '../tests/support/workerd.mjs';
@@ -23,6 +26,8 @@ const ALG = opt('alg', 'RS256');
 const N = Number(opt('n', 20000));
 const TOP = Number(opt('top', 30));
 const OUT = opt('out', undefined);
+const PKG = opt('pkg', undefined);
+const ENTRY = PKG ? JSON.stringify(resolve(PKG, 'verifier.workerd.js')) : "'extension-sso/verifier'";
 const ISS = 'https://console.example';
 const AUD = 'ext-123';
 
@@ -33,7 +38,7 @@ const token = await new SignJWT({ sub: 'user-1', name: 'Ada', email: 'ada@exampl
   .setIssuedAt().setExpirationTime('2h').sign(privateKey);
 
 const { code, wasm } = await bundleWorker(`
-  import { JwksVerifier } from 'extension-sso/verifier';
+  import { JwksVerifier } from ${ENTRY};
   const verifier = JwksVerifier.fromJwks(${JSON.stringify({ keys: [jwk] })}, { issuer: '${ISS}', audience: '${AUD}' });
   export default { async fetch(req) {
     const n = Number(new URL(req.url).searchParams.get('n') ?? 0);

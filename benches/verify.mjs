@@ -3,6 +3,7 @@
 //
 //   node benches/verify.mjs [--seconds 0.5] [--rounds 5] [--before <pkg dir>]
 //                           [--no-node] [--no-workerd] [--no-cold] [--no-remembered]
+//                           [--algs RS256,PS256]
 //
 // Columns, per algorithm and per mode:
 //   bare    the runtime's own signature check alone: node:crypto.verify
@@ -34,7 +35,7 @@ const opt = (name, dflt) => { const i = args.indexOf(`--${name}`); return i >= 0
 const SECONDS = Number(opt('seconds', 0.5));
 const ROUNDS = Number(opt('rounds', 5));
 const BEFORE = opt('before', undefined) && resolve(opt('before'));
-const ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'];
+const ALGS = opt('algs', 'ES256,RS256,PS256,EdDSA').split(',');
 const MODES = ['same', 'rotating'];
 const POOL = 64;
 const ISS = 'https://console.example';
@@ -262,7 +263,7 @@ if (!args.includes('--no-workerd')) {
     const elapsed = async (body) => { const t0 = performance.now(); await post('/run', body); return performance.now() - t0; };
     const emptyRun = async () => {
       const xs = [];
-      for (let i = 0; i < 9; i++) xs.push(await elapsed({ impl: 'bare', alg: 'ES256', mode: 'same', n: 0 }));
+      for (let i = 0; i < 9; i++) xs.push(await elapsed({ impl: 'bare', alg: ALGS[0], mode: 'same', n: 0 }));
       return median(xs);
     };
     const res = {};
@@ -291,10 +292,11 @@ if (!args.includes('--no-workerd')) {
 // verifies. Measured: the first request's latency (first verification) and
 // the time from spawning workerd to that answer, ours vs jose, median of 5.
 if (!args.includes('--no-workerd') && !args.includes('--no-cold')) {
+  const COLD_ALG = ALGS.includes('ES256') ? 'ES256' : ALGS[0];
   const firstVerify = (importLine, verifyLine) => `
     ${importLine}
     const jwks = ${JSON.stringify(jwks)};
-    const token = ${JSON.stringify(tokens.ES256[0])};
+    const token = ${JSON.stringify(tokens[COLD_ALG][0])};
     export default { async fetch(req) {
       if (new URL(req.url).pathname === '/__ready') return new Response('ready');
       ${verifyLine}
@@ -319,7 +321,7 @@ if (!args.includes('--no-workerd') && !args.includes('--no-cold')) {
       samples[name].first.push(done - started);
     }
   }
-  console.log('\nCold start in workerd (ES256, ms, median of 5): the first request (key import + first verification,');
+  console.log(`\nCold start in workerd (${COLD_ALG}, ms, median of 5): the first request (key import + first verification,`);
   console.log('one HTTP round trip included), and spawn -> first answer (bundling, workerd start, compile, instantiate)');
   for (const name of Object.keys(samples)) {
     console.log(`${name.padEnd(5)} first request ${median(samples[name].first).toFixed(1).padStart(6)} ms   spawn -> first answer ${median(samples[name].start).toFixed(0).padStart(5)} ms`);

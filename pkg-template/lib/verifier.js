@@ -193,7 +193,7 @@ export class JwksVerifier {
       if (typeof token !== 'string') throw notAToken();
       // Checked before the token is copied into wasm memory.
       if (token.length > (maxToken ??= maxTokenLength())) throw tokenTooLong(token.length);
-      const step = this.#core.check(this.#writeToken(token), this.#now(), Attempt.First);
+      const step = this.#checkToken(token, Attempt.First);
       if (step === StepKind.Verify || step === StepKind.Remembered) return this.#answer(step, complete, signal);
       return this.#afterFetching(step, token, complete, signal);
     } catch (error) {
@@ -236,9 +236,23 @@ export class JwksVerifier {
         }
       }
       // Written again after every await: another verify may have used the buffer.
-      step = core.check(this.#writeToken(token), this.#now(), attempt);
+      step = this.#checkToken(token, attempt);
       if (step === StepKind.Verify || step === StepKind.Remembered) return this.#answer(step, complete, signal);
     }
+  }
+
+  /** The core's step for `token` (a `StepKind`); throws why when it refuses it. */
+  #checkToken(token, attempt) {
+    const core = this.#core;
+    const step = core.check(this.#writeToken(token), this.#now(), attempt);
+    if (step === StepKind.Refused) throw core.takeError();
+    return step;
+  }
+
+  /** The core's verdict of check `ticket`; throws why when it refuses the token. */
+  #finish(ticket, verified) {
+    const core = this.#core;
+    if (!core.finish(ticket, verified)) throw core.takeError();
   }
 
   /** The step record of the core: what its last step says, by `StepField`. */
@@ -287,7 +301,7 @@ export class JwksVerifier {
       } catch { /* not this key */ }
     }
     const texts = textsOf(record, complete);
-    core.finish(ticket, verified);
+    this.#finish(ticket, verified);
     return answer(texts, complete);
   }
 
@@ -326,7 +340,7 @@ export class JwksVerifier {
       core.release(ticket);
       throw abortedError(signal);
     }
-    core.finish(ticket, verified);
+    this.#finish(ticket, verified);
     return answer(texts, complete);
   }
 

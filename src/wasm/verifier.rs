@@ -31,6 +31,8 @@ pub enum StepKind {
     Fetch = 2,
     /// Wait for the fetch of key set `set` under way, then check again.
     Wait = 3,
+    /// The token is refused: throw [`VerifierCore::take_error`].
+    Refused = 4,
 }
 
 /// How far a verification got (see [`engine::Attempt`]).
@@ -179,6 +181,9 @@ pub struct VerifierCore {
     record: Box<[u32; FIELDS]>,
     /// The text `TextPtr` names (a URL, a JWK, a snapshot).
     text: String,
+    /// The error of the last `check` that answered [`StepKind::Refused`] or
+    /// `finish` that answered false, until [`Self::take_error`].
+    error: JsValue,
 }
 
 fn now_sec(now: f64) -> u64 {
@@ -224,6 +229,7 @@ impl VerifierCore {
             last: Last::default(),
             record,
             text: String::new(),
+            error: JsValue::UNDEFINED,
         })
     }
 
@@ -236,30 +242,42 @@ impl VerifierCore {
     }
 
     /// Decides what to do with the token of `length` bytes just written at
-    /// [`Self::token_buffer`], at `now` (seconds); the getters then
-    /// describe the step. Throws the token's error.
-    pub fn check(
-        &mut self,
-        length: usize,
-        now: f64,
-        attempt: Attempt,
-    ) -> core::result::Result<StepKind, JsValue> {
+    /// [`Self::token_buffer`], at `now` (seconds); the record then
+    /// describes the step. [`StepKind::Refused`] when the token is refused
+    /// ([`Self::take_error`] is why): one number back, not a `Result`,
+    /// whose multi-value return costs the JS side an array per call.
+    ///
+    /// `attempt` is an [`Attempt`] and the answer a [`StepKind`], as their
+    /// numbers (the JS layer names them by the exported enums): wasm-bindgen
+    /// would pass both as `f64` and check them in its glue (75 B more gzip).
+    pub fn check(&mut self, length: usize, now: f64, attempt: u32) -> u32 {
         let attempt = match attempt {
-            Attempt::First => engine::Attempt::First,
-            Attempt::Waited => engine::Attempt::Waited,
-            Attempt::Settled => engine::Attempt::Settled,
+            a if a == Attempt::Waited as u32 => engine::Attempt::Waited,
+            a if a == Attempt::Settled as u32 => engine::Attempt::Settled,
+            _ => engine::Attempt::First,
         };
         let token = self.token.get(..length).unwrap_or_default();
-        let step = self
-            .engine
-            .check(token, now_sec(now), attempt)
-            .map_err(|e| to_js_error(&e))?;
-        let mut facade = Recorder {
-            last: &mut self.last,
-            record: &mut self.record,
-            text: &mut self.text,
-        };
-        Ok(facade.record(step))
+        match self.engine.check(token, now_sec(now), attempt) {
+            Ok(step) => {
+                let mut facade = Recorder {
+                    last: &mut self.last,
+                    record: &mut self.record,
+                    text: &mut self.text,
+                };
+                facade.record(step) as u32
+            }
+            Err(e) => {
+                self.error = to_js_error(&e);
+                StepKind::Refused as u32
+            }
+        }
+    }
+
+    /// The error of the last [`StepKind::Refused`] check or false
+    /// `finish` (undefined once taken).
+    #[wasm_bindgen(js_name = takeError)]
+    pub fn take_error(&mut self) -> JsValue {
+        core::mem::replace(&mut self.error, JsValue::UNDEFINED)
     }
 
     /// Where the step record is in wasm memory: `FIELDS` 32-bit numbers,
@@ -287,10 +305,17 @@ impl VerifierCore {
         true
     }
 
-    /// The verdict of check `ticket`: throws `bad_signature` unless
-    /// `verified`, else the claim error held since the check, if any.
-    pub fn finish(&mut self, ticket: u32, verified: bool) -> core::result::Result<(), JsValue> {
-        Ok(self.engine.finish(ticket, verified)?)
+    /// The verdict of check `ticket`: true when the token holds; false
+    /// when it is refused ([`Self::take_error`]: `bad_signature` unless
+    /// `verified`, else the claim error held since the check).
+    pub fn finish(&mut self, ticket: u32, verified: bool) -> bool {
+        match self.engine.finish(ticket, verified) {
+            Ok(()) => true,
+            Err(e) => {
+                self.error = to_js_error(&e);
+                false
+            }
+        }
     }
 
     /// Forgets check `ticket` without a verdict.

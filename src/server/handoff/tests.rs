@@ -1134,23 +1134,26 @@ fn a_discovery_issuer_mismatch_is_a_discovery_failure_not_a_bad_token() {
         );
         assert_eq!(rejected.response.header("www-authenticate"), None);
     };
+    // The flow's next request is the discovery; the document names another issuer.
+    let discover_mismatch = |step: &mut ExchangeStep, cache: &mut MetadataCache| {
+        assert!(matches!(
+            step.flow.next(cache, 0).unwrap(),
+            FlowStep::Send {
+                server: Server::Discovery,
+                ..
+            }
+        ));
+        step.flow
+            .answer(cache, &HttpResponse::new(200, MISMATCH), 0)
+            .unwrap_err()
+    };
     let mut cache = MetadataCache::new();
 
     // Before the token request (no tokenEndpoint): the document's answer,
     // then the remembered failure of the next handoff.
     let handler = handler_with("");
     let mut step = exchange(&handler);
-    assert!(matches!(
-        step.flow.next(&mut cache, 0).unwrap(),
-        FlowStep::Send {
-            server: Server::Discovery,
-            ..
-        }
-    ));
-    let err = step
-        .flow
-        .answer(&mut cache, &HttpResponse::new(200, MISMATCH), 0)
-        .unwrap_err();
+    let err = discover_mismatch(&mut step, &mut cache);
     assert_discovery_failure(&handler, &step, &err);
     let mut again = exchange(&handler);
     let err = again.flow.next(&mut cache, 0).unwrap_err();
@@ -1170,17 +1173,7 @@ fn a_discovery_issuer_mismatch_is_a_discovery_failure_not_a_bad_token() {
             0,
         )
         .unwrap();
-    assert!(matches!(
-        step.flow.next(&mut cache, 0).unwrap(),
-        FlowStep::Send {
-            server: Server::Discovery,
-            ..
-        }
-    ));
-    let err = step
-        .flow
-        .answer(&mut cache, &HttpResponse::new(200, MISMATCH), 0)
-        .unwrap_err();
+    let err = discover_mismatch(&mut step, &mut cache);
     assert_discovery_failure(&handler, &step, &err);
 
     // Once the exchange is done, issuer_mismatch is the token's `iss`.

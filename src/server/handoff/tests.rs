@@ -1090,18 +1090,12 @@ fn a_discovery_issuer_mismatch_is_a_discovery_failure_not_a_bad_token() {
     const MISMATCH: &str =
         r#"{"issuer":"https://op.example/","token_endpoint":"https://op.example/token"}"#;
     let handler_with = |token_endpoint: &str| {
-        let mut config = HandoffConfig::new(
-            ExchangeProfile::OAuth2(OAuth2Client {
-                token_endpoint: token_endpoint.into(),
-                issuer: Some(ISSUER.into()),
-                jwks_uri: None,
-                client_id: "ext".into(),
-                client_secret: Some("secret".into()),
-                client_auth: ClientAuth::ClientSecretBasic,
-            }),
-            vec![EXT.into()],
-        );
-        config.redirect_uri = Some("https://ext.example/cb".into());
+        let mut config = oauth2_config();
+        let ExchangeProfile::OAuth2(client) = &mut config.profile else {
+            unreachable!("oauth2_config is an OAuth2 profile")
+        };
+        client.token_endpoint = token_endpoint.into();
+        client.issuer = Some(ISSUER.into());
         HandoffHandler::new(config).unwrap()
     };
     let exchange = |handler: &HandoffHandler| {

@@ -7,7 +7,9 @@
 //! `sessionStorage`.
 
 use crate::prelude::*;
-use crate::{Error, ErrorCode, Result};
+use crate::Result;
+#[cfg(feature = "random")]
+use crate::{Error, ErrorCode};
 
 /// Wall-clock time in whole seconds since the Unix epoch.
 pub trait Clock {
@@ -57,7 +59,9 @@ impl Clock for SystemClock {
 
 #[cfg(target_arch = "wasm32")]
 fn wasm_now_ms() -> u64 {
-    #[cfg(any(feature = "client", feature = "verifier", feature = "server"))]
+    // The verifier entry has no wasm-bindgen (its core takes the clock from
+    // each call).
+    #[cfg(any(feature = "client", feature = "server"))]
     {
         // Bound here rather than through js-sys, which the verifier entry
         // does not link (src/wasm/js.rs says why).
@@ -74,10 +78,13 @@ fn wasm_now_ms() -> u64 {
     0
 }
 
-/// The operating system's CSPRNG (`crypto.getRandomValues` on wasm32).
+/// The operating system's CSPRNG (`crypto.getRandomValues` on wasm32), with
+/// the `random` feature (part of `std`).
+#[cfg(feature = "random")]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OsRandom;
 
+#[cfg(feature = "random")]
 impl Random for OsRandom {
     fn fill(&self, buf: &mut [u8]) -> Result<()> {
         getrandom::fill(buf).map_err(|e| {
@@ -156,6 +163,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "random")]
     fn os_random_fills() {
         let mut a = [0u8; 32];
         OsRandom.fill(&mut a).unwrap();

@@ -55,7 +55,7 @@ function ready() {
     x = wasm.exports;
     memory = x.memory;
     const names = {};
-    for (const line of wasm.call('verifier_names').split('\n')) {
+    for (const line of wasm.call('verifier_names').trim().split('\n')) {
       const [name, ...values] = line.split(' ');
       names[name] = Object.fromEntries(values.map((value, at) => [value, at]));
     }

@@ -37,33 +37,37 @@
 
 use crate::prelude::*;
 
-use super::abi::{give, take, text};
+use super::abi::{give, take};
 use crate::jose::{Algorithm, MAX_TOKEN_LENGTH};
 use crate::jwks::engine::{self, Document, Engine, FetchFailure, Step};
 use crate::Error;
 
-/// Declares a numbered enum and its names (separated by spaces, in order)
-/// from one list, so the JS layer's names cannot disagree with the numbers.
+/// Declares numbered enums and [`NAMES`] from one list, so the JS layer's
+/// names cannot disagree with the numbers.
 macro_rules! named {
-    ($(#[$doc:meta])* enum $name:ident / $names:ident {
+    ($($(#[$doc:meta])* enum $name:ident {
         $($(#[$vdoc:meta])* $variant:ident,)*
-    }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        // Some are only written by the JS layer (the `*Len` fields: their
-        // `*Ptr` field + 1).
-        #[allow(dead_code)]
-        pub enum $name {
-            $($(#[$vdoc])* $variant,)*
-        }
+    })*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+            // Some are only written by the JS layer (the `*Len` fields: their
+            // `*Ptr` field + 1).
+            #[allow(dead_code)]
+            pub enum $name {
+                $($(#[$vdoc])* $variant,)*
+            }
+        )*
 
-        const $names: &str = concat!(stringify!($name), $(" ", stringify!($variant),)*);
+        /// Every name the JS layer needs, one list per line: the enum's
+        /// name, then its variants in order.
+        const NAMES: &str = concat!($(stringify!($name), $(" ", stringify!($variant),)* "\n",)*);
     };
 }
 
 named! {
     /// What [`verifier_check`] says to do (see [`Step`]).
-    enum StepKind / STEP_KINDS {
+    enum StepKind {
         /// Verify the signature with the candidate keys, then `finish`.
         Verify,
         /// Answer with the remembered header and payload.
@@ -75,11 +79,9 @@ named! {
         /// The token is refused: the record holds the error.
         Refused,
     }
-}
 
-named! {
     /// How far a verification got (see [`engine::Attempt`]).
-    enum Attempt / ATTEMPTS {
+    enum Attempt {
         /// The first look.
         First,
         /// After waiting (polling) a whole timeout for another request's fetch.
@@ -87,31 +89,25 @@ named! {
         /// After this caller's fetch, or the one it joined.
         Settled,
     }
-}
 
-named! {
     /// What a request should answer (see [`Document`]).
-    enum DocumentKind / DOCUMENT_KINDS {
+    enum DocumentKind {
         /// A JWK Set.
         JwkSet,
         /// Authorization server metadata.
         Metadata,
     }
-}
 
-named! {
     /// Why a request brought no response (see [`FetchFailure`]).
-    enum Failure / FAILURES {
+    enum Failure {
         /// No answer within `timeoutMs`.
         Timeout,
         /// The network failed.
         Network,
     }
-}
 
-named! {
     /// What [`verifier_fetched`] says.
-    enum Report / REPORTS {
+    enum Report {
         /// The fetch is over: check the token again.
         Done,
         /// Another request follows (`TextPtr`, `Document`, as a `Fetch` step).
@@ -119,13 +115,11 @@ named! {
         /// The fetch failed and its error is the answer: the record holds it.
         Refused,
     }
-}
 
-named! {
     /// The named fields of the step record (see [`verifier_record`]): what
     /// the last call says, as numbers the JS layer reads from wasm memory
     /// by these names, without a call per field.
-    enum StepField / FIELD_NAMES {
+    enum StepField {
         /// The ticket of the last check (`Verify`).
         Ticket,
         /// The key set of the last step.
@@ -199,17 +193,6 @@ named! {
         Keys,
     }
 }
-
-/// Every name the JS layer needs, one list per line: the enum's name, then
-/// its variants in order.
-const NAMES: [&str; 6] = [
-    FIELD_NAMES,
-    STEP_KINDS,
-    ATTEMPTS,
-    DOCUMENT_KINDS,
-    FAILURES,
-    REPORTS,
-];
 
 /// How many [`StepField`]s there are, the candidate key indices included.
 const FIELDS: usize = StepField::Keys as usize + crate::jose::MAX_CANDIDATES;
@@ -547,6 +530,14 @@ impl Recorder<'_> {
     }
 }
 
+/// Text in: the JS side writes `TextEncoder` output, which is UTF-8;
+/// anything else reads as empty text (the callee's own error). Checked by
+/// the JSON reader's UTF-8 decoder, which the entry has anyway
+/// (`core::str::from_utf8`, as `super::abi::text` uses, is 0.6 kB of wasm).
+fn text(bytes: &[u8]) -> String {
+    crate::json::utf8(bytes).unwrap_or_default()
+}
+
 /// Text in at `(ptr, len)` ([`super::abi::take`]); `None` for a null `ptr`
 /// (the JS layer's "absent").
 ///
@@ -570,7 +561,7 @@ unsafe fn core<'a>(core: *mut VerifierCore) -> &'a mut VerifierCore {
 /// [`NAMES`], one list per line.
 #[no_mangle]
 pub extern "C" fn verifier_names() -> u64 {
-    give(NAMES.join("\n"))
+    give(String::from(NAMES))
 }
 
 /// A core for the settings (JSON text at `(ptr, len)`, from `alloc_bytes`):
@@ -586,7 +577,7 @@ pub extern "C" fn verifier_names() -> u64 {
 pub unsafe extern "C" fn verifier_new(ptr: *mut u8, len: usize) -> *mut VerifierCore {
     // SAFETY: the caller's contract above.
     let settings = unsafe { take(ptr, len) };
-    Box::into_raw(Box::new(VerifierCore::new(text(&settings))))
+    Box::into_raw(Box::new(VerifierCore::new(&text(&settings))))
 }
 
 /// Drops a core.
@@ -692,7 +683,7 @@ pub unsafe extern "C" fn verifier_fetched(
     let cache_control = text(&cc);
     // Not an HTTP status when over 65535: no status the engine accepts.
     let status = u16::try_from(status).unwrap_or_default();
-    core.fetched(set, fetch, status, cache_control, &body, now) as u32
+    core.fetched(set, fetch, status, &cache_control, &body, now) as u32
 }
 
 /// Records that the request of fetch `fetch` of key set `set` brought no
@@ -715,7 +706,7 @@ pub unsafe extern "C" fn verifier_fetch_failed(
 ) -> bool {
     // SAFETY: the caller's contract above.
     let (core, message) = unsafe { (core(handle), take(ptr, len)) };
-    core.fetch_failed(set, fetch, failure, text(&message), now)
+    core.fetch_failed(set, fetch, failure, &text(&message), now)
 }
 
 /// Records that the caller aborted fetch `fetch` of key set `set`.
@@ -745,7 +736,7 @@ pub unsafe extern "C" fn verifier_export_cache(
 ) -> bool {
     // SAFETY: the caller's contract above.
     let (core, previous) = unsafe { (core(handle), text_in(ptr, len)) };
-    core.export_cache(previous.as_deref().map(text))
+    core.export_cache(previous.as_deref().map(text).as_deref())
 }
 
 /// Loads a snapshot (JSON text at `(ptr, len)`); see [`Engine::import`].
@@ -765,7 +756,7 @@ pub unsafe extern "C" fn verifier_import_cache(
 ) -> bool {
     // SAFETY: the caller's contract above.
     let (core, snapshot) = unsafe { (core(handle), take(ptr, len)) };
-    core.import_cache(text(&snapshot), now, strict != 0)
+    core.import_cache(&text(&snapshot), now, strict != 0)
 }
 
 /// Puts the error for a token that is not a string in the record.

@@ -8,7 +8,10 @@
         clippy::indexing_slicing
     )
 )]
-#![forbid(unsafe_code)]
+// Denied, not forbidden: the one exception is the client entry's glue-free
+// wasm boundary (src/wasm/abi.rs, src/wasm/client.rs: raw pointers from JS),
+// which allows it module by module.
+#![deny(unsafe_code)]
 // `no_std` + `alloc` without the `std` feature (the npm verifier and server entries);
 // tests always have std.
 #![cfg_attr(not(any(feature = "std", test)), no_std)]

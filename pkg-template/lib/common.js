@@ -189,6 +189,80 @@ export async function fetchBody(url, init, { fetch = globalThis.fetch, timeoutMs
   }
 }
 
+// ---- a wasm module without wasm-bindgen's glue (src/wasm/abi.rs) ----
+
+/**
+ * Instantiates the wasm module of `entry` (built with `bindgen = false` in
+ * wasm-pack.toml: no imports) synchronously, from a `WebAssembly.Module` or
+ * its bytes: Node and workerd loaders.
+ */
+export function wasmSync(entry, source) {
+  const module = source instanceof WebAssembly.Module ? source : new WebAssembly.Module(source);
+  return wasmModule(entry, new WebAssembly.Instance(module, {}));
+}
+
+/**
+ * Instantiates the wasm module of `entry` from `source`: a URL (or its
+ * string), `Request`, `Response` (or a promise of one), `BufferSource` or
+ * `WebAssembly.Module`: browser loaders' `init(input)`. Compiles while
+ * downloading when the server says `application/wasm`.
+ */
+export async function wasmAsync(entry, source) {
+  source = await source;
+  if (typeof source === 'string' || source instanceof URL || source instanceof Request) source = await fetch(source);
+  let made;
+  if (!(source instanceof Response)) made = await WebAssembly.instantiate(source, {});
+  else if (WebAssembly.instantiateStreaming && source.headers.get('content-type') === 'application/wasm') {
+    made = await WebAssembly.instantiateStreaming(source, {});
+  } else made = await WebAssembly.instantiate(await source.arrayBuffer(), {});
+  // `instantiate` of a Module answers the instance; of bytes, `{ module, instance }`.
+  return wasmModule(entry, made.instance ?? made);
+}
+
+/**
+ * The calling side of src/wasm/abi.rs for one instance: `call(name, ...args)`
+ * calls export `name`. A string argument crosses as UTF-8 written into the
+ * module's memory (two arguments: pointer, length; the export frees it); a
+ * `bigint` answer is text (pointer and length), read and freed here; any
+ * other answer (a number, a handle) comes back as it is.
+ *
+ * A failure inside the module (a trap: a bug, since the core never panics
+ * on input) leaves its memory in an unknown state: that call and every later
+ * one throw `unsupported`, with the trap as `cause`.
+ */
+function wasmModule(entry, instance) {
+  const x = instance.exports;
+  const utf8 = new TextEncoder();
+  const fromUtf8 = new TextDecoder();
+  const bytes = (ptr, len) => new Uint8Array(x.memory.buffer, ptr, len);
+  let trap;
+  const call = (name, ...args) => {
+    try {
+      if (trap) throw trap;
+      const params = [];
+      for (const arg of args) {
+        if (typeof arg !== 'string') { params.push(arg); continue; }
+        const text = utf8.encode(arg);
+        const ptr = x.alloc_bytes(text.length);
+        bytes(ptr, text.length).set(text);
+        params.push(ptr, text.length);
+      }
+      const answer = x[name](...params);
+      if (typeof answer !== 'bigint') return answer;
+      const ptr = Number(answer >> 32n);
+      const len = Number(answer & 0xffffffffn);
+      const text = fromUtf8.decode(bytes(ptr, len));
+      x.free_bytes(ptr, len);
+      return text;
+    } catch (cause) {
+      trap = cause;
+      throw ssoError('unsupported', `the extension-sso/${entry} WebAssembly module failed (a bug in extension-sso: `
+        + 'please report it with this error\'s cause) and cannot be used again: load it anew (reload the page or restart the process)', { cause });
+    }
+  };
+  return { call };
+}
+
 // ---- the runtime the loader installs ----
 
 const slots = new Map();

@@ -7,7 +7,7 @@
 //! `sessionStorage`.
 
 use crate::prelude::*;
-use crate::{Error, ErrorCode, Result};
+use crate::Result;
 
 /// Wall-clock time in whole seconds since the Unix epoch.
 pub trait Clock {
@@ -57,7 +57,9 @@ impl Clock for SystemClock {
 
 #[cfg(target_arch = "wasm32")]
 fn wasm_now_ms() -> u64 {
-    #[cfg(any(feature = "client", feature = "verifier", feature = "server"))]
+    // The client entry has no wasm-bindgen (its core takes the clock from
+    // each event).
+    #[cfg(any(feature = "verifier", feature = "server"))]
     {
         // Bound here rather than through js-sys, which the verifier entry
         // does not link (src/wasm/js.rs says why).
@@ -75,14 +77,28 @@ fn wasm_now_ms() -> u64 {
 }
 
 /// The operating system's CSPRNG (`crypto.getRandomValues` on wasm32).
+///
+/// Not in the client entry's wasm build: its core takes random bytes with
+/// each event, and getrandom's JS backend would link wasm-bindgen into an
+/// entry built without it (src/wasm/abi.rs).
+#[cfg(not(all(
+    target_arch = "wasm32",
+    feature = "client",
+    not(any(feature = "verifier", feature = "server"))
+)))]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OsRandom;
 
+#[cfg(not(all(
+    target_arch = "wasm32",
+    feature = "client",
+    not(any(feature = "verifier", feature = "server"))
+)))]
 impl Random for OsRandom {
     fn fill(&self, buf: &mut [u8]) -> Result<()> {
         getrandom::fill(buf).map_err(|e| {
-            Error::new(
-                ErrorCode::Unsupported,
+            crate::Error::new(
+                crate::ErrorCode::Unsupported,
                 format!("no secure random source is available: {e}"),
             )
         })

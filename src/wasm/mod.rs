@@ -1,18 +1,26 @@
-//! The `#[wasm_bindgen]` facade: converts values and errors, nothing else.
+//! The wasm facades: convert values and errors, nothing else.
 //!
 //! Each npm entry is a separate build with one cargo feature (`client`,
 //! `verifier`, `server`), so a worker that only verifies tokens never
-//! downloads the browser client.
+//! downloads the browser client. The verifier and server entries export
+//! `#[wasm_bindgen]` classes; the client entry exports plain functions on
+//! the glue-free boundary of [`abi`] (no wasm-bindgen: `bindgen = false` in
+//! wasm-pack.toml says why).
 
 #[cfg(feature = "client")]
+mod abi;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(any(feature = "verifier", feature = "server"))]
 mod error;
+#[cfg(any(feature = "verifier", feature = "server"))]
 mod js;
 #[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "verifier")]
 mod verifier;
 
+#[cfg(any(feature = "verifier", feature = "server"))]
 use wasm_bindgen::prelude::*;
 
 // Talc instead of the default dlmalloc: smaller code and faster small
@@ -21,11 +29,12 @@ use wasm_bindgen::prelude::*;
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-/// The `no_std` build (the verifier entry) stops at the first panic, as
+/// The `no_std` build (every npm entry) stops at the first panic, as
 /// `panic = "abort"` does with std, without std's panic hook and message
-/// formatting. No input reaches a panic: the crate denies `unwrap`,
-/// `expect`, `panic!` and indexing outside tests, and the JS layer treats a
-/// trap like any wasm-bindgen panic.
+/// formatting: an `unreachable` trap. No input reaches a panic: the crate
+/// denies `unwrap`, `expect`, `panic!` and indexing outside tests, and the
+/// JS layer treats a trap as the end of the instance (`wasmModule` in
+/// `pkg-template/lib/common.js` for the client).
 #[cfg(not(feature = "std"))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
@@ -33,6 +42,7 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
 }
 
 /// The crate version (the npm package reports the same).
+#[cfg(any(feature = "verifier", feature = "server"))]
 #[wasm_bindgen(js_name = crateVersion)]
 pub fn crate_version() -> JsValue {
     JsValue::from_str(env!("CARGO_PKG_VERSION"))
@@ -41,6 +51,7 @@ pub fn crate_version() -> JsValue {
 /// Every error code, separated by spaces (the JS layers export the list as
 /// `errorCodes()`, for the TypeScript union and for `switch` statements).
 /// One static string: no copy in wasm, and less glue than an array.
+#[cfg(any(feature = "verifier", feature = "server"))]
 #[wasm_bindgen(js_name = errorCodeList)]
 pub fn error_code_list() -> JsValue {
     JsValue::from_str(crate::error::CODE_LIST)

@@ -36,10 +36,13 @@ test('the minified JS keeps class and function names (readable stack traces)', (
   }
 });
 
+// The entries with wasm-bindgen glue; the client has none (`bindgen = false` in wasm-pack.toml).
+const GLUED = ['verifier', 'server'];
+
 test('source maps name repository paths (never this machine\'s) and carry the source text', () => {
   const pkg = new URL('../../pkg/', import.meta.url);
   const maps = ['common', 'runtime-node', 'runtime-web', 'signing-node', 'signing-web', 'client', 'verifier', 'server'].map((n) => `lib/${n}.js.map`)
-    .concat(['client', 'verifier', 'server'].map((e) => `wasm/${e}/extension_sso_${e}.js.map`));
+    .concat(GLUED.map((e) => `wasm/${e}/extension_sso_${e}.js.map`));
   const repoPath = /^(pkg-template\/lib|target\/wasm-pack\/[a-z]+)\/[a-z_-]+\.js$/;
   for (const file of maps) {
     const map = JSON.parse(readFileSync(new URL(file, pkg), 'utf8'));
@@ -49,13 +52,14 @@ test('source maps name repository paths (never this machine\'s) and carry the so
     const js = readFileSync(new URL(file.replace(/\.map$/, ''), pkg), 'utf8');
     assert.ok(js.endsWith(`//# sourceMappingURL=${file.split('/').pop()}`), `${file}: the JS points at its map`);
   }
-  // A browser entry is one bundle: its map names the loader, the JS layer and the glue.
+  // A browser entry is one bundle: its map names the loader, the JS layer and the glue (if any).
   for (const entry of ['client', 'verifier', 'server']) {
     const file = `${entry}.browser.js.map`;
     const map = JSON.parse(readFileSync(new URL(file, pkg), 'utf8'));
     assert.deepEqual([...map.sources].sort(), [
       'pkg-template/lib/common.js', `pkg-template/lib/${entry}.js`,
-      `pkg-template/loaders/${entry}.browser.js`, `target/wasm-pack/${entry}/extension_sso_${entry}.js`,
+      `pkg-template/loaders/${entry}.browser.js`,
+      ...(GLUED.includes(entry) ? [`target/wasm-pack/${entry}/extension_sso_${entry}.js`] : []),
       // The client's JS layer does its own I/O: no runtime adapter in its bundle.
       ...(entry === 'client' ? [] : ['pkg-template/lib/runtime-web.js']),
       // The server signs service-client tokens with WebCrypto.

@@ -32,10 +32,12 @@ test('the tarball holds exactly the package files', () => {
     // The JS layer and the glue ship minified, each with its source map.
     ...['common', 'runtime-node', 'runtime-web', 'signing-node', 'signing-web', ...ENTRIES].flatMap((e) => [`lib/${e}.js`, `lib/${e}.js.map`]),
     ...['index', ...ENTRIES].flatMap((e) => ['node', 'workerd', 'browser'].map((r) => `${e}.${r}.js`)),
-    // A browser entry is one bundle (loader + JS layer + glue), with its map.
+    // A browser entry is one bundle (loader + JS layer + any glue), with its map.
     ...ENTRIES.map((e) => `${e}.browser.js.map`),
-    ...ENTRIES.flatMap((e) => [`wasm/${e}/extension_sso_${e}.js`, `wasm/${e}/extension_sso_${e}.js.map`,
-      `wasm/${e}/extension_sso_${e}_bg.wasm`]),
+    ...ENTRIES.map((e) => `wasm/${e}/extension_sso_${e}_bg.wasm`),
+    // wasm-bindgen's glue, for the entries that have it (the client has
+    // none: `bindgen = false` in wasm-pack.toml).
+    ...['verifier', 'server'].flatMap((e) => [`wasm/${e}/extension_sso_${e}.js`, `wasm/${e}/extension_sso_${e}.js.map`]),
   ].sort();
   assert.deepEqual(files, expected);
 });

@@ -11,14 +11,18 @@
 // the core one event (JSON) and performs the step it answers, until the
 // answer settles the call.
 import { ExtensionSsoError, KIND, abortedError, fetchBody, readOptions, runtimeSlot, ssoError, throwIfAborted } from './common.js';
-import { ClientCore, crateVersion, errorCodeList } from '../wasm/client/extension_sso_client.js';
 
 export { ExtensionSsoError };
-// Installed by the loader (pkg-template/loaders/client.*.js).
+// Installed by the loader (pkg-template/loaders/client.*.js): `{ name, wasm }`,
+// `wasm` the core's module (src/wasm/client.rs lists its exports).
 const runtime = runtimeSlot('client');
-export { crateVersion };
+const wasm = () => runtime.get().wasm;
+/** The crate version (the npm package reports the same). */
+export const crateVersion = () => wasm().call('crate_version');
 /** Every error code (`ErrorCode`). */
-export const errorCodes = () => errorCodeList().split(' ');
+export const errorCodes = () => wasm().call('error_code_list').split(' ');
+/** Sends one event to a core (a handle of `client_new`); answers its step. */
+const coreStep = (core, event) => JSON.parse(wasm().call('client_step', core, JSON.stringify(event)));
 
 const g = globalThis;
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -201,10 +205,10 @@ export class ExtensionClient {
       this.#fetch = fetch;
       event = { event: 'configure', options: rest };
     }
-    this.#core = new ClientCore();
+    this.#core = wasm().call('client_new');
     const step = this.#call(event);
     if (step.step === 'fail') {
-      this.#core.free();
+      this.free();
       throw toError(step.error);
     }
     this.#prefix = step.flowPrefix;
@@ -228,7 +232,8 @@ export class ExtensionClient {
     event.href = g.location?.href ?? '';
     event.origin = g.location?.origin ?? '';
     event.framed = isFramed();
-    const step = JSON.parse(this.#core.step(JSON.stringify(event)));
+    if (!this.#core) throw invalid('this ExtensionClient was freed (free()): create a new one');
+    const step = coreStep(this.#core, event);
     if (step.scrub !== undefined) {
       try { g.history.replaceState(g.history.state, '', step.scrub); } catch { /* nothing to undo */ }
     }
@@ -455,9 +460,10 @@ export class ExtensionClient {
     return this.#call({ event: 'session' }).value;
   }
 
-  /** Frees the wasm memory of this client. */
+  /** Frees the wasm memory of this client; it cannot be used afterwards. */
   free() {
-    this.#core.free();
+    if (this.#core) wasm().call('client_free', this.#core);
+    this.#core = 0;
   }
 
   /**
@@ -472,14 +478,14 @@ export class ExtensionClient {
     if (openerOrigin !== undefined && typeof openerOrigin !== 'string') {
       throw invalid('completePopup(openerOrigin) takes an origin string');
     }
-    const core = new ClientCore();
+    const core = wasm().call('client_new');
     let step;
     try {
-      step = JSON.parse(core.step(JSON.stringify({
+      step = coreStep(core, {
         event: 'complete-popup', openerOrigin: openerOrigin ?? null, href: g.location.href, origin: g.location.origin,
-      })));
+      });
     } finally {
-      core.free();
+      wasm().call('client_free', core);
     }
     if (step.step === 'fail') throw toError(step.error);
     if (step.step !== 'to-opener') return false;

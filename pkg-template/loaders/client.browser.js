@@ -1,11 +1,11 @@
 // extension-sso/client in browsers and bundlers: the `browser` and `default` conditions.
 // scripts/build copies this file to the package root and bundles it (this
-// loader, the JS layer and wasm-bindgen's glue) into one client.browser.js.
+// loader and the JS layer) into one client.browser.js. The client's wasm has
+// no wasm-bindgen glue (src/wasm/abi.rs): lib/common.js instantiates it.
 // The .wasm is fetched by the default export init(), which must be awaited once.
-import initWasm from './wasm/client/extension_sso_client.js';
-import { runtimeSlot } from './lib/common.js';
+import { runtimeSlot, wasmAsync } from './lib/common.js';
 // The client's JS layer does its own I/O (fetch, crypto.getRandomValues, the
-// clock): its runtime slot only says that the wasm is ready, so no runtime
+// clock): its runtime slot carries only the wasm module, so no runtime
 // adapter is bundled (-0.45 kB gzip).
 
 let ready;
@@ -15,8 +15,8 @@ let ready;
  * fetched from (a URL, Response, BufferSource or WebAssembly.Module).
  */
 export default function init(input) {
-  ready ??= initWasm({ module_or_path: input ?? new URL('./wasm/client/extension_sso_client_bg.wasm', import.meta.url) })
-    .then(() => { runtimeSlot('client').install({ name: 'web' }); });
+  ready ??= wasmAsync('client', input ?? new URL('./wasm/client/extension_sso_client_bg.wasm', import.meta.url))
+    .then((wasm) => { runtimeSlot('client').install({ name: 'web', wasm }); });
   return ready;
 }
 export * from './lib/client.js';

@@ -8,8 +8,6 @@
 
 use crate::prelude::*;
 use crate::Result;
-#[cfg(feature = "random")]
-use crate::{Error, ErrorCode};
 
 /// Wall-clock time in whole seconds since the Unix epoch.
 pub trait Clock {
@@ -59,9 +57,9 @@ impl Clock for SystemClock {
 
 #[cfg(target_arch = "wasm32")]
 fn wasm_now_ms() -> u64 {
-    // The verifier entry has no wasm-bindgen (its core takes the clock from
-    // each call).
-    #[cfg(any(feature = "client", feature = "server"))]
+    // The client and verifier entries have no wasm-bindgen (their cores
+    // take the clock from each event or call).
+    #[cfg(feature = "server")]
     {
         // Bound here rather than through js-sys, which the verifier entry
         // does not link (src/wasm/js.rs says why).
@@ -78,18 +76,30 @@ fn wasm_now_ms() -> u64 {
     0
 }
 
-/// The operating system's CSPRNG (`crypto.getRandomValues` on wasm32), with
-/// the `random` feature (part of `std`).
-#[cfg(feature = "random")]
+/// The operating system's CSPRNG (`crypto.getRandomValues` on wasm32).
+///
+/// Not in the client's or the verifier's wasm build: the client's core
+/// takes random bytes with each event, the verifier draws none, and
+/// getrandom's JS backend would link wasm-bindgen into an entry built
+/// without it (src/wasm/abi.rs).
+#[cfg(not(all(
+    target_arch = "wasm32",
+    any(feature = "client", feature = "verifier"),
+    not(feature = "server")
+)))]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OsRandom;
 
-#[cfg(feature = "random")]
+#[cfg(not(all(
+    target_arch = "wasm32",
+    any(feature = "client", feature = "verifier"),
+    not(feature = "server")
+)))]
 impl Random for OsRandom {
     fn fill(&self, buf: &mut [u8]) -> Result<()> {
         getrandom::fill(buf).map_err(|e| {
-            Error::new(
-                ErrorCode::Unsupported,
+            crate::Error::new(
+                crate::ErrorCode::Unsupported,
                 format!("no secure random source is available: {e}"),
             )
         })
@@ -163,7 +173,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(feature = "random")]
     fn os_random_fills() {
         let mut a = [0u8; 32];
         OsRandom.fill(&mut a).unwrap();

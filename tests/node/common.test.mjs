@@ -7,7 +7,7 @@ import * as root from 'extension-sso';
 import * as verifier from 'extension-sso/verifier';
 import * as client from 'extension-sso/client';
 import * as server from 'extension-sso/server';
-import { KIND, fetchBody, readOptions, ssoError } from '../../pkg/lib/common.js';
+import { KIND, fetchBody, readOptions, ssoError, wasmAsync, wasmSync } from '../../pkg/lib/common.js';
 
 test('ExtensionSsoError is one class, exported by every entry', () => {
   for (const m of [verifier, client, server]) assert.equal(m.ExtensionSsoError, root.ExtensionSsoError);
@@ -130,4 +130,81 @@ test('fetchBody: a custom fetch that ignores its signal still times out', async 
   const pending = fetchBody('https://never.example/', {}, { fetch: deaf, timeoutMs: 5000, maxBytes: 10, signal: controller.signal });
   controller.abort();
   await assert.rejects(pending, (e) => e.code === 'aborted');
+});
+
+// ---- wasmSync / wasmAsync: the calling side of src/wasm/abi.rs ----
+
+// A module that keeps src/wasm/abi.rs's rules by hand: `alloc_bytes` bumps,
+// `free_bytes` counts what it frees, `echo` answers the text it was given,
+// `add` answers a number, `boom` traps.
+const ABI_WAT = `(module
+  (memory (export "memory") 1)
+  (global $top (mut i32) (i32.const 1024))
+  (global $freed (mut i32) (i32.const 0))
+  (func (export "alloc_bytes") (param $n i32) (result i32) (local $p i32)
+    (local.set $p (global.get $top))
+    (global.set $top (i32.add (global.get $top) (local.get $n)))
+    (local.get $p))
+  (func (export "free_bytes") (param $p i32) (param $n i32)
+    (global.set $freed (i32.add (global.get $freed) (local.get $n))))
+  (func (export "freed") (result i32) (global.get $freed))
+  (func (export "echo") (param $p i32) (param $n i32) (result i64)
+    (i64.or (i64.shl (i64.extend_i32_u (local.get $p)) (i64.const 32)) (i64.extend_i32_u (local.get $n))))
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "boom") unreachable))`;
+
+async function abiModuleBytes() {
+  const binaryen = (await import('binaryen')).default;
+  const module = binaryen.parseText(ABI_WAT);
+  const bytes = module.emitBinary();
+  module.dispose();
+  return bytes;
+}
+
+test('wasmSync: text in and out through the module memory, numbers as they are, answers freed', async () => {
+  const bytes = await abiModuleBytes();
+  for (const source of [bytes, new WebAssembly.Module(bytes)]) {
+    const wasm = wasmSync('test', source);
+    assert.equal(wasm.call('echo', 'héllo ✓ {"a":1}'), 'héllo ✓ {"a":1}');
+    assert.equal(wasm.call('echo', ''), '');
+    assert.equal(wasm.call('add', 2, 40), 42);
+    assert.equal(wasm.call('freed'), new TextEncoder().encode('héllo ✓ {"a":1}').length);
+  }
+});
+
+test('wasmSync: a trap ends the instance with unsupported, for that call and every later one', async () => {
+  const wasm = wasmSync('test', await abiModuleBytes());
+  const trapped = (e) => {
+    assert.ok(e instanceof root.ExtensionSsoError);
+    assert.equal(e.code, 'unsupported');
+    assert.equal(e.retryable, false);
+    assert.match(e.message, /extension-sso\/test WebAssembly module failed .* cannot be used again/);
+    assert.ok(e.cause instanceof WebAssembly.RuntimeError, String(e.cause));
+    return true;
+  };
+  assert.throws(() => wasm.call('boom'), trapped);
+  assert.throws(() => wasm.call('add', 1, 1), trapped);
+  assert.throws(() => wasm.call('echo', 'x'), trapped);
+});
+
+test('wasmAsync: from bytes, a Module, a Response (streamed when application/wasm) and a URL', async () => {
+  const bytes = await abiModuleBytes();
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': req.url === '/typed' ? 'application/wasm' : 'application/octet-stream' });
+    res.end(bytes);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  try {
+    const sources = [
+      bytes, new WebAssembly.Module(bytes), Promise.resolve(new Response(bytes, { headers: { 'content-type': 'application/wasm' } })),
+      new Response(bytes), `${base}/typed`, new URL(`${base}/untyped`), new Request(`${base}/typed`),
+    ];
+    for (const source of sources) {
+      const wasm = await wasmAsync('test', source);
+      assert.equal(wasm.call('echo', 'ok ✓'), 'ok ✓');
+    }
+  } finally {
+    server.close();
+  }
 });

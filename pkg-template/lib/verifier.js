@@ -30,7 +30,10 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 // The module (`{ call, exports }`), its exports and memory, and what the
 // core names: set when the first verifier is made (the wasm is not ready
-// before).
+// before). Calls that pass text go through `call`; the others (the hot
+// path: check, finish) call the exports directly, without `call`'s
+// per-call arrays and trap bookkeeping (a trap there, a bug, surfaces as
+// the runtime's own error, as it did with wasm-bindgen's glue).
 let wasm;
 let x;
 let memory;

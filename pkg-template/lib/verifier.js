@@ -6,42 +6,82 @@
 // caller's `fetch`, timeout and AbortSignal), importing keys and checking
 // signatures with the runtime's crypto (node:crypto under Node, WebCrypto in
 // workerd and browsers), sharing a fetch between concurrent callers.
-import { KIND, abortedError, fetchBody, readOptions, runtimeSlot, ssoError, throwIfAborted } from './common.js';
-import {
-  Attempt, DocumentKind, Failure, StepKind, VerifierCore, crateVersion, errorCodeList, maxTokenLength,
-  stepFields, wasmMemory, notAToken, tokenTooLong,
-} from '../wasm/verifier/extension_sso_verifier.js';
+import { ExtensionSsoError, KIND, abortedError, fetchBody, readOptions, runtimeSlot, ssoError, throwIfAborted } from './common.js';
 
-export { ExtensionSsoError } from './common.js';
-export { crateVersion };
-/** Every error code (`ErrorCode`). */
-export const errorCodes = () => errorCodeList().split(' ');
-
+export { ExtensionSsoError };
+// Installed by the loader (pkg-template/loaders/verifier.*.js): the runtime
+// adapter, and in a slot of its own (tests install other adapters) the
+// core's module (src/wasm/verifier.rs lists its exports; no wasm-bindgen glue).
 const runtime = runtimeSlot('verifier');
+const module = runtimeSlot('verifier/wasm');
+/** The crate version (the npm package reports the same). */
+export const crateVersion = () => (ready(), wasm.call('crate_version'));
+/** Every error code (`ErrorCode`). */
+export const errorCodes = () => (ready(), codes.slice());
 
 // In workerd a promise created by one request must not be awaited by
 // another, so a fetch under way is shared only outside workerd; there a
 // request that finds another's fetch under way polls the cache.
 const IS_WORKERD = typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers';
-const ACCEPT = {
-  [DocumentKind.JwkSet]: 'application/jwk-set+json, application/json',
-  [DocumentKind.Metadata]: 'application/json',
-};
 // How often a workerd request looks whether another request's fetch of the
 // same key set has reported back.
 const POLL_MS = 20;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
+// The module (`{ call, exports }`), its exports and memory, and what the
+// core names: set when the first verifier is made (the wasm is not ready
+// before). Calls that pass text go through `call`; the others (the hot
+// path: check, finish) call the exports directly, without `call`'s
+// per-call arrays and trap bookkeeping (a trap there, a bug, surfaces as
+// the runtime's own error, as it did with wasm-bindgen's glue).
+let wasm;
+let x;
 let memory;
 let maxToken;
-// The step record's fields by name: `record[StepField.Set]` (read from the
-// core when the first verifier is made: the wasm is not ready before).
+let codes;
+// By name, the step record's fields (`record[StepField.Set]`) and the
+// numbers the core answers or takes: src/wasm/verifier.rs `NAMES`.
 let StepField;
+let StepKind;
+let Attempt;
+let DocumentKind;
+let Failure;
+let Report;
+// Frees the core of a verifier nobody holds any more.
+let cores;
+
+/** The runtime adapter, the module read once it is ready. */
+function ready() {
+  const rt = runtime.get();
+  if (module.get() !== wasm) {
+    wasm = module.get();
+    x = wasm.exports;
+    memory = x.memory;
+    const names = {};
+    for (const line of wasm.call('verifier_names').trim().split('\n')) {
+      const [name, ...values] = line.split(' ');
+      names[name] = Object.fromEntries(values.map((value, at) => [value, at]));
+    }
+    ({ StepField, StepKind, Attempt, DocumentKind, Failure, Report } = names);
+    codes = wasm.call('error_code_list').split(' ');
+    const free = x.verifier_free;
+    cores = new FinalizationRegistry((core) => free(core));
+  }
+  return rt;
+}
 
 /** The text of `len` bytes of wasm memory at `ptr`. */
-const textAt = (ptr, len) => decoder.decode(new Uint8Array((memory ??= wasmMemory()).buffer, ptr, len));
+const textAt = (ptr, len) => decoder.decode(new Uint8Array(memory.buffer, ptr, len));
 /** A view of `len` bytes of wasm memory at `ptr`, valid until the next call into the core. */
-const bytesAt = (ptr, len) => new Uint8Array((memory ??= wasmMemory()).buffer, ptr, len);
+const bytesAt = (ptr, len) => new Uint8Array(memory.buffer, ptr, len);
+
+/** The error a core's call refused with, from its step record. */
+function refusal(record) {
+  return new ExtensionSsoError(codes[record[StepField.Error]], textOf(record, StepField.TextPtr), {
+    retryable: record[StepField.Retryable] === 1,
+    status: record[StepField.Status] || undefined,
+  });
+}
 
 /** `value` as JSON text; `invalid_options` when it is not plain data. */
 function plainJson(who, value) {
@@ -156,18 +196,29 @@ export class JwksVerifier {
    * @param {object} options  see verifier.d.ts (`JwksVerifierOptions`).
    */
   constructor(options) {
-    const rt = runtime.get();
-    StepField ??= Object.fromEntries(stepFields().split(' ').map((name, at) => [name, at]));
+    const rt = ready();
     const { text, read } = settingsOf(options);
     this.#rt = rt;
     const fixed = read.now;
     this.#now = fixed != null ? () => fixed : () => rt.now() / 1000;
-    this.#core = new VerifierCore(text);
+    const core = wasm.call('verifier_new', text);
+    this.#core = core;
+    const record = this.#step();
+    if (record[StepField.Ready] !== 1) {
+      const error = refusal(record);
+      x.verifier_free(core);
+      throw error;
+    }
+    cores.register(this, core);
+    maxToken ??= record[StepField.MaxTokenLength];
     this.#fetch = read.fetch ?? undefined;
     this.#headers = read.headers ?? undefined;
     // Snapshots that are expired or invalid are skipped: those sets are
-    // fetched as if there were none (importCache() says why).
-    if (read.cache != null) this.#core.importCache(snapshotText(read.cache), this.#now(), false);
+    // fetched as if there were none (importCache() says why); one that is
+    // not JSON is refused.
+    if (read.cache != null && !wasm.call('verifier_import_cache', core, snapshotText(read.cache), this.#now(), false)) {
+      throw refusal(this.#step());
+    }
   }
 
   /** A verifier over a local JWK Set (object or JSON text). */
@@ -190,9 +241,12 @@ export class JwksVerifier {
         ({ signal, complete = false } = readOptions('verify', options, VERIFY_OPTIONS));
         throwIfAborted(signal);
       }
-      if (typeof token !== 'string') throw notAToken();
+      if (typeof token !== 'string') {
+        x.verifier_not_a_token(this.#core);
+        throw refusal(this.#step());
+      }
       // Checked before the token is copied into wasm memory.
-      if (token.length > (maxToken ??= maxTokenLength())) throw tokenTooLong(token.length);
+      if (token.length > maxToken) throw this.#tooLong(token);
       const step = this.#checkToken(token, Attempt.First);
       if (step === StepKind.Verify || step === StepKind.Remembered) return this.#answer(step, complete, signal);
       return this.#afterFetching(step, token, complete, signal);
@@ -203,15 +257,19 @@ export class JwksVerifier {
 
   /** The answer of a `Verify` or `Remembered` step: a promise. */
   #answer(step, complete, signal) {
-    const core = this.#core;
     if (step === StepKind.Remembered) return Promise.resolve(answer(this.#step(), complete));
-    return this.#rt.sync ? Promise.resolve(this.#verifySync(core, complete)) : this.#verifyAsync(core, complete, signal);
+    return this.#rt.sync ? Promise.resolve(this.#verifySync(complete)) : this.#verifyAsync(complete, signal);
+  }
+
+  /** The error for `token`, too long to be copied into wasm memory. */
+  #tooLong(token) {
+    x.verifier_too_long(this.#core, token.length);
+    return refusal(this.#step());
   }
 
   // A step that fetches or waits first: the fetch (or the wait for another
   // one), then the token again, until it can be verified.
   async #afterFetching(step, token, complete, signal) {
-    const core = this.#core;
     let polls;
     for (;;) {
       const record = this.#step();
@@ -243,16 +301,14 @@ export class JwksVerifier {
 
   /** The core's step for `token` (a `StepKind`); throws why when it refuses it. */
   #checkToken(token, attempt) {
-    const core = this.#core;
-    const step = core.check(this.#writeToken(token), this.#now(), attempt);
-    if (step === StepKind.Refused) throw core.takeError();
+    const step = x.verifier_check(this.#core, this.#writeToken(token), this.#now(), attempt);
+    if (step === StepKind.Refused) throw refusal(this.#step());
     return step;
   }
 
   /** The core's verdict of check `ticket`; throws why when it refuses the token. */
   #finish(ticket, verified) {
-    const core = this.#core;
-    if (!core.finish(ticket, verified)) throw core.takeError();
+    if (!x.verifier_finish(this.#core, ticket, verified)) throw refusal(this.#step());
   }
 
   /** The step record of the core: what its last step says, by `StepField`. */
@@ -260,7 +316,7 @@ export class JwksVerifier {
     let record = this.#stepRecord;
     if (record === undefined || record.byteLength === 0) {
       // To the end of memory: the record's last fields are the candidates' keys.
-      record = this.#stepRecord = new Uint32Array((memory ??= wasmMemory()).buffer, this.#core.record);
+      record = this.#stepRecord = new Uint32Array(memory.buffer, x.verifier_record(this.#core));
     }
     return record;
   }
@@ -271,13 +327,13 @@ export class JwksVerifier {
     if (token === this.#written) return this.#writtenLength;
     let view = this.#tokenView;
     if (view === undefined || view.byteLength === 0) {
-      view = this.#tokenView = bytesAt(this.#core.tokenBuffer, maxToken);
+      view = this.#tokenView = bytesAt(this.#step()[StepField.Token], maxToken);
     }
     // The buffer is about to change: until the write is complete it holds no
     // token of ours (a token too long in UTF-8 leaves a prefix of itself).
     this.#written = undefined;
     const { read, written } = encoder.encodeInto(token, view);
-    if (read !== token.length) throw tokenTooLong(token.length);
+    if (read !== token.length) throw this.#tooLong(token);
     this.#written = token;
     this.#writtenLength = written;
     return written;
@@ -286,14 +342,14 @@ export class JwksVerifier {
   // The signature check of the last `check`, with its candidate keys
   // (imported once per key set generation, see #key) in order, then
   // the core's verdict. Synchronous runtimes (node:crypto): no promise.
-  #verifySync(core, complete) {
+  #verifySync(complete) {
     let record = this.#step();
     const ticket = record[StepField.Ticket];
     const count = record[StepField.Candidates];
     const rt = this.#rt;
     let verified = false;
     for (let i = 0; i < count && !verified; i++) {
-      const key = this.#key(core, i);
+      const key = this.#key(i);
       if (key.handle === null) continue;
       record = this.#step(); // wasm memory may have grown meanwhile
       try {
@@ -307,12 +363,12 @@ export class JwksVerifier {
 
   // The same with WebCrypto's promises. Everything the check names is read
   // before the first await (a later check reuses the core's buffers).
-  async #verifyAsync(core, complete, signal) {
+  async #verifyAsync(complete, signal) {
     let record = this.#step();
     const ticket = record[StepField.Ticket];
     const count = record[StepField.Candidates];
     const rt = this.#rt;
-    const first = this.#key(core, 0);
+    const first = this.#key(0);
     let verified = false;
     let texts;
     if (count === 1 && first.handle != null) {
@@ -323,7 +379,7 @@ export class JwksVerifier {
       } catch { /* not this key */ }
     } else {
       const keys = [first];
-      for (let i = 1; i < count; i++) keys.push(this.#key(core, i));
+      for (let i = 1; i < count; i++) keys.push(this.#key(i));
       record = this.#step(); // wasm memory may have grown meanwhile
       texts = textsOf(record, complete);
       // Views of wasm memory do not outlive an await.
@@ -337,7 +393,7 @@ export class JwksVerifier {
       }
     }
     if (signal?.aborted) {
-      core.release(ticket);
+      x.verifier_release(this.#core, ticket);
       throw abortedError(signal);
     }
     this.#finish(ticket, verified);
@@ -349,7 +405,7 @@ export class JwksVerifier {
   // undefined, ready }` until its import settles. Imported once per key,
   // alg and key set generation: a set's keys are dropped when the core
   // names another generation of it.
-  #key(core, i) {
+  #key(i) {
     const record = this.#step();
     const set = record[StepField.Set];
     const generation = record[StepField.Generation];
@@ -358,14 +414,14 @@ export class JwksVerifier {
     const keys = (held.byAlg[record[StepField.Alg]] ??= new Map());
     const index = record[StepField.Keys + i];
     let key = keys.get(index);
-    if (key === undefined) keys.set(index, (key = this.#importKey(core, i)));
+    if (key === undefined) keys.set(index, (key = this.#importKey(i)));
     return key;
   }
 
   /** Imports candidate `i` of the last check for its alg (see #key). */
-  #importKey(core, i) {
+  #importKey(i) {
     const rt = this.#rt;
-    const found = core.keyJwk(i);
+    const found = x.verifier_key_jwk(this.#core, i);
     const record = this.#step();
     const jwk = found ? textOf(record, StepField.TextPtr) : undefined;
     const alg = textOf(record, StepField.AlgPtr);
@@ -396,7 +452,7 @@ export class JwksVerifier {
     const forget = () => this.#pending.get(set) === shared && this.#pending.delete(set);
     shared.abandon = (reason) => {
       forget();
-      this.#core.fetchAborted(set, fetch);
+      x.verifier_fetch_aborted(this.#core, set, fetch);
       controller.abort(reason);
     };
     shared.done = this.#fetchDocuments(set, fetch, url, document, controller.signal).finally(forget);
@@ -419,21 +475,25 @@ export class JwksVerifier {
         });
       } catch (error) {
         // Aborted: neither a failure nor a success for the cache.
-        core.fetchAborted(set, fetch);
+        x.verifier_fetch_aborted(core, set, fetch);
         throw error;
       }
       if (result.failure !== undefined) {
         const failure = result.failure === 'timeout' ? Failure.Timeout : Failure.Network;
-        try {
-          core.fetchFailed(set, fetch, failure, describe(result.cause), this.#now());
-        } catch (error) {
+        if (!wasm.call('verifier_fetch_failed', core, set, fetch, failure, describe(result.cause), this.#now())) {
+          const error = refusal(this.#step());
           error.cause = result.cause;
           throw error;
         }
         return;
       }
-      const more = core.fetched(set, fetch, result.status, result.headers.get('cache-control') ?? undefined, result.body, this.#now());
-      if (!more) return;
+      const { body } = result;
+      const at = x.alloc_bytes(body.length);
+      bytesAt(at, body.length).set(body);
+      const report = wasm.call('verifier_fetched', core, set, fetch, result.status, result.headers.get('cache-control') ?? '',
+        at, body.length, this.#now());
+      if (report === Report.Refused) throw refusal(this.#step());
+      if (report === Report.Done) return;
       const next = this.#step();
       url = textOf(next, StepField.TextPtr);
       document = next[StepField.Document];
@@ -443,7 +503,9 @@ export class JwksVerifier {
   /** The caller's `headers`, with an Accept for `document` unless they set one. */
   #requestHeaders(document) {
     const headers = new Headers(this.#headers);
-    if (!headers.has('accept')) headers.set('accept', ACCEPT[document]);
+    if (!headers.has('accept')) {
+      headers.set('accept', document === DocumentKind.JwkSet ? 'application/jwk-set+json, application/json' : 'application/json');
+    }
     return headers;
   }
 
@@ -456,7 +518,9 @@ export class JwksVerifier {
    * when this returns a snapshot.
    */
   exportCache(previous) {
-    const found = this.#core.exportCache(previous == null ? undefined : snapshotText(previous));
+    // No previous snapshot: a null text (0, 0).
+    const found = previous == null ? wasm.call('verifier_export_cache', this.#core, 0, 0)
+      : wasm.call('verifier_export_cache', this.#core, snapshotText(previous));
     return found ? JSON.parse(textOf(this.#step(), StepField.TextPtr)) : undefined;
   }
 
@@ -467,7 +531,10 @@ export class JwksVerifier {
    * loaded.
    */
   importCache(snapshot) {
-    return this.#core.importCache(snapshotText(snapshot), this.#now(), true);
+    const loaded = wasm.call('verifier_import_cache', this.#core, snapshotText(snapshot), this.#now(), true);
+    const record = this.#step();
+    if (!loaded) throw refusal(record);
+    return record[StepField.Count];
   }
 }
 

@@ -57,9 +57,9 @@ impl Clock for SystemClock {
 
 #[cfg(target_arch = "wasm32")]
 fn wasm_now_ms() -> u64 {
-    // The client entry has no wasm-bindgen (its core takes the clock from
-    // each event).
-    #[cfg(any(feature = "verifier", feature = "server"))]
+    // The client and verifier entries have no wasm-bindgen (their cores
+    // take the clock from each event or call).
+    #[cfg(feature = "server")]
     {
         // Bound here rather than through js-sys, which the verifier entry
         // does not link (src/wasm/js.rs says why).
@@ -78,21 +78,22 @@ fn wasm_now_ms() -> u64 {
 
 /// The operating system's CSPRNG (`crypto.getRandomValues` on wasm32).
 ///
-/// Not in the client entry's wasm build: its core takes random bytes with
-/// each event, and getrandom's JS backend would link wasm-bindgen into an
-/// entry built without it (src/wasm/abi.rs).
+/// Not in the client's or the verifier's wasm build: the client's core
+/// takes random bytes with each event, the verifier draws none, and
+/// getrandom's JS backend would link wasm-bindgen into an entry built
+/// without it (src/wasm/abi.rs).
 #[cfg(not(all(
     target_arch = "wasm32",
-    feature = "client",
-    not(any(feature = "verifier", feature = "server"))
+    any(feature = "client", feature = "verifier"),
+    not(feature = "server")
 )))]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OsRandom;
 
 #[cfg(not(all(
     target_arch = "wasm32",
-    feature = "client",
-    not(any(feature = "verifier", feature = "server"))
+    any(feature = "client", feature = "verifier"),
+    not(feature = "server")
 )))]
 impl Random for OsRandom {
     fn fill(&self, buf: &mut [u8]) -> Result<()> {

@@ -1,10 +1,9 @@
-//! The few JavaScript built-ins the facades call, bound directly.
-//!
-//! The verifier entry does not link `js-sys`: its thousands of bindings
-//! each export a descriptor, and the closure shims those reference stay in
-//! the final wasm's function table (about 4 kB of dead code). What the
-//! verifier needs is these few calls (its values cross as numbers and
-//! views of wasm memory, see `verifier.rs`).
+//! The few JavaScript built-ins `error.rs` calls to make an `Error`, bound
+//! directly. (Written for the verifier entry, which did not link `js-sys`:
+//! its bindings each export a descriptor whose closure shims stay in the
+//! wasm, about 4 kB; the verifier has no wasm-bindgen at all now, and the
+//! server entry, which links `js-sys` for its own values, makes its errors
+//! with these.)
 
 use wasm_bindgen::prelude::*;
 

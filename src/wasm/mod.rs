@@ -2,25 +2,25 @@
 //!
 //! Each npm entry is a separate build with one cargo feature (`client`,
 //! `verifier`, `server`), so a worker that only verifies tokens never
-//! downloads the browser client. The verifier and server entries export
-//! `#[wasm_bindgen]` classes; the client entry exports plain functions on
-//! the glue-free boundary of [`abi`] (no wasm-bindgen: `bindgen = false` in
+//! downloads the browser client. The server entry exports `#[wasm_bindgen]`
+//! classes; the client and verifier entries export plain functions on the
+//! glue-free boundary of [`abi`] (no wasm-bindgen: `bindgen = false` in
 //! wasm-pack.toml says why).
 
-#[cfg(feature = "client")]
+#[cfg(any(feature = "client", feature = "verifier"))]
 mod abi;
 #[cfg(feature = "client")]
 mod client;
-#[cfg(any(feature = "verifier", feature = "server"))]
+#[cfg(feature = "server")]
 mod error;
-#[cfg(any(feature = "verifier", feature = "server"))]
+#[cfg(feature = "server")]
 mod js;
 #[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "verifier")]
 mod verifier;
 
-#[cfg(any(feature = "verifier", feature = "server"))]
+#[cfg(feature = "server")]
 use wasm_bindgen::prelude::*;
 
 // Talc instead of the default dlmalloc: smaller code and faster small
@@ -34,7 +34,7 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 /// formatting: an `unreachable` trap. No input reaches a panic: the crate
 /// denies `unwrap`, `expect`, `panic!` and indexing outside tests, and the
 /// JS layer treats a trap as the end of the instance (`wasmModule` in
-/// `pkg-template/lib/common.js` for the client).
+/// `pkg-template/lib/common.js` for the client and the verifier).
 #[cfg(not(feature = "std"))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
@@ -42,7 +42,7 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
 }
 
 /// The crate version (the npm package reports the same).
-#[cfg(any(feature = "verifier", feature = "server"))]
+#[cfg(feature = "server")]
 #[wasm_bindgen(js_name = crateVersion)]
 pub fn crate_version() -> JsValue {
     JsValue::from_str(env!("CARGO_PKG_VERSION"))
@@ -51,7 +51,7 @@ pub fn crate_version() -> JsValue {
 /// Every error code, separated by spaces (the JS layers export the list as
 /// `errorCodes()`, for the TypeScript union and for `switch` statements).
 /// One static string: no copy in wasm, and less glue than an array.
-#[cfg(any(feature = "verifier", feature = "server"))]
+#[cfg(feature = "server")]
 #[wasm_bindgen(js_name = errorCodeList)]
 pub fn error_code_list() -> JsValue {
     JsValue::from_str(crate::error::CODE_LIST)

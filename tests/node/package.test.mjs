@@ -36,8 +36,8 @@ test('the minified JS keeps class and function names (readable stack traces)', (
   }
 });
 
-// The entries with wasm-bindgen glue; the client has none (`bindgen = false` in wasm-pack.toml).
-const GLUED = ['verifier', 'server'];
+// The entries with wasm-bindgen glue; the client and the verifier have none (`bindgen = false` in wasm-pack.toml).
+const GLUED = ['server'];
 
 test('source maps name repository paths (never this machine\'s) and carry the source text', () => {
   const pkg = new URL('../../pkg/', import.meta.url);

@@ -6,7 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { JwksVerifier } from 'extension-sso/verifier';
+import { ExtensionSsoError, JwksVerifier } from 'extension-sso/verifier';
 import { startJwksServer } from '../support/jwks-server.mjs';
 
 const ISS = 'https://console.example';
@@ -71,6 +71,27 @@ test('HTTP 500 gives a retryable jwks_fetch_failed; 404 a non-retryable one', as
   s.setStatus(404);
   await assert.rejects(new JwksVerifier({ jwksUri: s.url, issuer: ISS, audience: AUD, now: NOW }).verify(await sign(k1)),
     isCode('jwks_fetch_failed', false));
+});
+
+test('a core error crosses whole: class, name, code, message, retryable and the HTTP status where there is one', async () => {
+  const s = await server({ keys: [k1.jwk] });
+  s.setStatus(503);
+  const v = new JwksVerifier({ jwksUri: s.url, issuer: ISS, audience: AUD, now: NOW });
+  const e = await v.verify(await sign(k1)).then(() => assert.fail('verified'), (error) => error);
+  assert.ok(e instanceof ExtensionSsoError);
+  assert.equal(e.name, 'ExtensionSsoError');
+  assert.equal(e.code, 'jwks_fetch_failed');
+  assert.equal(e.retryable, true);
+  assert.equal(e.status, 503);
+  assert.match(e.message, /503/);
+  // Without an HTTP answer there is no status (and the property is absent).
+  s.setStatus(200);
+  const ok = new JwksVerifier({ jwksUri: s.url, issuer: ISS, audience: AUD, now: NOW });
+  const expired = await ok.verify(await sign(k1, { exp: NOW - 3600 })).then(() => assert.fail('verified'), (error) => error);
+  assert.ok(expired instanceof ExtensionSsoError);
+  assert.equal(expired.code, 'expired');
+  assert.equal(expired.retryable, false);
+  assert.ok(!('status' in expired));
 });
 
 test('invalid JSON, a set without usable keys and a non-set document give jwks_invalid', async () => {

@@ -35,9 +35,9 @@ test('the tarball holds exactly the package files', () => {
     // A browser entry is one bundle (loader + JS layer + any glue), with its map.
     ...ENTRIES.map((e) => `${e}.browser.js.map`),
     ...ENTRIES.map((e) => `wasm/${e}/extension_sso_${e}_bg.wasm`),
-    // wasm-bindgen's glue, for the entries that have it (the client has
-    // none: `bindgen = false` in wasm-pack.toml).
-    ...['verifier', 'server'].flatMap((e) => [`wasm/${e}/extension_sso_${e}.js`, `wasm/${e}/extension_sso_${e}.js.map`]),
+    // wasm-bindgen's glue, for the entries that have it (the client and
+    // the verifier have none: `bindgen = false` in wasm-pack.toml).
+    ...['server'].flatMap((e) => [`wasm/${e}/extension_sso_${e}.js`, `wasm/${e}/extension_sso_${e}.js.map`]),
   ].sort();
   assert.deepEqual(files, expected);
 });

@@ -254,7 +254,8 @@ function wasmModule(entry, instance) {
       }
       const answer = x[name](...params);
       if (typeof answer !== 'bigint') return answer;
-      const ptr = Number(answer >> 32n);
+      // A wasm i64 arrives signed: mask, so that an address past 2 GiB stays one.
+      const ptr = Number((answer >> 32n) & 0xffffffffn);
       const len = Number(answer & 0xffffffffn);
       const text = fromUtf8.decode(bytes(ptr, len));
       x.free_bytes(ptr, len);

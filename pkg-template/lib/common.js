@@ -248,7 +248,7 @@ function wasmModule(entry, instance) {
       for (const arg of args) {
         if (typeof arg !== 'string') { params.push(arg); continue; }
         const text = utf8.encode(arg);
-        const ptr = x.alloc_bytes(text.length);
+        const ptr = x.alloc_bytes(text.length) >>> 0; // an i32 arrives signed
         bytes(ptr, text.length).set(text);
         params.push(ptr, text.length);
       }

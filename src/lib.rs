@@ -8,9 +8,9 @@
         clippy::indexing_slicing
     )
 )]
-// Denied, not forbidden: the one exception is the client entry's glue-free
-// wasm boundary (src/wasm/abi.rs, src/wasm/client.rs: raw pointers from JS),
-// which allows it module by module.
+// Denied, not forbidden: the exceptions are the client entry's glue-free
+// wasm boundary (src/wasm/abi.rs, src/wasm/client.rs: raw pointers from JS)
+// and its allocator (src/small_alloc.rs), which allow it module by module.
 #![deny(unsafe_code)]
 // `no_std` + `alloc` without the `std` feature (the npm verifier and server entries);
 // tests always have std.
@@ -34,7 +34,17 @@ mod prelude {
 
 mod b64;
 mod error;
+// The client entry's wasm allocator (src/wasm/mod.rs installs it), tested natively.
 pub mod json;
+#[cfg(any(
+    test,
+    all(
+        target_arch = "wasm32",
+        feature = "client",
+        not(any(feature = "verifier", feature = "server"))
+    )
+))]
+mod small_alloc;
 
 pub mod jose;
 pub mod jwks;

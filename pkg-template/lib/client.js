@@ -10,7 +10,10 @@
 // never following a redirect), the clock and random bytes. Each call sends
 // the core one event (JSON) and performs the step it answers, until the
 // answer settles the call.
-import { ExtensionSsoError, KIND, abortedError, fetchBody, readOptions, runtimeSlot, ssoError, throwIfAborted } from './common.js';
+import {
+  ExtensionSsoError, abortedError, anyKind, boolKind, fetchBody, functionKind, kind, objectKind, orNull, readOptions, runtimeSlot,
+  signalKind, ssoError, stringKind, throwIfAborted, uintKind,
+} from './common.js';
 
 export { ExtensionSsoError };
 // Installed by the loader (pkg-template/loaders/client.*.js): `{ name, wasm }`,
@@ -30,22 +33,22 @@ const invalid = (message) => ssoError('invalid_options', message);
 
 // Names and types only; what the values mean is the core's (src/oauth/config.rs).
 // `null` is "not set", as it has always been for these options.
-const TEXT = KIND.orNull(KIND.string);
-const FLAG = KIND.orNull(KIND.bool);
-const WHOLE = KIND.orNull(KIND.uint);
-const PARAMS = KIND.custom('an object of string parameters',
+const TEXT = orNull(stringKind);
+const FLAG = orNull(boolKind);
+const WHOLE = orNull(uintKind);
+const PARAMS = kind('an object of string parameters',
   (v) => v === null || (isObject(v) && Object.values(v).every((s) => typeof s === 'string')));
 const OPTIONS = {
-  profile: KIND.string,
+  profile: stringKind,
   authorizationEndpoint: TEXT, clientId: TEXT, redirectUri: TEXT, scope: TEXT, issuer: TEXT, usePkce: FLAG,
   tokenEndpoint: TEXT, extraParams: PARAMS,
   consoleUrl: TEXT, tenantId: TEXT, extensionId: TEXT,
   homeserverUrl: TEXT, idpId: TEXT,
   authServiceUrl: TEXT, appId: TEXT, providerId: TEXT, redirect: TEXT,
   tokenHandoffUrl: TEXT, navigation: TEXT, stateTtlSec: WHOLE, issPolicy: TEXT, hostOrigin: TEXT,
-  cookieSession: FLAG, persistSession: FLAG, timeoutMs: WHOLE, fetch: KIND.function,
+  cookieSession: FLAG, persistSession: FLAG, timeoutMs: WHOLE, fetch: functionKind,
 };
-const CALL_OPTIONS = { signal: KIND.signal };
+const CALL_OPTIONS = { signal: signalKind };
 
 // Events that need neither the flow stores nor random bytes.
 const LIGHT = new Set(['configure', 'restore', 'stored', 'popup-opened', 'host-reply', 'host-timeout', 'session', 'is-callback', 'identity']);
@@ -581,7 +584,7 @@ function isExactOrigin(value) {
  */
 export function installHostBridge(options = {}) {
   const { extensionOrigin, frame, allowedUrlPrefixes, navigate } = readOptions('installHostBridge', options, {
-    extensionOrigin: KIND.string, frame: KIND.object, allowedUrlPrefixes: KIND.any, navigate: KIND.function,
+    extensionOrigin: stringKind, frame: objectKind, allowedUrlPrefixes: anyKind, navigate: functionKind,
   });
   if (!isExactOrigin(extensionOrigin)) {
     throw invalid('installHostBridge needs extensionOrigin, an exact origin such as https://ext.example.com (never "*")');

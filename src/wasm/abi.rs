@@ -22,8 +22,9 @@
 //! its glue (about 1.7 kB gzip of JS) and its `throw` and externref-table
 //! imports bought nothing a JSON-in, JSON-out boundary needs.
 
-// The only unsafe code of the crate: the JS side's half of these rules
-// cannot be checked by the compiler.
+// Unsafe code (the crate has it only here, in src/wasm/client.rs and in
+// src/small_alloc.rs): the JS side's half of these rules cannot be checked
+// by the compiler.
 #![allow(unsafe_code)]
 
 use crate::prelude::*;

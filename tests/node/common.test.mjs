@@ -7,6 +7,7 @@ import * as root from 'extension-sso';
 import * as verifier from 'extension-sso/verifier';
 import * as client from 'extension-sso/client';
 import * as server from 'extension-sso/server';
+import * as common from '../../pkg/lib/common.js';
 import { KIND, fetchBody, readOptions, ssoError, wasmAsync, wasmSync } from '../../pkg/lib/common.js';
 
 test('ExtensionSsoError is one class, exported by every entry', () => {
@@ -207,4 +208,13 @@ test('wasmAsync: from bytes, a Module, a Response (streamed when application/was
   } finally {
     server.close();
   }
+});
+
+test('each kind of KIND is also its own export (what an entry bundles is what it names)', () => {
+  const named = {
+    string: 'stringKind', list: 'listKind', uint: 'uintKind', number: 'numberKind', bool: 'boolKind', object: 'objectKind',
+    document: 'documentKind', function: 'functionKind', signal: 'signalKind', any: 'anyKind', oneOf: 'oneOf', orNull: 'orNull', custom: 'kind',
+  };
+  assert.deepEqual(Object.keys(KIND).sort(), Object.keys(named).sort());
+  for (const [member, name] of Object.entries(named)) assert.equal(KIND[member], common[name], member);
 });

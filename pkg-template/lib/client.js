@@ -28,6 +28,18 @@ export const errorCodes = () => wasm().call('error_code_list').split(' ');
 const coreStep = (core, event) => JSON.parse(wasm().call('client_step', core, JSON.stringify(event)));
 
 const g = globalThis;
+/**
+ * A message's data as its own JSON text: the core reads it (a data it cannot read is not ours),
+ * and the event around it always parses. `undefined` when JSON cannot write it (a BigInt, a
+ * cycle): not ours either.
+ */
+function jsonOf(data) {
+  try {
+    return JSON.stringify(data);
+  } catch {
+    return undefined;
+  }
+}
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 const invalid = (message) => ssoError('invalid_options', message);
 
@@ -332,15 +344,10 @@ export class ExtensionClient {
     if (step.navigate !== null) popup.location.href = step.navigate;
     return this.#wait(signal, (settle, listen) => {
       const consider = (source) => (message) => {
-        let next;
-        try {
-          next = this.#call({ event: 'popup-message', resume: step.resume, messageOrigin: message.origin, source, data: message.data });
-        } catch {
-          return; // data that is not plain data: not ours
-        }
-        if (next.step === 'ignore') return;
-        if (source === 'popup' && !popup.closed) popup.close(); // it waits for us to close it
-        settle(next);
+        const dataJson = jsonOf(message.data);
+        if (dataJson === undefined) return;
+        const ended = settle(() => this.#call({ event: 'popup-message', resume: step.resume, messageOrigin: message.origin, source, dataJson }));
+        if (ended && source === 'popup' && !popup.closed) popup.close(); // it waits for us to close it
       };
       listen(g, 'message', (message) => consider(message.source === popup ? 'popup' : 'window')(message));
       if (typeof BroadcastChannel === 'function') {
@@ -348,7 +355,7 @@ export class ExtensionClient {
         listen(channel, 'message', consider('channel'), () => channel.close());
       }
       const timer = setInterval(() => {
-        if (popup.closed) settle(this.#call({ event: 'popup-closed', resume: step.resume }));
+        if (popup.closed) settle(() => this.#call({ event: 'popup-closed', resume: step.resume }));
       }, POPUP_POLL_MS);
       return () => clearInterval(timer);
     });
@@ -357,15 +364,11 @@ export class ExtensionClient {
   /** `ask-host`: posts to the parent and sends its answers to the core, or `host-timeout`. */
   #askHost(step, signal) {
     return this.#wait(signal, (settle, listen) => {
-      const timeout = () => settle(this.#call({ event: 'host-timeout', resume: step.resume }));
+      const timeout = () => settle(() => this.#call({ event: 'host-timeout', resume: step.resume }));
       listen(g, 'message', (message) => {
-        let next;
-        try {
-          next = this.#call({ event: 'host-reply', resume: step.resume, messageOrigin: message.origin, fromParent: message.source === g.parent, data: message.data });
-        } catch {
-          return;
-        }
-        if (next.step !== 'ignore') settle(next);
+        const dataJson = jsonOf(message.data);
+        if (dataJson === undefined) return;
+        settle(() => this.#call({ event: 'host-reply', resume: step.resume, messageOrigin: message.origin, fromParent: message.source === g.parent, dataJson }));
       });
       const timer = setTimeout(timeout, step.timeoutMs);
       try {
@@ -386,7 +389,12 @@ export class ExtensionClient {
     return this.#wait(signal, () => () => {});
   }
 
-  /** A wait for events: `setup(settle, listen)` installs them; all are removed once settled or aborted. */
+  /**
+   * A wait for events: `setup(settle, listen)` installs them; all are removed once settled or
+   * aborted. `settle(next)` calls the core (`next()`) and settles with its step unless it is
+   * `ignore` (answers true when it settled); a throw (the module trapped, the client was freed)
+   * rejects the wait, so that it never hangs.
+   */
   #wait(signal, setup) {
     return new Promise((resolve, reject) => {
       const undo = [];
@@ -397,13 +405,26 @@ export class ExtensionClient {
         for (const u of undo) u();
         fn(value);
       };
+      const settle = (next) => {
+        if (done) return false;
+        let step;
+        try {
+          step = next();
+        } catch (error) {
+          finish(reject, error);
+          return false;
+        }
+        if (step.step === 'ignore') return false;
+        finish(resolve, step);
+        return true;
+      };
       const listen = (target, type, handler, close) => {
         target.addEventListener(type, handler);
         undo.push(() => { target.removeEventListener(type, handler); close?.(); });
       };
       const onAbort = () => finish(reject, abortedError(signal));
       if (signal) listen(signal, 'abort', onAbort);
-      const cleanup = setup((value) => finish(resolve, value), listen);
+      const cleanup = setup(settle, listen);
       undo.push(cleanup);
       if (signal?.aborted) onAbort();
     });

@@ -27,9 +27,9 @@
 //! | `callback` | `url`, `current` (it is `location.href`) | `handleCallback()` |
 //! | `stored` | `ok` (every write read back as written) | after `store` |
 //! | `popup-opened` | `ok` (`window.open` returned a window) | after `open-popup` |
-//! | `popup-message` | `resume`, `messageOrigin` (the message's `origin`), `source` (`popup`, `window` or `channel`), `data` | a message while `await-popup` |
+//! | `popup-message` | `resume`, `messageOrigin` (the message's `origin`), `source` (`popup`, `window` or `channel`), `dataJson` (the message's data as its own JSON text) | a message while `await-popup` |
 //! | `popup-closed` | `resume` | the popup closed while `await-popup` |
-//! | `host-reply` | `resume`, `messageOrigin`, `fromParent`, `data` | a message while `ask-host` |
+//! | `host-reply` | `resume`, `messageOrigin`, `fromParent`, `dataJson` | a message while `ask-host` |
 //! | `host-timeout` | `resume` | `timeoutMs` of `ask-host` passed |
 //! | `response` | `resume`, `status`, `body` (text, `null` over `maxBytes`), `location`, `redirected` (a redirect was not followed, or was followed by a custom `fetch`); or `failure` (`timeout`, `network`) and `detail` | the answer to `fetch` |
 //! | `identity` | | `getUserIdentity()` |
@@ -272,6 +272,17 @@ fn with_scrub(answer: String, url: &str) -> String {
     out
 }
 
+/// The data of a `popup-message` or `host-reply`, read from its own JSON
+/// text (`dataJson`), or `None`: not ours, ignored. Any window can post
+/// any structured-clone data to the page; crossing as a string inside the
+/// event, it cannot make the event unreadable, and a data this reader
+/// refuses (RFC 7493 §2.1: lone surrogates; nesting deeper than
+/// [`json::MAX_DEPTH`]) is only a message that is not the callback, so it
+/// neither ends nor breaks the login that waits.
+fn message_data(event: &Object) -> Option<Value> {
+    json::parse(event.get_str("dataJson")?).ok()
+}
+
 fn value(json_text: &str) -> String {
     step("value").raw("value", json_text).done()
 }
@@ -498,7 +509,10 @@ impl Client {
                 };
                 let allowed = callback_message_origin(config, &page.origin);
                 let origin = text("messageOrigin").unwrap_or_default();
-                let data = event.get("data").unwrap_or(&Value::Null);
+                let Some(data) = message_data(event) else {
+                    return Ok(step("ignore").done());
+                };
+                let data = &data;
                 if let Some(error) = navigation::popup_error(&allowed, origin, source, data) {
                     return Err(error);
                 }
@@ -521,12 +535,14 @@ impl Client {
             "host-reply" => {
                 let config = self.config()?;
                 let from_parent = event.get("fromParent") == Some(&Value::Bool(true));
-                let data = event.get("data").unwrap_or(&Value::Null);
+                let Some(data) = message_data(event) else {
+                    return Ok(step("ignore").done());
+                };
                 match accept_host_reply(
                     config,
                     text("messageOrigin").unwrap_or_default(),
                     from_parent,
-                    data,
+                    &data,
                 ) {
                     HostReply::Ignore => Ok(step("ignore").done()),
                     HostReply::Accepted => Ok(step("navigated").done()),

@@ -30,15 +30,18 @@ const coreStep = (core, event) => JSON.parse(wasm().call('client_step', core, JS
 const g = globalThis;
 /**
  * A message's data as its own JSON text: the core reads it (a data it cannot read is not ours),
- * and the event around it always parses. `undefined` when JSON cannot write it (a BigInt, a
- * cycle): not ours either.
+ * and the event around it always parses. `undefined`, not ours either, when JSON cannot write it
+ * (a BigInt, a cycle) or it is longer than the wait's `maxMessageBytes` (UTF-16 units: each is
+ * at least one byte), so that nothing any window posts crosses larger than that.
  */
-function jsonOf(data) {
+function jsonOf(data, maxBytes) {
+  let text;
   try {
-    return JSON.stringify(data);
+    text = JSON.stringify(data);
   } catch {
     return undefined;
   }
+  return text?.length > maxBytes ? undefined : text;
 }
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 const invalid = (message) => ssoError('invalid_options', message);
@@ -344,7 +347,7 @@ export class ExtensionClient {
     if (step.navigate !== null) popup.location.href = step.navigate;
     return this.#wait(signal, (settle, listen) => {
       const consider = (source) => (message) => {
-        const dataJson = jsonOf(message.data);
+        const dataJson = jsonOf(message.data, step.maxMessageBytes);
         if (dataJson === undefined) return;
         const ended = settle(() => this.#call({ event: 'popup-message', resume: step.resume, messageOrigin: message.origin, source, dataJson }));
         if (ended && source === 'popup' && !popup.closed) popup.close(); // it waits for us to close it
@@ -366,7 +369,7 @@ export class ExtensionClient {
     return this.#wait(signal, (settle, listen) => {
       const timeout = () => settle(() => this.#call({ event: 'host-timeout', resume: step.resume }));
       listen(g, 'message', (message) => {
-        const dataJson = jsonOf(message.data);
+        const dataJson = jsonOf(message.data, step.maxMessageBytes);
         if (dataJson === undefined) return;
         settle(() => this.#call({ event: 'host-reply', resume: step.resume, messageOrigin: message.origin, fromParent: message.source === g.parent, dataJson }));
       });

@@ -109,6 +109,24 @@ test("'top' mode: data the core cannot read, even from the parent, is ignored; t
   client.free();
 });
 
+test('a message over the core\'s maxMessageBytes is ignored before it crosses: the wasm memory does not grow', async () => {
+  const { client, login, callback } = await popupLogin();
+  const memory = runtimeSlot('client').get().wasm.exports.memory;
+  const before = memory.buffer.byteLength;
+  const big = 'x'.repeat(4 << 20);
+  for (const [origin, source] of [['https://evil.example', null], [EXT, popup]]) {
+    post({ type: 'extension-sso:callback', url: `${callback.url}&pad=${big}` }, origin, source);
+    post([big, big], origin, source);
+    await tick();
+    assert.equal(login.outcome, 'pending', `a large message from ${origin} ended the login: ${login.outcome.error?.message}`);
+  }
+  assert.equal(memory.buffer.byteLength, before, 'no large message crossed into the wasm memory');
+  post(callback, EXT, popup);
+  await tick(20);
+  assert.equal(login.outcome.value?.accessToken, 'at-1', String(login.outcome.error?.message));
+  client.free();
+});
+
 // Last: traps the module on purpose.
 test('a trap while a login waits rejects it with unsupported (message, popup closed, host reply) instead of hanging', async () => {
   const waiting = await popupLogin();

@@ -498,6 +498,12 @@ fn popup_mode_ignores_data_it_cannot_read_from_any_window_and_keeps_waiting() {
     let ours = format!(
         r#"{{"type":"extension-sso:callback","url":"https://ext.example/cb?code=c&state={state}"}}"#
     );
+    // Our own callback, padded past maxMessageBytes: not read (the JS layer does not send it).
+    let limit = wait.get("maxMessageBytes").and_then(Value::as_f64);
+    assert_eq!(limit, Some(MAX_MESSAGE_LEN as f64));
+    let padded = format!("{ours}{}", " ".repeat(MAX_MESSAGE_LEN - ours.len() + 1));
+    let answer = message(&mut page, &wait, ORIGIN, "popup", &padded);
+    assert_eq!(answer.get_str("step"), Some("ignore"));
     let fetch = message(&mut page, &wait, ORIGIN, "popup", &ours);
     assert_eq!(fetch.get_str("step"), Some("fetch"), "{fetch:?}");
 }
@@ -641,7 +647,18 @@ fn top_navigation_asks_the_host_and_listens_to_it_only() {
         reply_with(page, origin, from_parent, Some(Value::String(data)))
     };
     // Data the core cannot read, even from the parent at hostOrigin: not the host's answer.
-    for data in unreadable_data() {
+    assert_eq!(
+        ask.get("maxMessageBytes").and_then(Value::as_f64),
+        Some(MAX_MESSAGE_LEN as f64)
+    );
+    let padded = format!(
+        r#"{{"type":"extension-sso:navigate-result","ok":false}}{}"#,
+        " ".repeat(MAX_MESSAGE_LEN)
+    );
+    for data in unreadable_data()
+        .into_iter()
+        .chain([Some(Value::String(padded))])
+    {
         let answer = reply_with(&mut page, "https://console.example", true, data.clone());
         assert_eq!(answer.get_str("step"), Some("ignore"), "{data:?}");
     }

@@ -24,6 +24,10 @@ const wasm = () => runtime.get().wasm;
 export const crateVersion = () => wasm().call('crate_version');
 /** Every error code (`ErrorCode`). */
 export const errorCodes = () => wasm().call('error_code_list').split(' ');
+/** Frees the core of a client that was collected without free(); a module that trapped has nothing to free. */
+const cores = new FinalizationRegistry((core) => {
+  try { wasm().call('client_free', core); } catch { /* the module trapped: it is never called again */ }
+});
 /** Sends one event to a core (a handle of `client_new`); answers its step. */
 const coreStep = (core, event) => JSON.parse(wasm().call('client_step', core, JSON.stringify(event)));
 
@@ -224,6 +228,9 @@ export class ExtensionClient {
       event = { event: 'configure', options: rest };
     }
     this.#core = wasm().call('client_new');
+    // Freed with this object when nobody holds it (and free() was not called), as wasm-bindgen's
+    // glue did: its core holds the session. Also when this constructor throws.
+    cores.register(this, this.#core, this);
     const step = this.#call(event);
     if (step.step === 'fail') {
       this.free();
@@ -489,7 +496,10 @@ export class ExtensionClient {
 
   /** Frees the wasm memory of this client; it cannot be used afterwards. */
   free() {
-    if (this.#core) wasm().call('client_free', this.#core);
+    if (this.#core) {
+      cores.unregister(this);
+      wasm().call('client_free', this.#core);
+    }
     this.#core = 0;
   }
 

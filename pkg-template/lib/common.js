@@ -234,16 +234,31 @@ export async function wasmAsync(entry, source) {
  * A failure inside the module (a trap: a bug, since the core never panics
  * on input) leaves its memory in an unknown state: that call and every later
  * one throw `unsupported`, with the trap as `cause`.
+ *
+ * `exports` are the module's exports for an entry's hot path (numbers only,
+ * one direct call each, no per-call arrays): the entry calls them inside
+ * `try { ... } catch (cause) { throw fail(cause); }`. `fail` ends the
+ * instance as `call` does (one state for both): it answers the `unsupported`
+ * error to throw, and from then on every function of `exports` throws the
+ * first trap again.
  */
 function wasmModule(entry, instance) {
-  const x = instance.exports;
+  // Our own object (the instance's is frozen): `fail` replaces its functions.
+  const x = { ...instance.exports };
   const utf8 = new TextEncoder();
   const fromUtf8 = new TextDecoder();
   const bytes = (ptr, len) => new Uint8Array(x.memory.buffer, ptr, len);
   let trap;
+  const fail = (cause) => {
+    if (!trap) {
+      trap = cause;
+      for (const name in x) if (typeof x[name] === 'function') x[name] = () => { throw trap; };
+    }
+    return ssoError('unsupported', `the extension-sso/${entry} WebAssembly module failed (a bug in extension-sso: `
+      + 'please report it with this error\'s cause) and cannot be used again: load it anew (reload the page or restart the process)', { cause: trap });
+  };
   const call = (name, ...args) => {
     try {
-      if (trap) throw trap;
       const params = [];
       for (const arg of args) {
         if (typeof arg !== 'string') { params.push(arg); continue; }
@@ -261,14 +276,10 @@ function wasmModule(entry, instance) {
       x.free_bytes(ptr, len);
       return text;
     } catch (cause) {
-      trap = cause;
-      throw ssoError('unsupported', `the extension-sso/${entry} WebAssembly module failed (a bug in extension-sso: `
-        + 'please report it with this error\'s cause) and cannot be used again: load it anew (reload the page or restart the process)', { cause });
+      throw fail(cause);
     }
   };
-  // `exports`: the raw exports, for an entry's hot path (numbers only, no
-  // text: the verifier's check and finish, one call each).
-  return { call, exports: x };
+  return { call, exports: x, fail };
 }
 
 // ---- the runtime the loader installs ----

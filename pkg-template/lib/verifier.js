@@ -6,7 +6,10 @@
 // caller's `fetch`, timeout and AbortSignal), importing keys and checking
 // signatures with the runtime's crypto (node:crypto under Node, WebCrypto in
 // workerd and browsers), sharing a fetch between concurrent callers.
-import { ExtensionSsoError, KIND, abortedError, fetchBody, readOptions, runtimeSlot, ssoError, throwIfAborted } from './common.js';
+import {
+  ExtensionSsoError, abortedError, boolKind, documentKind, fetchBody, functionKind, kind, listKind, readOptions,
+  runtimeSlot, signalKind, ssoError, stringKind, throwIfAborted, uintKind,
+} from './common.js';
 
 export { ExtensionSsoError };
 // Installed by the loader (pkg-template/loaders/verifier.*.js): the runtime
@@ -31,7 +34,7 @@ const encoder = new TextEncoder();
 // The module (`{ call, exports, fail }`), its exports and memory, and what
 // the core names: set when the first verifier is made (the wasm is not
 // ready before). Every call goes through `call`, except the hot path's
-// (check, finish, the step record), which calls the exports directly,
+// (check, finish), which calls the exports directly,
 // without `call`'s per-call arrays, inside a try whose catch is `fail`'s:
 // a trap (a bug) there too ends the instance with `unsupported` for every
 // verifier on it, as `call` does.
@@ -117,27 +120,27 @@ function sleep(ms, signal) {
 // (src/jwks/config.rs), which reads them as one canonical JSON document.
 // `null` means "not set" (defaults apply), except `audience: null`: any
 // audience, on purpose.
-const nullable = (kind) => KIND.custom(kind.text, (v) => v === null || kind.test(v));
-const LIST = nullable(KIND.list);
-const UINT = nullable(KIND.uint);
-const DOCUMENT = nullable(KIND.document);
-const STRING = nullable(KIND.string);
-const BOOL = nullable(KIND.bool);
+const nullable = (inner) => kind(inner.text, (v) => v === null || inner.test(v));
+const LIST = nullable(listKind);
+const UINT = nullable(uintKind);
+const DOCUMENT = nullable(documentKind);
+const STRING = nullable(stringKind);
+const BOOL = nullable(boolKind);
 const OPTIONS = {
   issuer: LIST, audience: LIST, algorithms: LIST, clockToleranceSec: UINT,
-  now: KIND.custom('a unix time in seconds (a non-negative number)', (v) => v === null || (typeof v === 'number' && Number.isFinite(v) && v >= 0)),
+  now: kind('a unix time in seconds (a non-negative number)', (v) => v === null || (typeof v === 'number' && Number.isFinite(v) && v >= 0)),
   typ: STRING, requiredClaims: LIST, rejectKeyHints: BOOL, jwks: DOCUMENT, jwksUri: STRING, discovery: BOOL,
-  issuers: nullable(KIND.custom(KIND.object.text, (v) => typeof v === 'object')), cacheMaxAgeSec: UINT, cooldownSec: UINT, staleIfErrorSec: UINT, timeoutMs: UINT,
+  issuers: nullable(kind('an object', (v) => typeof v === 'object')), cacheMaxAgeSec: UINT, cooldownSec: UINT, staleIfErrorSec: UINT, timeoutMs: UINT,
   maxBodyBytes: UINT, cache: DOCUMENT, verifiedTokenCacheSize: UINT, allowInsecureHttp: BOOL,
-  fetch: nullable(KIND.function),
-  headers: nullable(KIND.custom('an object of header names and values, or a Headers', (v) => v !== null && typeof v === 'object')),
+  fetch: nullable(functionKind),
+  headers: nullable(kind('an object of header names and values, or a Headers', (v) => typeof v === 'object')),
 };
 // What every source shares, copied as they are into the settings.
 const SHARED = ['algorithms', 'clockToleranceSec', 'typ', 'requiredClaims', 'rejectKeyHints', 'cacheMaxAgeSec',
   'cooldownSec', 'staleIfErrorSec', 'timeoutMs', 'maxBodyBytes', 'verifiedTokenCacheSize', 'allowInsecureHttp'];
 const KEYS = ['jwks', 'jwksUri', 'discovery'];
 const ENTRY_OPTIONS = { jwks: DOCUMENT, jwksUri: STRING, audience: LIST, discovery: BOOL };
-const VERIFY_OPTIONS = { signal: KIND.signal, complete: KIND.bool };
+const VERIFY_OPTIONS = { signal: signalKind, complete: boolKind };
 
 /** One source of the settings: its issuers, audience and keys (absent ones left out). */
 function sourceOf(issuer, audience, entry) {
@@ -331,13 +334,8 @@ export class JwksVerifier {
     let record = this.#stepRecord;
     if (record === undefined || record.byteLength === 0) {
       // To the end of memory: the record's last fields are the candidates' keys.
-      let at;
-      try {
-        at = x.verifier_record(this.#core) >>> 0; // an i32 arrives signed
-      } catch (cause) {
-        throw wasm.fail(cause);
-      }
-      record = this.#stepRecord = new Uint32Array(memory.buffer, at);
+      // (Once, and again only when memory grew: through `call`.) An i32 arrives signed.
+      record = this.#stepRecord = new Uint32Array(memory.buffer, wasm.call('verifier_record', this.#core) >>> 0);
     }
     return record;
   }
@@ -583,8 +581,8 @@ const textOf = (record, ptr) => textAt(record[ptr], record[ptr + 1]);
  * `[payload, header]`.
  */
 function textsOf(record, complete) {
-  const payload = textAt(record[StepField.PayloadPtr], record[StepField.PayloadLen]);
-  return complete ? [payload, textAt(record[StepField.HeaderPtr], record[StepField.HeaderLen])] : payload;
+  const payload = textOf(record, StepField.PayloadPtr);
+  return complete ? [payload, textOf(record, StepField.HeaderPtr)] : payload;
 }
 
 /**

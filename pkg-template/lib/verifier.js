@@ -34,10 +34,10 @@ const encoder = new TextEncoder();
 // The module (`{ call, exports, fail }`), its exports and memory, and what
 // the core names: set when the first verifier is made (the wasm is not
 // ready before). Every call goes through `call`, except the hot path's
-// (check, finish), which calls the exports directly,
-// without `call`'s per-call arrays, inside a try whose catch is `fail`'s:
-// a trap (a bug) there too ends the instance with `unsupported` for every
-// verifier on it, as `call` does.
+// (check, finish), which calls the exports directly, without `call`'s
+// per-call arrays, inside a try whose catch is `fail`'s: a trap (a bug)
+// there too ends the instance with `unsupported` for every verifier on it,
+// as `call` does.
 let wasm;
 let x;
 let memory;

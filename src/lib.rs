@@ -10,7 +10,7 @@
 )]
 // Denied, not forbidden: the exceptions are the client entry's glue-free
 // wasm boundary (src/wasm/abi.rs, src/wasm/client.rs: raw pointers from JS)
-// and its allocator (src/small_alloc.rs), which allow it module by module.
+// and the allocator (src/small_alloc.rs), which allow it module by module.
 #![deny(unsafe_code)]
 // `no_std` + `alloc` without the `std` feature (the npm verifier and server entries);
 // tests always have std.
@@ -34,14 +34,15 @@ mod prelude {
 
 mod b64;
 mod error;
-// The client entry's wasm allocator (src/wasm/mod.rs installs it), tested natively.
+// The client and verifier entries' wasm allocator (src/wasm/mod.rs installs
+// it), tested natively.
 pub mod json;
 #[cfg(any(
     test,
     all(
         target_arch = "wasm32",
-        feature = "client",
-        not(any(feature = "verifier", feature = "server"))
+        any(feature = "client", feature = "verifier"),
+        not(feature = "server")
     )
 ))]
 mod small_alloc;

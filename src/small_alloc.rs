@@ -1,9 +1,11 @@
-//! The client entry's wasm allocator: power-of-two size classes, one free
-//! list per class, memory from `memory.grow`.
+//! The client and verifier entries' wasm allocator: power-of-two size
+//! classes, one free list per class, memory from `memory.grow`.
 //!
-//! Why not talc (the allocator of the other entries, src/wasm/mod.rs):
+//! Why not talc (the allocator of the server entry, src/wasm/mod.rs):
 //! measured on the client entry, this one is 817 B raw and 472 B gzip
-//! smaller (95,715 -> 94,898 / 43,603 -> 43,131), and both its operations
+//! smaller (95,715 -> 94,898 / 43,603 -> 43,131), on the verifier entry
+//! 681 B raw and 455 B gzip (64,649 -> 63,968 / 30,492 -> 30,037) and 2-3 %
+//! faster per token (wasm-only check + finish), and both its operations
 //! are O(1). What it
 //! gives up: freed blocks are reused only by requests of the same class
 //! (no splitting, no coalescing), and a request takes the whole power of two
@@ -11,6 +13,19 @@
 //! its answer, an answer body of at most 256 KiB:
 //! `oauth::session::MAX_BODY_LEN`), so its memory stays bounded by the peak
 //! of each class: a few hundred kB.
+//!
+//! The verifier lives as long as its server process. Its memory is bounded
+//! the same way: by the peak of each class over the process's life, each at
+//! most twice the bytes live in that class at its peak. What is live at
+//! once is bounded by its options: one JWK Set body (at most
+//! `maxBodyBytes`, its copy and the parsed keys), the key sets it holds
+//! (one per source, at most 100 keys each), one token (`MaxTokenLength`)
+//! and the verified-token memory (`verifiedTokenCacheSize` entries). A
+//! rotation frees the old set into its classes and the next one of a
+//! similar size reuses them: measured over 60-200 rotations with bodies of
+//! every size up to the cap and 1,000 remembered tokens, the memory stops
+//! at 5.2-5.3 MiB (64 KiB cap) and 6.2-7.2 MiB (1 MiB cap), where talc's
+//! stopped at 4.0-4.3 and 5.2-11.9 MiB (notes/verifier-size2.md).
 //!
 //! Blocks of a class are aligned to their size, up to [`MAX_ALIGN`]; a
 //! layout that asks for more alignment (no type of this crate does) is
@@ -38,19 +53,19 @@ pub trait Pages {
     fn grow(&self, pages: usize) -> Option<usize>;
 }
 
-/// The wasm module's own memory (in the client entry's build, where
-/// src/wasm/mod.rs installs the allocator).
+/// The wasm module's own memory (in the client and verifier entries'
+/// builds, where src/wasm/mod.rs installs the allocator).
 #[cfg(all(
     target_arch = "wasm32",
-    feature = "client",
-    not(any(feature = "verifier", feature = "server"))
+    any(feature = "client", feature = "verifier"),
+    not(feature = "server")
 ))]
 pub struct WasmMemory;
 
 #[cfg(all(
     target_arch = "wasm32",
-    feature = "client",
-    not(any(feature = "verifier", feature = "server"))
+    any(feature = "client", feature = "verifier"),
+    not(feature = "server")
 ))]
 impl Pages for WasmMemory {
     fn grow(&self, pages: usize) -> Option<usize> {
@@ -59,8 +74,8 @@ impl Pages for WasmMemory {
     }
 }
 
-/// The allocator (see the module docs). Single-threaded: the client entry
-/// is built for wasm without atomics.
+/// The allocator (see the module docs). Single-threaded: the client and
+/// verifier entries are built for wasm without atomics.
 pub struct SizeClasses<P> {
     pages: P,
     state: UnsafeCell<State>,

@@ -66,18 +66,20 @@ const quote = (v) => `'${v}'`;
 
 // Each kind is its own export as well as a member of `KIND`: an entry that
 // imports the kinds it reads by name bundles only those (an object's members
-// are never tree-shaken; `/* @__PURE__ */` lets the unused ones go: the
-// client's bundle 116 B gzip smaller).
-export const stringKind = /* @__PURE__ */ kind('a string', (v) => typeof v === 'string');
-export const listKind = /* @__PURE__ */ kind('a string or a list of strings', (v) => typeof v === 'string' || (Array.isArray(v) && v.every((s) => typeof s === 'string')));
-export const uintKind = /* @__PURE__ */ kind('a whole non-negative number', (v) => Number.isSafeInteger(v) && v >= 0);
-export const numberKind = /* @__PURE__ */ kind('a finite number', (v) => typeof v === 'number' && Number.isFinite(v));
-export const boolKind = /* @__PURE__ */ kind('true or false', (v) => typeof v === 'boolean');
-export const objectKind = /* @__PURE__ */ kind('an object', isObject);
-export const documentKind = /* @__PURE__ */ kind('an object or JSON text', (v) => typeof v === 'string' || isObject(v));
-export const functionKind = /* @__PURE__ */ kind('a function', (v) => typeof v === 'function');
-export const signalKind = /* @__PURE__ */ kind('an AbortSignal', (v) => isObject(v) && typeof v.aborted === 'boolean' && typeof v.addEventListener === 'function');
-export const anyKind = /* @__PURE__ */ kind('anything', () => true);
+// are never tree-shaken: the client's bundle 116 B gzip smaller). Object
+// literals, not `kind(...)` calls: the bundler drops an unused literal, but
+// keeps a call (scripts/build minifies lib/ before bundling, and that drops
+// `/* @__PURE__ */` annotations).
+export const stringKind = { text: 'a string', test: (v) => typeof v === 'string' };
+export const listKind = { text: 'a string or a list of strings', test: (v) => typeof v === 'string' || (Array.isArray(v) && v.every((s) => typeof s === 'string')) };
+export const uintKind = { text: 'a whole non-negative number', test: (v) => Number.isSafeInteger(v) && v >= 0 };
+export const numberKind = { text: 'a finite number', test: (v) => typeof v === 'number' && Number.isFinite(v) };
+export const boolKind = { text: 'true or false', test: (v) => typeof v === 'boolean' };
+export const objectKind = { text: 'an object', test: isObject };
+export const documentKind = { text: 'an object or JSON text', test: (v) => typeof v === 'string' || isObject(v) };
+export const functionKind = { text: 'a function', test: (v) => typeof v === 'function' };
+export const signalKind = { text: 'an AbortSignal', test: (v) => isObject(v) && typeof v.aborted === 'boolean' && typeof v.addEventListener === 'function' };
+export const anyKind = { text: 'anything', test: () => true };
 /** One of the given strings: `must be 'self', 'top' or 'popup'`. */
 export const oneOf = (...values) => kind(
   values.length > 1 ? `${values.slice(0, -1).map(quote).join(', ')} or ${quote(values.at(-1))}` : quote(values[0]),
@@ -260,16 +262,31 @@ export async function wasmAsync(entry, source) {
  * A failure inside the module (a trap: a bug, since the core never panics
  * on input) leaves its memory in an unknown state: that call and every later
  * one throw `unsupported`, with the trap as `cause`.
+ *
+ * `exports` are the module's exports for an entry's hot path (numbers only,
+ * one direct call each, no per-call arrays): the entry calls them inside
+ * `try { ... } catch (cause) { throw fail(cause); }`. `fail` ends the
+ * instance as `call` does (one state for both): it answers the `unsupported`
+ * error to throw, and from then on every function of `exports` throws the
+ * first trap again.
  */
 function wasmModule(entry, instance) {
-  const x = instance.exports;
+  // Our own object (the instance's is frozen): `fail` replaces its functions.
+  const x = { ...instance.exports };
   const utf8 = new TextEncoder();
   const fromUtf8 = new TextDecoder();
   const bytes = (ptr, len) => new Uint8Array(x.memory.buffer, ptr, len);
   let trap;
+  const fail = (cause) => {
+    if (!trap) {
+      trap = cause;
+      for (const name in x) if (typeof x[name] === 'function') x[name] = () => { throw trap; };
+    }
+    return ssoError('unsupported', `the extension-sso/${entry} WebAssembly module failed (a bug in extension-sso: `
+      + 'please report it with this error\'s cause) and cannot be used again: load it anew (reload the page or restart the process)', { cause: trap });
+  };
   const call = (name, ...args) => {
     try {
-      if (trap) throw trap;
       const params = [];
       for (const arg of args) {
         if (typeof arg !== 'string') { params.push(arg); continue; }
@@ -287,14 +304,10 @@ function wasmModule(entry, instance) {
       x.free_bytes(ptr, len);
       return text;
     } catch (cause) {
-      trap = cause;
-      throw ssoError('unsupported', `the extension-sso/${entry} WebAssembly module failed (a bug in extension-sso: `
-        + 'please report it with this error\'s cause) and cannot be used again: load it anew (reload the page or restart the process)', { cause });
+      throw fail(cause);
     }
   };
-  // `exports`: the raw exports, for an entry's hot path (numbers only, no
-  // text: the verifier's check and finish, one call each).
-  return { call, exports: x };
+  return { call, exports: x, fail };
 }
 
 // ---- the runtime the loader installs ----
@@ -310,12 +323,10 @@ export function runtimeSlot(entry) {
   let slot = slots.get(entry);
   if (slot) return slot;
   let runtime = null;
-  let ready = false;
   slot = {
-    install(rt) { runtime = rt; ready = true; },
-    markReady() { ready = true; },
+    install(rt) { runtime = rt; },
     get() {
-      if (!ready || !runtime) {
+      if (!runtime) {
         throw ssoError('invalid_options',
           `extension-sso/${entry} is not initialised: in a browser, call and await the default export init() first`);
       }

@@ -6,7 +6,10 @@
 // caller's `fetch`, timeout and AbortSignal), importing keys and checking
 // signatures with the runtime's crypto (node:crypto under Node, WebCrypto in
 // workerd and browsers), sharing a fetch between concurrent callers.
-import { ExtensionSsoError, KIND, abortedError, fetchBody, readOptions, runtimeSlot, ssoError, throwIfAborted } from './common.js';
+import {
+  ExtensionSsoError, abortedError, boolKind, documentKind, fetchBody, functionKind, kind, listKind, readOptions,
+  runtimeSlot, signalKind, ssoError, stringKind, throwIfAborted, uintKind,
+} from './common.js';
 
 export { ExtensionSsoError };
 // Installed by the loader (pkg-template/loaders/verifier.*.js): the runtime
@@ -28,12 +31,13 @@ const IS_WORKERD = typeof navigator !== 'undefined' && navigator.userAgent === '
 const POLL_MS = 20;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
-// The module (`{ call, exports }`), its exports and memory, and what the
-// core names: set when the first verifier is made (the wasm is not ready
-// before). Calls that pass text go through `call`; the others (the hot
-// path: check, finish) call the exports directly, without `call`'s
-// per-call arrays and trap bookkeeping (a trap there, a bug, surfaces as
-// the runtime's own error, as it did with wasm-bindgen's glue).
+// The module (`{ call, exports, fail }`), its exports and memory, and what
+// the core names: set when the first verifier is made (the wasm is not
+// ready before). Every call goes through `call`, except the hot path's
+// (check, finish), which calls the exports directly, without `call`'s
+// per-call arrays, inside a try whose catch is `fail`'s: a trap (a bug)
+// there too ends the instance with `unsupported` for every verifier on it,
+// as `call` does.
 let wasm;
 let x;
 let memory;
@@ -64,8 +68,9 @@ function ready() {
     }
     ({ StepField, StepKind, Attempt, DocumentKind, Failure, Report } = names);
     codes = wasm.call('error_code_list').split(' ');
-    const free = x.verifier_free;
-    cores = new FinalizationRegistry((core) => free(core));
+    const { call } = wasm;
+    // Never throws: a trap while freeing ends the instance (`call`), quietly here.
+    cores = new FinalizationRegistry((core) => { try { call('verifier_free', core); } catch { /* ended */ } });
   }
   return rt;
 }
@@ -115,27 +120,27 @@ function sleep(ms, signal) {
 // (src/jwks/config.rs), which reads them as one canonical JSON document.
 // `null` means "not set" (defaults apply), except `audience: null`: any
 // audience, on purpose.
-const nullable = (kind) => KIND.custom(kind.text, (v) => v === null || kind.test(v));
-const LIST = nullable(KIND.list);
-const UINT = nullable(KIND.uint);
-const DOCUMENT = nullable(KIND.document);
-const STRING = nullable(KIND.string);
-const BOOL = nullable(KIND.bool);
+const nullable = (inner) => kind(inner.text, (v) => v === null || inner.test(v));
+const LIST = nullable(listKind);
+const UINT = nullable(uintKind);
+const DOCUMENT = nullable(documentKind);
+const STRING = nullable(stringKind);
+const BOOL = nullable(boolKind);
 const OPTIONS = {
   issuer: LIST, audience: LIST, algorithms: LIST, clockToleranceSec: UINT,
-  now: KIND.custom('a unix time in seconds (a non-negative number)', (v) => v === null || (typeof v === 'number' && Number.isFinite(v) && v >= 0)),
+  now: kind('a unix time in seconds (a non-negative number)', (v) => v === null || (typeof v === 'number' && Number.isFinite(v) && v >= 0)),
   typ: STRING, requiredClaims: LIST, rejectKeyHints: BOOL, jwks: DOCUMENT, jwksUri: STRING, discovery: BOOL,
-  issuers: nullable(KIND.custom(KIND.object.text, (v) => typeof v === 'object')), cacheMaxAgeSec: UINT, cooldownSec: UINT, staleIfErrorSec: UINT, timeoutMs: UINT,
+  issuers: nullable(kind('an object', (v) => typeof v === 'object')), cacheMaxAgeSec: UINT, cooldownSec: UINT, staleIfErrorSec: UINT, timeoutMs: UINT,
   maxBodyBytes: UINT, cache: DOCUMENT, verifiedTokenCacheSize: UINT, allowInsecureHttp: BOOL,
-  fetch: nullable(KIND.function),
-  headers: nullable(KIND.custom('an object of header names and values, or a Headers', (v) => v !== null && typeof v === 'object')),
+  fetch: nullable(functionKind),
+  headers: nullable(kind('an object of header names and values, or a Headers', (v) => typeof v === 'object')),
 };
 // What every source shares, copied as they are into the settings.
 const SHARED = ['algorithms', 'clockToleranceSec', 'typ', 'requiredClaims', 'rejectKeyHints', 'cacheMaxAgeSec',
   'cooldownSec', 'staleIfErrorSec', 'timeoutMs', 'maxBodyBytes', 'verifiedTokenCacheSize', 'allowInsecureHttp'];
 const KEYS = ['jwks', 'jwksUri', 'discovery'];
 const ENTRY_OPTIONS = { jwks: DOCUMENT, jwksUri: STRING, audience: LIST, discovery: BOOL };
-const VERIFY_OPTIONS = { signal: KIND.signal, complete: KIND.bool };
+const VERIFY_OPTIONS = { signal: signalKind, complete: boolKind };
 
 /** One source of the settings: its issuers, audience and keys (absent ones left out). */
 function sourceOf(issuer, audience, entry) {
@@ -206,7 +211,7 @@ export class JwksVerifier {
     const record = this.#step();
     if (record[StepField.Ready] !== 1) {
       const error = refusal(record);
-      x.verifier_free(core);
+      wasm.call('verifier_free', core);
       throw error;
     }
     cores.register(this, core);
@@ -242,7 +247,7 @@ export class JwksVerifier {
         throwIfAborted(signal);
       }
       if (typeof token !== 'string') {
-        x.verifier_not_a_token(this.#core);
+        wasm.call('verifier_not_a_token', this.#core);
         throw refusal(this.#step());
       }
       // Checked before the token is copied into wasm memory.
@@ -263,7 +268,7 @@ export class JwksVerifier {
 
   /** The error for `token`, too long to be copied into wasm memory. */
   #tooLong(token) {
-    x.verifier_too_long(this.#core, token.length);
+    wasm.call('verifier_too_long', this.#core, token.length);
     return refusal(this.#step());
   }
 
@@ -301,14 +306,27 @@ export class JwksVerifier {
 
   /** The core's step for `token` (a `StepKind`); throws why when it refuses it. */
   #checkToken(token, attempt) {
-    const step = x.verifier_check(this.#core, this.#writeToken(token), this.#now(), attempt);
+    const length = this.#writeToken(token);
+    const now = this.#now();
+    let step;
+    try {
+      step = x.verifier_check(this.#core, length, now, attempt);
+    } catch (cause) {
+      throw wasm.fail(cause);
+    }
     if (step === StepKind.Refused) throw refusal(this.#step());
     return step;
   }
 
   /** The core's verdict of check `ticket`; throws why when it refuses the token. */
   #finish(ticket, verified) {
-    if (!x.verifier_finish(this.#core, ticket, verified)) throw refusal(this.#step());
+    let done;
+    try {
+      done = x.verifier_finish(this.#core, ticket, verified);
+    } catch (cause) {
+      throw wasm.fail(cause);
+    }
+    if (!done) throw refusal(this.#step());
   }
 
   /** The step record of the core: what its last step says, by `StepField`. */
@@ -316,7 +334,8 @@ export class JwksVerifier {
     let record = this.#stepRecord;
     if (record === undefined || record.byteLength === 0) {
       // To the end of memory: the record's last fields are the candidates' keys.
-      record = this.#stepRecord = new Uint32Array(memory.buffer, x.verifier_record(this.#core));
+      // (Once, and again only when memory grew: through `call`.) An i32 arrives signed.
+      record = this.#stepRecord = new Uint32Array(memory.buffer, wasm.call('verifier_record', this.#core) >>> 0);
     }
     return record;
   }
@@ -393,7 +412,7 @@ export class JwksVerifier {
       }
     }
     if (signal?.aborted) {
-      x.verifier_release(this.#core, ticket);
+      wasm.call('verifier_release', this.#core, ticket);
       throw abortedError(signal);
     }
     this.#finish(ticket, verified);
@@ -421,7 +440,7 @@ export class JwksVerifier {
   /** Imports candidate `i` of the last check for its alg (see #key). */
   #importKey(i) {
     const rt = this.#rt;
-    const found = x.verifier_key_jwk(this.#core, i);
+    const found = wasm.call('verifier_key_jwk', this.#core, i);
     const record = this.#step();
     const jwk = found ? textOf(record, StepField.TextPtr) : undefined;
     const alg = textOf(record, StepField.AlgPtr);
@@ -450,9 +469,11 @@ export class JwksVerifier {
     const shared = { waiting: 0, controller, done: undefined, abandon: undefined };
     // Only while it is still this fetch's entry (a later fetch may own it).
     const forget = () => this.#pending.get(set) === shared && this.#pending.delete(set);
+    // Runs in an abort listener: never throws (a module that failed has
+    // ended, and says so to every later call; this caller is answered).
     shared.abandon = (reason) => {
       forget();
-      x.verifier_fetch_aborted(this.#core, set, fetch);
+      try { wasm.call('verifier_fetch_aborted', this.#core, set, fetch); } catch { /* ended */ }
       controller.abort(reason);
     };
     shared.done = this.#fetchDocuments(set, fetch, url, document, controller.signal).finally(forget);
@@ -475,7 +496,7 @@ export class JwksVerifier {
         });
       } catch (error) {
         // Aborted: neither a failure nor a success for the cache.
-        x.verifier_fetch_aborted(core, set, fetch);
+        wasm.call('verifier_fetch_aborted', core, set, fetch);
         throw error;
       }
       if (result.failure !== undefined) {
@@ -488,7 +509,7 @@ export class JwksVerifier {
         return;
       }
       const { body } = result;
-      const at = x.alloc_bytes(body.length);
+      const at = wasm.call('alloc_bytes', body.length) >>> 0; // an i32 arrives signed
       bytesAt(at, body.length).set(body);
       const report = wasm.call('verifier_fetched', core, set, fetch, result.status, result.headers.get('cache-control') ?? '',
         at, body.length, this.#now());
@@ -560,8 +581,8 @@ const textOf = (record, ptr) => textAt(record[ptr], record[ptr + 1]);
  * `[payload, header]`.
  */
 function textsOf(record, complete) {
-  const payload = textAt(record[StepField.PayloadPtr], record[StepField.PayloadLen]);
-  return complete ? [payload, textAt(record[StepField.HeaderPtr], record[StepField.HeaderLen])] : payload;
+  const payload = textOf(record, StepField.PayloadPtr);
+  return complete ? [payload, textOf(record, StepField.HeaderPtr)] : payload;
 }
 
 /**

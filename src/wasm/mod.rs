@@ -25,19 +25,14 @@ use wasm_bindgen::prelude::*;
 
 // Talc instead of the default dlmalloc: smaller code and faster small
 // allocations (the JSON trees of `prepare`). Single-threaded wasm only.
-#[cfg(all(
-    not(target_feature = "atomics"),
-    any(feature = "verifier", feature = "server")
-))]
+#[cfg(all(not(target_feature = "atomics"), feature = "server"))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-// The client entry alone: power-of-two size classes, smaller than talc
-// (src/small_alloc.rs says by how much, and what it gives up).
-#[cfg(all(
-    not(target_feature = "atomics"),
-    not(any(feature = "verifier", feature = "server"))
-))]
+// The client and verifier entries: power-of-two size classes, smaller than
+// talc (src/small_alloc.rs says by how much, what it gives up and the
+// verifier's memory bound).
+#[cfg(all(not(target_feature = "atomics"), not(feature = "server")))]
 #[global_allocator]
 static ALLOCATOR: crate::small_alloc::SizeClasses<crate::small_alloc::WasmMemory> =
     crate::small_alloc::SizeClasses::new(crate::small_alloc::WasmMemory);

@@ -219,7 +219,7 @@ const isResponse = (v) => typeof v?.arrayBuffer === 'function' && v.headers !== 
 export async function wasmSource(source) {
   source = await source;
   if (typeof source === 'string' || source instanceof URL || source instanceof Request) source = await fetch(source);
-  if (isResponse(source) && !source.ok) throw Error(`HTTP ${source.status}${source.url ? ` from ${source.url}` : ''}`);
+  if (isResponse(source) && !source.ok) throw Error(`HTTP ${source.status} ${source.url}`);
   return source;
 }
 
@@ -238,18 +238,16 @@ export const loadError = (entry, cause) =>
  * `unsupported` (see `wasmSource`, `loadError`).
  */
 export async function wasmAsync(entry, source) {
-  let made;
   try {
     source = await wasmSource(source);
-    if (!isResponse(source)) made = await WebAssembly.instantiate(source, {});
-    else if (WebAssembly.instantiateStreaming && source.headers.get('content-type') === 'application/wasm') {
-      made = await WebAssembly.instantiateStreaming(source, {});
-    } else made = await WebAssembly.instantiate(await source.arrayBuffer(), {});
+    const made = !isResponse(source) ? await WebAssembly.instantiate(source, {})
+      : WebAssembly.instantiateStreaming && source.headers.get('content-type') === 'application/wasm'
+        ? await WebAssembly.instantiateStreaming(source, {}) : await WebAssembly.instantiate(await source.arrayBuffer(), {});
+    // `instantiate` of a Module answers the instance; of bytes, `{ module, instance }`.
+    return wasmModule(entry, made.instance ?? made);
   } catch (cause) {
     throw loadError(entry, cause);
   }
-  // `instantiate` of a Module answers the instance; of bytes, `{ module, instance }`.
-  return wasmModule(entry, made.instance ?? made);
 }
 
 /**

@@ -371,7 +371,10 @@ export function installHostBridge(options: HostBridgeOptions): () => void;
 /**
  * Loads the WebAssembly module (browsers and bundlers): call and await once
  * before using {@link ExtensionClient}. `input` overrides where the `.wasm` is
- * fetched from. A no-op under Node and workerd.
+ * fetched from. A no-op under Node and workerd. Rejects with an
+ * `ExtensionSsoError` `unsupported` (its `cause` kept) when the `.wasm` cannot
+ * be fetched (a response that is not ok: its status is named) or compiled; a
+ * later call tries again.
  */
 export default function init(
   input?: RequestInfo | URL | Response | BufferSource | WebAssembly.Module,

@@ -543,7 +543,9 @@ export type CompiledWasmModule = object;
 /**
  * Loads the WebAssembly module; required (once) in browsers and bundlers, a no-op under Node and
  * workerd. `input` overrides where the .wasm comes from: its URL, a `Response`, its bytes, or a
- * compiled module.
+ * compiled module. Rejects with an `ExtensionSsoError` `unsupported` (its `cause` kept) when the
+ * `.wasm` cannot be fetched (a response that is not ok: its status is named) or compiled; a
+ * later call tries again.
  */
 export default function init(
   input?: string | URL | Response | PromiseLike<Response> | ArrayBuffer | ArrayBufferView | CompiledWasmModule,

@@ -245,6 +245,8 @@ export class JwksVerifier {
  * no-op under Node and workerd. `input` overrides where the `.wasm` comes
  * from: a URL (string or `URL`), a `Response`, its bytes, or a compiled
  * `WebAssembly.Module` (typed `object` here, so that these types need no DOM
- * library).
+ * library). Rejects with an `ExtensionSsoError` `unsupported` (its `cause` kept) when the
+ * `.wasm` cannot be fetched (a response that is not ok: its status is named) or compiled; a
+ * later call tries again.
  */
 export default function init(input?: string | URL | Response | ArrayBuffer | ArrayBufferView | object): Promise<void>;

@@ -24,10 +24,29 @@ const wasm = () => runtime.get().wasm;
 export const crateVersion = () => wasm().call('crate_version');
 /** Every error code (`ErrorCode`). */
 export const errorCodes = () => wasm().call('error_code_list').split(' ');
+/** Frees the core of a client that was collected without free(); a module that trapped has nothing to free. */
+const cores = new FinalizationRegistry((core) => {
+  try { wasm().call('client_free', core); } catch { /* the module trapped: it is never called again */ }
+});
 /** Sends one event to a core (a handle of `client_new`); answers its step. */
 const coreStep = (core, event) => JSON.parse(wasm().call('client_step', core, JSON.stringify(event)));
 
 const g = globalThis;
+/**
+ * A message's data as its own JSON text: the core reads it (a data it cannot read is not ours),
+ * and the event around it always parses. `undefined`, not ours either, when JSON cannot write it
+ * (a BigInt, a cycle) or it is longer than the wait's `maxMessageBytes` (UTF-16 units: each is
+ * at least one byte), so that nothing any window posts crosses larger than that.
+ */
+function jsonOf(data, maxBytes) {
+  let text;
+  try {
+    text = JSON.stringify(data);
+  } catch {
+    return undefined;
+  }
+  return text?.length > maxBytes ? undefined : text;
+}
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 const invalid = (message) => ssoError('invalid_options', message);
 
@@ -209,6 +228,9 @@ export class ExtensionClient {
       event = { event: 'configure', options: rest };
     }
     this.#core = wasm().call('client_new');
+    // Freed with this object when nobody holds it (and free() was not called), as wasm-bindgen's
+    // glue did: its core holds the session. Also when this constructor throws.
+    cores.register(this, this.#core, this);
     const step = this.#call(event);
     if (step.step === 'fail') {
       this.free();
@@ -332,15 +354,10 @@ export class ExtensionClient {
     if (step.navigate !== null) popup.location.href = step.navigate;
     return this.#wait(signal, (settle, listen) => {
       const consider = (source) => (message) => {
-        let next;
-        try {
-          next = this.#call({ event: 'popup-message', resume: step.resume, messageOrigin: message.origin, source, data: message.data });
-        } catch {
-          return; // data that is not plain data: not ours
-        }
-        if (next.step === 'ignore') return;
-        if (source === 'popup' && !popup.closed) popup.close(); // it waits for us to close it
-        settle(next);
+        const dataJson = jsonOf(message.data, step.maxMessageBytes);
+        if (dataJson === undefined) return;
+        const ended = settle(() => this.#call({ event: 'popup-message', resume: step.resume, messageOrigin: message.origin, source, dataJson }));
+        if (ended && source === 'popup' && !popup.closed) popup.close(); // it waits for us to close it
       };
       listen(g, 'message', (message) => consider(message.source === popup ? 'popup' : 'window')(message));
       if (typeof BroadcastChannel === 'function') {
@@ -348,7 +365,7 @@ export class ExtensionClient {
         listen(channel, 'message', consider('channel'), () => channel.close());
       }
       const timer = setInterval(() => {
-        if (popup.closed) settle(this.#call({ event: 'popup-closed', resume: step.resume }));
+        if (popup.closed) settle(() => this.#call({ event: 'popup-closed', resume: step.resume }));
       }, POPUP_POLL_MS);
       return () => clearInterval(timer);
     });
@@ -357,15 +374,11 @@ export class ExtensionClient {
   /** `ask-host`: posts to the parent and sends its answers to the core, or `host-timeout`. */
   #askHost(step, signal) {
     return this.#wait(signal, (settle, listen) => {
-      const timeout = () => settle(this.#call({ event: 'host-timeout', resume: step.resume }));
+      const timeout = () => settle(() => this.#call({ event: 'host-timeout', resume: step.resume }));
       listen(g, 'message', (message) => {
-        let next;
-        try {
-          next = this.#call({ event: 'host-reply', resume: step.resume, messageOrigin: message.origin, fromParent: message.source === g.parent, data: message.data });
-        } catch {
-          return;
-        }
-        if (next.step !== 'ignore') settle(next);
+        const dataJson = jsonOf(message.data, step.maxMessageBytes);
+        if (dataJson === undefined) return;
+        settle(() => this.#call({ event: 'host-reply', resume: step.resume, messageOrigin: message.origin, fromParent: message.source === g.parent, dataJson }));
       });
       const timer = setTimeout(timeout, step.timeoutMs);
       try {
@@ -386,7 +399,12 @@ export class ExtensionClient {
     return this.#wait(signal, () => () => {});
   }
 
-  /** A wait for events: `setup(settle, listen)` installs them; all are removed once settled or aborted. */
+  /**
+   * A wait for events: `setup(settle, listen)` installs them; all are removed once settled or
+   * aborted. `settle(next)` calls the core (`next()`) and settles with its step unless it is
+   * `ignore` (answers true when it settled); a throw (the module trapped, the client was freed)
+   * rejects the wait, so that it never hangs.
+   */
   #wait(signal, setup) {
     return new Promise((resolve, reject) => {
       const undo = [];
@@ -397,13 +415,26 @@ export class ExtensionClient {
         for (const u of undo) u();
         fn(value);
       };
+      const settle = (next) => {
+        if (done) return false;
+        let step;
+        try {
+          step = next();
+        } catch (error) {
+          finish(reject, error);
+          return false;
+        }
+        if (step.step === 'ignore') return false;
+        finish(resolve, step);
+        return true;
+      };
       const listen = (target, type, handler, close) => {
         target.addEventListener(type, handler);
         undo.push(() => { target.removeEventListener(type, handler); close?.(); });
       };
       const onAbort = () => finish(reject, abortedError(signal));
       if (signal) listen(signal, 'abort', onAbort);
-      const cleanup = setup((value) => finish(resolve, value), listen);
+      const cleanup = setup(settle, listen);
       undo.push(cleanup);
       if (signal?.aborted) onAbort();
     });
@@ -465,7 +496,10 @@ export class ExtensionClient {
 
   /** Frees the wasm memory of this client; it cannot be used afterwards. */
   free() {
-    if (this.#core) wasm().call('client_free', this.#core);
+    if (this.#core) {
+      cores.unregister(this);
+      wasm().call('client_free', this.#core);
+    }
     this.#core = 0;
   }
 

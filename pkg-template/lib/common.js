@@ -208,22 +208,46 @@ export function wasmSync(entry, source) {
   return wasmModule(entry, new WebAssembly.Instance(module, {}));
 }
 
+/** A `Response` by its shape (one of another realm, or of a fetch polyfill, is one too). */
+const isResponse = (v) => typeof v?.arrayBuffer === 'function' && v.headers !== undefined;
+
+/**
+ * `source` of a browser loader's `init(input)` ready to compile: awaited, fetched when it is a
+ * URL (or its string) or a `Request`; a `Response` that is not ok (a 404, a 502 page) is refused
+ * before anything compiles it (an Error naming its status; `loadError` makes it coded).
+ */
+export async function wasmSource(source) {
+  source = await source;
+  if (typeof source === 'string' || source instanceof URL || source instanceof Request) source = await fetch(source);
+  if (isResponse(source) && !source.ok) throw Error(`HTTP ${source.status} ${source.url}`);
+  return source;
+}
+
+/**
+ * What a browser loader's `init()` rejects with when `cause` (fetch, status, compile, instantiate)
+ * stopped it: `unsupported`, with `cause` kept.
+ */
+export const loadError = (entry, cause) =>
+  ssoError('unsupported', `the extension-sso/${entry} WebAssembly module could not be loaded: ${cause?.message ?? cause}`, { cause });
+
 /**
  * Instantiates the wasm module of `entry` from `source`: a URL (or its
  * string), `Request`, `Response` (or a promise of one), `BufferSource` or
  * `WebAssembly.Module`: browser loaders' `init(input)`. Compiles while
- * downloading when the server says `application/wasm`.
+ * downloading when the server says `application/wasm`. Rejects with
+ * `unsupported` (see `wasmSource`, `loadError`).
  */
 export async function wasmAsync(entry, source) {
-  source = await source;
-  if (typeof source === 'string' || source instanceof URL || source instanceof Request) source = await fetch(source);
-  let made;
-  if (!(source instanceof Response)) made = await WebAssembly.instantiate(source, {});
-  else if (WebAssembly.instantiateStreaming && source.headers.get('content-type') === 'application/wasm') {
-    made = await WebAssembly.instantiateStreaming(source, {});
-  } else made = await WebAssembly.instantiate(await source.arrayBuffer(), {});
-  // `instantiate` of a Module answers the instance; of bytes, `{ module, instance }`.
-  return wasmModule(entry, made.instance ?? made);
+  try {
+    source = await wasmSource(source);
+    const made = !isResponse(source) ? await WebAssembly.instantiate(source, {})
+      : WebAssembly.instantiateStreaming && source.headers.get('content-type') === 'application/wasm'
+        ? await WebAssembly.instantiateStreaming(source, {}) : await WebAssembly.instantiate(await source.arrayBuffer(), {});
+    // `instantiate` of a Module answers the instance; of bytes, `{ module, instance }`.
+    return wasmModule(entry, made.instance ?? made);
+  } catch (cause) {
+    throw loadError(entry, cause);
+  }
 }
 
 /**

@@ -11,12 +11,12 @@ import { runtimeSlot, wasmAsync } from './lib/common.js';
 let ready;
 /**
  * Loads the WebAssembly module. Call once (await it) before using the API;
- * later calls return the same promise. `input` overrides where the .wasm is
+ * later calls return the same promise (after a failure, a call tries again). `input` overrides where the .wasm is
  * fetched from (a URL, Response, BufferSource or WebAssembly.Module).
  */
 export default function init(input) {
   ready ??= wasmAsync('client', input ?? new URL('./wasm/client/extension_sso_client_bg.wasm', import.meta.url))
-    .then((wasm) => { runtimeSlot('client').install({ name: 'web', wasm }); });
+    .then((wasm) => { runtimeSlot('client').install({ name: 'web', wasm }); }, (error) => { ready = undefined; throw error; });
   return ready;
 }
 export * from './lib/client.js';

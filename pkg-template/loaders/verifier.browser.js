@@ -9,7 +9,7 @@ import { webRuntime } from './lib/runtime-web.js';
 let ready;
 /**
  * Loads the WebAssembly module. Call once (await it) before using the API;
- * later calls return the same promise. `input` overrides where the .wasm is
+ * later calls return the same promise (after a failure, a call tries again). `input` overrides where the .wasm is
  * fetched from (a URL, Response, BufferSource or WebAssembly.Module).
  */
 export default function init(input) {
@@ -17,7 +17,7 @@ export default function init(input) {
     .then((wasm) => {
       runtimeSlot('verifier/wasm').install(wasm);
       runtimeSlot('verifier').install(webRuntime);
-    });
+    }, (error) => { ready = undefined; throw error; });
   return ready;
 }
 export * from './lib/verifier.js';

@@ -27,9 +27,9 @@
 //! | `callback` | `url`, `current` (it is `location.href`) | `handleCallback()` |
 //! | `stored` | `ok` (every write read back as written) | after `store` |
 //! | `popup-opened` | `ok` (`window.open` returned a window) | after `open-popup` |
-//! | `popup-message` | `resume`, `messageOrigin` (the message's `origin`), `source` (`popup`, `window` or `channel`), `data` | a message while `await-popup` |
+//! | `popup-message` | `resume`, `messageOrigin` (the message's `origin`), `source` (`popup`, `window` or `channel`), `dataJson` (the message's data as its own JSON text) | a message while `await-popup` |
 //! | `popup-closed` | `resume` | the popup closed while `await-popup` |
-//! | `host-reply` | `resume`, `messageOrigin`, `fromParent`, `data` | a message while `ask-host` |
+//! | `host-reply` | `resume`, `messageOrigin`, `fromParent`, `dataJson` | a message while `ask-host` |
 //! | `host-timeout` | `resume` | `timeoutMs` of `ask-host` passed |
 //! | `response` | `resume`, `status`, `body` (text, `null` over `maxBytes`), `location`, `redirected` (a redirect was not followed, or was followed by a custom `fetch`); or `failure` (`timeout`, `network`) and `detail` | the answer to `fetch` |
 //! | `identity` | | `getUserIdentity()` |
@@ -51,8 +51,13 @@
 //! | `store` | the writes | `stored` |
 //! | `navigate` | `url` | `location.assign(url)`; the call never settles |
 //! | `open-popup` | `url` (`""`: blank, navigated later), `features` | `window.open(url, '_blank', features)`, then `popup-opened` (synchronously: still inside the click) |
-//! | `await-popup` | `resume`, `navigate` (a URL for the popup, or `null`), `channel` | listen to `message` events and the `channel` BroadcastChannel, watch `popup.closed`; send each message until a step is not `ignore` |
-//! | `ask-host` | `resume`, `targetOrigin`, `message`, `timeoutMs` | `parent.postMessage(message, targetOrigin)`, send each message from the parent until a step is not `ignore`; `host-timeout` after `timeoutMs` |
+//! | `await-popup` | `resume`, `navigate` (a URL for the popup, or `null`), `channel`, `maxMessageBytes` | listen to `message` events and the `channel` BroadcastChannel, watch `popup.closed`; send each message until a step is not `ignore` |
+//! | `ask-host` | `resume`, `targetOrigin`, `message`, `timeoutMs`, `maxMessageBytes` | `parent.postMessage(message, targetOrigin)`, send each message until a step is not `ignore`; `host-timeout` after `timeoutMs` |
+//!
+//! While `await-popup` or `ask-host` waits, a message whose data's JSON
+//! text is longer than `maxMessageBytes` ([`MAX_MESSAGE_LEN`]) is not sent:
+//! it is ignored as the core would (the JS layer may compare UTF-16 units:
+//! each is at least one UTF-8 byte).
 //! | `navigated` | | the host navigates the top level: the call never settles |
 //! | `fetch` | `resume`, `method`, `url`, `contentType`, `body`, `credentials`, `maxBytes` | one request under `timeoutMs`, redirects not followed, then `response` |
 //! | `to-opener` | `message`, `targetOrigin`, `channel` | post `message` to `window.opener` at `targetOrigin` (or on `channel` without an opener), close the window; never settles |
@@ -80,7 +85,8 @@ use super::matrix;
 use super::navigation::{
     self, accept_callback_message, accept_host_reply, callback_message, callback_message_origin,
     is_auth_service_web_login_step, navigate_message, plan_navigation, FlowStore, HostReply,
-    MessageSource, NavigationAction, BROADCAST_CHANNEL_NAME, HOST_REPLY_TIMEOUT_MS, POPUP_FEATURES,
+    MessageSource, NavigationAction, BROADCAST_CHANNEL_NAME, HOST_REPLY_TIMEOUT_MS,
+    MAX_MESSAGE_LEN, POPUP_FEATURES,
 };
 use super::secret::State;
 use super::session::{
@@ -270,6 +276,22 @@ fn with_scrub(answer: String, url: &str) -> String {
     out.push(',');
     out.push_str(answer.get(1..).unwrap_or_default());
     out
+}
+
+/// The data of a `popup-message` or `host-reply`, read from its own JSON
+/// text (`dataJson`), or `None`: not ours, ignored. Any window can post
+/// any structured-clone data to the page; crossing as a string inside the
+/// event, it cannot make the event unreadable, and a data this reader
+/// refuses (RFC 7493 §2.1: lone surrogates; nesting deeper than
+/// [`json::MAX_DEPTH`]) is only a message that is not the callback, so it
+/// neither ends nor breaks the login that waits. A text over
+/// [`MAX_MESSAGE_LEN`] is not ours either (the JS layer does not send it).
+fn message_data(event: &Object) -> Option<Value> {
+    let text = event.get_str("dataJson")?;
+    if text.len() > MAX_MESSAGE_LEN {
+        return None;
+    }
+    json::parse(text).ok()
 }
 
 fn value(json_text: &str) -> String {
@@ -498,7 +520,10 @@ impl Client {
                 };
                 let allowed = callback_message_origin(config, &page.origin);
                 let origin = text("messageOrigin").unwrap_or_default();
-                let data = event.get("data").unwrap_or(&Value::Null);
+                let Some(data) = message_data(event) else {
+                    return Ok(step("ignore").done());
+                };
+                let data = &data;
                 if let Some(error) = navigation::popup_error(&allowed, origin, source, data) {
                     return Err(error);
                 }
@@ -521,12 +546,14 @@ impl Client {
             "host-reply" => {
                 let config = self.config()?;
                 let from_parent = event.get("fromParent") == Some(&Value::Bool(true));
-                let data = event.get("data").unwrap_or(&Value::Null);
+                let Some(data) = message_data(event) else {
+                    return Ok(step("ignore").done());
+                };
                 match accept_host_reply(
                     config,
                     text("messageOrigin").unwrap_or_default(),
                     from_parent,
-                    data,
+                    &data,
                 ) {
                     HostReply::Ignore => Ok(step("ignore").done()),
                     HostReply::Accepted => Ok(step("navigated").done()),
@@ -716,6 +743,7 @@ impl Client {
             How::Popup | How::PopupOpen => step("await-popup")
                 .str("navigate", url)
                 .str("channel", BROADCAST_CHANNEL_NAME)
+                .num("maxMessageBytes", MAX_MESSAGE_LEN as u64)
                 .raw("resume", &Obj::new().str("state", state).done())
                 .done(),
             How::Url => value(&Obj::new().done()),
@@ -729,6 +757,7 @@ impl Client {
                 )
                 .raw("message", &navigate_message(url))
                 .num("timeoutMs", HOST_REPLY_TIMEOUT_MS)
+                .num("maxMessageBytes", MAX_MESSAGE_LEN as u64)
                 .raw("resume", "{}")
                 .done(),
         }
@@ -827,6 +856,7 @@ impl Client {
         step("await-popup")
             .raw("navigate", "null")
             .str("channel", BROADCAST_CHANNEL_NAME)
+            .num("maxMessageBytes", MAX_MESSAGE_LEN as u64)
             .raw(
                 "resume",
                 &Obj::new()

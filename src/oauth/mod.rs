@@ -53,7 +53,8 @@ pub use navigation::{
     host_no_reply_error, is_auth_service_web_login_step, navigate_message, plan_navigation,
     popup_blocked_error, popup_closed_error, popup_error, FlowStore, HostReply, MessageSource,
     NavigationAction, BROADCAST_CHANNEL_NAME, CALLBACK_ERROR_TYPE, CALLBACK_MESSAGE_TYPE,
-    HOST_REPLY_TIMEOUT_MS, NAVIGATE_MESSAGE_TYPE, NAVIGATE_RESULT_TYPE, POPUP_FEATURES,
+    HOST_REPLY_TIMEOUT_MS, MAX_MESSAGE_LEN, NAVIGATE_MESSAGE_TYPE, NAVIGATE_RESULT_TYPE,
+    POPUP_FEATURES,
 };
 pub use pkce::{new_state, new_verifier, s256_challenge};
 pub use secret::{AccessToken, IdToken, State};

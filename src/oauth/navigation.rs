@@ -20,8 +20,20 @@ use super::secret::State;
 use super::write::Obj;
 use crate::json::Value;
 use crate::prelude::*;
-use crate::protocol::url::origin_of;
+use crate::protocol::url::{origin_of, MAX_URL_LEN};
 use crate::{Error, ErrorCode, Result};
+
+/// Longest message data, as its JSON text in bytes, that a login waiting
+/// for its popup or its host reads (`maxMessageBytes` of `await-popup` and
+/// `ask-host`: the JS layer ignores a longer one before it crosses). Ours
+/// are `{type, url}`, the URL a callback of at most [`MAX_URL_LEN`] (the
+/// callback parser refuses longer) that JSON writes in at most two bytes a
+/// byte (`\"`, `\\`: `location.href` is percent-encoded ASCII), or
+/// `{type, ok}` / `{type, code}`, a few dozen bytes: twice `MAX_URL_LEN`
+/// holds the largest with room. Any window can post to the page; without
+/// a bound, a message costs the core three copies of its size (text, tree,
+/// URL) in an allocator that keeps each size class's peak.
+pub const MAX_MESSAGE_LEN: usize = 2 * MAX_URL_LEN;
 
 /// `type` of the popup's message to its opener.
 pub const CALLBACK_MESSAGE_TYPE: &str = "extension-sso:callback";

@@ -443,13 +443,69 @@ fn popup_login(options: &str) -> (Page, Object, String) {
 }
 
 fn message(page: &mut Page, wait: &Object, origin: &str, source: &str, data: &str) -> Object {
+    json::parse(data).unwrap();
+    message_with(page, wait, origin, source, Some(Value::String(data.into())))
+}
+
+/// A `popup-message` whose `dataJson` member is `data_json` (absent: `None`).
+fn message_with(
+    page: &mut Page,
+    wait: &Object,
+    origin: &str,
+    source: &str,
+    data_json: Option<Value>,
+) -> Object {
     let mut e = Object::default();
     e.insert("event", Value::String("popup-message".into()));
     e.insert("resume", wait.get("resume").unwrap().clone());
     e.insert("messageOrigin", Value::String(origin.into()));
     e.insert("source", Value::String(source.into()));
-    e.insert("data", json::parse(data).unwrap());
+    if let Some(data_json) = data_json {
+        e.insert("dataJson", data_json);
+    }
     page.drive(&Value::Object(e).to_json())
+}
+
+/// Data texts the core's reader refuses (JSON.stringify writes the first
+/// two from structured-clone data any window can post), and a `dataJson`
+/// that is missing or not a text.
+fn unreadable_data() -> Vec<Option<Value>> {
+    let nested = format!("{}{}", "[".repeat(40), "]".repeat(40));
+    vec![
+        Some(Value::String(
+            r#"{"type":"extension-sso:callback","url":"\ud800"}"#.into(),
+        )),
+        Some(Value::String(nested)),
+        Some(Value::String("{".into())),
+        Some(Value::Bool(true)),
+        None,
+    ]
+}
+
+#[test]
+fn popup_mode_ignores_data_it_cannot_read_from_any_window_and_keeps_waiting() {
+    let (mut page, wait, state) = popup_login(&oauth2(r#""navigation":"popup","#));
+    for data in unreadable_data() {
+        for (origin, source) in [("https://evil.example", "window"), (ORIGIN, "popup")] {
+            let answer = message_with(&mut page, &wait, origin, source, data.clone());
+            assert_eq!(
+                answer.get_str("step"),
+                Some("ignore"),
+                "{origin} {source} {data:?}: {answer:?}"
+            );
+        }
+    }
+    let ours = format!(
+        r#"{{"type":"extension-sso:callback","url":"https://ext.example/cb?code=c&state={state}"}}"#
+    );
+    // Our own callback, padded past maxMessageBytes: not read (the JS layer does not send it).
+    let limit = wait.get("maxMessageBytes").and_then(Value::as_f64);
+    assert_eq!(limit, Some(MAX_MESSAGE_LEN as f64));
+    let padded = format!("{ours}{}", " ".repeat(MAX_MESSAGE_LEN - ours.len() + 1));
+    let answer = message(&mut page, &wait, ORIGIN, "popup", &padded);
+    assert_eq!(answer.get_str("step"), Some("ignore"));
+    let fetch = message(&mut page, &wait, ORIGIN, "popup", &ours);
+    assert_eq!(fetch.get_str("step"), Some("fetch"), "{fetch:?}");
 }
 
 #[test]
@@ -576,12 +632,36 @@ fn top_navigation_asks_the_host_and_listens_to_it_only() {
         .get_str("url")
         .unwrap()
         .starts_with("https://as.example/authorize?"));
-    let reply = |page: &mut Page, origin: &str, from_parent: bool, ok: bool| {
-        page.send(&format!(
-            r#"{{"event":"host-reply","resume":{{}},"messageOrigin":"{origin}","fromParent":{from_parent},
-                "data":{{"type":"extension-sso:navigate-result","ok":{ok}}}}}"#
+    let reply_with = |page: &mut Page, origin: &str, from_parent: bool, data: Option<Value>| {
+        let mut e = json::parse(&format!(
+            r#"{{"event":"host-reply","resume":{{}},"messageOrigin":"{origin}","fromParent":{from_parent}}}"#
         ))
+        .unwrap();
+        if let (Value::Object(e), Some(data)) = (&mut e, data) {
+            e.insert("dataJson", data);
+        }
+        page.send(&e.to_json())
     };
+    let reply = |page: &mut Page, origin: &str, from_parent: bool, ok: bool| {
+        let data = format!(r#"{{"type":"extension-sso:navigate-result","ok":{ok}}}"#);
+        reply_with(page, origin, from_parent, Some(Value::String(data)))
+    };
+    // Data the core cannot read, even from the parent at hostOrigin: not the host's answer.
+    assert_eq!(
+        ask.get("maxMessageBytes").and_then(Value::as_f64),
+        Some(MAX_MESSAGE_LEN as f64)
+    );
+    let padded = format!(
+        r#"{{"type":"extension-sso:navigate-result","ok":false}}{}"#,
+        " ".repeat(MAX_MESSAGE_LEN)
+    );
+    for data in unreadable_data()
+        .into_iter()
+        .chain([Some(Value::String(padded))])
+    {
+        let answer = reply_with(&mut page, "https://console.example", true, data.clone());
+        assert_eq!(answer.get_str("step"), Some("ignore"), "{data:?}");
+    }
     assert_eq!(
         reply(&mut page, "https://evil.example", true, true).get_str("step"),
         Some("ignore")

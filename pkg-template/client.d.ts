@@ -337,7 +337,7 @@ export class ExtensionClient {
   static isFramed(): boolean;
   /** True when `sessionStorage` works here (a probe write); false means use `navigation: 'popup'`. */
   static sessionStorageAvailable(): boolean;
-  /** Frees the wasm memory of this client. */
+  /** Frees the wasm memory of this client; never throws (calling it twice, or after the module failed, is harmless). */
   free(): void;
 }
 

@@ -35,13 +35,28 @@ const g = globalThis;
 /**
  * A message's data as its own JSON text: the core reads it (a data it cannot read is not ours),
  * and the event around it always parses. `undefined`, not ours either, when JSON cannot write it
- * (a BigInt, a cycle) or it is longer than the wait's `maxMessageBytes` (UTF-16 units: each is
- * at least one byte), so that nothing any window posts crosses larger than that.
+ * (a BigInt, a cycle) or it is longer than the wait's `maxMessageBytes`, so that nothing any
+ * window posts crosses larger than that. The writing itself is bounded too: any window can post a
+ * sparse array of 1e8 holes or transfer a 64 MiB typed array at no cost to itself, so the replacer
+ * counts a lower bound of the text written (UTF-16 units: each is at least one byte) and gives up
+ * past `maxBytes`, and refuses a typed array before its indices are listed.
  */
 function jsonOf(data, maxBytes) {
+  // The root's holder key ("") is counted as a member's (3) though nothing is written for it.
+  let left = maxBytes + 3;
+  function bounded(key, value) {
+    if (ArrayBuffer.isView(value)) throw jsonOf;
+    const written = typeof value === 'string' ? value.length + 2 : 1;
+    if (Array.isArray(this)) left -= written; // an element ("null" for a hole or a function)
+    else if (value !== undefined && typeof value !== 'function' && typeof value !== 'symbol') {
+      left -= key.length + 3 + written; // "key":value (a member JSON leaves out writes nothing)
+    }
+    if (left < 0) throw jsonOf;
+    return value;
+  }
   let text;
   try {
-    text = JSON.stringify(data);
+    text = JSON.stringify(data, bounded);
   } catch {
     return undefined;
   }
@@ -435,7 +450,9 @@ export class ExtensionClient {
       const onAbort = () => finish(reject, abortedError(signal));
       if (signal) listen(signal, 'abort', onAbort);
       const cleanup = setup(settle, listen);
-      undo.push(cleanup);
+      // Settled during setup (a postMessage that threw): undo what setup made after that too.
+      if (done) cleanup();
+      else undo.push(cleanup);
       if (signal?.aborted) onAbort();
     });
   }
@@ -494,13 +511,21 @@ export class ExtensionClient {
     return this.#call({ event: 'session' }).value;
   }
 
-  /** Frees the wasm memory of this client; it cannot be used afterwards. */
+  /**
+   * Frees the wasm memory of this client; it cannot be used afterwards. Never throws (cleanup
+   * code may call it twice, or after the module failed: then there is nothing left to free).
+   */
   free() {
-    if (this.#core) {
-      cores.unregister(this);
-      wasm().call('client_free', this.#core);
-    }
+    const core = this.#core;
     this.#core = 0;
+    if (core) {
+      cores.unregister(this);
+      try {
+        wasm().call('client_free', core);
+      } catch {
+        // The module failed earlier (a trap latched in common.js): its memory is gone with it.
+      }
+    }
   }
 
   /**

@@ -127,6 +127,47 @@ test('a message over the core\'s maxMessageBytes is ignored before it crosses: t
   client.free();
 });
 
+test('writing a posted message is bounded by maxMessageBytes, whatever its shape (a huge sparse array, a typed array)', async () => {
+  const { client, login, callback } = await popupLogin();
+  // A sparse array of 1e6 holes is free to post; reading it whole is not. A proxy counts the reads.
+  let reads = 0;
+  const sparse = new Proxy(new Array(1e6), { get(target, key) { reads += 1; return target[key]; } });
+  post(sparse, 'https://evil.example', null);
+  assert.ok(reads < 40_000, `JSON read ${reads} elements of a message whose text could not fit 32 KiB`);
+  post(new Uint8Array(1 << 16), 'https://evil.example', null);
+  await tick();
+  assert.equal(login.outcome, 'pending', String(login.outcome.error?.message));
+  // The genuine callback, with a long URL near the limit, still crosses.
+  post({ ...callback, url: `${callback.url}&pad=${'x'.repeat(15_000)}` }, EXT, popup);
+  await tick(20);
+  assert.equal(login.outcome.value?.accessToken, 'at-1', String(login.outcome.error?.message));
+  client.free();
+});
+
+test("'top' mode: a parent postMessage that throws ends the login and leaves no timer behind", async () => {
+  const timers = new Map();
+  const { setTimeout: realSet, clearTimeout: realClear, parent: realParent } = globalThis;
+  // Timers still to fire: set and neither fired nor cleared.
+  globalThis.setTimeout = (fn, ms, ...rest) => {
+    const id = realSet((...args) => { timers.delete(id); fn(...args); }, ms, ...rest);
+    timers.set(id, ms);
+    return id;
+  };
+  globalThis.clearTimeout = (id) => { timers.delete(id); realClear(id); };
+  globalThis.parent = globalThis.top = { postMessage() { throw new DOMException('blocked', 'DataCloneError'); } };
+  try {
+    const client = new ExtensionClient(topOptions());
+    const login = watch(client.login());
+    await tick();
+    assert.notEqual(login.outcome, 'pending', 'the login ended');
+    assert.deepEqual([...timers.values()], [], 'no timer is left (the host timeout was cleared)');
+    client.free();
+  } finally {
+    for (const id of timers.keys()) realClear(id);
+    Object.assign(globalThis, { setTimeout: realSet, clearTimeout: realClear, parent: realParent, top: realParent });
+  }
+});
+
 // Last: traps the module on purpose.
 test('a trap while a login waits rejects it with unsupported (message, popup closed, host reply) instead of hanging', async () => {
   const waiting = await popupLogin();
@@ -151,4 +192,6 @@ test('a trap while a login waits rejects it with unsupported (message, popup clo
   assert.equal(waiting.login.outcome.error?.code, 'unsupported', 'the popup login rejects at the next message');
   assert.equal(waiting.login.outcome.error.cause?.constructor.name, 'RuntimeError');
   assert.equal(hostLogin.outcome.error?.code, 'unsupported', "the 'top' login rejects at the next message");
+  // Cleanup code after the failure: free() never throws, twice included.
+  for (const client of [waiting.client, closing.client, host, waiting.client]) assert.doesNotThrow(() => client.free());
 });

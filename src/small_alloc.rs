@@ -25,7 +25,7 @@
 //! similar size reuses them: measured over 60-200 rotations with bodies of
 //! every size up to the cap and 1,000 remembered tokens, the memory stops
 //! at 5.2-5.3 MiB (64 KiB cap) and 6.2-7.2 MiB (1 MiB cap), where talc's
-//! stopped at 4.0-4.3 and 5.2-11.9 MiB (notes/verifier-size2.md).
+//! stopped at 4.0-4.3 and 5.2-11.9 MiB (issue 16's notes).
 //!
 //! Blocks of a class are aligned to their size, up to [`MAX_ALIGN`]; a
 //! layout that asks for more alignment (no type of this crate does) is

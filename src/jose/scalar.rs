@@ -10,7 +10,7 @@
 //! it to the runtime's key import (node:crypto and WebCrypto refuse such a
 //! point; see [`super::jwk::KeySet::from_json`]). A curve-equation check in
 //! the wasm measured +572 B gzip on the verifier entry (bit-serial modular
-//! arithmetic, notes/verifier-fixes.md): not worth it for an error message.
+//! arithmetic, issue 16's notes): not worth it for an error message.
 //!
 //! The constants are the group orders and field primes of FIPS 186-5 /
 //! SEC 2 (P-256, P-384) and RFC 8032 §5.1 (Ed25519).
